@@ -1,0 +1,69 @@
+// Connection and runtime configuration (SPEC §1).
+//
+// A Config is plain data. Config::load() fills one from, in increasing precedence:
+// defaults < ./pgqrs.yaml (or .yml) < PGQRS_* environment < the file named by
+// PGQRS_CONFIG_FILE (or the path passed to load()) < values the caller sets afterwards.
+// validate() checks every field; a bad value is a ConfigError naming the field, the bad
+// value and where it came from. Passwords in DSNs are never echoed in messages.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgqrs {
+
+// Limits applied to every enqueued payload, and the optional enqueue rate limit (SPEC §7).
+struct ValidationConfig {
+  std::size_t max_payload_size_bytes = 1024 * 1024;  // serialised JSON size
+  std::size_t max_string_length = 1024 * 1024;       // any single string value or key
+  std::size_t max_object_depth = 32;                 // nesting of objects/arrays
+  std::vector<std::string> forbidden_keys;           // top-level keys a payload must not have
+  std::vector<std::string> required_keys;            // top-level keys a payload must have
+  std::optional<double> max_enqueue_per_second;      // token-bucket rate; unset = unlimited
+  std::optional<std::uint32_t> max_enqueue_burst;    // bucket size; default = ceil(rate)
+};
+
+enum class DurabilityMode { kDurable, kLocal };
+
+struct SqliteConfig {
+  bool use_wal = true;  // journal_mode=WAL, so readers do not block the writer
+};
+
+struct S3Config {
+  DurabilityMode mode = DurabilityMode::kDurable;
+  std::string cache_dir;  // empty = per-user default ($XDG_CACHE_HOME/pgqrs or ~/.cache/pgqrs)
+};
+
+struct Config {
+  std::string dsn;
+  std::string schema = "public";
+  std::uint32_t max_connections = 16;
+  std::uint32_t connection_timeout_seconds = 30;
+  std::uint32_t default_lock_time_seconds = 30;
+  std::uint32_t default_max_batch_size = 100;
+  std::uint32_t max_read_ct = 5;
+  std::uint32_t heartbeat_interval_seconds = 5;
+  std::uint32_t poll_interval_ms = 250;
+  ValidationConfig validation;
+  SqliteConfig sqlite;
+  S3Config s3;
+
+  // A default Config for `dsn` (no files or environment consulted).
+  static Config from_dsn(std::string dsn);
+
+  // Layered load as described above. `file`, when given, takes the place of
+  // PGQRS_CONFIG_FILE. A missing explicit file is a ConfigError; a missing ./pgqrs.yaml is not.
+  // The result is validated, except that an empty dsn is allowed (callers may set it later).
+  static Config load(const std::optional<std::filesystem::path>& file = std::nullopt);
+
+  // Throws ConfigError naming the first invalid field.
+  void validate() const;
+};
+
+// The DSN with any password replaced by "***", safe to print.
+std::string redact_dsn(const std::string& dsn);
+
+}  // namespace pgqrs

@@ -1,0 +1,47 @@
+// pgqrs::enqueue(): the enqueue builder (SPEC §3).
+//
+//   auto ids = pgqrs::enqueue().message({{"task", "email"}}).to("jobs").execute(store);
+//
+// Every payload is validated (ValidationConfig) before anything is written; a batch is
+// written in one transaction, all or nothing. Without .worker(...), messages carry no
+// producer id and no worker row is created.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgqrs/records.h"
+#include "pgqrs/store.h"
+#include "pgqrs/worker.h"
+
+namespace pgqrs {
+
+class EnqueueBuilder {
+ public:
+  EnqueueBuilder& message(json payload);
+  EnqueueBuilder& messages(std::vector<json> payloads);
+  EnqueueBuilder& to(std::string queue);
+  // Visible after `delay` (negative: ValidationError at execute).
+  EnqueueBuilder& delay(std::chrono::seconds delay);
+  EnqueueBuilder& delay(std::chrono::milliseconds delay);
+  // Visible at `when` (a time in the past means now).
+  EnqueueBuilder& at(TimePoint when);
+  EnqueueBuilder& worker(const Producer& producer);
+
+  // Ids of the new messages, in input order.
+  std::vector<std::int64_t> execute(const Store& store) const;
+
+ private:
+  std::vector<json> payloads_;
+  std::string queue_;
+  std::optional<std::chrono::milliseconds> delay_;
+  std::optional<TimePoint> at_;
+  std::optional<Producer> producer_;
+};
+
+inline EnqueueBuilder enqueue() { return EnqueueBuilder(); }
+
+}  // namespace pgqrs

@@ -1,0 +1,12 @@
+// pgqrs: a library-only durable execution engine and job queue. Include this for everything.
+#pragma once
+
+#include "pgqrs/admin.h"
+#include "pgqrs/clock.h"
+#include "pgqrs/config.h"
+#include "pgqrs/dequeue.h"
+#include "pgqrs/enqueue.h"
+#include "pgqrs/error.h"
+#include "pgqrs/records.h"
+#include "pgqrs/store.h"
+#include "pgqrs/worker.h"

@@ -1,0 +1,53 @@
+// Store: the entry point, a handle to one pgqrs database.
+//
+// A Store is cheap to copy; copies share one connection pool and one backend. All methods
+// are thread-safe. The backend is chosen by the DSN scheme (postgresql://, sqlite://,
+// turso://, s3://); asking for one that was not built is a ConfigError.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pgqrs/clock.h"
+#include "pgqrs/config.h"
+#include "pgqrs/records.h"
+
+namespace pgqrs {
+
+namespace detail {
+struct StoreState;
+}
+
+class Producer;
+class Consumer;
+
+class Store {
+ public:
+  // Creates queue `name`; QueueAlreadyExistsError if it exists.
+  QueueInfo queue(std::string_view name) const;
+  // A producer / consumer worker for `queue` with a generated name "<hostname>-<uuid>".
+  Producer producer(std::string_view queue) const;
+  Consumer consumer(std::string_view queue) const;
+
+  const Config& config() const;
+  // "sqlite", "postgres", "turso" or "s3".
+  std::string_view backend_name() const;
+  const Clock& clock() const;
+
+  // Internal: shared state used by the engine. Not part of the stable API.
+  const std::shared_ptr<detail::StoreState>& state() const { return state_; }
+  explicit Store(std::shared_ptr<detail::StoreState> state) : state_(std::move(state)) {}
+
+ private:
+  std::shared_ptr<detail::StoreState> state_;
+};
+
+// Opens a store for `dsn` with defaults and PGQRS_* environment applied (Config::load, with
+// the dsn replaced). Does not install the schema (see Admin::install).
+Store connect(std::string_view dsn);
+// Opens a store for a complete config. `clock` defaults to SystemClock; tests pass a
+// ManualClock.
+Store connect_with_config(const Config& config, std::shared_ptr<const Clock> clock = nullptr);
+
+}  // namespace pgqrs

@@ -1,0 +1,143 @@
+// The storage backend interface (internal). The engine (src/core) speaks to storage only
+// through this class, in terms of the domain, never SQL (ARCHITECTURE.md rule 1).
+//
+// Contracts shared by every backend:
+//  - Every time ("now", visibility times) comes from the caller (the injected clock);
+//    backends never read the wall clock for queue semantics.
+//  - Queue arguments are names; an unknown queue is QueueNotFoundError.
+//  - Inputs are already validated by the engine (names, payload limits, batch bounds);
+//    payloads arrive as serialised JSON text and are returned parsed.
+//  - Each method is atomic: it commits fully or changes nothing. Transient contention is
+//    retried inside the backend within a bound, then surfaces as TimeoutError.
+//  - Implementations are thread-safe (callers use one Backend from many threads).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgqrs/clock.h"
+#include "pgqrs/records.h"
+
+namespace pgqrs::backend {
+
+// Schema version installed by this build (bumped by each new migration).
+inline constexpr std::int32_t kSchemaVersion = 1;
+
+struct EnqueueParams {
+  std::string queue;
+  std::vector<std::string> payloads;  // serialised JSON, validated
+  TimePoint visible_at;               // vt of the new messages
+  TimePoint now;                      // enqueued_at
+  std::optional<std::int64_t> producer_worker_id;
+};
+
+struct DequeueParams {
+  std::string queue;
+  std::uint32_t limit = 1;
+  Duration lease{};              // new vt = now + lease
+  std::int64_t consumer_worker_id = 0;
+  TimePoint now;
+  std::int32_t max_read_ct = 5;  // messages with read_ct >= this are dead-lettered, not leased
+};
+
+// Result of a worker status compare-and-set.
+struct StatusChange {
+  bool applied = false;
+  std::optional<WorkerStatus> current;  // status after the call; nullopt = no such worker
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;  // "sqlite", "postgres", ...
+
+  // ---- schema -------------------------------------------------------------------------
+  virtual void install() = 0;
+  // Installed version, or nullopt when no pgqrs schema is present. Throws ConfigError if
+  // the version table exists but a table is missing.
+  virtual std::optional<std::int32_t> schema_version() = 0;
+  virtual void uninstall() = 0;
+
+  // ---- queues -------------------------------------------------------------------------
+  virtual QueueInfo create_queue(std::string_view name, TimePoint now) = 0;
+  virtual std::optional<QueueInfo> find_queue(std::string_view name) = 0;
+  virtual std::vector<QueueInfo> list_queues() = 0;
+  // ConflictError while the queue has any message row or a worker that is not stopped.
+  virtual void delete_queue(std::string_view name) = 0;
+  virtual std::uint64_t purge_queue(std::string_view name) = 0;
+
+  // ---- messages -----------------------------------------------------------------------
+  // All rows in one transaction; ids returned in input order.
+  virtual std::vector<std::int64_t> enqueue(const EnqueueParams& p) = 0;
+  // Leases up to p.limit deliverable messages, oldest visible first (vt, id): sets
+  // vt = now + lease, read_ct += 1, dequeued_at = now, consumer_worker_id. Candidates with
+  // read_ct >= max_read_ct are marked dead (dead_at = now) instead. Result ordered by (vt,id)
+  // of the candidates, i.e. delivery order.
+  virtual std::vector<QueueMessage> dequeue(const DequeueParams& p) = 0;
+  // Owner-only operations: apply to a message only when it is not archived/dead, its
+  // consumer_worker_id == worker and its lease is valid (vt > now). One flag per id.
+  virtual std::vector<bool> archive(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                    TimePoint now) = 0;
+  virtual std::vector<bool> remove(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                   TimePoint now) = 0;
+  // Sets vt = new_vt for leased messages of `worker`.
+  virtual std::vector<bool> set_lease(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                      TimePoint new_vt, TimePoint now) = 0;
+  // Gives messages back: vt = visible_at, consumer_worker_id = NULL; a message whose
+  // read_ct >= max_read_ct is dead-lettered instead (dead_at = now). Counts as applied.
+  virtual std::vector<bool> release(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                    TimePoint visible_at, TimePoint now,
+                                    std::int32_t max_read_ct) = 0;
+
+  virtual std::optional<QueueMessage> get_message(std::int64_t id) = 0;
+  // Newest first.
+  virtual std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
+                                                  bool include_archived) = 0;
+  // Dead letters: dead_at set, or (not archived, vt <= now, read_ct >= max_read_ct).
+  virtual std::vector<QueueMessage> dead_letters(std::optional<std::string_view> queue,
+                                                 TimePoint now, std::int32_t max_read_ct) = 0;
+  // dead letter -> fresh (read_ct = 0, vt = now, dead_at = NULL, consumer NULL).
+  virtual bool replay_dead_letter(std::int64_t id, TimePoint now, std::int32_t max_read_ct) = 0;
+
+  // ---- workers ------------------------------------------------------------------------
+  // queue may be empty for workers not bound to a queue (admin). Status ready.
+  virtual WorkerInfo register_worker(std::string_view name, WorkerKind kind,
+                                     std::optional<std::string_view> queue,
+                                     std::string_view hostname, std::int64_t pid,
+                                     TimePoint now) = 0;
+  virtual std::optional<WorkerInfo> get_worker(std::int64_t id) = 0;
+  virtual std::vector<WorkerInfo> list_workers(std::optional<std::string_view> queue) = 0;
+  // Sets status = to iff status is one of `from`; shutdown_at = now when to == stopped.
+  virtual StatusChange change_worker_status(std::int64_t id,
+                                            const std::vector<WorkerStatus>& from,
+                                            WorkerStatus to, TimePoint now) = 0;
+  // False if no such worker.
+  virtual bool heartbeat(std::int64_t id, TimePoint now) = 0;
+  // Messages whose lease the worker holds now (vt > now, not archived/dead).
+  virtual std::vector<QueueMessage> leased_messages(std::int64_t worker, TimePoint now) = 0;
+  // Releases them all (vt = now, consumer NULL). Returns how many.
+  virtual std::uint64_t release_worker_messages(std::int64_t worker, TimePoint now) = 0;
+  // ConflictError unless stopped and unreferenced by any message; WorkerNotFoundError.
+  virtual void delete_worker(std::int64_t id) = 0;
+  // Workers of `queue` not stopped whose heartbeat_at < heartbeat_before: release their
+  // messages (vt = now) and mark them stopped. Returns messages released.
+  virtual std::uint64_t reclaim_zombies(std::string_view queue, TimePoint heartbeat_before,
+                                        TimePoint now) = 0;
+  // Deletes stopped workers with heartbeat_at < heartbeat_before and no message referring to
+  // them. Returns how many.
+  virtual std::uint64_t purge_workers(TimePoint heartbeat_before) = 0;
+
+  // ---- metrics ------------------------------------------------------------------------
+  virtual QueueMetrics queue_metrics(std::string_view queue, TimePoint now,
+                                     std::int32_t max_read_ct) = 0;
+  virtual std::vector<QueueMetrics> all_queue_metrics(TimePoint now,
+                                                      std::int32_t max_read_ct) = 0;
+  virtual SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) = 0;
+  virtual WorkerStats worker_stats(std::string_view queue, TimePoint now) = 0;
+};
+
+}  // namespace pgqrs::backend
