@@ -61,9 +61,10 @@ struct WorkerInfo {
 };
 
 // Counts of one queue's messages by state, at the time of the call.
-//   pending  : visible now and deliverable
-//   delayed  : not yet visible and never delivered (enqueued with a delay)
-//   leased   : held by a consumer whose lease has not expired
+//   pending  : visible now and deliverable (read_ct < max_read_ct)
+//   delayed  : not yet visible and held by no consumer (enqueued with a delay, or released
+//              with a later visibility / retry backoff)
+//   leased   : held by a consumer whose lease has not expired (vt > now)
 //   archived : processed
 //   dead     : dead-lettered (delivered max_read_ct times and came back)
 struct QueueMetrics {
