@@ -1,0 +1,90 @@
+# pgqrs — the commands a person (or CI) types. CMake presets do the real work; see
+# CMakePresets.json. Targets that build run scripts/bootstrap first, so a fresh Debian
+# machine needs nothing but `make demo` or `make test`.
+#
+# Knobs:  make test JOBS=4        parallel build and test jobs (default 2)
+#         make test CTEST_ARGS='-L unit'   extra ctest arguments (select labels, -R, ...)
+#         make demo DEMO_ARGS='--messages 5000'
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+JOBS ?= 2
+CTEST_ARGS ?=
+DEMO_PRESET ?= release
+DEMO_ARGS ?=
+CMAKE ?= cmake
+CTEST ?= ctest
+CLANG_FORMAT ?= clang-format
+
+# Source directories make format / format-check cover.
+FORMAT_DIRS := include src cli tests examples bench
+
+# $(call configure_build,PRESET[,TARGET]): configure the preset and build it (or one target).
+define configure_build
+	$(CMAKE) --preset $(1)
+	$(CMAKE) --build --preset $(1) -j$(JOBS) $(if $(2),--target $(2))
+endef
+
+# $(call run_tests,PRESET): run every test of the preset (labels unit, conformance,
+# integration).
+define run_tests
+	$(CTEST) --preset $(1) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+endef
+
+.PHONY: help bootstrap build test demo bench asan tsan format format-check clean
+
+help:
+	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
+	@echo "make test          install deps, build the dev preset, run every test (ctest)"
+	@echo "make build         build the dev preset (no dependency install)"
+	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
+	@echo "make bench         build the release preset (benchmark harness: not built yet)"
+	@echo "make format        clang-format -i every C++ file; format-check only reports"
+	@echo "make clean         remove build/"
+
+bootstrap:
+	scripts/bootstrap
+
+build:
+	$(call configure_build,dev)
+
+# Later issues add, around the ctest line: start the test servers (Postgres + PgBouncer,
+# the S3 server) on loopback and stop them on exit, then run pytest for the Python package.
+# Keep it one recipe so a failing step fails `make test`.
+test: bootstrap
+	$(call configure_build,dev)
+# hook: start test services here (Postgres, PgBouncer, S3) — none are needed yet
+	$(call run_tests,dev)
+# hook: pytest for the Python bindings goes here — not built yet
+
+# Builds only the demo program (not the tests), then runs it on a fresh SQLite file.
+demo: bootstrap
+	$(call configure_build,$(DEMO_PRESET),pgqrs-demo)
+	build/$(DEMO_PRESET)/examples/pgqrs-demo $(DEMO_ARGS)
+
+bench: bootstrap
+	$(call configure_build,release)
+	@echo "make bench: release preset built; the benchmark harness (bench/, pgqrs-bench)" \
+	  "is not written yet, so nothing was measured."
+
+asan: bootstrap
+	$(call configure_build,asan)
+	$(call run_tests,asan)
+
+tsan: bootstrap
+	$(call configure_build,tsan)
+	$(call run_tests,tsan)
+
+format:
+	find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.cc' -o -name '*.h' \) -print0 \
+	  | xargs -0 -r $(CLANG_FORMAT) -i
+
+format-check:
+	find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.cc' -o -name '*.h' \) -print0 \
+	  | xargs -0 -r $(CLANG_FORMAT) --dry-run -Werror
+
+clean:
+	rm -rf build
