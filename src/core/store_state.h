@@ -1,6 +1,7 @@
 // Shared state behind Store and worker handles (internal).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -13,6 +14,7 @@
 #include "pgqrs/clock.h"
 #include "pgqrs/config.h"
 #include "pgqrs/records.h"
+#include "pgqrs/store.h"
 
 namespace pgqrs::detail {
 
@@ -23,9 +25,10 @@ struct StoreState {
   std::unique_ptr<backend::Backend> backend;
   core::RateLimiter limiter;
 
-  // Ephemeral consumers used by one-shot calls without .worker(): queue name -> worker id.
-  std::mutex ephemeral_mu;
-  std::map<std::string, std::int64_t> ephemeral_consumers;
+  // The store's ephemeral consumer for `queue`, used by one-shot calls without .worker():
+  // registered on first use, reused afterwards (so worker rows do not grow with calls),
+  // heartbeated at most once per heartbeat interval, stopped when the store goes away.
+  std::int64_t ephemeral_consumer(const std::string& queue);
 
   StoreState(Config cfg, std::shared_ptr<const Clock> clk,
              std::unique_ptr<backend::Backend> be);
@@ -33,11 +36,20 @@ struct StoreState {
   ~StoreState();
 
   TimePoint now() const { return clock->now(); }
+
+ private:
+  struct Ephemeral {
+    std::int64_t id = 0;
+    std::chrono::steady_clock::time_point last_heartbeat;
+  };
+  std::mutex ephemeral_mu_;
+  std::map<std::string, Ephemeral> ephemeral_;  // GUARDED_BY(ephemeral_mu_)
 };
 
 // One worker handle's shared state (copies of a Producer/Consumer share it).
 struct WorkerState {
   std::shared_ptr<StoreState> store;
+  Store handle{nullptr};  // the same store, as the public handle
   std::int64_t id = 0;
   std::string name;
   std::string queue;

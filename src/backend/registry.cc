@@ -1,0 +1,41 @@
+#include "backend/registry.h"
+
+#include <string>
+
+#include "pgqrs/error.h"
+
+#if PGQRS_WITH_SQLITE
+#include "backend/sqlite/sqlite_backend.h"
+#endif
+
+namespace pgqrs::backend {
+namespace {
+
+[[noreturn]] void not_built(Scheme scheme, const char* option) {
+  throw ConfigError("the " + std::string(to_string(scheme)) +
+                    " backend is not available in this build of pgqrs (" + option +
+                    " is off or the backend is not part of this version)");
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> open_backend(const Config& config) {
+  Dsn dsn = parse_dsn(config.dsn);
+  switch (dsn.scheme) {
+    case Scheme::kSqlite:
+#if PGQRS_WITH_SQLITE
+      return make_sqlite_backend(config, dsn);
+#else
+      not_built(dsn.scheme, "PGQRS_WITH_SQLITE");
+#endif
+    case Scheme::kPostgres:
+      not_built(dsn.scheme, "PGQRS_WITH_POSTGRES");
+    case Scheme::kTurso:
+      not_built(dsn.scheme, "PGQRS_WITH_TURSO");
+    case Scheme::kS3:
+      not_built(dsn.scheme, "PGQRS_WITH_S3");
+  }
+  throw InternalError("unhandled DSN scheme");
+}
+
+}  // namespace pgqrs::backend

@@ -1,0 +1,231 @@
+// The dequeue builder, one-shot handler calls and the handler poll loop.
+#include "pgqrs/dequeue.h"
+
+#include <algorithm>
+#include <exception>
+#include <random>
+
+#include "core/messages.h"
+#include "core/poll_session.h"
+#include "core/store_state.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs {
+
+std::chrono::milliseconds RetryBackoff::delay_for(std::int32_t read_ct) const {
+  const int exponent = std::clamp(read_ct - 1, 0, 30);
+  const double raw = static_cast<double>(base.count()) * static_cast<double>(1LL << exponent);
+  auto delay = static_cast<long long>(std::min(raw, static_cast<double>(cap.count())));
+  if (jitter && delay > 1) {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::uniform_int_distribution<long long> dist(delay / 2, delay);
+    delay = dist(rng);
+  }
+  return std::chrono::milliseconds(delay);
+}
+
+std::string_view to_string(PollStop s) noexcept {
+  switch (s) {
+    case PollStop::kInterrupted: return "interrupted";
+    case PollStop::kStopRequested: return "stop_requested";
+    case PollStop::kDeadline: return "deadline";
+    case PollStop::kEmpty: return "empty";
+  }
+  return "unknown";
+}
+
+// ---- builder ---------------------------------------------------------------------------------
+
+DequeueBuilder& DequeueBuilder::from(std::string queue) {
+  opts_.queue = std::move(queue);
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::batch(std::uint32_t n) {
+  opts_.batch = n;
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::with_vt(std::chrono::seconds lease) {
+  opts_.lease = lease;
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::worker(const Consumer& consumer) {
+  opts_.consumer = consumer;
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::poll_interval(std::chrono::milliseconds interval) {
+  opts_.poll_interval = interval;
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::until(std::chrono::milliseconds deadline) {
+  opts_.until = deadline;
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::until_empty(bool enabled) {
+  opts_.until_empty = enabled;
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::stop_token(std::stop_token token) {
+  opts_.stop = std::move(token);
+  return *this;
+}
+DequeueBuilder& DequeueBuilder::retry_backoff(RetryBackoff backoff) {
+  opts_.backoff = backoff;
+  return *this;
+}
+
+namespace {
+
+std::vector<QueueMessage> lease_batch(const core::ResolvedDequeue& r) {
+  return core::lease_messages(*r.store, r.queue, r.batch, r.lease, r.worker);
+}
+
+std::vector<std::int64_t> ids_of(const std::vector<QueueMessage>& msgs) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(msgs.size());
+  for (const auto& m : msgs) ids.push_back(m.id);
+  return ids;
+}
+
+// Gives failed messages back, each visible again after its backoff.
+void release_with_backoff(const core::ResolvedDequeue& r, const std::vector<QueueMessage>& msgs) {
+  const auto now = r.store->now();
+  const auto max_read_ct = static_cast<std::int32_t>(r.store->config.max_read_ct);
+  for (const auto& m : msgs) {
+    r.store->backend->release({m.id}, r.worker, now + r.backoff.delay_for(m.read_ct), now,
+                              max_read_ct);
+  }
+}
+
+struct Outcome {
+  std::size_t succeeded = 0;
+  std::size_t failed = 0;
+  std::exception_ptr first_error;  // the handler's own exception, unchanged
+};
+
+// Runs the handler on one leased batch: messages whose handler returned are archived (in one
+// call), the others released with backoff. A batch handler succeeds or fails as a whole; a
+// per-message handler is judged message by message.
+Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>& msgs,
+                const MessageHandler& one, const BatchHandler& many, core::LeaseKeeper& keeper) {
+  Outcome out;
+  std::vector<QueueMessage> failed;
+  std::vector<std::int64_t> done;
+  keeper.track(ids_of(msgs));
+  if (many) {
+    try {
+      many(msgs);
+      done = ids_of(msgs);
+    } catch (...) {
+      out.first_error = std::current_exception();
+      failed = msgs;
+    }
+  } else {
+    for (const auto& m : msgs) {
+      try {
+        one(m);
+        done.push_back(m.id);
+      } catch (...) {
+        if (!out.first_error) out.first_error = std::current_exception();
+        failed.push_back(m);
+      }
+    }
+  }
+  keeper.clear();
+  if (!failed.empty()) release_with_backoff(r, failed);
+  if (!done.empty()) r.store->backend->archive(done, r.worker, r.store->now());
+  out.succeeded = done.size();
+  out.failed = failed.size();
+  return out;
+}
+
+}  // namespace
+
+std::optional<QueueMessage> DequeueBuilder::fetch_one(const Store& store) const {
+  auto r = core::resolve(opts_, store);
+  r.batch = 1;
+  auto msgs = lease_batch(r);
+  if (msgs.empty()) return std::nullopt;
+  return std::move(msgs.front());
+}
+
+std::vector<QueueMessage> DequeueBuilder::fetch_all(const Store& store) const {
+  return lease_batch(core::resolve(opts_, store));
+}
+
+std::vector<QueueMessage> DequeueBuilder::poll(const Store& store) const {
+  auto r = core::resolve(opts_, store);
+  core::PollSession session(r);
+  while (true) {
+    if (auto why = session.should_stop()) {
+      session.finish(*why);
+      return {};
+    }
+    auto msgs = lease_batch(r);
+    if (!msgs.empty()) {
+      session.finish(PollStop::kEmpty);
+      return msgs;
+    }
+    session.idle_wait();
+  }
+}
+
+DequeueHandler DequeueBuilder::handle(MessageHandler handler) const {
+  if (!handler) throw ValidationError("handle: the handler is empty");
+  return DequeueHandler(opts_, std::move(handler), nullptr);
+}
+
+DequeueHandler DequeueBuilder::handle_batch(BatchHandler handler) const {
+  if (!handler) throw ValidationError("handle_batch: the handler is empty");
+  return DequeueHandler(opts_, nullptr, std::move(handler));
+}
+
+// ---- handler -----------------------------------------------------------------------------
+
+bool DequeueHandler::execute(const Store& store) const {
+  auto r = core::resolve(opts_, store);
+  auto msgs = lease_batch(r);
+  if (msgs.empty()) return false;
+  core::LeaseKeeper keeper(r.store, r.worker, r.lease);
+  auto outcome = process(r, msgs, one_, many_, keeper);
+  if (outcome.first_error) std::rethrow_exception(outcome.first_error);
+  return true;
+}
+
+PollStats DequeueHandler::poll(const Store& store) const {
+  auto r = core::resolve(opts_, store);
+  core::PollSession session(r);
+  PollStats stats;
+  while (true) {
+    if (auto why = session.should_stop()) {
+      stats.stop = *why;
+      break;
+    }
+    std::vector<QueueMessage> msgs;
+    try {
+      msgs = lease_batch(r);
+    } catch (const Error& e) {
+      // Lock contention or a lost connection whose effect is known: wait and go on.
+      if (!e.retryable()) throw;
+      session.idle_wait();
+      continue;
+    }
+    if (msgs.empty()) {
+      if (r.until_empty) {
+        stats.stop = PollStop::kEmpty;
+        break;
+      }
+      session.idle_wait();
+      continue;
+    }
+    ++stats.batches;
+    // Handler exceptions are contained in the outcome (their messages were released with
+    // backoff); storage errors propagate and end the loop.
+    auto outcome = process(r, msgs, one_, many_, session.keeper());
+    stats.processed += outcome.succeeded;
+    stats.failed += outcome.failed;
+  }
+  session.finish(stats.stop);
+  return stats;
+}
+
+}  // namespace pgqrs

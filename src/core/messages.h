@@ -1,0 +1,30 @@
+// Enqueue and lease operations shared by the builders and the worker handles: validation,
+// rate limiting and time computation happen here, storage in the backend.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/store_state.h"
+#include "pgqrs/records.h"
+
+namespace pgqrs::core {
+
+// Validates every payload (nothing is written if one is bad), applies the rate limit and
+// enqueues them in one transaction. `delay` negative -> ValidationError. `at` (if set)
+// overrides delay. Returns ids in input order.
+std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std::string& queue,
+                                           const std::vector<json>& payloads,
+                                           std::optional<std::chrono::milliseconds> delay,
+                                           std::optional<std::int64_t> producer,
+                                           std::optional<TimePoint> at = std::nullopt);
+
+// Leases up to `limit` messages for `lease` as `consumer`.
+std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,
+                                         std::uint32_t limit, std::chrono::seconds lease,
+                                         std::int64_t consumer);
+
+}  // namespace pgqrs::core

@@ -1,0 +1,142 @@
+#include "core/poll_session.h"
+
+#include "core/validation.h"
+#include "core/worker_lifecycle.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::core {
+
+ResolvedDequeue resolve(const DequeueBuilder::Options& opts, const Store& store) {
+  ResolvedDequeue r;
+  r.store = store.state();
+  const Config& cfg = r.store->config;
+  r.queue = opts.queue;
+  if (opts.consumer) {
+    if (opts.consumer->state()->store != r.store) {
+      throw ValidationError("consumer " + std::to_string(opts.consumer->id()) +
+                            " belongs to a different store");
+    }
+    if (r.queue.empty()) r.queue = opts.consumer->queue();
+    if (r.queue != opts.consumer->queue()) {
+      throw ValidationError("consumer " + std::to_string(opts.consumer->id()) +
+                            " belongs to queue '" + opts.consumer->queue() + "', not '" +
+                            r.queue + "'");
+    }
+    r.named = opts.consumer->state();
+    r.worker = opts.consumer->id();
+  }
+  if (r.queue.empty()) {
+    throw ValidationError("dequeue: no queue given (call .from(\"queue\") or .worker(consumer))");
+  }
+  validate_name(r.queue, "queue name");
+  r.batch = opts.batch.value_or(1);
+  validate_batch_size(r.batch, cfg.default_max_batch_size);
+  r.lease = opts.lease.value_or(std::chrono::seconds(cfg.default_lock_time_seconds));
+  if (r.lease.count() <= 0) {
+    throw ValidationError("lease (visibility timeout) must be positive (got " +
+                          std::to_string(r.lease.count()) + " s)");
+  }
+  r.poll_interval = opts.poll_interval.value_or(std::chrono::milliseconds(cfg.poll_interval_ms));
+  if (r.poll_interval.count() <= 0) throw ValidationError("poll interval must be positive");
+  r.until = opts.until;
+  if (r.until && r.until->count() < 0) throw ValidationError("until must not be negative");
+  r.until_empty = opts.until_empty;
+  r.stop = opts.stop;
+  r.backoff = opts.backoff;
+  if (r.backoff.base.count() < 0 || r.backoff.cap < r.backoff.base) {
+    throw ValidationError("retry backoff needs 0 <= base <= cap");
+  }
+  if (!r.named) r.worker = r.store->ephemeral_consumer(r.queue);
+  return r;
+}
+
+PollSession::PollSession(const ResolvedDequeue& r)
+    : r_(r),
+      next_status_check_(std::chrono::steady_clock::now() + r.poll_interval),
+      keeper_(r.store, r.worker, r.lease) {
+  if (r_.until) deadline_ = std::chrono::steady_clock::now() + *r_.until;
+  if (r_.named) {
+    {
+      std::lock_guard lock(r_.named->mu);
+      r_.named->interrupt_requested = false;
+    }
+    start_polling(*r_.store, r_.worker);
+  }
+  if (r_.stop.stop_possible()) {
+    stop_cb_.emplace(r_.stop, std::function<void()>([this] {
+                       if (r_.named) {
+                         { std::lock_guard lock(r_.named->mu); }
+                         r_.named->cv.notify_all();
+                       } else {
+                         { std::lock_guard lock(local_mu_); }
+                         local_cv_.notify_all();
+                       }
+                     }));
+  }
+}
+
+PollSession::~PollSession() {
+  stop_cb_.reset();
+  if (!finished_ && r_.named) {
+    try {
+      change_status(*r_.store, r_.worker, {WorkerStatus::kPolling}, WorkerStatus::kReady);
+    } catch (...) {
+      // The loop is unwinding with an error already; the status stays as it is.
+    }
+  }
+}
+
+bool PollSession::interrupted_locally() {
+  if (!r_.named) return false;
+  std::lock_guard lock(r_.named->mu);
+  return r_.named->interrupt_requested;
+}
+
+std::optional<PollStop> PollSession::should_stop() {
+  if (r_.stop.stop_requested()) return PollStop::kStopRequested;
+  if (interrupted_locally()) return PollStop::kInterrupted;
+  const auto now = std::chrono::steady_clock::now();
+  if (deadline_ && now >= *deadline_) return PollStop::kDeadline;
+  if (r_.named && now >= next_status_check_) {
+    next_status_check_ = now + r_.poll_interval;
+    auto info = r_.store->backend->get_worker(r_.worker);
+    if (!info) throw WorkerNotFoundError("worker " + std::to_string(r_.worker) + " was deleted");
+    if (info->status != WorkerStatus::kPolling) return PollStop::kInterrupted;
+  }
+  return std::nullopt;
+}
+
+void PollSession::idle_wait() {
+  auto until = std::chrono::steady_clock::now() + r_.poll_interval;
+  if (deadline_ && *deadline_ < until) until = *deadline_;
+  if (r_.named) {
+    std::unique_lock lock(r_.named->mu);
+    r_.named->cv.wait_until(lock, until, [&] {
+      return r_.stop.stop_requested() || r_.named->interrupt_requested;
+    });
+  } else {
+    std::unique_lock lock(local_mu_);
+    local_cv_.wait_until(lock, until, [&] { return r_.stop.stop_requested(); });
+  }
+}
+
+void PollSession::finish(PollStop why) {
+  finished_ = true;
+  stop_cb_.reset();
+  if (!r_.named) return;
+  if (why == PollStop::kInterrupted) {
+    // interrupted -> suspended; a worker suspended from elsewhere is already there.
+    auto info = require_worker(*r_.store, r_.worker);
+    if (info.status == WorkerStatus::kInterrupted || info.status == WorkerStatus::kPolling) {
+      suspend(*r_.store, r_.worker);
+    }
+    return;
+  }
+  auto change = r_.store->backend->change_worker_status(r_.worker, {WorkerStatus::kPolling},
+                                                        WorkerStatus::kReady, r_.store->now());
+  if (!change.applied && change.current == WorkerStatus::kInterrupted) {
+    suspend(*r_.store, r_.worker);  // interrupted at the last moment
+  }
+}
+
+}  // namespace pgqrs::core

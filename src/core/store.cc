@@ -1,0 +1,89 @@
+#include "pgqrs/store.h"
+
+#include "backend/registry.h"
+#include "core/identity.h"
+#include "core/store_state.h"
+#include "core/validation.h"
+#include "pgqrs/admin.h"
+#include "pgqrs/error.h"
+#include "pgqrs/worker.h"
+
+namespace pgqrs {
+namespace detail {
+
+StoreState::StoreState(Config cfg, std::shared_ptr<const Clock> clk,
+                       std::unique_ptr<backend::Backend> be)
+    : config(std::move(cfg)),
+      clock(std::move(clk)),
+      backend(std::move(be)),
+      limiter(config.validation) {}
+
+StoreState::~StoreState() {
+  std::lock_guard lock(ephemeral_mu_);
+  for (const auto& [queue, eph] : ephemeral_) {
+    try {
+      const auto t = now();
+      backend->release_worker_messages(eph.id, t);
+      backend->change_worker_status(
+          eph.id, {WorkerStatus::kReady, WorkerStatus::kPolling, WorkerStatus::kInterrupted},
+          WorkerStatus::kSuspended, t);
+      backend->change_worker_status(eph.id, {WorkerStatus::kSuspended}, WorkerStatus::kStopped, t);
+    } catch (...) {
+      // Best effort: the process may be exiting with the database gone. A leftover row is
+      // reclaimed as a zombie later.
+    }
+  }
+}
+
+std::int64_t StoreState::ephemeral_consumer(const std::string& queue) {
+  std::lock_guard lock(ephemeral_mu_);
+  const auto steady_now = std::chrono::steady_clock::now();
+  auto it = ephemeral_.find(queue);
+  if (it != ephemeral_.end()) {
+    if (steady_now - it->second.last_heartbeat <
+        std::chrono::seconds(config.heartbeat_interval_seconds)) {
+      return it->second.id;
+    }
+    if (backend->heartbeat(it->second.id, now())) {
+      it->second.last_heartbeat = steady_now;
+      return it->second.id;
+    }
+    ephemeral_.erase(it);  // deleted by someone else: register a new one
+  }
+  auto info = backend->register_worker("ephemeral-" + core::generated_worker_name(),
+                                       WorkerKind::kConsumer, queue, core::hostname(),
+                                       core::process_id(), now());
+  ephemeral_[queue] = Ephemeral{info.id, steady_now};
+  return info.id;
+}
+
+}  // namespace detail
+
+QueueInfo Store::queue(std::string_view name) const { return admin(*this).create_queue(name); }
+
+Producer Store::producer(std::string_view queue) const {
+  return pgqrs::producer(core::generated_worker_name(), std::string(queue)).create(*this);
+}
+
+Consumer Store::consumer(std::string_view queue) const {
+  return pgqrs::consumer(core::generated_worker_name(), std::string(queue)).create(*this);
+}
+
+const Config& Store::config() const { return state_->config; }
+std::string_view Store::backend_name() const { return state_->backend->name(); }
+const Clock& Store::clock() const { return *state_->clock; }
+
+Store connect(std::string_view dsn) {
+  Config config = Config::load();
+  config.dsn = std::string(dsn);
+  return connect_with_config(config);
+}
+
+Store connect_with_config(const Config& config, std::shared_ptr<const Clock> clock) {
+  config.validate();
+  if (!clock) clock = std::make_shared<SystemClock>();
+  auto backend = backend::open_backend(config);
+  return Store(std::make_shared<detail::StoreState>(config, std::move(clock), std::move(backend)));
+}
+
+}  // namespace pgqrs
