@@ -1,0 +1,26 @@
+// Registration of the command groups. Each adds its subcommands to `app`; a parsed leaf
+// command stores its work in ctx.set_action(), which main() runs after parsing succeeded.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "context.h"
+
+namespace pgqrs::cli {
+
+void register_admin_commands(CLI::App& app, Context& ctx);
+void register_queue_commands(CLI::App& app, Context& ctx);
+void register_worker_commands(CLI::App& app, Context& ctx);
+
+// Makes `cmd` run `fn` once the whole command line parsed.
+inline void on_run(CLI::App* cmd, Context& ctx, std::function<void()> fn) {
+  cmd->callback([&ctx, fn = std::move(fn)] { ctx.set_action(fn); });
+}
+
+// CLI11 check for duration options (see duration.h).
+CLI::Validator duration_validator();
+
+}  // namespace pgqrs::cli

@@ -1,0 +1,73 @@
+// State shared by the CLI's commands: global options, the lazily opened Store, the output
+// sink, and the command chosen by the parser.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "output.h"
+#include "pgqrs/pgqrs.h"
+
+namespace pgqrs::cli {
+
+// A mistake in how the command was called (exit code 2), found after CLI11's parsing:
+// no DSN anywhere, a malformed JSON payload read from stdin, ...
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Values of the global options (before the group name).
+struct GlobalOptions {
+  std::string dsn;
+  std::string schema;
+  std::string config_file;
+  std::string format = "table";
+  std::string log_level = "warn";
+};
+
+class Context {
+ public:
+  explicit Context(std::ostream& out) : out_(&out) {}
+
+  GlobalOptions& options() { return opts_; }
+  Output output() const;
+
+  // The store named by --dsn / config / environment, opened on first use. Throws
+  // UsageError when no DSN is configured anywhere and pgqrs::Error (ConfigError,
+  // ConnectionError, ...) when it cannot be opened.
+  const Store& store();
+  Admin admin() { return pgqrs::admin(store()); }
+  // The DSN in use with its password hidden ("" before store() succeeded).
+  const std::string& redacted_dsn() const { return redacted_dsn_; }
+
+  // The command selected on the command line; set by the parser callbacks.
+  void set_action(std::function<void()> action) { action_ = std::move(action); }
+  const std::function<void()>& action() const { return action_; }
+
+  // `message` with every password of every DSN this process has seen replaced by "***".
+  // Defence in depth: the library already redacts its own messages.
+  std::string scrub(std::string message) const;
+
+ private:
+  Config resolve_config();
+  void remember_secrets(const std::string& dsn);
+
+  GlobalOptions opts_;
+  std::ostream* out_;
+  std::optional<Store> store_;
+  std::string redacted_dsn_;
+  std::vector<std::string> raw_dsns_;
+  std::vector<std::string> secrets_;
+  std::function<void()> action_;
+};
+
+// Passwords found in a DSN: the user-info password of a URL ("user:pw@host"), and any
+// password=... parameter, each raw and percent-decoded. Exposed for tests.
+std::vector<std::string> dsn_secrets(std::string_view dsn);
+
+}  // namespace pgqrs::cli

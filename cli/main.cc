@@ -1,0 +1,106 @@
+// pgqrs: command-line administration of a pgqrs database.
+//
+// Parses the command line (CLI11), runs the chosen command against the public API and maps
+// the outcome to an exit code: 0 success, 1 a pgqrs error, 2 a usage error. Errors are
+// printed as "error: <message>" on stderr; with --format json a JSON error object is also
+// printed on stdout so scripts can always parse stdout. See docs/cli.md.
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "context.h"
+#include "pgqrs/pgqrs.h"
+
+namespace {
+
+using pgqrs::cli::Context;
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+#ifndef PGQRS_CLI_VERSION
+#define PGQRS_CLI_VERSION "unknown"
+#endif
+
+// Reports an error on stderr and, in JSON mode, as {"error": {...}} on stdout.
+void report_error(const Context& ctx, std::string_view code, const std::string& message) {
+  std::string text = ctx.scrub(message);
+  std::cerr << "error: " << text << '\n';
+  auto out = ctx.output();
+  if (out.json()) {
+    out.print_json({{"error", {{"code", std::string(code)}, {"message", text}}}});
+  }
+}
+
+int run(Context& ctx) {
+  try {
+    ctx.action()();
+  } catch (const pgqrs::cli::UsageError& e) {
+    report_error(ctx, "usage", e.what());
+    return kExitUsage;
+  } catch (const pgqrs::Error& e) {
+    report_error(ctx, pgqrs::to_string(e.code()), e.what());
+    return kExitError;
+  } catch (const std::exception& e) {
+    report_error(ctx, "internal", e.what());
+    return kExitError;
+  }
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "error: could not write the output\n";
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Context ctx(std::cout);
+  pgqrs::cli::GlobalOptions& opts = ctx.options();
+
+  CLI::App app{"pgqrs: manage pgqrs job queues (Postgres, SQLite, Turso, S3)", "pgqrs"};
+  app.fallthrough();  // global options are accepted after the group and command too
+  app.require_subcommand(1);
+  app.set_version_flag("--version", PGQRS_CLI_VERSION);
+  app.footer(
+      "The database comes from --dsn, else the config (--config FILE, PGQRS_CONFIG_FILE,\n"
+      "PGQRS_DSN, ./pgqrs.yaml). Exit codes: 0 ok, 1 pgqrs error, 2 usage error.");
+
+  app.add_option("--dsn", opts.dsn,
+                 "Database: postgresql://..., sqlite:///path.db, turso:///path.db, "
+                 "s3://bucket/key.sqlite");
+  app.add_option("--schema", opts.schema, "Postgres schema (default: config, else public)");
+  app.add_option("--config", opts.config_file,
+                 "YAML config file (takes the place of "
+                 "PGQRS_CONFIG_FILE)");
+  app.add_option("--format", opts.format, "Output format: table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  app.add_option("--log-level", opts.log_level,
+                 "Log level: error, warn (default), info, debug, trace")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+
+  pgqrs::cli::register_admin_commands(app, ctx);
+  pgqrs::cli::register_queue_commands(app, ctx);
+  pgqrs::cli::register_worker_commands(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e);  // --help, --version
+    }
+    // An invalid --format value leaves the default (table) in place.
+    report_error(ctx, "usage", e.what());
+    std::cerr << "Run with --help for more information.\n";
+    return kExitUsage;
+  }
+  if (!ctx.action()) {  // unreachable: every group requires a command
+    report_error(ctx, "usage", "no command given");
+    return kExitUsage;
+  }
+  return run(ctx);
+}

@@ -1,0 +1,84 @@
+#include "records_json.h"
+
+#include "output.h"
+
+namespace pgqrs::cli {
+
+namespace {
+
+using nlohmann::json;
+
+json opt(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); }
+json opt(const std::optional<TimePoint>& v) { return v ? json(format_time(*v)) : json(nullptr); }
+
+}  // namespace
+
+json to_json(const QueueInfo& q) {
+  return {{"id", q.id}, {"queue_name", q.queue_name}, {"created_at", format_time(q.created_at)}};
+}
+
+json to_json(const QueueMessage& m) {
+  return {{"id", m.id},
+          {"queue_id", m.queue_id},
+          {"payload", m.payload},
+          {"vt", format_time(m.vt)},
+          {"enqueued_at", format_time(m.enqueued_at)},
+          {"read_ct", m.read_ct},
+          {"dequeued_at", opt(m.dequeued_at)},
+          {"producer_worker_id", opt(m.producer_worker_id)},
+          {"consumer_worker_id", opt(m.consumer_worker_id)},
+          {"archived_at", opt(m.archived_at)},
+          {"dead_at", opt(m.dead_at)}};
+}
+
+json to_json(const WorkerInfo& w) {
+  return {{"id", w.id},
+          {"name", w.name},
+          {"kind", std::string(to_string(w.kind))},
+          {"queue_id", opt(w.queue_id)},
+          {"hostname", w.hostname},
+          {"pid", w.pid},
+          {"status", std::string(to_string(w.status))},
+          {"started_at", format_time(w.started_at)},
+          {"heartbeat_at", format_time(w.heartbeat_at)},
+          {"shutdown_at", opt(w.shutdown_at)}};
+}
+
+json to_json(const QueueMetrics& m) {
+  return {{"queue_id", m.queue_id},
+          {"queue_name", m.queue_name},
+          {"pending", m.pending},
+          {"delayed", m.delayed},
+          {"leased", m.leased},
+          {"archived", m.archived},
+          {"dead", m.dead},
+          {"oldest_pending_age_ms",
+           m.oldest_pending_age ? json(m.oldest_pending_age->count()) : json(nullptr)}};
+}
+
+json to_json(const SystemStats& s) {
+  return {{"queues", s.queues},     {"workers", s.workers}, {"active_workers", s.active_workers},
+          {"pending", s.pending},   {"delayed", s.delayed}, {"leased", s.leased},
+          {"archived", s.archived}, {"dead", s.dead},       {"schema_version", s.schema_version},
+          {"backend", s.backend}};
+}
+
+json to_json(const WorkerStats& s) {
+  return {{"queue_name", s.queue_name}, {"total", s.total},
+          {"ready", s.ready},           {"polling", s.polling},
+          {"suspended", s.suspended},   {"interrupted", s.interrupted},
+          {"stopped", s.stopped},       {"leased_messages", s.leased_messages}};
+}
+
+json to_json(const WorkerHealth& h) {
+  json out = to_json(h.worker);
+  out["healthy"] = h.healthy;
+  out["since_heartbeat_ms"] = h.since_heartbeat.count();
+  return out;
+}
+
+json to_json(const SchemaInfo& s) {
+  return {{"version", s.version}, {"expected_version", s.expected_version}};
+}
+
+}  // namespace pgqrs::cli

@@ -1,0 +1,119 @@
+#include "records_table.h"
+
+namespace pgqrs::cli {
+
+namespace {
+
+constexpr std::size_t kPayloadWidth = 60;
+
+std::string opt_age(const std::optional<std::chrono::milliseconds>& age) {
+  return age ? format_age(*age) : std::string("-");
+}
+
+std::string str(std::uint64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+std::string message_state(const QueueMessage& m, TimePoint now) {
+  if (m.dead_at) return "dead";
+  if (m.archived_at) return "archived";
+  if (m.vt > now) return m.consumer_worker_id ? "leased" : "delayed";
+  return "pending";
+}
+
+Table queues_table(const std::vector<QueueInfo>& queues) {
+  Table t({"ID", "NAME", "CREATED_AT"});
+  for (const auto& q : queues)
+    t.add_row({std::to_string(q.id), q.queue_name, format_time(q.created_at)});
+  return t;
+}
+
+Table messages_table(const std::vector<QueueMessage>& messages, TimePoint now) {
+  Table t({"ID", "QUEUE_ID", "STATE", "READ_CT", "VT", "ENQUEUED_AT", "CONSUMER", "PAYLOAD"});
+  for (const auto& m : messages) {
+    t.add_row({std::to_string(m.id), std::to_string(m.queue_id), message_state(m, now),
+               std::to_string(m.read_ct), format_time(m.vt), format_time(m.enqueued_at),
+               or_dash(m.consumer_worker_id),
+               truncate(m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                        kPayloadWidth)});
+  }
+  return t;
+}
+
+Table workers_table(const std::vector<WorkerInfo>& workers) {
+  Table t({"ID", "NAME", "KIND", "QUEUE_ID", "STATUS", "HOST", "PID", "HEARTBEAT_AT"});
+  for (const auto& w : workers) {
+    t.add_row({std::to_string(w.id), w.name, std::string(to_string(w.kind)), or_dash(w.queue_id),
+               std::string(to_string(w.status)), w.hostname, std::to_string(w.pid),
+               format_time(w.heartbeat_at)});
+  }
+  return t;
+}
+
+Table metrics_table(const std::vector<QueueMetrics>& metrics) {
+  Table t({"QUEUE", "PENDING", "DELAYED", "LEASED", "ARCHIVED", "DEAD", "OLDEST_PENDING"});
+  for (const auto& m : metrics) {
+    t.add_row({m.queue_name, str(m.pending), str(m.delayed), str(m.leased), str(m.archived),
+               str(m.dead), opt_age(m.oldest_pending_age)});
+  }
+  return t;
+}
+
+Table health_table(const std::vector<WorkerHealth>& health) {
+  Table t({"ID", "NAME", "KIND", "QUEUE_ID", "STATUS", "HEALTHY", "SINCE_HEARTBEAT"});
+  for (const auto& h : health) {
+    const auto& w = h.worker;
+    t.add_row({std::to_string(w.id), w.name, std::string(to_string(w.kind)), or_dash(w.queue_id),
+               std::string(to_string(w.status)), h.healthy ? "yes" : "NO",
+               format_age(h.since_heartbeat)});
+  }
+  return t;
+}
+
+Fields queue_fields(const QueueInfo& q) {
+  return {{"id", std::to_string(q.id)},
+          {"name", q.queue_name},
+          {"created_at", format_time(q.created_at)}};
+}
+
+Fields worker_fields(const WorkerInfo& w) {
+  return {{"id", std::to_string(w.id)},
+          {"name", w.name},
+          {"kind", std::string(to_string(w.kind))},
+          {"queue_id", or_dash(w.queue_id)},
+          {"status", std::string(to_string(w.status))},
+          {"hostname", w.hostname},
+          {"pid", std::to_string(w.pid)},
+          {"started_at", format_time(w.started_at)},
+          {"heartbeat_at", format_time(w.heartbeat_at)},
+          {"shutdown_at", or_dash(w.shutdown_at)}};
+}
+
+Fields metrics_fields(const QueueMetrics& m) {
+  return {{"queue", m.queue_name},     {"queue_id", std::to_string(m.queue_id)},
+          {"pending", str(m.pending)}, {"delayed", str(m.delayed)},
+          {"leased", str(m.leased)},   {"archived", str(m.archived)},
+          {"dead", str(m.dead)},       {"oldest_pending", opt_age(m.oldest_pending_age)}};
+}
+
+Fields system_stats_fields(const SystemStats& s) {
+  return {{"backend", s.backend},
+          {"schema_version", std::to_string(s.schema_version)},
+          {"queues", str(s.queues)},
+          {"workers", str(s.workers)},
+          {"active_workers", str(s.active_workers)},
+          {"pending", str(s.pending)},
+          {"delayed", str(s.delayed)},
+          {"leased", str(s.leased)},
+          {"archived", str(s.archived)},
+          {"dead", str(s.dead)}};
+}
+
+Fields worker_stats_fields(const WorkerStats& s) {
+  return {{"queue", s.queue_name},         {"total", str(s.total)},
+          {"ready", str(s.ready)},         {"polling", str(s.polling)},
+          {"suspended", str(s.suspended)}, {"interrupted", str(s.interrupted)},
+          {"stopped", str(s.stopped)},     {"leased_messages", str(s.leased_messages)}};
+}
+
+}  // namespace pgqrs::cli
