@@ -34,7 +34,7 @@ define run_tests
 	$(CTEST) --preset $(1) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 endef
 
-.PHONY: help bootstrap build test demo bench asan tsan format format-check clean
+.PHONY: help bootstrap build test demo bench asan tsan format format-check tidy clean
 
 help:
 	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
@@ -43,6 +43,7 @@ help:
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
 	@echo "make bench         build the release preset (benchmark harness: not built yet)"
 	@echo "make format        clang-format -i every C++ file; format-check only reports"
+	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
 	@echo "make clean         remove build/"
 
 bootstrap:
@@ -85,6 +86,13 @@ format:
 format-check:
 	find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.cc' -o -name '*.h' \) -print0 \
 	  | xargs -0 -r $(CLANG_FORMAT) --dry-run -Werror
+
+# Advice, not a gate: clang-tidy is not installed by bootstrap (apt-get install clang-tidy).
+tidy:
+	@command -v run-clang-tidy >/dev/null || \
+	  { echo "make tidy: clang-tidy is not installed (apt-get install clang-tidy)" >&2; exit 1; }
+	$(CMAKE) --preset dev
+	run-clang-tidy -quiet -p build/dev -j $(JOBS) '/(src|cli|examples|bench)/.*\.cc$$'
 
 clean:
 	rm -rf build

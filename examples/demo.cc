@@ -199,6 +199,7 @@ int run(const Options& opts) {
   const auto deadline = drain_start + kDrainTimeout;
   {
     std::vector<std::jthread> threads;
+    threads.reserve(tallies.size());
     for (Tally& tally : tallies) {
       threads.emplace_back([&, deadline] {
         try {
