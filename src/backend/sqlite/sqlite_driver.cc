@@ -1,0 +1,190 @@
+#include "backend/sqlite/sqlite_driver.h"
+
+#include <sqlite3.h>
+
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "pgqrs/error.h"
+
+namespace pgqrs::sqlite {
+namespace {
+
+using sqlite_family::BusyError;
+
+struct DbCloser {
+  // close_v2: if a statement were still alive the handle becomes a zombie that is freed
+  // with its last statement, instead of leaking. Statements are finalized first anyway.
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+constexpr std::size_t kMaxSqlInMessage = 160;
+
+std::string sql_excerpt(std::string_view sql) {
+  if (sql.size() <= kMaxSqlInMessage) return std::string(sql);
+  return std::string(sql.substr(0, kMaxSqlInMessage)) + "...";
+}
+
+// Throws the pgqrs error for result code `rc`. `db` may be null (open failed without a
+// handle). `sql` is the statement involved, if any (internal SQL only: user values are
+// always bound, never part of it).
+[[noreturn]] void throw_sqlite_error(sqlite3* db, int rc, const std::string& path,
+                                     std::string_view sql) {
+  const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  const std::string where = sql.empty() ? std::string() : " (in: " + sql_excerpt(sql) + ")";
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw BusyError("sqlite database '" + path + "' is locked: " + detail);
+    case SQLITE_NOTADB:
+      throw ConnectionError(path + " is not a SQLite database (" + detail + ")");
+    case SQLITE_CANTOPEN:
+      throw ConnectionError("cannot open SQLite database '" + path + "': " + detail +
+                            " (does the directory exist and is it writable?)");
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_NOLFS:
+    case SQLITE_AUTH:
+    case SQLITE_PROTOCOL:
+      throw ConnectionError("sqlite database '" + path + "': " + detail + where);
+    default:
+      throw InternalError("sqlite error " + std::to_string(rc) + ": " + detail + where);
+  }
+}
+
+class SqliteStatement final : public sqlite_family::Statement {
+ public:
+  SqliteStatement(StmtPtr stmt, std::string path)
+      : stmt_(std::move(stmt)), path_(std::move(path)) {}
+
+  void bind_int64(int index, std::int64_t value) override {
+    check(sqlite3_bind_int64(stmt_.get(), index, value));
+  }
+  void bind_double(int index, double value) override {
+    check(sqlite3_bind_double(stmt_.get(), index, value));
+  }
+  void bind_text(int index, std::string_view value) override {
+    // A null data pointer would bind SQL NULL; an empty string must stay an empty string.
+    const char* data = value.data() != nullptr ? value.data() : "";
+    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
+      throw InternalError("sqlite: text parameter too large to bind");
+    }
+    check(sqlite3_bind_text(stmt_.get(), index, data, static_cast<int>(value.size()),
+                            SQLITE_TRANSIENT));
+  }
+  void bind_null(int index) override { check(sqlite3_bind_null(stmt_.get(), index)); }
+
+  bool step() override {
+    const int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw_sqlite_error(sqlite3_db_handle(stmt_.get()), rc, path_, sqlite3_sql(stmt_.get()));
+  }
+
+  bool column_is_null(int index) override {
+    return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
+  }
+  std::int64_t column_int64(int index) override { return sqlite3_column_int64(stmt_.get(), index); }
+  double column_double(int index) override { return sqlite3_column_double(stmt_.get(), index); }
+  std::string column_text(int index) override {
+    // text before bytes: the documented order that yields the UTF-8 length.
+    const unsigned char* text = sqlite3_column_text(stmt_.get(), index);
+    const int size = sqlite3_column_bytes(stmt_.get(), index);
+    if (text == nullptr) return {};
+    return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+  }
+
+  void reset() override {
+    // The result of reset repeats the last step's error, which was already reported.
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) {
+      throw_sqlite_error(sqlite3_db_handle(stmt_.get()), rc, path_, sqlite3_sql(stmt_.get()));
+    }
+  }
+
+  StmtPtr stmt_;
+  std::string path_;
+};
+
+class SqliteConnection final : public sqlite_family::Connection {
+ public:
+  SqliteConnection(DbPtr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+
+  std::unique_ptr<sqlite_family::Statement> prepare(std::string_view sql) override {
+    if (sql.size() > static_cast<std::size_t>(INT_MAX)) {
+      throw InternalError("sqlite: statement too long");
+    }
+    sqlite3_stmt* raw = nullptr;
+    // PERSISTENT: statements are cached by the family layer for the connection's lifetime.
+    const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    StmtPtr stmt(raw);
+    if (rc != SQLITE_OK) throw_sqlite_error(db_.get(), rc, path_, sql);
+    if (!stmt) throw InternalError("sqlite: empty statement: " + sql_excerpt(sql));
+    return std::make_unique<SqliteStatement>(std::move(stmt), path_);
+  }
+
+  void exec(std::string_view sql) override {
+    const std::string text(sql);  // sqlite3_exec needs a NUL-terminated string
+    const int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw_sqlite_error(db_.get(), rc, path_, sql);
+  }
+
+  std::int64_t changes() override { return sqlite3_changes64(db_.get()); }
+
+ private:
+  DbPtr db_;
+  std::string path_;
+};
+
+}  // namespace
+
+SqliteDriver::SqliteDriver(SqliteOptions options) : options_(std::move(options)) {}
+
+std::unique_ptr<sqlite_family::Connection> SqliteDriver::open() {
+  sqlite3* raw = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(options_.path.c_str(), &raw, flags, nullptr);
+  DbPtr db(raw);  // owned even on failure: sqlite3_open_v2 allocates a handle regardless
+  if (rc != SQLITE_OK) throw_sqlite_error(db.get(), rc, options_.path, {});
+  sqlite3_extended_result_codes(db.get(), 1);
+
+  const auto busy_ms = options_.busy_timeout.count();
+  sqlite3_busy_timeout(db.get(), busy_ms > INT_MAX ? INT_MAX : static_cast<int>(busy_ms));
+
+  auto conn = std::make_unique<SqliteConnection>(std::move(db), options_.path);
+  // Reading the schema reads the file header: a file that is not a database fails here
+  // (SQLITE_NOTADB), not on the first queue operation.
+  {
+    auto probe = conn->prepare("SELECT count(*) FROM sqlite_master");
+    probe->step();
+  }
+  conn->exec("PRAGMA foreign_keys = ON");
+  if (options_.use_wal) {
+    // Persistent for the file; a no-op when it is already WAL. ":memory:" answers "memory".
+    auto wal = conn->prepare("PRAGMA journal_mode = WAL");
+    while (wal->step()) {
+    }
+    // Durable across application crashes; an OS crash may lose the last commits (the
+    // documented WAL trade-off), never corrupt the database.
+    conn->exec("PRAGMA synchronous = NORMAL");
+  }
+  return conn;
+}
+
+}  // namespace pgqrs::sqlite

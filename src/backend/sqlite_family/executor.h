@@ -1,0 +1,87 @@
+// Runs one backend operation as one transaction, retrying it on lock contention.
+//
+// This is what makes the SQLite family safe when several threads *and processes* share one
+// database file: every operation runs inside a database transaction (BEGIN IMMEDIATE for
+// writes), so atomicity and mutual exclusion come from SQLite's file locks, not from any
+// in-process mutex. When another connection holds the lock, the statement first waits inside
+// SQLite (busy_timeout); if it still fails with BusyError the whole transaction is rolled
+// back and run again after a short randomized backoff, until connection_timeout_seconds have
+// passed since the operation started; then TimeoutError. Waiting for a pooled connection
+// counts against the same budget.
+//
+// Contract for `body`: it is called with a Session inside an open transaction and may be
+// called several times (once per attempt), so it must not have effects outside the
+// database other than building its return value. Any exception other than BusyError rolls
+// back and propagates unchanged.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "backend/sqlite_family/connection.h"
+#include "backend/sqlite_family/pool.h"
+#include "backend/sqlite_family/transaction.h"
+
+namespace pgqrs::sqlite_family {
+
+class Executor {
+ public:
+  // `timeout`: total budget of one operation (connection_timeout_seconds).
+  Executor(ConnectionPool& pool, std::chrono::milliseconds timeout, std::string backend_name)
+      : pool_(pool), timeout_(timeout), backend_name_(std::move(backend_name)) {}
+
+  // In BEGIN IMMEDIATE: holds the write lock from the start, serialising with every other
+  // writer of the file (in any process).
+  template <class F>
+  auto write(std::string_view op, F&& body) {
+    return run(op, Transaction::Mode::kImmediate, body);
+  }
+  // In a deferred (read) transaction: a consistent snapshot across several statements. In
+  // WAL mode readers never wait for writers.
+  template <class F>
+  auto read(std::string_view op, F&& body) {
+    return run(op, Transaction::Mode::kDeferred, body);
+  }
+
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+ private:
+  template <class F>
+  std::invoke_result_t<F&, Session&> run(std::string_view op, Transaction::Mode mode, F& body) {
+    using Result = std::invoke_result_t<F&, Session&>;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout_;
+    for (int attempt = 0;; ++attempt) {
+      try {
+        auto lease = pool_.acquire(deadline);
+        Transaction tx(*lease, mode);
+        if constexpr (std::is_void_v<Result>) {
+          body(*lease);
+          tx.commit();
+          return;
+        } else {
+          Result result = body(*lease);
+          tx.commit();
+          return result;
+        }
+      } catch (const BusyError& e) {
+        wait_before_retry(op, attempt, start, deadline, e);
+      }
+    }
+  }
+
+  // Sleeps a randomized, growing backoff, or throws TimeoutError when the budget is spent.
+  void wait_before_retry(std::string_view op, int attempt,
+                         std::chrono::steady_clock::time_point start,
+                         std::chrono::steady_clock::time_point deadline,
+                         const BusyError& error) const;
+
+  ConnectionPool& pool_;
+  const std::chrono::milliseconds timeout_;
+  const std::string backend_name_;
+};
+
+}  // namespace pgqrs::sqlite_family

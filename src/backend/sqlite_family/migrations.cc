@@ -1,0 +1,183 @@
+#include "backend/sqlite_family/migrations.h"
+
+#include <array>
+#include <chrono>
+#include <string>
+
+#include "backend/backend.h"
+#include "backend/sqlite_family/lookups.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::sqlite_family {
+namespace {
+
+constexpr char kCreateVersionTable[] = R"sql(
+CREATE TABLE IF NOT EXISTS pgqrs_schema_version (
+  version     INTEGER PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at  INTEGER NOT NULL
+))sql";
+
+constexpr char kCurrentVersion[] = "SELECT MAX(version) FROM pgqrs_schema_version";
+constexpr char kRecordVersion[] =
+    "INSERT INTO pgqrs_schema_version (version, description, applied_at) VALUES (?1, ?2, ?3)";
+
+// Version 1: queues, workers, messages, and the (for now empty) workflow tables.
+// Times are INTEGER microseconds since the Unix epoch. `payload`, `input`, `output` and
+// `error` hold serialised JSON text.
+constexpr char kMigration1[] = R"sql(
+CREATE TABLE pgqrs_queues (
+  id         INTEGER PRIMARY KEY,
+  queue_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX pgqrs_queues_name_idx ON pgqrs_queues (queue_name);
+
+CREATE TABLE pgqrs_workers (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('producer', 'consumer', 'admin')),
+  queue_id     INTEGER REFERENCES pgqrs_queues (id),
+  hostname     TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  status       TEXT NOT NULL
+               CHECK (status IN ('ready', 'polling', 'suspended', 'interrupted', 'stopped')),
+  started_at   INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  shutdown_at  INTEGER
+);
+CREATE INDEX pgqrs_workers_queue_idx ON pgqrs_workers (queue_id, status);
+
+CREATE TABLE pgqrs_messages (
+  id                 INTEGER PRIMARY KEY,
+  queue_id           INTEGER NOT NULL REFERENCES pgqrs_queues (id),
+  payload            TEXT NOT NULL,
+  vt                 INTEGER NOT NULL,
+  enqueued_at        INTEGER NOT NULL,
+  read_ct            INTEGER NOT NULL DEFAULT 0,
+  dequeued_at        INTEGER,
+  producer_worker_id INTEGER REFERENCES pgqrs_workers (id),
+  consumer_worker_id INTEGER REFERENCES pgqrs_workers (id),
+  archived_at        INTEGER,
+  dead_at            INTEGER
+);
+-- Dequeue: live messages of a queue in delivery order (vt, id).
+CREATE INDEX pgqrs_messages_dequeue_idx ON pgqrs_messages (queue_id, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL;
+-- All rows of a queue, newest first (SQLite appends the rowid = id to every index).
+CREATE INDEX pgqrs_messages_queue_idx ON pgqrs_messages (queue_id);
+-- Leases held by a worker; references checked before deleting a worker.
+CREATE INDEX pgqrs_messages_consumer_idx ON pgqrs_messages (consumer_worker_id)
+  WHERE consumer_worker_id IS NOT NULL;
+CREATE INDEX pgqrs_messages_producer_idx ON pgqrs_messages (producer_worker_id)
+  WHERE producer_worker_id IS NOT NULL;
+
+CREATE TABLE pgqrs_workflows (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  queue_id   INTEGER NOT NULL REFERENCES pgqrs_queues (id),
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE pgqrs_workflow_runs (
+  id          INTEGER PRIMARY KEY,
+  workflow_id INTEGER NOT NULL REFERENCES pgqrs_workflows (id),
+  message_id  INTEGER REFERENCES pgqrs_messages (id) ON DELETE SET NULL,
+  status      TEXT NOT NULL CHECK (status IN ('QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING',
+                                              'CANCELLED', 'SUCCESS', 'ERROR')),
+  input       TEXT,
+  output      TEXT,
+  error       TEXT,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX pgqrs_workflow_runs_workflow_idx ON pgqrs_workflow_runs (workflow_id, status);
+CREATE INDEX pgqrs_workflow_runs_message_idx ON pgqrs_workflow_runs (message_id);
+
+CREATE TABLE pgqrs_workflow_steps (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL REFERENCES pgqrs_workflow_runs (id) ON DELETE CASCADE,
+  step_name   TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING',
+                                              'CANCELLED', 'SUCCESS', 'ERROR')),
+  input       TEXT,
+  output      TEXT,
+  error       TEXT,
+  retry_at    INTEGER,
+  retry_count INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  UNIQUE (run_id, step_name)
+);
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigration1Tables{
+    "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
+    "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
+
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "queues, workers, messages, workflow tables", kMigration1, kMigration1Tables},
+}};
+
+static_assert(kMigrations.back().version == backend::kSchemaVersion,
+              "the last migration must be backend::kSchemaVersion");
+
+// Children before parents, so that foreign keys never block a DROP.
+constexpr char kDropAll[] = R"sql(
+DROP TABLE IF EXISTS pgqrs_workflow_steps;
+DROP TABLE IF EXISTS pgqrs_workflow_runs;
+DROP TABLE IF EXISTS pgqrs_workflows;
+DROP TABLE IF EXISTS pgqrs_messages;
+DROP TABLE IF EXISTS pgqrs_workers;
+DROP TABLE IF EXISTS pgqrs_queues;
+DROP TABLE IF EXISTS pgqrs_schema_version;
+)sql";
+
+std::int32_t current_version(Session& s) {
+  auto q = s.query(kCurrentVersion);
+  if (!q.step() || q.is_null(0)) return 0;
+  return static_cast<std::int32_t>(q.int64(0));
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+void install_schema(Executor& exec) {
+  for (const Migration& m : kMigrations) {
+    exec.write("install", [&](Session& s) {
+      s.exec(kCreateVersionTable);
+      if (current_version(s) >= m.version) return;
+      s.exec(m.sql);
+      // applied_at is bookkeeping for operators, not queue semantics: wall clock is fine.
+      s.query(kRecordVersion)
+          .bind(m.version)
+          .bind(m.description)
+          .bind(std::chrono::system_clock::now())
+          .execute();
+    });
+  }
+}
+
+std::optional<std::int32_t> read_schema_version(Session& s) {
+  if (!table_exists(s, "pgqrs_schema_version")) return std::nullopt;
+  const std::int32_t version = current_version(s);
+  if (version == 0) return std::nullopt;
+  for (const Migration& m : kMigrations) {
+    if (m.version > version) break;
+    for (std::string_view table : m.tables) {
+      if (!table_exists(s, table)) {
+        throw ConfigError("the pgqrs schema is incomplete: table " + std::string(table) +
+                          " is missing (schema version " + std::to_string(version) +
+                          " is recorded); run uninstall() then install() to recreate it");
+      }
+    }
+  }
+  return version;
+}
+
+void uninstall_schema(Executor& exec) {
+  exec.write("uninstall", [](Session& s) { s.exec(kDropAll); });
+}
+
+}  // namespace pgqrs::sqlite_family

@@ -1,0 +1,135 @@
+// SqlFamilyBackend: construction, schema and queue operations.
+#include "backend/sqlite_family/sql_backend.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "backend/sqlite_family/lookups.h"
+#include "backend/sqlite_family/migrations.h"
+#include "backend/sqlite_family/rows.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::sqlite_family {
+namespace {
+
+constexpr char kInsertQueue[] =
+    "INSERT INTO pgqrs_queues (queue_name, created_at) VALUES (?1, ?2) RETURNING id";
+constexpr char kQueueByName[] =
+    "SELECT " PGQRS_SQL_QUEUE_COLUMNS " FROM pgqrs_queues WHERE queue_name = ?1";
+constexpr char kAllQueues[] =
+    "SELECT " PGQRS_SQL_QUEUE_COLUMNS " FROM pgqrs_queues ORDER BY queue_name";
+constexpr char kQueueHasMessages[] = "SELECT 1 FROM pgqrs_messages WHERE queue_id = ?1 LIMIT 1";
+constexpr char kQueueLiveWorkers[] =
+    "SELECT COUNT(*) FROM pgqrs_workers WHERE queue_id = ?1 AND status <> 'stopped'";
+constexpr char kQueueHasWorkflow[] = "SELECT name FROM pgqrs_workflows WHERE queue_id = ?1";
+// Stopped workers of the queue go with it when nothing refers to them; the others are kept
+// (history) but detached, so that the queue row can be deleted.
+constexpr char kDeleteStoppedWorkers[] = R"sql(
+DELETE FROM pgqrs_workers
+WHERE queue_id = ?1 AND status = 'stopped'
+  AND NOT EXISTS (SELECT 1 FROM pgqrs_messages m WHERE m.consumer_worker_id = pgqrs_workers.id)
+  AND NOT EXISTS (SELECT 1 FROM pgqrs_messages m WHERE m.producer_worker_id = pgqrs_workers.id))sql";
+constexpr char kDetachStoppedWorkers[] =
+    "UPDATE pgqrs_workers SET queue_id = NULL WHERE queue_id = ?1 AND status = 'stopped'";
+constexpr char kDeleteQueue[] = "DELETE FROM pgqrs_queues WHERE id = ?1";
+constexpr char kPurgeQueue[] = "DELETE FROM pgqrs_messages WHERE queue_id = ?1";
+
+std::chrono::milliseconds operation_timeout(const Config& config) {
+  return std::chrono::seconds(config.connection_timeout_seconds);
+}
+
+}  // namespace
+
+SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config)
+    : driver_(std::move(driver)),
+      name_(driver_->name()),
+      pool_([d = driver_.get()] { return std::make_unique<Session>(d->open()); },
+            config.max_connections, name_),
+      exec_(pool_, operation_timeout(config), name_) {
+  // Open the first connection now: a bad path or a file that is not a database is reported
+  // by connect(), not by the first queue operation.
+  exec_.read("connect", [](Session&) {});
+}
+
+SqlFamilyBackend::~SqlFamilyBackend() = default;
+
+// ---- schema -------------------------------------------------------------------------------
+
+void SqlFamilyBackend::install() { install_schema(exec_); }
+
+std::optional<std::int32_t> SqlFamilyBackend::schema_version() {
+  return exec_.read("schema_version", [](Session& s) { return read_schema_version(s); });
+}
+
+void SqlFamilyBackend::uninstall() { uninstall_schema(exec_); }
+
+// ---- queues -------------------------------------------------------------------------------
+
+QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
+  return exec_.write("create_queue", [&](Session& s) {
+    if (find_queue_id(s, name)) {
+      throw QueueAlreadyExistsError("queue '" + std::string(name) + "' already exists");
+    }
+    QueueInfo info;
+    info.id = s.query(kInsertQueue).bind(name).bind(now).insert_returning_id();
+    info.queue_name = std::string(name);
+    info.created_at = stored(now);
+    return info;
+  });
+}
+
+std::optional<QueueInfo> SqlFamilyBackend::find_queue(std::string_view name) {
+  return exec_.read("find_queue", [&](Session& s) -> std::optional<QueueInfo> {
+    auto q = s.query(kQueueByName);
+    q.bind(name);
+    if (!q.step()) return std::nullopt;
+    return read_queue(q);
+  });
+}
+
+std::vector<QueueInfo> SqlFamilyBackend::list_queues() {
+  return exec_.read("list_queues", [](Session& s) {
+    std::vector<QueueInfo> out;
+    auto q = s.query(kAllQueues);
+    while (q.step()) out.push_back(read_queue(q));
+    return out;
+  });
+}
+
+void SqlFamilyBackend::delete_queue(std::string_view name) {
+  exec_.write("delete_queue", [&](Session& s) {
+    const std::int64_t id = require_queue_id(s, name);
+    const std::string quoted = "queue '" + std::string(name) + "'";
+    if (s.query(kQueueHasMessages).bind(id).step()) {
+      throw ConflictError("cannot delete " + quoted +
+                          ": it still has messages (purge the queue first)");
+    }
+    {
+      auto q = s.query(kQueueLiveWorkers);
+      q.bind(id).step();
+      if (const auto live = q.int64(0); live > 0) {
+        throw ConflictError("cannot delete " + quoted + ": " + std::to_string(live) +
+                            " worker(s) that are not stopped still use it");
+      }
+    }
+    {
+      auto q = s.query(kQueueHasWorkflow);
+      if (q.bind(id).step()) {
+        throw ConflictError("cannot delete " + quoted + ": workflow '" + q.text(0) + "' uses it");
+      }
+    }
+    s.query(kDeleteStoppedWorkers).bind(id).execute();
+    s.query(kDetachStoppedWorkers).bind(id).execute();
+    s.query(kDeleteQueue).bind(id).execute();
+  });
+}
+
+std::uint64_t SqlFamilyBackend::purge_queue(std::string_view name) {
+  return exec_.write("purge_queue", [&](Session& s) {
+    const std::int64_t id = require_queue_id(s, name);
+    return static_cast<std::uint64_t>(s.query(kPurgeQueue).bind(id).execute());
+  });
+}
+
+}  // namespace pgqrs::sqlite_family

@@ -1,0 +1,113 @@
+// SqlFamilyBackend: the Backend implementation shared by every SQLite-dialect engine
+// (libsqlite3 today, Turso next). It owns all the SQL and row mapping; a Driver supplies
+// connections (ARCHITECTURE.md rule 2).
+//
+// How it behaves (details in docs/sqlite.md):
+//  - Every operation borrows one pooled connection and runs as one transaction: writes in
+//    BEGIN IMMEDIATE, reads in a deferred transaction. Lock contention with other threads or
+//    processes is retried within connection_timeout_seconds, then TimeoutError (executor.h).
+//    Correctness across processes comes from SQLite's locking, not from in-process mutexes.
+//  - The pool holds up to config.max_connections connections. The caller decides the size
+//    for special databases (":memory:" must use exactly one, see make_sqlite_backend()).
+//  - Times are INTEGER microseconds since the Unix epoch; values are floored to
+//    microseconds, so returned times equal what a later read returns.
+//
+// Thread-safe: one instance may be used from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/sqlite_family/connection.h"
+#include "backend/sqlite_family/executor.h"
+#include "backend/sqlite_family/pool.h"
+#include "pgqrs/config.h"
+
+namespace pgqrs::sqlite_family {
+
+class SqlFamilyBackend final : public backend::Backend {
+ public:
+  // Uses config.max_connections (at least 1) and config.connection_timeout_seconds. Opens
+  // one connection at once, so an unreachable or invalid database fails here
+  // (ConnectionError naming the path, or TimeoutError if it stays locked).
+  SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config);
+  ~SqlFamilyBackend() override;
+  SqlFamilyBackend(const SqlFamilyBackend&) = delete;
+  SqlFamilyBackend& operator=(const SqlFamilyBackend&) = delete;
+
+  std::string_view name() const override { return name_; }
+
+  // ---- schema (sql_backend.cc) ----
+  void install() override;
+  std::optional<std::int32_t> schema_version() override;
+  void uninstall() override;
+
+  // ---- queues (sql_backend.cc) ----
+  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  std::optional<QueueInfo> find_queue(std::string_view name) override;
+  std::vector<QueueInfo> list_queues() override;
+  void delete_queue(std::string_view name) override;
+  std::uint64_t purge_queue(std::string_view name) override;
+
+  // ---- messages (sql_backend_messages.cc) ----
+  std::vector<std::int64_t> enqueue(const backend::EnqueueParams& p) override;
+  std::vector<QueueMessage> dequeue(const backend::DequeueParams& p) override;
+  std::optional<QueueMessage> get_message(std::int64_t id) override;
+  std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
+                                          bool include_archived) override;
+  std::vector<QueueMessage> dead_letters(std::optional<std::string_view> queue, TimePoint now,
+                                         std::int32_t max_read_ct) override;
+  bool replay_dead_letter(std::int64_t id, TimePoint now, std::int32_t max_read_ct) override;
+
+  // ---- owner-only operations (sql_backend_leases.cc) ----
+  std::vector<bool> archive(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                            TimePoint now) override;
+  std::vector<bool> remove(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                           TimePoint now) override;
+  std::vector<bool> set_lease(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                              TimePoint new_vt, TimePoint now) override;
+  std::vector<bool> release(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                            TimePoint visible_at, TimePoint now, std::int32_t max_read_ct) override;
+
+  // ---- workers (sql_backend_workers.cc) ----
+  WorkerInfo register_worker(std::string_view name, WorkerKind kind,
+                             std::optional<std::string_view> queue, std::string_view hostname,
+                             std::int64_t pid, TimePoint now) override;
+  std::optional<WorkerInfo> get_worker(std::int64_t id) override;
+  std::vector<WorkerInfo> list_workers(std::optional<std::string_view> queue) override;
+  backend::StatusChange change_worker_status(std::int64_t id, const std::vector<WorkerStatus>& from,
+                                             WorkerStatus to, TimePoint now) override;
+  bool heartbeat(std::int64_t id, TimePoint now) override;
+  std::vector<QueueMessage> leased_messages(std::int64_t worker, TimePoint now) override;
+  std::uint64_t release_worker_messages(std::int64_t worker, TimePoint now) override;
+  void delete_worker(std::int64_t id) override;
+  std::uint64_t reclaim_zombies(std::string_view queue, TimePoint heartbeat_before,
+                                TimePoint now) override;
+  std::uint64_t purge_workers(TimePoint heartbeat_before) override;
+
+  // ---- metrics (sql_backend_metrics.cc) ----
+  QueueMetrics queue_metrics(std::string_view queue, TimePoint now,
+                             std::int32_t max_read_ct) override;
+  std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) override;
+  SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) override;
+  WorkerStats worker_stats(std::string_view queue, TimePoint now) override;
+
+ private:
+  // Runs one owner-only statement per id in one write transaction; true where it changed a
+  // row. `bind` binds the statement's parameters for one id.
+  template <class Bind>
+  std::vector<bool> per_id(std::string_view op, std::string_view sql,
+                           const std::vector<std::int64_t>& ids, Bind bind);
+
+  std::unique_ptr<Driver> driver_;  // outlives pool_ (declared first)
+  std::string name_;
+  ConnectionPool pool_;
+  Executor exec_;
+};
+
+}  // namespace pgqrs::sqlite_family

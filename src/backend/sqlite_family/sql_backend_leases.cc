@@ -1,0 +1,74 @@
+// SqlFamilyBackend: owner-only operations on leased messages (archive, remove, set_lease,
+// release). Each applies to a message only while `worker` holds a valid lease on it:
+// consumer_worker_id = worker, vt > now, not archived, not dead. A batch runs in one write
+// transaction and reports one flag per id, in input order.
+#include "backend/sqlite_family/sql_backend.h"
+
+namespace pgqrs::sqlite_family {
+namespace {
+
+// Parameters common to every statement below: ?1 = id, ?2 = worker, ?3 = now.
+#define PGQRS_SQL_HELD_BY_WORKER                                                        \
+  " WHERE id = ?1 AND consumer_worker_id = ?2 AND vt > ?3 AND archived_at IS NULL AND " \
+  "dead_at IS NULL"
+
+constexpr char kArchive[] = "UPDATE pgqrs_messages SET archived_at = ?3" PGQRS_SQL_HELD_BY_WORKER;
+
+constexpr char kRemove[] = "DELETE FROM pgqrs_messages" PGQRS_SQL_HELD_BY_WORKER;
+
+constexpr char kSetLease[] = "UPDATE pgqrs_messages SET vt = ?4" PGQRS_SQL_HELD_BY_WORKER;
+
+// ?4 = visible_at, ?5 = max_read_ct. A message already delivered max_read_ct times is
+// dead-lettered instead of coming back. SET expressions read the row's old values.
+constexpr char kRelease[] =
+    "UPDATE pgqrs_messages SET vt = ?4, consumer_worker_id = NULL, "
+    "dead_at = CASE WHEN read_ct >= ?5 THEN ?3 ELSE NULL END" PGQRS_SQL_HELD_BY_WORKER;
+
+#undef PGQRS_SQL_HELD_BY_WORKER
+
+}  // namespace
+
+template <class Bind>
+std::vector<bool> SqlFamilyBackend::per_id(std::string_view op, std::string_view sql,
+                                           const std::vector<std::int64_t>& ids, Bind bind) {
+  if (ids.empty()) return {};
+  return exec_.write(op, [&](Session& s) {
+    std::vector<bool> applied;
+    applied.reserve(ids.size());
+    for (const std::int64_t id : ids) {
+      auto q = s.query(sql);
+      bind(q, id);
+      applied.push_back(q.execute() > 0);
+    }
+    return applied;
+  });
+}
+
+std::vector<bool> SqlFamilyBackend::archive(const std::vector<std::int64_t>& ids,
+                                            std::int64_t worker, TimePoint now) {
+  return per_id("archive", kArchive, ids,
+                [&](Query& q, std::int64_t id) { q.bind(id).bind(worker).bind(now); });
+}
+
+std::vector<bool> SqlFamilyBackend::remove(const std::vector<std::int64_t>& ids,
+                                           std::int64_t worker, TimePoint now) {
+  return per_id("remove", kRemove, ids,
+                [&](Query& q, std::int64_t id) { q.bind(id).bind(worker).bind(now); });
+}
+
+std::vector<bool> SqlFamilyBackend::set_lease(const std::vector<std::int64_t>& ids,
+                                              std::int64_t worker, TimePoint new_vt,
+                                              TimePoint now) {
+  return per_id("set_lease", kSetLease, ids,
+                [&](Query& q, std::int64_t id) { q.bind(id).bind(worker).bind(now).bind(new_vt); });
+}
+
+std::vector<bool> SqlFamilyBackend::release(const std::vector<std::int64_t>& ids,
+                                            std::int64_t worker, TimePoint visible_at,
+                                            TimePoint now, std::int32_t max_read_ct) {
+  return per_id("release", kRelease, ids, [&](Query& q, std::int64_t id) {
+    q.bind(id).bind(worker).bind(now).bind(visible_at).bind(max_read_ct);
+  });
+}
+
+}  // namespace pgqrs::sqlite_family

@@ -1,0 +1,157 @@
+// SqlFamilyBackend: enqueue, dequeue, message reads and dead letters.
+#include <string>
+
+#include "backend/sqlite_family/lookups.h"
+#include "backend/sqlite_family/rows.h"
+#include "backend/sqlite_family/sql_backend.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::sqlite_family {
+namespace {
+
+constexpr char kInsertMessage[] = R"sql(
+INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id)
+VALUES (?1, ?2, ?3, ?4, 0, ?5) RETURNING id)sql";
+
+// Live messages of the queue that are visible now, in delivery order. Served in that order
+// by pgqrs_messages_dequeue_idx, so stepping stops as soon as enough are found; it is never
+// sorted or materialised as a whole.
+constexpr char kVisibleLive[] = "SELECT " PGQRS_SQL_MESSAGE_COLUMNS R"sql(
+FROM pgqrs_messages
+WHERE queue_id = (SELECT id FROM pgqrs_queues WHERE queue_name = ?1)
+  AND archived_at IS NULL AND dead_at IS NULL AND vt <= ?2
+ORDER BY vt, id)sql";
+
+constexpr char kLease[] = R"sql(
+UPDATE pgqrs_messages
+SET vt = ?1, read_ct = read_ct + 1, dequeued_at = ?2, consumer_worker_id = ?3
+WHERE id = ?4)sql";
+
+constexpr char kMarkDead[] =
+    "UPDATE pgqrs_messages SET dead_at = ?1, consumer_worker_id = NULL WHERE id = ?2";
+
+constexpr char kMessageById[] =
+    "SELECT " PGQRS_SQL_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE id = ?1";
+
+constexpr char kListMessages[] = "SELECT " PGQRS_SQL_MESSAGE_COLUMNS R"sql(
+FROM pgqrs_messages
+WHERE queue_id = ?1 AND (?2 OR archived_at IS NULL)
+ORDER BY id DESC LIMIT ?3)sql";
+
+// The dead-letter predicate (backend.h): dead_at set, or live, visible and delivered
+// max_read_ct times already (it would be marked dead by the next dequeue that reaches it).
+#define PGQRS_SQL_IS_DEAD_LETTER \
+  "archived_at IS NULL AND (dead_at IS NOT NULL OR (vt <= ?2 AND read_ct >= ?3))"
+
+constexpr char kDeadLetters[] =
+    "SELECT " PGQRS_SQL_MESSAGE_COLUMNS
+    " FROM pgqrs_messages WHERE (?1 IS NULL OR queue_id = ?1) AND " PGQRS_SQL_IS_DEAD_LETTER
+    " ORDER BY id";
+
+constexpr char kReplay[] =
+    "UPDATE pgqrs_messages SET read_ct = 0, vt = ?2, dead_at = NULL, consumer_worker_id = NULL "
+    "WHERE id = ?1 AND " PGQRS_SQL_IS_DEAD_LETTER;
+
+#undef PGQRS_SQL_IS_DEAD_LETTER
+
+}  // namespace
+
+std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams& p) {
+  return exec_.write("enqueue", [&](Session& s) {
+    const std::int64_t queue_id = require_queue_id(s, p.queue);
+    if (p.producer_worker_id) require_worker_status(s, *p.producer_worker_id);
+    std::vector<std::int64_t> ids;
+    ids.reserve(p.payloads.size());
+    for (const std::string& payload : p.payloads) {
+      ids.push_back(s.query(kInsertMessage)
+                        .bind(queue_id)
+                        .bind(payload)
+                        .bind(p.visible_at)
+                        .bind(p.now)
+                        .bind(p.producer_worker_id)
+                        .insert_returning_id());
+    }
+    return ids;
+  });
+}
+
+// One pass over the visible live messages in (vt, id) order: each is either leased (read_ct
+// below max_read_ct) or marked dead, until `limit` are leased or none are left. The leased
+// set is exactly the first `limit` deliverable messages, returned in delivery order; the
+// dead-letter candidates met on the way are retired so later scans skip them.
+std::vector<QueueMessage> SqlFamilyBackend::dequeue(const backend::DequeueParams& p) {
+  const TimePoint new_vt = stored(p.now + p.lease);
+  return exec_.write("dequeue", [&](Session& s) {
+    std::vector<QueueMessage> leased;
+    std::vector<std::int64_t> dead;
+    if (p.limit > 0) {
+      auto q = s.query(kVisibleLive);
+      q.bind(p.queue).bind(p.now);
+      while (leased.size() < p.limit && q.step()) {
+        if (q.int64(kMessageReadCtColumn) >= p.max_read_ct) {
+          dead.push_back(q.int64(0));
+        } else {
+          leased.push_back(read_message(q));
+        }
+      }
+    }
+    for (const std::int64_t id : dead) s.query(kMarkDead).bind(p.now).bind(id).execute();
+    if (leased.empty()) {
+      require_queue_id(s, p.queue);
+      return leased;
+    }
+    require_worker_status(s, p.consumer_worker_id);
+    for (QueueMessage& m : leased) {
+      s.query(kLease).bind(new_vt).bind(p.now).bind(p.consumer_worker_id).bind(m.id).execute();
+      m.vt = new_vt;
+      m.read_ct += 1;
+      m.dequeued_at = stored(p.now);
+      m.consumer_worker_id = p.consumer_worker_id;
+    }
+    return leased;
+  });
+}
+
+std::optional<QueueMessage> SqlFamilyBackend::get_message(std::int64_t id) {
+  return exec_.read("get_message", [&](Session& s) -> std::optional<QueueMessage> {
+    auto q = s.query(kMessageById);
+    q.bind(id);
+    if (!q.step()) return std::nullopt;
+    return read_message(q);
+  });
+}
+
+std::vector<QueueMessage> SqlFamilyBackend::list_messages(std::string_view queue,
+                                                          std::uint32_t limit,
+                                                          bool include_archived) {
+  return exec_.read("list_messages", [&](Session& s) {
+    const std::int64_t queue_id = require_queue_id(s, queue);
+    std::vector<QueueMessage> out;
+    auto q = s.query(kListMessages);
+    q.bind(queue_id).bind(include_archived).bind(limit);
+    while (q.step()) out.push_back(read_message(q));
+    return out;
+  });
+}
+
+std::vector<QueueMessage> SqlFamilyBackend::dead_letters(std::optional<std::string_view> queue,
+                                                         TimePoint now, std::int32_t max_read_ct) {
+  return exec_.read("dead_letters", [&](Session& s) {
+    std::optional<std::int64_t> queue_id;
+    if (queue) queue_id = require_queue_id(s, *queue);
+    std::vector<QueueMessage> out;
+    auto q = s.query(kDeadLetters);
+    q.bind(queue_id).bind(now).bind(max_read_ct);
+    while (q.step()) out.push_back(read_message(q));
+    return out;
+  });
+}
+
+bool SqlFamilyBackend::replay_dead_letter(std::int64_t id, TimePoint now,
+                                          std::int32_t max_read_ct) {
+  return exec_.write("replay_dead_letter", [&](Session& s) {
+    return s.query(kReplay).bind(id).bind(now).bind(max_read_ct).execute() > 0;
+  });
+}
+
+}  // namespace pgqrs::sqlite_family

@@ -1,0 +1,171 @@
+// SqlFamilyBackend: queue metrics, system stats and worker stats.
+//
+// Buckets (records.h, QueueMetrics) for a message row at time `now`; every row is in
+// exactly one bucket:
+//   archived : archived_at set
+//   dead     : dead_at set, or live and visible with read_ct >= max_read_ct
+//   pending  : live, vt <= now, read_ct < max_read_ct
+//   leased   : live, vt > now, consumer_worker_id set
+//   delayed  : live, vt > now, consumer_worker_id NULL
+// where "live" = archived_at NULL and dead_at NULL.
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "backend/sqlite_family/lookups.h"
+#include "backend/sqlite_family/migrations.h"
+#include "backend/sqlite_family/sql_backend.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::sqlite_family {
+namespace {
+
+// Bucket counts over the message rows `m`; ?1 = now, ?2 = max_read_ct.
+#define PGQRS_SQL_LIVE "m.archived_at IS NULL AND m.dead_at IS NULL"
+#define PGQRS_SQL_PENDING PGQRS_SQL_LIVE " AND m.vt <= ?1 AND m.read_ct < ?2"
+#define PGQRS_SQL_BUCKETS                                                        \
+  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_PENDING                                    \
+  " THEN 1 ELSE 0 END), 0), "                                                    \
+  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_LIVE                                       \
+  " AND m.vt > ?1 AND m.consumer_worker_id IS NULL THEN 1 ELSE 0 END), 0), "     \
+  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_LIVE                                       \
+  " AND m.vt > ?1 AND m.consumer_worker_id IS NOT NULL THEN 1 ELSE 0 END), 0), " \
+  "COALESCE(SUM(CASE WHEN m.archived_at IS NOT NULL THEN 1 ELSE 0 END), 0), "    \
+  "COALESCE(SUM(CASE WHEN m.dead_at IS NOT NULL OR (" PGQRS_SQL_LIVE             \
+  " AND m.vt <= ?1 AND m.read_ct >= ?2) THEN 1 ELSE 0 END), 0), "                \
+  "MIN(CASE WHEN " PGQRS_SQL_PENDING " THEN m.enqueued_at END)"
+
+// One row per queue (?3 = queue id, or NULL for all), ordered by name.
+constexpr char kQueueMetrics[] = "SELECT q.id, q.queue_name, " PGQRS_SQL_BUCKETS R"sql(
+FROM pgqrs_queues q LEFT JOIN pgqrs_messages m ON m.queue_id = q.id
+WHERE ?3 IS NULL OR q.id = ?3
+GROUP BY q.id, q.queue_name
+ORDER BY q.queue_name)sql";
+
+constexpr char kMessageTotals[] = "SELECT " PGQRS_SQL_BUCKETS " FROM pgqrs_messages m";
+
+#undef PGQRS_SQL_BUCKETS
+#undef PGQRS_SQL_PENDING
+#undef PGQRS_SQL_LIVE
+
+constexpr char kCounts[] = R"sql(
+SELECT (SELECT COUNT(*) FROM pgqrs_queues),
+       (SELECT COUNT(*) FROM pgqrs_workers),
+       (SELECT COUNT(*) FROM pgqrs_workers WHERE status <> 'stopped'))sql";
+
+constexpr char kWorkersByStatus[] =
+    "SELECT status, COUNT(*) FROM pgqrs_workers WHERE queue_id = ?1 GROUP BY status";
+
+constexpr char kLeasedInQueue[] = R"sql(
+SELECT COUNT(*) FROM pgqrs_messages
+WHERE queue_id = ?1 AND archived_at IS NULL AND dead_at IS NULL AND vt > ?2
+  AND consumer_worker_id IS NOT NULL)sql";
+
+std::uint64_t count_at(Query& q, int col) { return static_cast<std::uint64_t>(q.int64(col)); }
+
+QueueMetrics read_metrics(Query& q, TimePoint now) {
+  QueueMetrics m;
+  m.queue_id = q.int64(0);
+  m.queue_name = q.text(1);
+  m.pending = count_at(q, 2);
+  m.delayed = count_at(q, 3);
+  m.leased = count_at(q, 4);
+  m.archived = count_at(q, 5);
+  m.dead = count_at(q, 6);
+  if (auto oldest = q.optional_time(7)) {
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored(now) - *oldest);
+    m.oldest_pending_age = std::max(age, std::chrono::milliseconds(0));
+  }
+  return m;
+}
+
+}  // namespace
+
+QueueMetrics SqlFamilyBackend::queue_metrics(std::string_view queue, TimePoint now,
+                                             std::int32_t max_read_ct) {
+  return exec_.read("queue_metrics", [&](Session& s) {
+    const std::int64_t queue_id = require_queue_id(s, queue);
+    auto q = s.query(kQueueMetrics);
+    q.bind(now).bind(max_read_ct).bind(queue_id);
+    if (!q.step()) throw InternalError("queue_metrics: no row for queue " + std::string(queue));
+    return read_metrics(q, now);
+  });
+}
+
+std::vector<QueueMetrics> SqlFamilyBackend::all_queue_metrics(TimePoint now,
+                                                              std::int32_t max_read_ct) {
+  return exec_.read("all_queue_metrics", [&](Session& s) {
+    std::vector<QueueMetrics> out;
+    auto q = s.query(kQueueMetrics);
+    q.bind(now).bind(max_read_ct).bind(std::nullopt);
+    while (q.step()) out.push_back(read_metrics(q, now));
+    return out;
+  });
+}
+
+SystemStats SqlFamilyBackend::system_stats(TimePoint now, std::int32_t max_read_ct) {
+  return exec_.read("system_stats", [&](Session& s) {
+    SystemStats st;
+    st.backend = name_;
+    st.schema_version = read_schema_version(s).value_or(0);
+    {
+      auto q = s.query(kCounts);
+      q.step();
+      st.queues = count_at(q, 0);
+      st.workers = count_at(q, 1);
+      st.active_workers = count_at(q, 2);
+    }
+    auto q = s.query(kMessageTotals);
+    q.bind(now).bind(max_read_ct);
+    q.step();
+    st.pending = count_at(q, 0);
+    st.delayed = count_at(q, 1);
+    st.leased = count_at(q, 2);
+    st.archived = count_at(q, 3);
+    st.dead = count_at(q, 4);
+    return st;
+  });
+}
+
+WorkerStats SqlFamilyBackend::worker_stats(std::string_view queue, TimePoint now) {
+  return exec_.read("worker_stats", [&](Session& s) {
+    const std::int64_t queue_id = require_queue_id(s, queue);
+    WorkerStats st;
+    st.queue_name = std::string(queue);
+    {
+      auto q = s.query(kWorkersByStatus);
+      q.bind(queue_id);
+      while (q.step()) {
+        const std::string text = q.text(0);
+        const auto n = count_at(q, 1);
+        st.total += n;
+        const auto status = parse_worker_status(text);
+        if (!status) throw InternalError("a worker of queue has unknown status '" + text + "'");
+        switch (*status) {
+          case WorkerStatus::kReady:
+            st.ready += n;
+            break;
+          case WorkerStatus::kPolling:
+            st.polling += n;
+            break;
+          case WorkerStatus::kSuspended:
+            st.suspended += n;
+            break;
+          case WorkerStatus::kInterrupted:
+            st.interrupted += n;
+            break;
+          case WorkerStatus::kStopped:
+            st.stopped += n;
+            break;
+        }
+      }
+    }
+    auto q = s.query(kLeasedInQueue);
+    q.bind(queue_id).bind(now);
+    q.step();
+    st.leased_messages = count_at(q, 0);
+    return st;
+  });
+}
+
+}  // namespace pgqrs::sqlite_family
