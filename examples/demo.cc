@@ -217,6 +217,7 @@ int run(const Options& opts) {
   // 4. Summary.
   std::uint64_t processed = 0;
   std::uint64_t failed = 0;
+  std::uint64_t batches = 0;
   std::cout << "\n  " << std::left << std::setw(12) << "consumer" << std::right << std::setw(10)
             << "processed" << std::setw(10) << "retried" << std::setw(10) << "batches"
             << "   status\n";
@@ -226,9 +227,11 @@ int run(const Options& opts) {
               << grouped(t.batches) << "   " << t.final_status << '\n';
     processed += t.processed;
     failed += t.failed;
+    batches += t.batches;
   }
   std::cout << "  " << std::left << std::setw(12) << "total" << std::right << std::setw(10)
-            << grouped(processed) << std::setw(10) << grouped(failed) << '\n';
+            << grouped(processed) << std::setw(10) << grouped(failed) << std::setw(10)
+            << grouped(batches) << '\n';
 
   std::cout << '\n';
   print_row("elapsed", fixed(elapsed, 3) + " s (drain, both consumers)");
