@@ -35,6 +35,36 @@ void report_error(const Context& ctx, std::string_view code, const std::string& 
   }
 }
 
+// CLI11 says only "A subcommand is required" when a group or command is missing or
+// misspelt; name what was expected and what was given instead.
+std::string explain_parse_error(CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_name() != "RequiredError" || std::string(e.what()) != "A subcommand is required") {
+    return e.what();
+  }
+  CLI::App* deepest = &app;
+  std::string path = "pgqrs";
+  while (!deepest->get_subcommands().empty()) {
+    deepest = deepest->get_subcommands().front();
+    path += " " + deepest->get_name();
+  }
+  const char* what = deepest == &app ? "group" : "command";
+  std::string choices;
+  for (const CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; })) {
+    choices += (choices.empty() ? "" : ", ") + sub->get_name();
+  }
+  std::string given;
+  for (const std::string& arg : app.remaining(true)) {
+    if (!arg.empty() && arg[0] != '-') {
+      given = arg;
+      break;
+    }
+  }
+  std::string message =
+      given.empty() ? "missing " + std::string(what) + " after '" + path + "'"
+                    : "unknown " + std::string(what) + " '" + given + "' for '" + path + "'";
+  return message + " (choose one of: " + choices + ")";
+}
+
 int run(Context& ctx) {
   try {
     ctx.action()();
@@ -68,7 +98,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", PGQRS_CLI_VERSION);
   app.footer(
       "The database comes from --dsn, else the config (--config FILE, PGQRS_CONFIG_FILE,\n"
-      "PGQRS_DSN, ./pgqrs.yaml). Exit codes: 0 ok, 1 pgqrs error, 2 usage error.");
+      "PGQRS_DSN, ./pgqrs.yaml). Exit codes: 0 ok, 1 pgqrs error, 2 usage error.\n");
 
   app.add_option("--dsn", opts.dsn,
                  "Database: postgresql://..., sqlite:///path.db, turso:///path.db, "
@@ -94,7 +124,7 @@ int main(int argc, char** argv) {
       return app.exit(e);  // --help, --version
     }
     // An invalid --format value leaves the default (table) in place.
-    report_error(ctx, "usage", e.what());
+    report_error(ctx, "usage", explain_parse_error(app, e));
     std::cerr << "Run with --help for more information.\n";
     return kExitUsage;
   }

@@ -591,6 +591,21 @@ TEST_F(CliTest, UnknownCommandsAndBadOptionsAreUsageErrors) {
   }
 }
 
+TEST_F(CliTest, UnknownCommandMessageNamesItAndTheChoices) {
+  Result r = cli({"queue", "frobnicate"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("enqueue"), std::string::npos) << "lists the commands\n" << describe(r);
+
+  r = cli({"workflow", "list"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("unknown group 'workflow'"), std::string::npos) << describe(r);
+
+  r = cli({"worker"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("missing command"), std::string::npos) << describe(r);
+}
+
 TEST_F(CliTest, GlobalOptionsAfterTheCommandAndLogLevels) {
   install_with_queue();
   Result r = cli({"queue", "list", "--format", "json"});
