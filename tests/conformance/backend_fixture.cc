@@ -1,0 +1,181 @@
+#include "conformance/backend_fixture.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <random>
+#include <system_error>
+#include <thread>
+
+namespace pgqrs_test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Suite-wide defaults applied to every config: idle polls wait on real time, so keep
+// them short; everything else stays at the documented defaults.
+void ApplySuiteDefaults(pgqrs::Config& config) { config.poll_interval_ms = 10; }
+
+std::string RandomHex(int len) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < len; ++i) out.push_back(kHex[rng() % 16]);
+  return out;
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const BackendCase& c) { return os << c.name; }
+
+std::vector<BackendCase> AllBackends() {
+  std::vector<BackendCase> cases;
+  cases.push_back(BackendCase{"sqlite_file", "sqlite", /*persistent=*/true,
+                              [](const fs::path& scratch) {
+                                return pgqrs::Config::from_dsn("sqlite://" +
+                                                               (scratch / "queue.db").string());
+                              },
+                              nullptr, nullptr});
+  cases.push_back(
+      BackendCase{"sqlite_memory", "sqlite", /*persistent=*/false,
+                  [](const fs::path&) { return pgqrs::Config::from_dsn("sqlite::memory:"); },
+                  nullptr, nullptr});
+  // Later backends go here; see the comment at the top of backend_fixture.h. For example:
+  //
+  // cases.push_back(BackendCase{
+  //     "turso", "turso", /*persistent=*/true,
+  //     [](const fs::path& scratch) {
+  //       return pgqrs::Config::from_dsn("turso://" + (scratch / "queue.db").string());
+  //     },
+  //     nullptr, nullptr});
+  // cases.push_back(BackendCase{
+  //     "postgres", "postgres", /*persistent=*/true, MakeFreshPostgresSchemaConfig,
+  //     DropPostgresSchema, [] { return SkipReasonIfEnvMissing("PGQRS_TEST_POSTGRES_DSN"); }});
+  return cases;
+}
+
+std::string BackendCaseName(const ::testing::TestParamInfo<BackendCase>& info) {
+  return info.param.name;
+}
+
+std::optional<std::string> SkipReasonIfEnvMissing(const char* var) {
+  const char* value = std::getenv(var);
+  if (value == nullptr || *value == '\0') {
+    return std::string(var) + " is not set: this backend needs a server/bucket to test against";
+  }
+  return std::nullopt;
+}
+
+TempDir::TempDir() {
+  const fs::path base = fs::temp_directory_path();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path candidate = base / ("pgqrs-conf-" + std::to_string(::getpid()) + "-" + RandomHex(12));
+    std::error_code ec;
+    if (fs::create_directory(candidate, ec)) {
+      path_ = candidate;
+      return;
+    }
+  }
+  throw std::runtime_error("could not create a temp dir under " + base.string());
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void ConformanceTest::SetUp() {
+  const BackendCase& c = GetParam();
+  if (c.unavailable) {
+    if (auto reason = c.unavailable()) GTEST_SKIP() << "backend " << c.name << ": " << *reason;
+  }
+  // Start on a whole second so every time the suite produces is a whole number of
+  // milliseconds (no false alarms from a backend that stores milliseconds).
+  clock_ = std::make_shared<pgqrs::ManualClock>(
+      std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  config_ = FreshConfig();
+  store_.emplace(pgqrs::connect_with_config(config_, clock_));
+  pgqrs::admin(*store_).install();
+}
+
+void ConformanceTest::TearDown() {
+  extra_stores_.clear();
+  store_.reset();
+  const BackendCase& c = GetParam();
+  for (auto& o : opened_) {
+    if (c.cleanup) {
+      try {
+        c.cleanup(o.config);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "backend cleanup failed: " << e.what();
+      }
+    }
+  }
+  opened_.clear();  // removes the temp dirs
+}
+
+pgqrs::Config ConformanceTest::FreshConfig() {
+  auto dir = std::make_unique<TempDir>();
+  pgqrs::Config config = GetParam().make_config(dir->path());
+  ApplySuiteDefaults(config);
+  opened_.push_back(Opened{config, std::move(dir)});
+  return config;
+}
+
+pgqrs::Store ConformanceTest::MakeStore(const std::function<void(pgqrs::Config&)>& tweak,
+                                        bool install) {
+  pgqrs::Config config = FreshConfig();
+  if (tweak) tweak(config);
+  pgqrs::Store s = pgqrs::connect_with_config(config, clock_);
+  if (install) pgqrs::admin(s).install();
+  extra_stores_.push_back(s);
+  return s;
+}
+
+pgqrs::QueueInfo ConformanceTest::MakeQueue(const std::string& name) {
+  return MakeQueue(*store_, name);
+}
+
+pgqrs::QueueInfo ConformanceTest::MakeQueue(const pgqrs::Store& s, const std::string& name) {
+  return s.queue(name);
+}
+
+std::vector<std::int64_t> ConformanceTest::EnqueueNumbers(const pgqrs::Store& s,
+                                                          const std::string& queue, int count) {
+  std::vector<pgqrs::json> payloads;
+  payloads.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) payloads.push_back(pgqrs::json{{"n", i}});
+  return pgqrs::enqueue().messages(std::move(payloads)).to(queue).execute(s);
+}
+
+std::vector<pgqrs::QueueMessage> ConformanceTest::AllMessages(const pgqrs::Store& s,
+                                                              const std::string& queue) {
+  return pgqrs::admin(s).list_messages(queue, 100000, /*include_archived=*/true);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return out;
+}
+
+bool ContainsAny(std::string_view text, const std::vector<std::string>& needles) {
+  const std::string hay = Lower(text);
+  return std::any_of(needles.begin(), needles.end(),
+                     [&](const std::string& n) { return hay.find(Lower(n)) != std::string::npos; });
+}
+
+bool EventuallyTrue(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
+}  // namespace pgqrs_test

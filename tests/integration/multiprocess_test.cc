@@ -1,0 +1,170 @@
+// Three OS processes on one SQLite file: one producer and two consumers started together
+// (pgqrs_queue_worker). Every message must be archived exactly once, none lost, and every
+// process must exit 0.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "pgqrs/pgqrs.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int kMessages = 5000;
+constexpr auto kTimeout = std::chrono::minutes(5);
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() /
+            ("pgqrs-mp-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) return -1;
+  return pid;
+}
+
+// Waits for every pid until `deadline`; kills the remaining ones after it. Returns the
+// exit status per pid (-1 killed / abnormal).
+std::map<pid_t, int> WaitAll(const std::vector<pid_t>& pids,
+                             std::chrono::steady_clock::time_point deadline) {
+  std::map<pid_t, int> result;
+  std::set<pid_t> running(pids.begin(), pids.end());
+  while (!running.empty()) {
+    for (auto it = running.begin(); it != running.end();) {
+      int status = 0;
+      pid_t r = ::waitpid(*it, &status, WNOHANG);
+      if (r == *it) {
+        result[*it] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        it = running.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (running.empty()) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      for (pid_t p : running) {
+        ::kill(p, SIGKILL);
+        int status = 0;
+        ::waitpid(p, &status, 0);
+        result[p] = -1;
+      }
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return result;
+}
+
+std::vector<long> ReadNumbers(const fs::path& file) {
+  std::vector<long> out;
+  std::ifstream in(file);
+  long n = 0;
+  while (in >> n) out.push_back(n);
+  return out;
+}
+
+TEST(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
+  ScratchDir dir;
+  const std::string dsn = "sqlite://" + (dir.path() / "mp.db").string();
+  const std::string queue = "mp_jobs";
+  {
+    pgqrs::Store store = pgqrs::connect(dsn);
+    pgqrs::admin(store).install();
+    store.queue(queue);
+  }
+  const std::string worker = PGQRS_QUEUE_WORKER_PATH;
+  const fs::path out_a = dir.path() / "consumer-a.log";
+  const fs::path out_b = dir.path() / "consumer-b.log";
+  const std::string expected = std::to_string(kMessages);
+
+  pid_t a = Spawn({worker, "consume", dsn, queue, out_a.string(), expected});
+  pid_t b = Spawn({worker, "consume", dsn, queue, out_b.string(), expected});
+  pid_t p = Spawn({worker, "produce", dsn, queue, expected});
+  ASSERT_GT(a, 0) << "could not spawn " << worker;
+  ASSERT_GT(b, 0);
+  ASSERT_GT(p, 0);
+
+  auto status = WaitAll({a, b, p}, std::chrono::steady_clock::now() + kTimeout);
+  EXPECT_EQ(status[p], 0) << "producer exit status";
+  EXPECT_EQ(status[a], 0) << "consumer A exit status";
+  EXPECT_EQ(status[b], 0) << "consumer B exit status";
+
+  std::vector<long> got_a = ReadNumbers(out_a);
+  std::vector<long> got_b = ReadNumbers(out_b);
+  RecordProperty("consumer_a_processed", static_cast<int>(got_a.size()));
+  RecordProperty("consumer_b_processed", static_cast<int>(got_b.size()));
+  std::map<long, int> seen;
+  for (long n : got_a) ++seen[n];
+  for (long n : got_b) ++seen[n];
+  std::vector<long> duplicates;
+  std::vector<long> missing;
+  for (const auto& [n, times] : seen) {
+    if (times > 1) duplicates.push_back(n);
+  }
+  for (long n = 0; n < kMessages; ++n) {
+    if (seen.find(n) == seen.end()) missing.push_back(n);
+  }
+  EXPECT_TRUE(duplicates.empty()) << duplicates.size() << " messages processed more than once"
+                                  << (duplicates.empty() ? "" : ", first n=")
+                                  << (duplicates.empty() ? "" : std::to_string(duplicates[0]));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " messages never processed"
+                               << (missing.empty() ? "" : ", first n=")
+                               << (missing.empty() ? "" : std::to_string(missing[0]));
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(got_a.size() + got_b.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_FALSE(got_a.empty()) << "consumer A processed nothing (not a failure of correctness, "
+                                 "but the test is meant to exercise two concurrent consumers)";
+  EXPECT_FALSE(got_b.empty()) << "consumer B processed nothing";
+
+  pgqrs::Store store = pgqrs::connect(dsn);
+  pgqrs::QueueMetrics m = pgqrs::admin(store).queue_metrics(queue);
+  EXPECT_EQ(m.archived, static_cast<std::uint64_t>(kMessages));
+  EXPECT_EQ(m.pending, 0u);
+  EXPECT_EQ(m.leased, 0u);
+  EXPECT_EQ(m.delayed, 0u);
+  EXPECT_EQ(m.dead, 0u);
+  for (const auto& msg : pgqrs::admin(store).list_messages(queue, kMessages + 10, true)) {
+    if (msg.read_ct != 1) {
+      ADD_FAILURE() << "message " << msg.id << " (n=" << msg.payload.value("n", -1L)
+                    << ") was delivered " << msg.read_ct << " times";
+      break;
+    }
+  }
+}
+
+}  // namespace
