@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,7 +40,7 @@ struct EnqueueParams {
 struct DequeueParams {
   std::string queue;
   std::uint32_t limit = 1;
-  Duration lease{};              // new vt = now + lease
+  Duration lease{};  // new vt = now + lease
   std::int64_t consumer_worker_id = 0;
   TimePoint now;
   std::int32_t max_read_ct = 5;  // messages with read_ct >= this are dead-lettered, not leased
@@ -50,10 +52,30 @@ struct StatusChange {
   std::optional<WorkerStatus> current;  // status after the call; nullopt = no such worker
 };
 
+// Keeps an activity subscription alive; destroying it unsubscribes (and waits for a callback
+// in progress to finish).
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;  // "sqlite", "postgres", ...
+
+  // ---- wake-ups -----------------------------------------------------------------------
+  // Calls `on_activity` (from any thread, quickly, without throwing) when messages may have
+  // become deliverable on `queue` because of a write by ANOTHER process or connection (e.g.
+  // Postgres LISTEN/NOTIFY). Returns null when the backend has no such signal; idle pollers
+  // then rely on poll_interval_ms. Enqueues within the same Store are signalled by the
+  // engine itself, so backends need not report those.
+  virtual std::unique_ptr<Subscription> subscribe(std::string_view queue,
+                                                  std::function<void()> on_activity) {
+    (void)queue;
+    (void)on_activity;
+    return nullptr;
+  }
 
   // ---- schema -------------------------------------------------------------------------
   virtual void install() = 0;
@@ -112,8 +134,7 @@ class Backend {
   virtual std::optional<WorkerInfo> get_worker(std::int64_t id) = 0;
   virtual std::vector<WorkerInfo> list_workers(std::optional<std::string_view> queue) = 0;
   // Sets status = to iff status is one of `from`; shutdown_at = now when to == stopped.
-  virtual StatusChange change_worker_status(std::int64_t id,
-                                            const std::vector<WorkerStatus>& from,
+  virtual StatusChange change_worker_status(std::int64_t id, const std::vector<WorkerStatus>& from,
                                             WorkerStatus to, TimePoint now) = 0;
   // False if no such worker.
   virtual bool heartbeat(std::int64_t id, TimePoint now) = 0;
@@ -134,8 +155,7 @@ class Backend {
   // ---- metrics ------------------------------------------------------------------------
   virtual QueueMetrics queue_metrics(std::string_view queue, TimePoint now,
                                      std::int32_t max_read_ct) = 0;
-  virtual std::vector<QueueMetrics> all_queue_metrics(TimePoint now,
-                                                      std::int32_t max_read_ct) = 0;
+  virtual std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) = 0;
   virtual SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) = 0;
   virtual WorkerStats worker_stats(std::string_view queue, TimePoint now) = 0;
 };

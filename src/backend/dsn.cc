@@ -16,10 +16,14 @@ bool starts_with(std::string_view s, std::string_view prefix) { return s.starts_
 
 std::string_view to_string(Scheme s) noexcept {
   switch (s) {
-    case Scheme::kPostgres: return "postgres";
-    case Scheme::kSqlite: return "sqlite";
-    case Scheme::kTurso: return "turso";
-    case Scheme::kS3: return "s3";
+    case Scheme::kPostgres:
+      return "postgres";
+    case Scheme::kSqlite:
+      return "sqlite";
+    case Scheme::kTurso:
+      return "turso";
+    case Scheme::kS3:
+      return "s3";
   }
   return "unknown";
 }
@@ -53,8 +57,8 @@ Dsn parse_dsn(std::string_view text) {
     }
     auto query = path.find('?');
     if (query != std::string_view::npos) {
-      bad(dsn.redacted, "query parameters are not supported for " +
-                            std::string(to_string(scheme)) + " DSNs");
+      bad(dsn.redacted,
+          "query parameters are not supported for " + std::string(to_string(scheme)) + " DSNs");
     }
     if (path.back() == '/') bad(dsn.redacted, "path names a directory, not a database file");
     dsn.path = std::string(path);
@@ -89,8 +93,8 @@ Dsn parse_dsn(std::string_view text) {
     return dsn;
   }
   auto colon = text.find(':');
-  std::string scheme = colon == std::string_view::npos ? std::string(text)
-                                                        : std::string(text.substr(0, colon));
+  std::string scheme =
+      colon == std::string_view::npos ? std::string(text) : std::string(text.substr(0, colon));
   bad(dsn.redacted, "unknown scheme '" + scheme +
                         "' (expected postgresql://, postgres://, sqlite://, turso:// or s3://)");
 }

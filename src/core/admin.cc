@@ -157,8 +157,7 @@ std::vector<WorkerHealth> Admin::worker_health(std::chrono::seconds timeout) con
   for (auto& w : st(store_).backend->list_workers(std::nullopt)) {
     if (w.status == WorkerStatus::kStopped) continue;
     WorkerHealth h;
-    h.since_heartbeat =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now - w.heartbeat_at);
+    h.since_heartbeat = std::chrono::duration_cast<std::chrono::milliseconds>(now - w.heartbeat_at);
     h.healthy = h.since_heartbeat <= timeout;
     h.worker = std::move(w);
     out.push_back(std::move(h));

@@ -31,15 +31,15 @@ struct ScalarField {
 
 constexpr ScalarField kScalarFields[] = {
     {"max_connections", "PGQRS_MAX_CONNECTIONS", &Config::max_connections, 1, 1000},
-    {"connection_timeout_seconds", "PGQRS_CONNECTION_TIMEOUT",
-     &Config::connection_timeout_seconds, 1, 3600},
-    {"default_lock_time_seconds", "PGQRS_DEFAULT_LOCK_TIME", &Config::default_lock_time_seconds,
-     1, 7 * 24 * 3600},
+    {"connection_timeout_seconds", "PGQRS_CONNECTION_TIMEOUT", &Config::connection_timeout_seconds,
+     1, 3600},
+    {"default_lock_time_seconds", "PGQRS_DEFAULT_LOCK_TIME", &Config::default_lock_time_seconds, 1,
+     7 * 24 * 3600},
     {"default_max_batch_size", "PGQRS_DEFAULT_BATCH_SIZE", &Config::default_max_batch_size, 1,
      10000},
     {"max_read_ct", "PGQRS_MAX_READ_CT", &Config::max_read_ct, 1, 1000000},
-    {"heartbeat_interval_seconds", "PGQRS_HEARTBEAT_INTERVAL",
-     &Config::heartbeat_interval_seconds, 1, 24 * 3600},
+    {"heartbeat_interval_seconds", "PGQRS_HEARTBEAT_INTERVAL", &Config::heartbeat_interval_seconds,
+     1, 24 * 3600},
     {"poll_interval_ms", "PGQRS_POLL_INTERVAL_MS", &Config::poll_interval_ms, 1, 3600 * 1000},
 };
 
@@ -61,8 +61,7 @@ std::uint64_t parse_unsigned(const std::string& field, const std::string& text,
   return out;
 }
 
-double parse_double(const std::string& field, const std::string& text,
-                    const std::string& source) {
+double parse_double(const std::string& field, const std::string& text, const std::string& source) {
   std::istringstream in(text);
   in.imbue(std::locale::classic());
   double out = 0;
@@ -287,7 +286,8 @@ void apply_env(Config& c) {
     c.s3.mode = parse_mode("s3.mode", v, "env PGQRS_S3_MODE");
   }
   if (const char* v = env("PGQRS_S3_CACHE_DIR")) {
-    if (*v == '\0') bad_value("s3.cache_dir", "", "env PGQRS_S3_CACHE_DIR", "cache dir cannot be empty");
+    if (*v == '\0')
+      bad_value("s3.cache_dir", "", "env PGQRS_S3_CACHE_DIR", "cache dir cannot be empty");
     c.s3.cache_dir = v;
   }
 }

@@ -26,10 +26,14 @@ std::chrono::milliseconds RetryBackoff::delay_for(std::int32_t read_ct) const {
 
 std::string_view to_string(PollStop s) noexcept {
   switch (s) {
-    case PollStop::kInterrupted: return "interrupted";
-    case PollStop::kStopRequested: return "stop_requested";
-    case PollStop::kDeadline: return "deadline";
-    case PollStop::kEmpty: return "empty";
+    case PollStop::kInterrupted:
+      return "interrupted";
+    case PollStop::kStopRequested:
+      return "stop_requested";
+    case PollStop::kDeadline:
+      return "deadline";
+    case PollStop::kEmpty:
+      return "empty";
   }
   return "unknown";
 }

@@ -27,15 +27,16 @@ void LeaseKeeper::track(std::vector<std::int64_t> ids) {
 
 void LeaseKeeper::run() {
   using namespace std::chrono;
-  const auto extend_every = std::max<steady_clock::duration>(milliseconds(100), milliseconds(lease_) / 3);
+  const auto extend_every =
+      std::max<steady_clock::duration>(milliseconds(100), milliseconds(lease_) / 3);
   const auto heartbeat_every = seconds(store_->config.heartbeat_interval_seconds);
   auto next_heartbeat = steady_clock::now() + heartbeat_every;
   std::unique_lock lock(mu_);
   while (!stop_) {
     const auto now = steady_clock::now();
     // Extend when the tracked set has been held for a third of the lease.
-    auto next_extend = tracked_.empty() ? steady_clock::time_point::max()
-                                        : tracked_since_ + extend_every;
+    auto next_extend =
+        tracked_.empty() ? steady_clock::time_point::max() : tracked_since_ + extend_every;
     if (!tracked_.empty() && now >= next_extend) {
       auto ids = tracked_;
       tracked_since_ = now;

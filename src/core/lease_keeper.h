@@ -35,8 +35,8 @@ class LeaseKeeper {
   std::chrono::seconds lease_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;                  // GUARDED_BY(mu_)
-  std::vector<std::int64_t> tracked_;  // GUARDED_BY(mu_)
+  bool stop_ = false;                                    // GUARDED_BY(mu_)
+  std::vector<std::int64_t> tracked_;                    // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point tracked_since_;  // GUARDED_BY(mu_)
   std::thread thread_;
 };

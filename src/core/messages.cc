@@ -27,7 +27,9 @@ std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std:
   }
   p.producer_worker_id = producer;
   store.limiter.acquire(p.payloads.size(), p.now);
-  return store.backend->enqueue(p);
+  auto ids = store.backend->enqueue(p);
+  if (p.visible_at <= p.now) store.activity.notify(queue);
+  return ids;
 }
 
 std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,

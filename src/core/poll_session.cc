@@ -19,8 +19,8 @@ ResolvedDequeue resolve(const DequeueBuilder::Options& opts, const Store& store)
     if (r.queue.empty()) r.queue = opts.consumer->queue();
     if (r.queue != opts.consumer->queue()) {
       throw ValidationError("consumer " + std::to_string(opts.consumer->id()) +
-                            " belongs to queue '" + opts.consumer->queue() + "', not '" +
-                            r.queue + "'");
+                            " belongs to queue '" + opts.consumer->queue() + "', not '" + r.queue +
+                            "'");
     }
     r.named = opts.consumer->state();
     r.worker = opts.consumer->id();
@@ -56,27 +56,42 @@ PollSession::PollSession(const ResolvedDequeue& r)
       keeper_(r.store, r.worker, r.lease) {
   if (r_.until) deadline_ = std::chrono::steady_clock::now() + *r_.until;
   if (r_.named) {
-    {
-      std::lock_guard lock(r_.named->mu);
-      r_.named->interrupt_requested = false;
+    std::lock_guard lock(r_.named->mu);
+    r_.named->interrupt_requested = false;
+  }
+  try {
+    if (r_.stop.stop_possible()) {
+      stop_cb_.emplace(r_.stop, std::function<void()>([this] { wake(false); }));
     }
-    start_polling(*r_.store, r_.worker);
+    activity_token_ = r_.store->activity.add(r_.queue, [this] { wake(true); });
+    subscription_ = r_.store->backend->subscribe(r_.queue, [this] { wake(true); });
+    if (r_.named) start_polling(*r_.store, r_.worker);
+  } catch (...) {
+    stop_cb_.reset();
+    unsubscribe();
+    throw;
   }
-  if (r_.stop.stop_possible()) {
-    stop_cb_.emplace(r_.stop, std::function<void()>([this] {
-                       if (r_.named) {
-                         { std::lock_guard lock(r_.named->mu); }
-                         r_.named->cv.notify_all();
-                       } else {
-                         { std::lock_guard lock(local_mu_); }
-                         local_cv_.notify_all();
-                       }
-                     }));
+}
+
+void PollSession::wake(bool kick) {
+  std::mutex& mu = r_.named ? r_.named->mu : local_mu_;
+  std::condition_variable& cv = r_.named ? r_.named->cv : local_cv_;
+  {
+    std::lock_guard lock(mu);
+    if (kick) kicked_ = true;
   }
+  cv.notify_all();
+}
+
+void PollSession::unsubscribe() {
+  subscription_.reset();
+  if (activity_token_ != 0) r_.store->activity.remove(activity_token_);
+  activity_token_ = 0;
 }
 
 PollSession::~PollSession() {
   stop_cb_.reset();
+  unsubscribe();
   if (!finished_ && r_.named) {
     try {
       change_status(*r_.store, r_.worker, {WorkerStatus::kPolling}, WorkerStatus::kReady);
@@ -112,17 +127,20 @@ void PollSession::idle_wait() {
   if (r_.named) {
     std::unique_lock lock(r_.named->mu);
     r_.named->cv.wait_until(lock, until, [&] {
-      return r_.stop.stop_requested() || r_.named->interrupt_requested;
+      return kicked_ || r_.stop.stop_requested() || r_.named->interrupt_requested;
     });
+    kicked_ = false;
   } else {
     std::unique_lock lock(local_mu_);
-    local_cv_.wait_until(lock, until, [&] { return r_.stop.stop_requested(); });
+    local_cv_.wait_until(lock, until, [&] { return kicked_ || r_.stop.stop_requested(); });
+    kicked_ = false;
   }
 }
 
 void PollSession::finish(PollStop why) {
   finished_ = true;
   stop_cb_.reset();
+  unsubscribe();
   if (!r_.named) return;
   if (why == PollStop::kInterrupted) {
     // interrupted -> suspended; a worker suspended from elsewhere is already there.

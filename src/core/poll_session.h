@@ -56,6 +56,8 @@ class PollSession {
 
  private:
   bool interrupted_locally();
+  void wake(bool kick);
+  void unsubscribe();
 
   const ResolvedDequeue& r_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
@@ -63,6 +65,11 @@ class PollSession {
   std::mutex local_mu_;  // used when there is no named worker
   std::condition_variable local_cv_;
   std::optional<std::stop_callback<std::function<void()>>> stop_cb_;
+  // Set by an enqueue signal (same store or the backend's subscription); cleared by the
+  // next idle_wait. GUARDED_BY(the worker's mu or local_mu_).
+  bool kicked_ = false;
+  std::uint64_t activity_token_ = 0;
+  std::unique_ptr<backend::Subscription> subscription_;
   LeaseKeeper keeper_;
   bool finished_ = false;
 };

@@ -50,9 +50,9 @@ std::int64_t StoreState::ephemeral_consumer(const std::string& queue) {
     }
     ephemeral_.erase(it);  // deleted by someone else: register a new one
   }
-  auto info = backend->register_worker("ephemeral-" + core::generated_worker_name(),
-                                       WorkerKind::kConsumer, queue, core::hostname(),
-                                       core::process_id(), now());
+  auto info =
+      backend->register_worker("ephemeral-" + core::generated_worker_name(), WorkerKind::kConsumer,
+                               queue, core::hostname(), core::process_id(), now());
   ephemeral_[queue] = Ephemeral{info.id, steady_now};
   return info.id;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "core/activity_hub.h"
 #include "core/rate_limiter.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/config.h"
@@ -24,14 +25,14 @@ struct StoreState {
   std::shared_ptr<const Clock> clock;
   std::unique_ptr<backend::Backend> backend;
   core::RateLimiter limiter;
+  core::ActivityHub activity;  // wakes this store's idle pollers after its own enqueues
 
   // The store's ephemeral consumer for `queue`, used by one-shot calls without .worker():
   // registered on first use, reused afterwards (so worker rows do not grow with calls),
   // heartbeated at most once per heartbeat interval, stopped when the store goes away.
   std::int64_t ephemeral_consumer(const std::string& queue);
 
-  StoreState(Config cfg, std::shared_ptr<const Clock> clk,
-             std::unique_ptr<backend::Backend> be);
+  StoreState(Config cfg, std::shared_ptr<const Clock> clk, std::unique_ptr<backend::Backend> be);
   // Stops the ephemeral consumers (best effort, never throws).
   ~StoreState();
 

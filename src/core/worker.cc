@@ -15,8 +15,8 @@ std::shared_ptr<detail::WorkerState> register_worker(const Store& store, const s
   core::validate_name(name, "worker name");
   core::validate_name(queue, "queue name");
   auto& s = *store.state();
-  auto info = s.backend->register_worker(name, kind, queue, core::hostname(), core::process_id(),
-                                         s.now());
+  auto info =
+      s.backend->register_worker(name, kind, queue, core::hostname(), core::process_id(), s.now());
   auto state = std::make_shared<detail::WorkerState>();
   state->store = store.state();
   state->handle = store;
@@ -54,8 +54,7 @@ void Worker::shutdown() const { core::shutdown(*state_->store, state_->id); }
 // ---- Producer --------------------------------------------------------------------------------
 
 std::int64_t Producer::enqueue(const json& payload) const {
-  return core::enqueue_messages(*state_->store, state_->queue, {payload}, std::nullopt,
-                                state_->id)
+  return core::enqueue_messages(*state_->store, state_->queue, {payload}, std::nullopt, state_->id)
       .front();
 }
 
@@ -67,8 +66,7 @@ std::int64_t Producer::enqueue_delayed(const json& payload, std::chrono::seconds
 }
 
 std::vector<std::int64_t> Producer::batch_enqueue(const std::vector<json>& payloads) const {
-  return core::enqueue_messages(*state_->store, state_->queue, payloads, std::nullopt,
-                                state_->id);
+  return core::enqueue_messages(*state_->store, state_->queue, payloads, std::nullopt, state_->id);
 }
 
 // ---- Consumer --------------------------------------------------------------------------------
@@ -124,8 +122,7 @@ bool Consumer::release_with_visibility(std::int64_t id, TimePoint visible_at) co
   auto& s = *state_->store;
   const auto now = s.now();
   return s.backend
-      ->release({id}, state_->id, visible_at, now,
-                static_cast<std::int32_t>(s.config.max_read_ct))
+      ->release({id}, state_->id, visible_at, now, static_cast<std::int32_t>(s.config.max_read_ct))
       .front();
 }
 

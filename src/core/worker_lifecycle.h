@@ -23,8 +23,7 @@ inline void interrupt(detail::StoreState& s, std::int64_t id) {
   change_status(s, id, {WorkerStatus::kPolling}, WorkerStatus::kInterrupted);
 }
 inline void suspend(detail::StoreState& s, std::int64_t id) {
-  change_status(s, id,
-                {WorkerStatus::kReady, WorkerStatus::kPolling, WorkerStatus::kInterrupted},
+  change_status(s, id, {WorkerStatus::kReady, WorkerStatus::kPolling, WorkerStatus::kInterrupted},
                 WorkerStatus::kSuspended);
 }
 inline void resume(detail::StoreState& s, std::int64_t id) {
