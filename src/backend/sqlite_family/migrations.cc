@@ -64,6 +64,9 @@ CREATE TABLE pgqrs_messages (
 -- Dequeue: live messages of a queue in delivery order (vt, id).
 CREATE INDEX pgqrs_messages_dequeue_idx ON pgqrs_messages (queue_id, vt, id)
   WHERE archived_at IS NULL AND dead_at IS NULL;
+-- Dead-letter sweep of dequeue: the few live messages already delivered max_read_ct times.
+CREATE INDEX pgqrs_messages_redelivery_idx ON pgqrs_messages (queue_id, read_ct)
+  WHERE archived_at IS NULL AND dead_at IS NULL;
 -- All rows of a queue, newest first (SQLite appends the rowid = id to every index).
 CREATE INDEX pgqrs_messages_queue_idx ON pgqrs_messages (queue_id);
 -- Leases held by a worker; references checked before deleting a worker.

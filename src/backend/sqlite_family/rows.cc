@@ -27,7 +27,7 @@ QueueMessage read_message(Query& q) {
   }
   m.vt = q.time(3);
   m.enqueued_at = q.time(4);
-  m.read_ct = static_cast<std::int32_t>(q.int64(kMessageReadCtColumn));
+  m.read_ct = static_cast<std::int32_t>(q.int64(5));
   m.dequeued_at = q.optional_time(6);
   m.producer_worker_id = q.optional_int64(7);
   m.consumer_worker_id = q.optional_int64(8);

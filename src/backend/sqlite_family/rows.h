@@ -22,9 +22,6 @@
 
 namespace pgqrs::sqlite_family {
 
-// Index of read_ct in PGQRS_SQL_MESSAGE_COLUMNS (dequeue inspects it before mapping a row).
-inline constexpr int kMessageReadCtColumn = 5;
-
 // Readers for the current row of `q`, whose columns are exactly the list above.
 QueueInfo read_queue(Query& q);
 // Throws SerializationError if the stored payload is not valid JSON.

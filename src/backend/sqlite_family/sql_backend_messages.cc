@@ -13,22 +13,31 @@ constexpr char kInsertMessage[] = R"sql(
 INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id)
 VALUES (?1, ?2, ?3, ?4, 0, ?5) RETURNING id)sql";
 
-// Live messages of the queue that are visible now, in delivery order. Served in that order
-// by pgqrs_messages_dequeue_idx, so stepping stops as soon as enough are found; it is never
-// sorted or materialised as a whole.
-constexpr char kVisibleLive[] = "SELECT " PGQRS_SQL_MESSAGE_COLUMNS R"sql(
+// Dequeue, step 1: dead-letter the first ?4 visible live messages (in (vt, id) order) that
+// were already delivered max_read_ct (?3) times. The unary "+" keeps vt out of index
+// selection so SQLite seeks pgqrs_messages_redelivery_idx (read_ct >= ?3: usually a handful
+// of rows) and sorts those, instead of walking the whole visible backlog in vt order.
+constexpr char kMarkDead[] = R"sql(
+UPDATE pgqrs_messages SET dead_at = ?1, consumer_worker_id = NULL
+WHERE id IN (
+  SELECT id FROM pgqrs_messages
+  WHERE queue_id = (SELECT id FROM pgqrs_queues WHERE queue_name = ?2)
+    AND archived_at IS NULL AND dead_at IS NULL AND +vt <= ?1 AND read_ct >= ?3
+  ORDER BY +vt, id LIMIT ?4))sql";
+
+// Dequeue, step 2: the first ?4 deliverable messages in delivery order, served in that
+// order by pgqrs_messages_dequeue_idx ("+read_ct" keeps the planner on it).
+constexpr char kCandidates[] = "SELECT " PGQRS_SQL_MESSAGE_COLUMNS R"sql(
 FROM pgqrs_messages
 WHERE queue_id = (SELECT id FROM pgqrs_queues WHERE queue_name = ?1)
-  AND archived_at IS NULL AND dead_at IS NULL AND vt <= ?2
-ORDER BY vt, id)sql";
+  AND archived_at IS NULL AND dead_at IS NULL AND vt <= ?2 AND +read_ct < ?3
+ORDER BY vt, id LIMIT ?4)sql";
 
+// Dequeue, step 3, per candidate: take the lease.
 constexpr char kLease[] = R"sql(
 UPDATE pgqrs_messages
 SET vt = ?1, read_ct = read_ct + 1, dequeued_at = ?2, consumer_worker_id = ?3
 WHERE id = ?4)sql";
-
-constexpr char kMarkDead[] =
-    "UPDATE pgqrs_messages SET dead_at = ?1, consumer_worker_id = NULL WHERE id = ?2";
 
 constexpr char kMessageById[] =
     "SELECT " PGQRS_SQL_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE id = ?1";
@@ -75,27 +84,20 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams
   });
 }
 
-// One pass over the visible live messages in (vt, id) order: each is either leased (read_ct
-// below max_read_ct) or marked dead, until `limit` are leased or none are left. The leased
-// set is exactly the first `limit` deliverable messages, returned in delivery order; the
-// dead-letter candidates met on the way are retired so later scans skip them.
+// One BEGIN IMMEDIATE transaction: (1) dead-letter up to `limit` exhausted candidates,
+// (2) select up to `limit` deliverable candidates in (vt, id) order, (3) lease each of them.
+// The result keeps the order of step 2, i.e. delivery order. Selecting before updating is
+// safe because the write lock is held from BEGIN: no other connection can change the rows.
 std::vector<QueueMessage> SqlFamilyBackend::dequeue(const backend::DequeueParams& p) {
   const TimePoint new_vt = stored(p.now + p.lease);
   return exec_.write("dequeue", [&](Session& s) {
     std::vector<QueueMessage> leased;
-    std::vector<std::int64_t> dead;
     if (p.limit > 0) {
-      auto q = s.query(kVisibleLive);
-      q.bind(p.queue).bind(p.now);
-      while (leased.size() < p.limit && q.step()) {
-        if (q.int64(kMessageReadCtColumn) >= p.max_read_ct) {
-          dead.push_back(q.int64(0));
-        } else {
-          leased.push_back(read_message(q));
-        }
-      }
+      s.query(kMarkDead).bind(p.now).bind(p.queue).bind(p.max_read_ct).bind(p.limit).execute();
+      auto q = s.query(kCandidates);
+      q.bind(p.queue).bind(p.now).bind(p.max_read_ct).bind(p.limit);
+      while (q.step()) leased.push_back(read_message(q));
     }
-    for (const std::int64_t id : dead) s.query(kMarkDead).bind(p.now).bind(id).execute();
     if (leased.empty()) {
       require_queue_id(s, p.queue);
       return leased;
