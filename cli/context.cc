@@ -113,11 +113,14 @@ std::string Context::scrub(std::string message) const {
 Config Context::resolve_config() {
   // Explicit flags win over the environment. Config::load() validates what it reads, so a
   // variable the flag overrides must not be read at all (a stale PGQRS_DSN must not break
-  // `--dsn good`): drop it from this process's environment first.
-  if (const char* env_dsn = std::getenv("PGQRS_DSN")) remember_secrets(env_dsn);
+  // `--dsn good`): drop it from this process's environment first. The CLI is single-threaded
+  // here, so touching the environment is safe.
+  if (const char* env_dsn = std::getenv("PGQRS_DSN")) {  // NOLINT(concurrency-mt-unsafe)
+    remember_secrets(env_dsn);
+  }
   remember_secrets(opts_.dsn);
-  if (!opts_.dsn.empty()) ::unsetenv("PGQRS_DSN");
-  if (!opts_.schema.empty()) ::unsetenv("PGQRS_SCHEMA");
+  if (!opts_.dsn.empty()) ::unsetenv("PGQRS_DSN");        // NOLINT(concurrency-mt-unsafe)
+  if (!opts_.schema.empty()) ::unsetenv("PGQRS_SCHEMA");  // NOLINT(concurrency-mt-unsafe)
 
   std::optional<std::filesystem::path> file;
   if (!opts_.config_file.empty()) file = opts_.config_file;

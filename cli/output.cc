@@ -65,7 +65,7 @@ std::string format_time(TimePoint t) {
     millis += 1000;
     secs -= 1;
   }
-  std::time_t tt = static_cast<std::time_t>(secs);
+  auto tt = static_cast<std::time_t>(secs);
   std::tm tm{};
   if (gmtime_r(&tt, &tm) == nullptr) return "invalid-time";
   char buf[64];

@@ -23,8 +23,9 @@ std::string message_state(const QueueMessage& m, TimePoint now) {
 
 Table queues_table(const std::vector<QueueInfo>& queues) {
   Table t({"ID", "NAME", "CREATED_AT"});
-  for (const auto& q : queues)
+  for (const auto& q : queues) {
     t.add_row({std::to_string(q.id), q.queue_name, format_time(q.created_at)});
+  }
   return t;
 }
 

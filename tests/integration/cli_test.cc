@@ -47,10 +47,12 @@ Result run_cli(const std::vector<std::string>& args, const std::vector<std::stri
   std::vector<std::string> argv_storage{PGQRS_CLI_PATH};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size() + 1);
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_storage = env;
   std::vector<char*> envp;
+  envp.reserve(env_storage.size() + 1);
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
 
@@ -185,7 +187,11 @@ class CliTest : public ::testing::Test {
   std::string dsn_;
 };
 
-const std::regex kIsoUtc(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
+// ISO-8601 UTC with milliseconds, e.g. 2026-11-22T10:00:00.123Z.
+const std::regex& iso_utc() {
+  static const std::regex re(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
+  return re;
+}
 
 TEST_F(CliTest, HelpListsGroupsAndExitsZero) {
   Result r = run_cli({"--help"}, base_env(), dir_);
@@ -253,13 +259,13 @@ TEST_F(CliTest, CreateListAndGetQueue) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0]["queue_name"], "jobs");
   EXPECT_EQ(keys_of(list[0]), (std::set<std::string>{"id", "queue_name", "created_at"}));
-  EXPECT_TRUE(std::regex_match(list[0]["created_at"].get<std::string>(), kIsoUtc))
+  EXPECT_TRUE(std::regex_match(list[0]["created_at"].get<std::string>(), iso_utc()))
       << list[0]["created_at"];
 
   r = cli({"queue", "get", "jobs"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.out.find("jobs"), std::string::npos) << describe(r);
-  EXPECT_TRUE(std::regex_search(r.out, kIsoUtc)) << describe(r);
+  EXPECT_TRUE(std::regex_search(r.out, iso_utc())) << describe(r);
 
   r = cli({"queue", "create", "jobs"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
@@ -320,7 +326,7 @@ TEST_F(CliTest, MessagesShowPayloadAsJson) {
   EXPECT_EQ(msg["read_ct"], 0);
   EXPECT_TRUE(msg["archived_at"].is_null());
   EXPECT_TRUE(msg["dead_at"].is_null());
-  EXPECT_TRUE(std::regex_match(msg["enqueued_at"].get<std::string>(), kIsoUtc));
+  EXPECT_TRUE(std::regex_match(msg["enqueued_at"].get<std::string>(), iso_utc()));
   EXPECT_EQ(keys_of(msg), (std::set<std::string>{"id", "queue_id", "payload", "vt", "enqueued_at",
                                                  "read_ct", "dequeued_at", "producer_worker_id",
                                                  "consumer_worker_id", "archived_at", "dead_at"}));
