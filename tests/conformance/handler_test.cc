@@ -341,10 +341,11 @@ TEST_P(HandlerTest, LeaseIsExtendedWhileHandlerRunsSoASlowHandlerKeepsItsMessage
         .until_empty()
         .stop_token(tok)
         .handle([&](const pgqrs::QueueMessage&) {
-          // 4 s of injected time against a 3 s lease, in small steps (the lease keeper may
-          // run on real time, so give it real time to act between steps).
-          for (int i = 0; i < 40; ++i) {
-            clock_->advance(100ms);
+          // 3.6 s of injected time against a 3 s lease, in small steps. The lease keeper may
+          // run on real time, so injected time moves slower than real time (75 ms per
+          // 100 ms): a keeper extending every lease/3 has seconds of slack on a busy machine.
+          for (int i = 0; i < 48; ++i) {
+            clock_->advance(75ms);
             std::this_thread::sleep_for(100ms);
             if (!other.dequeue(1).empty()) stolen = true;
           }
