@@ -277,7 +277,8 @@ TEST_P(SqliteBackendTest, DeleteQueueRefusedWhileMessagesOrLiveWorkersReferenceI
 TEST_P(SqliteBackendTest, UnknownQueueIsQueueNotFoundEverywhere) {
   EXPECT_THROW(be().purge_queue("nope"), pgqrs::QueueNotFoundError);
   EXPECT_THROW(enqueue("nope", 1), pgqrs::QueueNotFoundError);
-  EXPECT_THROW(dequeue("nope", 1, 1), pgqrs::QueueNotFoundError);
+  make_queue("real");
+  EXPECT_THROW(dequeue("nope", 1, make_worker("c", "real")), pgqrs::QueueNotFoundError);
   EXPECT_THROW(be().list_messages("nope", 10, true), pgqrs::QueueNotFoundError);
   EXPECT_THROW(be().dead_letters("nope", kT0, 5), pgqrs::QueueNotFoundError);
   EXPECT_THROW(make_worker("w", "nope"), pgqrs::QueueNotFoundError);
@@ -386,10 +387,21 @@ TEST_P(SqliteBackendTest, LeaseExpiryRedeliversToAnotherConsumer) {
   EXPECT_EQ(be().archive({ids[0]}, b, kT0 + 31s), std::vector<bool>{true});
 }
 
+TEST_P(SqliteBackendTest, AStoppedConsumerCannotLease) {
+  make_queue("q");
+  const auto c = make_worker("c", "q");
+  enqueue("q", 1);
+  ASSERT_TRUE(
+      be().change_worker_status(c, {WorkerStatus::kReady}, WorkerStatus::kStopped, kT0).applied);
+  EXPECT_THROW(dequeue("q", 1, c), pgqrs::StateTransitionError);
+  EXPECT_EQ(be().queue_metrics("q", kT0, 5).pending, 1U);
+}
+
 TEST_P(SqliteBackendTest, DequeueWithUnknownConsumerIsWorkerNotFound) {
   make_queue("q");
   enqueue("q", 1);
   EXPECT_THROW(dequeue("q", 1, 12345), pgqrs::WorkerNotFoundError);
+  EXPECT_THROW(dequeue("q", 0, 12345), pgqrs::WorkerNotFoundError);  // also when nothing to lease
   EXPECT_EQ(be().get_message(be().list_messages("q", 1, true)[0].id)->read_ct, 0);
 }
 

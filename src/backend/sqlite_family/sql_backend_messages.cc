@@ -88,9 +88,17 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams
 // (2) select up to `limit` deliverable candidates in (vt, id) order, (3) lease each of them.
 // The result keeps the order of step 2, i.e. delivery order. Selecting before updating is
 // safe because the write lock is held from BEGIN: no other connection can change the rows.
+//
+// The consumer must exist (WorkerNotFoundError) and must not be stopped
+// (StateTransitionError). Checking this inside the transaction closes the race where a
+// worker is shut down or reclaimed between the engine's own check and the lease.
 std::vector<QueueMessage> SqlFamilyBackend::dequeue(const backend::DequeueParams& p) {
   const TimePoint new_vt = stored(p.now + p.lease);
   return exec_.write("dequeue", [&](Session& s) {
+    if (require_worker_status(s, p.consumer_worker_id) == WorkerStatus::kStopped) {
+      throw StateTransitionError("worker " + std::to_string(p.consumer_worker_id) +
+                                 " is stopped: a stopped worker cannot lease messages");
+    }
     std::vector<QueueMessage> leased;
     if (p.limit > 0) {
       s.query(kMarkDead).bind(p.now).bind(p.queue).bind(p.max_read_ct).bind(p.limit).execute();
@@ -102,7 +110,6 @@ std::vector<QueueMessage> SqlFamilyBackend::dequeue(const backend::DequeueParams
       require_queue_id(s, p.queue);
       return leased;
     }
-    require_worker_status(s, p.consumer_worker_id);
     for (QueueMessage& m : leased) {
       s.query(kLease).bind(new_vt).bind(p.now).bind(p.consumer_worker_id).bind(m.id).execute();
       m.vt = new_vt;
