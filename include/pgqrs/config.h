@@ -56,7 +56,8 @@ struct Config {
 
   // Layered load as described above. `file`, when given, takes the place of
   // PGQRS_CONFIG_FILE. A missing explicit file is a ConfigError; a missing ./pgqrs.yaml is not.
-  // The result is validated, except that an empty dsn is allowed (callers may set it later).
+  // Every field but the dsn is validated (callers may still replace the dsn; connecting
+  // validates it).
   static Config load(const std::optional<std::filesystem::path>& file = std::nullopt);
 
   // Throws ConfigError naming the first invalid field.

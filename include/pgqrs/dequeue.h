@@ -45,9 +45,11 @@ enum class PollStop {
 std::string_view to_string(PollStop s) noexcept;
 
 struct PollStats {
-  std::uint64_t processed = 0;  // messages whose handler returned normally (archived)
-  std::uint64_t failed = 0;     // messages whose handler threw (released with backoff)
-  std::uint64_t batches = 0;    // handler invocations
+  std::uint64_t processed = 0;   // handler returned normally and the message was archived
+  std::uint64_t failed = 0;      // handler threw (released with backoff)
+  std::uint64_t lease_lost = 0;  // handler returned but the lease had lapsed, so the message
+                                 // could not be archived (it will be delivered again)
+  std::uint64_t batches = 0;     // handler invocations
   PollStop stop = PollStop::kEmpty;
 };
 

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "pgqrs/clock.h"
+#include "pgqrs/error.h"
+#include "pgqrs/postgres.h"
 #include "pgqrs/records.h"
 
 namespace pgqrs::backend {
@@ -59,6 +61,22 @@ class Subscription {
   virtual ~Subscription() = default;
 };
 
+// A database transaction lent to the user for their own statements, which enqueue can
+// join (transactional enqueue, SPEC §3; public face: pgqrs/postgres.h). Postgres only.
+// Used by one thread at a time. Destroying an open transaction rolls it back (never throws).
+class UserTransaction {
+ public:
+  virtual ~UserTransaction() = default;
+  // Runs one user statement with text parameters; postgres::SqlError when rejected.
+  virtual postgres::Result execute(std::string_view sql,
+                                   const std::vector<postgres::Param>& params) = 0;
+  // Backend::enqueue's contract, inside this transaction (nothing is visible before commit).
+  virtual std::vector<std::int64_t> enqueue(const EnqueueParams& p) = 0;
+  virtual void commit() = 0;
+  virtual void rollback() noexcept = 0;
+  virtual bool active() const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -75,6 +93,16 @@ class Backend {
     (void)queue;
     (void)on_activity;
     return nullptr;
+  }
+
+  // ---- user transactions ----------------------------------------------------------------
+  // Opens a UserTransaction (BEGIN on a pooled connection). Backends without them throw
+  // ConfigError naming the backend.
+  virtual std::unique_ptr<UserTransaction> begin_user_transaction() {
+    throw ConfigError(
+        "transactional enqueue (pgqrs::postgres::begin) needs the postgres "
+        "backend; this store uses the " +
+        std::string(name()) + " backend");
   }
 
   // ---- schema -------------------------------------------------------------------------
@@ -97,8 +125,9 @@ class Backend {
   virtual std::vector<std::int64_t> enqueue(const EnqueueParams& p) = 0;
   // Leases up to p.limit deliverable messages, oldest visible first (vt, id): sets
   // vt = now + lease, read_ct += 1, dequeued_at = now, consumer_worker_id. Candidates with
-  // read_ct >= max_read_ct are marked dead (dead_at = now) instead. Result ordered by (vt,id)
-  // of the candidates, i.e. delivery order.
+  // read_ct >= max_read_ct are marked dead (dead_at = now, consumer cleared) instead. Result
+  // ordered by (vt,id) of the candidates, i.e. delivery order. The consumer is checked in
+  // the same transaction: unknown -> WorkerNotFoundError, stopped -> StateTransitionError.
   virtual std::vector<QueueMessage> dequeue(const DequeueParams& p) = 0;
   // Owner-only operations: apply to a message only when it is not archived/dead, its
   // consumer_worker_id == worker and its lease is valid (vt > now). One flag per id.

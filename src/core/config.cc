@@ -324,11 +324,12 @@ Config Config::load(const std::optional<std::filesystem::path>& file) {
     }
     apply_yaml(c, *explicit_file);
   }
+  // Validate everything but the dsn: callers may still replace it (e.g. the CLI's --dsn),
+  // and connect_with_config() validates the final one.
   std::string dsn = std::move(c.dsn);
-  c.dsn = "sqlite::memory:";  // validate everything else; the dsn may be set by the caller
+  c.dsn = "sqlite::memory:";
   c.validate();
   c.dsn = std::move(dsn);
-  if (!c.dsn.empty()) backend::parse_dsn(c.dsn);
   return c;
 }
 

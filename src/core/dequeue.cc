@@ -79,7 +79,17 @@ DequeueBuilder& DequeueBuilder::retry_backoff(RetryBackoff backoff) {
 
 namespace {
 
-std::vector<QueueMessage> lease_batch(const core::ResolvedDequeue& r) {
+// Leases one batch. The store's ephemeral consumer may have been stopped or deleted by an
+// admin (zombie reclaim); it is then replaced once and the lease retried.
+std::vector<QueueMessage> lease_batch(core::ResolvedDequeue& r) {
+  try {
+    return core::lease_messages(*r.store, r.queue, r.batch, r.lease, r.worker);
+  } catch (const StateTransitionError&) {
+    if (r.named) throw;
+  } catch (const WorkerNotFoundError&) {
+    if (r.named) throw;
+  }
+  r.worker = r.store->replace_ephemeral_consumer(r.queue, r.worker);
   return core::lease_messages(*r.store, r.queue, r.batch, r.lease, r.worker);
 }
 
@@ -101,7 +111,8 @@ void release_with_backoff(const core::ResolvedDequeue& r, const std::vector<Queu
 }
 
 struct Outcome {
-  std::size_t succeeded = 0;
+  std::size_t succeeded = 0;   // handler returned and the message was archived
+  std::size_t lease_lost = 0;  // handler returned but the message could not be archived
   std::size_t failed = 0;
   std::exception_ptr first_error;  // the handler's own exception, unchanged
 };
@@ -136,8 +147,11 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
   }
   keeper.clear();
   if (!failed.empty()) release_with_backoff(r, failed);
-  if (!done.empty()) r.store->backend->archive(done, r.worker, r.store->now());
-  out.succeeded = done.size();
+  if (!done.empty()) {
+    for (bool archived : r.store->backend->archive(done, r.worker, r.store->now())) {
+      ++(archived ? out.succeeded : out.lease_lost);
+    }
+  }
   out.failed = failed.size();
   return out;
 }
@@ -153,7 +167,8 @@ std::optional<QueueMessage> DequeueBuilder::fetch_one(const Store& store) const 
 }
 
 std::vector<QueueMessage> DequeueBuilder::fetch_all(const Store& store) const {
-  return lease_batch(core::resolve(opts_, store));
+  auto r = core::resolve(opts_, store);
+  return lease_batch(r);
 }
 
 std::vector<QueueMessage> DequeueBuilder::poll(const Store& store) const {
@@ -224,8 +239,10 @@ PollStats DequeueHandler::poll(const Store& store) const {
     ++stats.batches;
     // Handler exceptions are contained in the outcome (their messages were released with
     // backoff); storage errors propagate and end the loop.
+    session.keeper().set_worker(r.worker);
     auto outcome = process(r, msgs, one_, many_, session.keeper());
     stats.processed += outcome.succeeded;
+    stats.lease_lost += outcome.lease_lost;
     stats.failed += outcome.failed;
   }
   session.finish(stats.stop);

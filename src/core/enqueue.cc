@@ -3,6 +3,7 @@
 #include "core/messages.h"
 #include "core/store_state.h"
 #include "pgqrs/error.h"
+#include "pgqrs/postgres.h"
 
 namespace pgqrs {
 
@@ -41,20 +42,51 @@ EnqueueBuilder& EnqueueBuilder::worker(const Producer& producer) {
   return *this;
 }
 
-std::vector<std::int64_t> EnqueueBuilder::execute(const Store& store) const {
-  std::string queue = queue_;
-  std::optional<std::int64_t> producer_id;
-  if (producer_) {
-    producer_id = producer_->id();
-    if (queue.empty()) queue = producer_->queue();
-    if (queue != producer_->queue()) {
-      throw ValidationError("producer " + std::to_string(producer_->id()) + " belongs to queue '" +
-                            producer_->queue() + "', not '" + queue + "'");
+namespace {
+
+// The queue to enqueue to, checked against the producer given with .worker(). Empty queue
+// and producer: ValidationError.
+std::string resolve_queue(const std::string& queue_in, const std::optional<Producer>& producer,
+                          std::optional<std::int64_t>& producer_id) {
+  std::string queue = queue_in;
+  if (producer) {
+    producer_id = producer->id();
+    if (queue.empty()) queue = producer->queue();
+    if (queue != producer->queue()) {
+      throw ValidationError("producer " + std::to_string(producer->id()) + " belongs to queue '" +
+                            producer->queue() + "', not '" + queue + "'");
     }
   }
   if (queue.empty()) {
     throw ValidationError("enqueue: no queue given (call .to(\"queue\") or .worker(producer))");
   }
+  return queue;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> EnqueueBuilder::execute(postgres::Transaction& tx) const {
+  std::optional<std::int64_t> producer_id;
+  const std::string queue = resolve_queue(queue_, producer_, producer_id);
+  if (producer_ && producer_->state()->store != tx.store_state()) {
+    throw ValidationError("producer " + std::to_string(producer_->id()) +
+                          " belongs to a different store than the transaction");
+  }
+  if (!tx.active()) {
+    throw StateTransitionError(
+        "enqueue: the transaction is finished (committed, rolled back or "
+        "failed)");
+  }
+  bool visible_now = false;
+  auto ids = core::enqueue_messages_in(*tx.store_state(), tx.impl(), queue, payloads_, delay_,
+                                       producer_id, at_, visible_now);
+  if (visible_now) tx.wake_after_commit(queue);
+  return ids;
+}
+
+std::vector<std::int64_t> EnqueueBuilder::execute(const Store& store) const {
+  std::optional<std::int64_t> producer_id;
+  const std::string queue = resolve_queue(queue_, producer_, producer_id);
   return core::enqueue_messages(*store.state(), queue, payloads_, delay_, producer_id, at_);
 }
 

@@ -25,6 +25,11 @@ void LeaseKeeper::track(std::vector<std::int64_t> ids) {
   tracked_since_ = std::chrono::steady_clock::now();
 }
 
+void LeaseKeeper::set_worker(std::int64_t worker) {
+  std::lock_guard lock(mu_);
+  worker_ = worker;
+}
+
 void LeaseKeeper::run() {
   using namespace std::chrono;
   const auto extend_every =
@@ -39,11 +44,12 @@ void LeaseKeeper::run() {
         tracked_.empty() ? steady_clock::time_point::max() : tracked_since_ + extend_every;
     if (!tracked_.empty() && now >= next_extend) {
       auto ids = tracked_;
+      const auto worker = worker_;
       tracked_since_ = now;
       lock.unlock();
       try {
         const auto t = store_->now();
-        store_->backend->set_lease(ids, worker_, t + lease_, t);
+        store_->backend->set_lease(ids, worker, t + lease_, t);
       } catch (...) {
         // A failed extension is retried next round; the lease may lapse and the message be
         // redelivered, which the at-least-once contract allows.
@@ -53,9 +59,10 @@ void LeaseKeeper::run() {
     }
     if (now >= next_heartbeat) {
       next_heartbeat = now + heartbeat_every;
+      const auto worker = worker_;
       lock.unlock();
       try {
-        store_->backend->heartbeat(worker_, store_->now());
+        store_->backend->heartbeat(worker, store_->now());
       } catch (...) {
         // Next heartbeat retries; a missed one only ages heartbeat_at.
       }

@@ -26,12 +26,14 @@ class LeaseKeeper {
   // The messages whose leases to keep (replaces the previous set). Thread-safe.
   void track(std::vector<std::int64_t> ids);
   void clear() { track({}); }
+  // The worker changed (the ephemeral consumer was replaced). Thread-safe.
+  void set_worker(std::int64_t worker);
 
  private:
   void run();
 
   std::shared_ptr<detail::StoreState> store_;
-  std::int64_t worker_;
+  std::int64_t worker_;  // GUARDED_BY(mu_)
   std::chrono::seconds lease_;
   std::mutex mu_;
   std::condition_variable cv_;

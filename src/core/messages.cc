@@ -4,12 +4,14 @@
 #include "pgqrs/error.h"
 
 namespace pgqrs::core {
+namespace {
 
-std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std::string& queue,
-                                           const std::vector<json>& payloads,
-                                           std::optional<std::chrono::milliseconds> delay,
-                                           std::optional<std::int64_t> producer,
-                                           std::optional<TimePoint> at) {
+// Validation, times and the rate limit shared by both enqueue paths.
+backend::EnqueueParams prepare_enqueue(detail::StoreState& store, const std::string& queue,
+                                       const std::vector<json>& payloads,
+                                       std::optional<std::chrono::milliseconds> delay,
+                                       std::optional<std::int64_t> producer,
+                                       std::optional<TimePoint> at) {
   validate_name(queue, "queue name");
   if (delay && delay->count() < 0) {
     throw ValidationError("delay must not be negative (got " + std::to_string(delay->count()) +
@@ -27,8 +29,29 @@ std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std:
   }
   p.producer_worker_id = producer;
   store.limiter.acquire(p.payloads.size(), p.now);
+  return p;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std::string& queue,
+                                           const std::vector<json>& payloads,
+                                           std::optional<std::chrono::milliseconds> delay,
+                                           std::optional<std::int64_t> producer,
+                                           std::optional<TimePoint> at) {
+  const backend::EnqueueParams p = prepare_enqueue(store, queue, payloads, delay, producer, at);
   auto ids = store.backend->enqueue(p);
   if (p.visible_at <= p.now) store.activity.notify(queue);
+  return ids;
+}
+
+std::vector<std::int64_t> enqueue_messages_in(
+    detail::StoreState& store, backend::UserTransaction& tx, const std::string& queue,
+    const std::vector<json>& payloads, std::optional<std::chrono::milliseconds> delay,
+    std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now) {
+  const backend::EnqueueParams p = prepare_enqueue(store, queue, payloads, delay, producer, at);
+  auto ids = tx.enqueue(p);
+  visible_now = p.visible_at <= p.now;
   return ids;
 }
 

@@ -22,6 +22,14 @@ std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std:
                                            std::optional<std::int64_t> producer,
                                            std::optional<TimePoint> at = std::nullopt);
 
+// The same, inside a user transaction (pgqrs/postgres.h): nothing becomes visible before it
+// commits, so the in-process wake-up is left to the caller (Transaction::commit); returns
+// whether the messages are visible at once (i.e. a wake-up is due after commit).
+std::vector<std::int64_t> enqueue_messages_in(
+    detail::StoreState& store, backend::UserTransaction& tx, const std::string& queue,
+    const std::vector<json>& payloads, std::optional<std::chrono::milliseconds> delay,
+    std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now);
+
 // Leases up to `limit` messages for `lease` as `consumer`.
 std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,
                                          std::uint32_t limit, std::chrono::seconds lease,

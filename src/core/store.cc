@@ -37,6 +37,17 @@ StoreState::~StoreState() {
 
 std::int64_t StoreState::ephemeral_consumer(const std::string& queue) {
   std::lock_guard lock(ephemeral_mu_);
+  return ephemeral_consumer_locked(queue);
+}
+
+std::int64_t StoreState::replace_ephemeral_consumer(const std::string& queue, std::int64_t stale) {
+  std::lock_guard lock(ephemeral_mu_);
+  auto it = ephemeral_.find(queue);
+  if (it != ephemeral_.end() && it->second.id == stale) ephemeral_.erase(it);
+  return ephemeral_consumer_locked(queue);
+}
+
+std::int64_t StoreState::ephemeral_consumer_locked(const std::string& queue) {
   const auto steady_now = std::chrono::steady_clock::now();
   auto it = ephemeral_.find(queue);
   if (it != ephemeral_.end()) {

@@ -31,6 +31,9 @@ struct StoreState {
   // registered on first use, reused afterwards (so worker rows do not grow with calls),
   // heartbeated at most once per heartbeat interval, stopped when the store goes away.
   std::int64_t ephemeral_consumer(const std::string& queue);
+  // The ephemeral consumer `stale` turned out stopped or deleted (e.g. reclaimed as a zombie
+  // by an admin): forget it and register a fresh one. Returns the new id.
+  std::int64_t replace_ephemeral_consumer(const std::string& queue, std::int64_t stale);
 
   StoreState(Config cfg, std::shared_ptr<const Clock> clk, std::unique_ptr<backend::Backend> be);
   // Stops the ephemeral consumers (best effort, never throws).
@@ -43,6 +46,7 @@ struct StoreState {
     std::int64_t id = 0;
     std::chrono::steady_clock::time_point last_heartbeat;
   };
+  std::int64_t ephemeral_consumer_locked(const std::string& queue);
   std::mutex ephemeral_mu_;
   std::map<std::string, Ephemeral> ephemeral_;  // GUARDED_BY(ephemeral_mu_)
 };

@@ -1,0 +1,84 @@
+// pgqrs::postgres::Transaction (pgqrs/postgres.h): the engine side of transactional
+// enqueue. It speaks no SQL: statements go to the backend's UserTransaction; this file adds
+// the state checks and the in-process wake-up after commit.
+#include <charconv>
+#include <cmath>
+
+#include "backend/backend.h"
+#include "core/store_state.h"
+#include "pgqrs/error.h"
+#include "pgqrs/postgres.h"
+
+namespace pgqrs::postgres {
+
+Param::Param(double v) {
+  if (std::isnan(v)) {
+    text_ = "NaN";
+  } else if (std::isinf(v)) {
+    text_ = v > 0 ? "Infinity" : "-Infinity";
+  } else {
+    char buf[64];
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);
+    text_ = std::string(buf, res.ptr);
+  }
+}
+
+Param::Param(const json& v) : text_(v.dump()) {}
+
+Transaction::Transaction(std::shared_ptr<detail::StoreState> store,
+                         std::unique_ptr<backend::UserTransaction> impl)
+    : store_(std::move(store)), impl_(std::move(impl)) {}
+
+Transaction::Transaction(Transaction&&) noexcept = default;
+
+Transaction& Transaction::operator=(Transaction&& other) noexcept {
+  if (this != &other) {
+    rollback();
+    store_ = std::move(other.store_);
+    impl_ = std::move(other.impl_);
+    wake_ = std::move(other.wake_);
+  }
+  return *this;
+}
+
+Transaction::~Transaction() { rollback(); }
+
+backend::UserTransaction& Transaction::impl() const {
+  if (!impl_) throw StateTransitionError("postgres::Transaction: moved-from transaction");
+  return *impl_;
+}
+
+bool Transaction::active() const { return impl_ && impl_->active(); }
+
+void Transaction::wake_after_commit(const std::string& queue) { wake_.push_back(queue); }
+
+Result Transaction::execute(std::string_view sql, const std::vector<Param>& params) {
+  if (!active()) {
+    throw StateTransitionError(
+        "postgres::Transaction::execute: the transaction is finished (committed, rolled back "
+        "or failed)");
+  }
+  return impl_->execute(sql, params);
+}
+
+void Transaction::commit() {
+  if (!active()) {
+    throw StateTransitionError(
+        "postgres::Transaction::commit: the transaction is finished (committed, rolled back "
+        "or failed)");
+  }
+  impl_->commit();
+  for (const std::string& queue : wake_) store_->activity.notify(queue);
+  wake_.clear();
+}
+
+void Transaction::rollback() noexcept {
+  wake_.clear();
+  if (impl_) impl_->rollback();
+}
+
+Transaction begin(const Store& store) {
+  return Transaction(store.state(), store.state()->backend->begin_user_transaction());
+}
+
+}  // namespace pgqrs::postgres
