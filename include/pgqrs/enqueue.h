@@ -19,6 +19,10 @@
 
 namespace pgqrs {
 
+namespace postgres {
+class Transaction;
+}
+
 class EnqueueBuilder {
  public:
   EnqueueBuilder& message(json payload);
@@ -33,6 +37,9 @@ class EnqueueBuilder {
 
   // Ids of the new messages, in input order.
   std::vector<std::int64_t> execute(const Store& store) const;
+  // Postgres only: enqueues inside `tx` (pgqrs/postgres.h), so the messages exist iff the
+  // transaction commits. A producer given with .worker() must belong to the same store.
+  std::vector<std::int64_t> execute(postgres::Transaction& tx) const;
 
  private:
   std::vector<json> payloads_;
