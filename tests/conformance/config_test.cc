@@ -281,6 +281,30 @@ TEST_F(ConfigTest, ValidateRejectsNonsenseValuesNamingTheField) {
   EXPECT_THROW(c.validate(), pgqrs::ConfigError) << "negative rate";
 }
 
+TEST_F(ConfigTest, InvalidSchemaIdentifierIsConfigError) {
+  for (const char* bad : {"", "a;drop", "has space", "quote\"d", "1starts_with_digit"}) {
+    pgqrs::Config c = pgqrs::Config::from_dsn("sqlite::memory:");
+    c.schema = bad;
+    std::string msg = ExpectThrowMessage<pgqrs::ConfigError>([&] { c.validate(); }, bad);
+    EXPECT_TRUE(ContainsAny(msg, {"schema"})) << "schema '" << bad << "': " << msg;
+  }
+}
+
+TEST_F(ConfigTest, BadS3ModeIsConfigError) {
+  SetEnv("PGQRS_S3_MODE", "fast");
+  std::string msg =
+      ExpectThrowMessage<pgqrs::ConfigError>([] { pgqrs::Config::load(); }, "S3_MODE=fast");
+  EXPECT_TRUE(ContainsAny(msg, {"fast"})) << msg;
+}
+
+TEST_F(ConfigTest, UnknownYamlKeyIsConfigError) {
+  // docs/configuration.md: a typo must not be ignored.
+  fs::path file = Write("typo.yaml", "dsn: \"sqlite::memory:\"\nmax_conections: 4\n");
+  std::string msg =
+      ExpectThrowMessage<pgqrs::ConfigError>([&] { pgqrs::Config::load(file); }, "typo key");
+  EXPECT_TRUE(ContainsAny(msg, {"max_conections"})) << msg;
+}
+
 TEST_F(ConfigTest, ConnectWithInvalidConfigIsConfigError) {
   pgqrs::Config c = pgqrs::Config::from_dsn("sqlite::memory:");
   c.max_connections = 0;
@@ -302,8 +326,10 @@ TEST_F(ConfigTest, ConnectErrorsNeverEchoThePassword) {
   // Whether or not the Postgres backend is built, this fails (not built: ConfigError;
   // built: nothing listens on port 1) and the message must not contain the password.
   try {
-    pgqrs::Store s =
-        pgqrs::connect("postgresql://alice:hunter2-secret@127.0.0.1:1/db?connect_timeout=1");
+    pgqrs::Config c = pgqrs::Config::from_dsn(
+        "postgresql://alice:hunter2-secret@127.0.0.1:1/db?connect_timeout=1");
+    c.connection_timeout_seconds = 1;
+    pgqrs::Store s = pgqrs::connect_with_config(c);
     pgqrs::admin(s).verify();  // a lazily connecting backend fails here at the latest
     ADD_FAILURE() << "expected connect/verify to fail";
   } catch (const pgqrs::Error& e) {

@@ -50,6 +50,16 @@ TEST_P(OwnerOpsTest, ArchivedMessageStillListedWhenIncludingArchived) {
   EXPECT_EQ(all[0].id, id);
 }
 
+TEST_P(OwnerOpsTest, ListMessagesIsNewestFirstAndHonoursLimit) {
+  auto ids = EnqueueNumbers("q", 5);
+  auto listed = admin().list_messages("q", 3);
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0].id, ids[4]);
+  EXPECT_EQ(listed[1].id, ids[3]);
+  EXPECT_EQ(listed[2].id, ids[2]);
+  EXPECT_THROW(admin().list_messages("nope"), pgqrs::QueueNotFoundError);
+}
+
 TEST_P(OwnerOpsTest, NonOwnerOpsReturnFalseAndChangeNothing) {
   auto id = EnqueueNumbers("q", 1)[0];
   ASSERT_EQ(owner().dequeue_with_vt(1, 30s).size(), 1u);
