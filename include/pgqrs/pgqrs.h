@@ -7,6 +7,8 @@
 #include "pgqrs/dequeue.h"
 #include "pgqrs/enqueue.h"
 #include "pgqrs/error.h"
+#include "pgqrs/postgres.h"
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
 #include "pgqrs/worker.h"
+#include "pgqrs/workflow.h"

@@ -25,6 +25,7 @@
 #include "pgqrs/error.h"
 #include "pgqrs/postgres.h"
 #include "pgqrs/records.h"
+#include "pgqrs/workflow.h"
 
 namespace pgqrs::backend {
 
@@ -46,6 +47,24 @@ struct DequeueParams {
   std::int64_t consumer_worker_id = 0;
   TimePoint now;
   std::int32_t max_read_ct = 5;  // messages with read_ct >= this are dead-lettered, not leased
+};
+
+struct RunFilter {
+  std::optional<std::string> workflow;  // by name
+  std::optional<WorkflowStatus> status;
+  std::optional<TimePoint> since;  // created_at >= since
+  std::uint32_t limit = 100;       // newest first
+};
+
+struct TriggeredRun {
+  RunRecord run;
+  QueueMessage message;
+};
+
+// Result of Backend::start_run.
+struct RunStart {
+  RunRecord run;         // after the call
+  bool started = false;  // moved (or stayed) RUNNING: the caller should execute it
 };
 
 // Result of a worker status compare-and-set.
@@ -187,6 +206,84 @@ class Backend {
   virtual std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) = 0;
   virtual SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) = 0;
   virtual WorkerStats worker_stats(std::string_view queue, TimePoint now) = 0;
+
+  // ---- workflows ----------------------------------------------------------------------
+  // (Defaults throw until a backend implements them, so backends can adopt them one by one.)
+  // The engine owns the run state machine and the step protocol; these are its atomic
+  // storage operations. JSON values arrive serialised (validated) and return parsed.
+  // Registers workflow `name` and a queue of the same name (each created if missing).
+  // Idempotent: returns the existing record.
+  virtual WorkflowRecord create_workflow(std::string_view /*name*/, TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+  virtual std::optional<WorkflowRecord> find_workflow(std::string_view /*name*/) {
+    unsupported("workflows");
+  }
+  virtual std::vector<WorkflowRecord> list_workflows() { unsupported("workflows"); }
+  // In ONE transaction: a QUEUED run row and its message on the workflow's queue with
+  // payload {"input": <input>, "run_id": <id>} (run.message_id = message id).
+  // ValidationError naming the workflow if it is not registered.
+  virtual TriggeredRun trigger_run(std::string_view /*workflow*/, const std::string& /*input*/,
+                                   TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+  virtual std::optional<RunRecord> get_run(std::int64_t /*run_id*/) { unsupported("workflows"); }
+  virtual std::optional<RunRecord> find_run_by_message(std::int64_t /*message_id*/) {
+    unsupported("workflows");
+  }
+  virtual std::vector<RunRecord> list_runs(const RunFilter& /*filter*/) {
+    unsupported("workflows");
+  }
+  // QUEUED|PAUSED|RUNNING -> RUNNING (started = true); CANCELLING -> CANCELLED (started =
+  // false); a finished run is returned unchanged (started = false).
+  virtual RunStart start_run(std::int64_t /*run_id*/, TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+  // RUNNING|CANCELLING -> `status` (SUCCESS, ERROR or CANCELLED) with output / error.
+  // False (nothing changed) if the run is in another state.
+  virtual bool finish_run(std::int64_t /*run_id*/, WorkflowStatus /*status*/,
+                          const std::optional<std::string>& /*output*/,
+                          const std::optional<std::string>& /*error*/, TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+  // RUNNING -> PAUSED. False if the run is in another state.
+  virtual bool pause_run(std::int64_t /*run_id*/, TimePoint /*now*/) { unsupported("workflows"); }
+  // QUEUED|RUNNING|PAUSED -> CANCELLING; if the run's message is not leased now, it is made
+  // visible now (vt = now) so a worker observes the cancellation promptly. False (nothing
+  // changed) for CANCELLING or finished runs; nullopt for an unknown run id.
+  virtual std::optional<bool> cancel_run(std::int64_t /*run_id*/, TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+
+  // Steps (unique by run and name).
+  virtual std::optional<StepRecord> get_step(std::int64_t /*run_id*/, std::string_view /*name*/) {
+    unsupported("workflows");
+  }
+  // Inserts step `name` as RUNNING if absent; returns the row either way.
+  virtual StepRecord begin_step(std::int64_t /*run_id*/, std::string_view /*name*/,
+                                TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+  // Sets status (and output / error / retry_at / retry_count when given) of an existing step
+  // unless it already SUCCEEDED (a recorded success is final). Returns whether it applied.
+  struct StepUpdate {
+    WorkflowStatus status = WorkflowStatus::kRunning;
+    std::optional<std::string> output;
+    std::optional<std::string> error;
+    std::optional<TimePoint> retry_at;  // cleared when not given
+    std::optional<std::int32_t> retry_count;
+  };
+  virtual bool update_step(std::int64_t /*run_id*/, std::string_view /*name*/,
+                           const StepUpdate& /*update*/, TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+  // Oldest first (creation order).
+  virtual std::vector<StepRecord> list_steps(std::int64_t /*run_id*/) { unsupported("workflows"); }
+
+ protected:
+  [[noreturn]] void unsupported(const char* what) const {
+    throw InternalError(std::string(name()) + " backend does not support " + what + " yet");
+  }
 };
 
 }  // namespace pgqrs::backend

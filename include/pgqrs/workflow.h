@@ -1,0 +1,295 @@
+// Durable workflows (SPEC §5): multi-step functions whose completed steps are persisted, so
+// a run that crashed resumes at its first unfinished step.
+//
+//   pgqrs::WorkflowDef archive("archive_files", [](pgqrs::Run& run, const pgqrs::json& in) {
+//     auto files = pgqrs::workflow_step(run, "list_files", [&] {
+//       return std::vector<std::string>{in["path"]};
+//     });
+//     auto zip = pgqrs::workflow_step(run, "create_archive", [&] { return files[0] + ".zip"; });
+//     return pgqrs::json{{"archive", zip}};
+//   });
+//   pgqrs::workflow().name(archive).create(store);                  // idempotent
+//   auto msg = pgqrs::workflow().name(archive).trigger({{"path", "/tmp/a"}}).execute(store);
+//   // elsewhere: pgqrs::workflow().name(archive).consumer(c).poll(store);
+//   auto out = pgqrs::run().message(msg).store(store).result(std::chrono::seconds(30));
+//
+// Guarantees: a step recorded as succeeded never runs again (its stored output is returned
+// instead); a step interrupted by a crash runs again (at-least-once body, exactly-once
+// result). Only the worker holding the run's message lease executes the run.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "pgqrs/dequeue.h"
+#include "pgqrs/error.h"
+#include "pgqrs/records.h"
+#include "pgqrs/store.h"
+#include "pgqrs/worker.h"
+
+namespace pgqrs {
+
+// Run and step statuses (SPEC §5). Steps use the same names: a step waiting for a retry is
+// QUEUED, a durable sleep/pause step not yet due is PAUSED.
+enum class WorkflowStatus { kQueued, kRunning, kPaused, kCancelling, kCancelled, kSuccess, kError };
+std::string_view to_string(WorkflowStatus s) noexcept;  // "QUEUED", "RUNNING", ...
+std::optional<WorkflowStatus> parse_workflow_status(std::string_view text) noexcept;
+// SUCCESS, ERROR or CANCELLED.
+bool is_terminal(WorkflowStatus s) noexcept;
+
+struct WorkflowRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::int64_t queue_id = 0;
+  TimePoint created_at;
+};
+
+struct RunRecord {
+  std::int64_t id = 0;
+  std::int64_t workflow_id = 0;
+  std::string workflow_name;
+  std::optional<std::int64_t> message_id;
+  WorkflowStatus status = WorkflowStatus::kQueued;
+  json input;
+  std::optional<json> output;
+  std::optional<json> error;
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+struct StepRecord {
+  std::int64_t id = 0;
+  std::int64_t run_id = 0;
+  std::string step_name;
+  WorkflowStatus status = WorkflowStatus::kRunning;
+  std::optional<json> input;
+  std::optional<json> output;
+  std::optional<json> error;
+  std::optional<TimePoint> retry_at;
+  std::int32_t retry_count = 0;
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+// Delay before retry number `attempt` (1 = first retry) of a failed step.
+struct BackoffStrategy {
+  enum class Kind { kFixed, kExponential, kExponentialWithJitter };
+  Kind kind = Kind::kExponentialWithJitter;
+  std::chrono::milliseconds base{1000};
+  std::chrono::milliseconds cap{60000};
+
+  static BackoffStrategy fixed(std::chrono::milliseconds delay);
+  static BackoffStrategy exponential(std::chrono::milliseconds base, std::chrono::milliseconds cap);
+  static BackoffStrategy exponential_with_jitter(std::chrono::milliseconds base,
+                                                 std::chrono::milliseconds cap);
+  // fixed: base; exponential: min(cap, base * 2^(attempt-1)); with jitter: uniformly random
+  // in [d/2, d] of the exponential d.
+  std::chrono::milliseconds delay_for(std::uint32_t attempt) const;
+};
+
+// How a step that throws TransientStepError is retried: up to `max_attempts` retries after
+// the first failure (so at most max_attempts + 1 executions), waiting `backoff` (or the
+// error's retry_after) between them. Default: 3 retries, exponential with jitter, 1 s .. 60 s.
+struct StepRetryPolicy {
+  std::uint32_t max_attempts = 3;
+  BackoffStrategy backoff;
+};
+
+class Run;
+using WorkflowHandler = std::function<json(Run& run, const json& input)>;
+
+// A workflow definition: a name (also the name of its queue) and a handler.
+class WorkflowDef {
+ public:
+  WorkflowDef(std::string name, WorkflowHandler handler, StepRetryPolicy retry = {})
+      : name_(std::move(name)), handler_(std::move(handler)), retry_(retry) {}
+  const std::string& name() const { return name_; }
+  const WorkflowHandler& handler() const { return handler_; }
+  const StepRetryPolicy& retry_policy() const { return retry_; }
+
+ private:
+  std::string name_;
+  WorkflowHandler handler_;
+  StepRetryPolicy retry_;
+};
+
+// Outcome of Run::acquire_step.
+struct StepResult {
+  enum class Status { kExecute, kSkipped };
+  Status status = Status::kExecute;
+  json value;  // the stored output when kSkipped
+};
+
+namespace detail {
+struct RunState;
+}
+
+// One execution of a workflow run, handed to the handler. Not thread-safe: use it from the
+// handler's thread. Methods that record progress throw pgqrs errors that the workflow
+// worker understands (PausedError, StepNotReadyError, CancelledError, RetriesExhaustedError);
+// a handler should let those propagate.
+class Run {
+ public:
+  std::int64_t id() const;
+  const json& input() const;
+  const Store& store() const;
+  // The engine's clock (the store's injected clock).
+  TimePoint current_time() const;
+  RunRecord record() const;  // fresh from storage
+  WorkflowStatus status() const;
+  std::vector<StepRecord> steps() const;
+
+  // Low-level step protocol (workflow_step uses it; the Python StepGuard maps onto it).
+  // acquire_step: kSkipped with the stored output if the step succeeded before; kExecute
+  // otherwise. Throws CancelledError if the run is being cancelled, StepNotReadyError if
+  // the step waits for a retry, ValidationError if `name` was already used in this execution
+  // or is empty, ExecutionFailedError if the step failed permanently before.
+  StepResult acquire_step(std::string_view name);
+  // Records success (output must be valid JSON: finite numbers, valid UTF-8; otherwise
+  // SerializationError and nothing is recorded).
+  void complete_step(std::string_view name, const json& output);
+  // Records a permanent failure of the step (the run then fails).
+  void fail_step(std::string_view name, const json& error);
+  // Records a transient failure: schedules the retry (policy: the step's, else the
+  // workflow's) and throws StepNotReadyError, or records ERROR and throws
+  // RetriesExhaustedError when no retry is left.
+  [[noreturn]] void fail_step_transient(std::string_view name, const TransientStepError& error,
+                                        const std::optional<StepRetryPolicy>& policy = {});
+
+  // Durable pause: the run becomes PAUSED and its message invisible until resume_after has
+  // passed; then it resumes (finished steps are not re-run). Throws PausedError to unwind
+  // the handler. Replaying past a pause that already elapsed returns normally.
+  void pause(std::string_view reason, std::chrono::seconds resume_after);
+  // QUEUED|RUNNING|PAUSED -> CANCELLING; false (nothing changed) for a finished run.
+  bool cancel();
+
+  explicit Run(std::shared_ptr<detail::RunState> state) : state_(std::move(state)) {}
+
+ private:
+  friend void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
+  std::shared_ptr<detail::RunState> state_;
+};
+
+// Durable timer named `name` within the run: the first time, the run is paused until now +
+// duration (PausedError unwinds the handler); once due, later executions pass straight on.
+void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
+
+namespace detail {
+// Control-flow errors a step body must not swallow into a step failure.
+bool is_engine_signal(const Error& e) noexcept;
+}  // namespace detail
+
+// Runs `fn` as step `name` of `run` unless it succeeded before, in which case its stored
+// output is returned (converted back to fn's result type). fn's result must be
+// JSON-serialisable (nlohmann to_json/from_json); void is stored as null. A
+// TransientStepError from fn is retried under `policy` (or the workflow's policy); any
+// other exception fails the step and is rethrown.
+template <class F>
+auto workflow_step(Run& run, std::string_view name, F&& fn,
+                   std::optional<StepRetryPolicy> policy = std::nullopt)
+    -> std::invoke_result_t<F&> {
+  using T = std::invoke_result_t<F&>;
+  auto acquired = run.acquire_step(name);
+  if (acquired.status == StepResult::Status::kSkipped) {
+    if constexpr (std::is_void_v<T>) {
+      return;
+    } else {
+      try {
+        return acquired.value.template get<T>();
+      } catch (const json::exception& e) {
+        throw SerializationError(
+            "step '" + std::string(name) +
+            "': stored output does not convert back to the step's type: " + e.what());
+      }
+    }
+  }
+  try {
+    if constexpr (std::is_void_v<T>) {
+      fn();
+      run.complete_step(name, nullptr);
+      return;
+    } else {
+      T value = fn();
+      json out;
+      try {
+        out = value;
+      } catch (const json::exception& e) {
+        throw SerializationError("step '" + std::string(name) +
+                                 "': output is not JSON-serialisable: " + e.what());
+      }
+      run.complete_step(name, out);
+      return value;
+    }
+  } catch (const TransientStepError& e) {
+    run.fail_step_transient(name, e, policy);
+  } catch (const Error& e) {
+    if (!detail::is_engine_signal(e)) run.fail_step(name, json{{"message", e.what()}});
+    throw;
+  } catch (const std::exception& e) {
+    run.fail_step(name, json{{"message", e.what()}});
+    throw;
+  }
+}
+
+// pgqrs::workflow(): register, trigger and serve a workflow.
+class WorkflowBuilder {
+ public:
+  WorkflowBuilder& name(const WorkflowDef& def);
+  WorkflowBuilder& name(std::string name);  // for create/trigger without a handler
+  WorkflowBuilder& consumer(const Consumer& c);
+  WorkflowBuilder& trigger(json input);
+  // poll(): stop conditions, as in DequeueBuilder.
+  WorkflowBuilder& poll_interval(std::chrono::milliseconds interval);
+  WorkflowBuilder& until(std::chrono::milliseconds deadline);
+  WorkflowBuilder& until_empty(bool enabled = true);
+  WorkflowBuilder& stop_token(std::stop_token token);
+
+  // Registers the definition and a queue of the same name; a no-op if it exists.
+  WorkflowRecord create(const Store& store) const;
+  // Creates the run (QUEUED) and its message {"input": input, "run_id": id} in one
+  // transaction; returns the message. ValidationError for an unregistered workflow.
+  QueueMessage execute(const Store& store) const;
+  // Serves runs until stopped (see DequeueHandler::poll). Needs a WorkflowDef with a handler.
+  PollStats poll(const Store& store) const;
+
+ private:
+  std::string name_;
+  std::optional<WorkflowDef> def_;
+  std::optional<Consumer> consumer_;
+  std::optional<json> input_;
+  DequeueBuilder::Options loop_;
+};
+
+inline WorkflowBuilder workflow() { return WorkflowBuilder(); }
+
+// pgqrs::run(): wait for or read a run's outcome.
+class RunBuilder {
+ public:
+  RunBuilder& message(const QueueMessage& msg);
+  RunBuilder& id(std::int64_t run_id);
+  RunBuilder& store(const Store& store);
+  // The output once the run is SUCCESS; ExecutionFailedError (with the recorded error) for
+  // ERROR, CancelledError for CANCELLED, TimeoutError after `timeout`.
+  json result(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) const;
+  // The output if finished successfully, nullopt if not finished yet; throws as result().
+  std::optional<json> get() const;
+  RunRecord record() const;
+
+ private:
+  std::int64_t resolve() const;
+  std::optional<std::int64_t> run_id_;
+  std::optional<std::int64_t> message_id_;
+  std::optional<Store> store_;
+};
+
+inline RunBuilder run() { return RunBuilder(); }
+
+}  // namespace pgqrs
