@@ -11,12 +11,13 @@
 
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
+#include "pgqrs/workflow.h"
 
 namespace pgqrs {
 
 // Result of Admin::verify().
 struct SchemaInfo {
-  std::int32_t version = 0;          // installed schema version
+  std::int32_t version = 0;           // installed schema version
   std::int32_t expected_version = 0;  // version this build of pgqrs installs
 };
 
@@ -57,7 +58,7 @@ class Admin {
 
   // Workers.
   std::vector<WorkerInfo> list_workers(std::optional<std::string_view> queue = std::nullopt) const;
-  WorkerInfo get_worker(std::int64_t id) const;  // WorkerNotFoundError
+  WorkerInfo get_worker(std::int64_t id) const;                             // WorkerNotFoundError
   std::vector<QueueMessage> worker_messages(std::int64_t worker_id) const;  // leased now
   // Releases every message the worker leases (visible now). Returns how many.
   std::uint64_t release_worker_messages(std::int64_t worker_id) const;
@@ -78,6 +79,15 @@ class Admin {
   // Deletes stopped workers whose heartbeat is older than `older_than` and that no message
   // references. Returns how many were deleted.
   std::uint64_t purge_old_workers(std::chrono::seconds older_than) const;
+
+  // Workflows and their records.
+  std::vector<WorkflowRecord> list_workflows() const;
+  std::vector<RunRecord> list_runs(const RunFilter& filter = {}) const;
+  RunRecord get_run(std::int64_t run_id) const;  // ValidationError if unknown
+  std::vector<StepRecord> run_steps(std::int64_t run_id) const;
+  // QUEUED|RUNNING|PAUSED -> CANCELLING (a worker then moves it to CANCELLED); false for a
+  // run that is already cancelling or finished.
+  bool cancel_run(std::int64_t run_id) const;
 
   const Store& store() const { return store_; }
 

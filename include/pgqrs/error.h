@@ -58,8 +58,8 @@ class Error : public std::runtime_error {
 };
 
 #define PGQRS_DEFINE_ERROR(Name, Code, Retryable)                                  \
-  class Name : public Error {                                                     \
-   public:                                                                        \
+  class Name : public Error {                                                      \
+   public:                                                                         \
     explicit Name(const std::string& message) : Error(Code, message, Retryable) {} \
   };
 
@@ -86,8 +86,7 @@ PGQRS_DEFINE_ERROR(InternalError, ErrorCode::kInternal, false)
 // room again; absent when the request can never fit (a batch larger than the burst).
 class RateLimitedError : public Error {
  public:
-  RateLimitedError(const std::string& message,
-                   std::optional<std::chrono::milliseconds> retry_after)
+  RateLimitedError(const std::string& message, std::optional<std::chrono::milliseconds> retry_after)
       : Error(ErrorCode::kRateLimited, message, retry_after.has_value()),
         retry_after_(retry_after) {}
   std::optional<std::chrono::milliseconds> retry_after() const noexcept { return retry_after_; }

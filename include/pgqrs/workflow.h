@@ -79,6 +79,14 @@ struct StepRecord {
   TimePoint updated_at;
 };
 
+// Which runs Admin::list_runs returns: newest first, at most `limit`.
+struct RunFilter {
+  std::optional<std::string> workflow;  // by name
+  std::optional<WorkflowStatus> status;
+  std::optional<TimePoint> since;  // created_at >= since
+  std::uint32_t limit = 100;
+};
+
 // Delay before retry number `attempt` (1 = first retry) of a failed step.
 struct BackoffStrategy {
   enum class Kind { kFixed, kExponential, kExponentialWithJitter };

@@ -49,12 +49,7 @@ struct DequeueParams {
   std::int32_t max_read_ct = 5;  // messages with read_ct >= this are dead-lettered, not leased
 };
 
-struct RunFilter {
-  std::optional<std::string> workflow;  // by name
-  std::optional<WorkflowStatus> status;
-  std::optional<TimePoint> since;  // created_at >= since
-  std::uint32_t limit = 100;       // newest first
-};
+using pgqrs::RunFilter;
 
 struct TriggeredRun {
   RunRecord run;
@@ -225,6 +220,13 @@ class Backend {
   // ValidationError naming the workflow if it is not registered.
   virtual TriggeredRun trigger_run(std::string_view /*workflow*/, const std::string& /*input*/,
                                    TimePoint /*now*/) {
+    unsupported("workflows");
+  }
+  // Owner-only like release(), for a delivery that did not fail (a workflow run paused or
+  // waiting for a step retry): vt = visible_at, consumer NULL, and the delivery is not
+  // counted (read_ct -= 1, never below 0), so it never dead-letters the message.
+  virtual std::vector<bool> defer(const std::vector<std::int64_t>& /*ids*/, std::int64_t /*worker*/,
+                                  TimePoint /*visible_at*/, TimePoint /*now*/) {
     unsupported("workflows");
   }
   virtual std::optional<RunRecord> get_run(std::int64_t /*run_id*/) { unsupported("workflows"); }

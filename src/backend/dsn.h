@@ -12,7 +12,7 @@ std::string_view to_string(Scheme s) noexcept;  // "postgres", "sqlite", "turso"
 
 struct Dsn {
   Scheme scheme = Scheme::kSqlite;
-  std::string raw;     // as given (may contain a password; never print it, use redacted)
+  std::string raw;  // as given (may contain a password; never print it, use redacted)
   std::string redacted;
   // sqlite / turso: file path (relative or absolute) or ":memory:" (sqlite only).
   std::string path;

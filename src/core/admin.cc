@@ -178,4 +178,31 @@ std::uint64_t Admin::purge_old_workers(std::chrono::seconds older_than) const {
   return st(store_).backend->purge_workers(st(store_).now() - older_than);
 }
 
+std::vector<WorkflowRecord> Admin::list_workflows() const {
+  return st(store_).backend->list_workflows();
+}
+
+std::vector<RunRecord> Admin::list_runs(const RunFilter& filter) const {
+  if (filter.workflow) core::validate_name(*filter.workflow, "workflow name");
+  if (filter.limit == 0) throw ValidationError("limit must be at least 1");
+  return st(store_).backend->list_runs(filter);
+}
+
+RunRecord Admin::get_run(std::int64_t run_id) const {
+  auto run = st(store_).backend->get_run(run_id);
+  if (!run) throw ValidationError("run " + std::to_string(run_id) + " not found");
+  return *run;
+}
+
+std::vector<StepRecord> Admin::run_steps(std::int64_t run_id) const {
+  get_run(run_id);
+  return st(store_).backend->list_steps(run_id);
+}
+
+bool Admin::cancel_run(std::int64_t run_id) const {
+  auto applied = st(store_).backend->cancel_run(run_id, st(store_).now());
+  if (!applied) throw ValidationError("run " + std::to_string(run_id) + " not found");
+  return *applied;
+}
+
 }  // namespace pgqrs

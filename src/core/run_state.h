@@ -1,0 +1,30 @@
+// State behind a pgqrs::Run handle: one execution of one workflow run (internal).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "core/store_state.h"
+#include "pgqrs/workflow.h"
+
+namespace pgqrs::detail {
+
+struct RunState {
+  std::shared_ptr<StoreState> store;
+  Store handle{nullptr};
+  std::int64_t run_id = 0;
+  json input;
+  StepRetryPolicy workflow_policy;
+  // Step names used in this execution (a name used twice is a ValidationError).
+  std::set<std::string, std::less<>> used_steps;
+  // Counts run.pause() calls in this execution; the n-th pause is the durable timer step
+  // "pause:<n>", so a replay finds the same timer.
+  int pause_count = 0;
+  // When the run must be looked at again (set before PausedError / StepNotReadyError).
+  std::optional<TimePoint> wake_at;
+};
+
+}  // namespace pgqrs::detail

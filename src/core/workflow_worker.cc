@@ -1,0 +1,154 @@
+#include "core/workflow_worker.h"
+
+#include "core/messages.h"
+#include "core/run_state.h"
+#include "core/workflow_json.h"
+
+namespace pgqrs::core {
+namespace {
+
+enum class Disposition { kArchive, kDefer, kLeave };
+
+struct Execution {
+  Disposition disposition = Disposition::kArchive;
+  TimePoint wake_at;
+  bool succeeded = false;
+};
+
+json error_json(const std::exception& e) {
+  json j = {{"message", e.what()}};
+  if (const auto* pe = dynamic_cast<const Error*>(&e))
+    j["code"] = std::string(to_string(pe->code()));
+  return j;
+}
+
+// Records the end of a run. A run asked to cancel while its handler finished ends CANCELLED
+// (the end of the handler is a step boundary too).
+void finish(detail::StoreState& s, std::int64_t run_id, WorkflowStatus status,
+            const std::optional<std::string>& output, const std::optional<std::string>& error) {
+  auto current = s.backend->get_run(run_id);
+  if (current && current->status == WorkflowStatus::kCancelling) {
+    status = WorkflowStatus::kCancelled;
+  }
+  s.backend->finish_run(run_id, status, output, error, s.now());
+}
+
+std::optional<std::int64_t> run_id_of(detail::StoreState& s, const QueueMessage& msg) {
+  if (msg.payload.is_object() && msg.payload.contains("run_id") &&
+      msg.payload["run_id"].is_number_integer()) {
+    return msg.payload["run_id"].get<std::int64_t>();
+  }
+  auto run = s.backend->find_run_by_message(msg.id);
+  if (run) return run->id;
+  return std::nullopt;
+}
+
+Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage& msg) {
+  auto& s = *r.store;
+  Execution ex;
+  auto run_id = run_id_of(s, msg);
+  if (!run_id) return ex;  // not a run message: archive it so it does not come back
+  auto start = s.backend->start_run(*run_id, s.now());
+  if (!start.started) return ex;  // finished, or cancelled before it started
+
+  auto state = std::make_shared<detail::RunState>();
+  state->store = r.store;
+  state->handle = Store(r.store);
+  state->run_id = *run_id;
+  state->input = start.run.input;
+  state->workflow_policy = def.retry_policy();
+  Run run(state);
+  try {
+    json output = def.handler()(run, state->input);
+    std::string text;
+    try {
+      text = serialise_result(output, "output of run " + std::to_string(*run_id));
+    } catch (const SerializationError& e) {
+      finish(s, *run_id, WorkflowStatus::kError, std::nullopt, error_json(e).dump());
+      return ex;
+    }
+    finish(s, *run_id, WorkflowStatus::kSuccess, text, std::nullopt);
+    ex.succeeded = true;
+  } catch (const PausedError&) {
+    ex.disposition = Disposition::kDefer;
+    ex.wake_at = state->wake_at.value_or(s.now());
+  } catch (const StepNotReadyError&) {
+    ex.disposition = Disposition::kDefer;
+    ex.wake_at = state->wake_at.value_or(s.now());
+  } catch (const CancelledError&) {
+    s.backend->finish_run(*run_id, WorkflowStatus::kCancelled, std::nullopt, std::nullopt, s.now());
+  } catch (const Error& e) {
+    if ((e.code() == ErrorCode::kConnection || e.code() == ErrorCode::kTimeout) && e.retryable()) {
+      // Storage trouble, not a verdict on the run: leave the message leased; its lease
+      // lapses and the run is resumed (finished steps are not re-run).
+      ex.disposition = Disposition::kLeave;
+      return ex;
+    }
+    finish(s, *run_id, WorkflowStatus::kError, std::nullopt,
+           serialise_result(error_json(e), "error", true));
+  } catch (const std::exception& e) {
+    finish(s, *run_id, WorkflowStatus::kError, std::nullopt,
+           serialise_result(error_json(e), "error", true));
+  } catch (...) {
+    finish(s, *run_id, WorkflowStatus::kError, std::nullopt,
+           json{{"message", "unknown exception"}}.dump());
+  }
+  return ex;
+}
+
+}  // namespace
+
+PollStats serve_workflow(const WorkflowDef& def, ResolvedDequeue& r) {
+  PollSession session(r);
+  PollStats stats;
+  while (true) {
+    if (auto why = session.should_stop()) {
+      stats.stop = *why;
+      break;
+    }
+    std::vector<QueueMessage> msgs;
+    try {
+      msgs = lease_messages(*r.store, r.queue, 1, r.lease, r.worker);
+    } catch (const Error& e) {
+      if (!e.retryable()) throw;
+      session.idle_wait();
+      continue;
+    }
+    if (msgs.empty()) {
+      if (r.until_empty) {
+        stats.stop = PollStop::kEmpty;
+        break;
+      }
+      session.idle_wait();
+      continue;
+    }
+    const auto& msg = msgs.front();
+    ++stats.batches;
+    session.keeper().track({msg.id});
+    auto ex = execute(def, r, msg);
+    session.keeper().clear();
+    const auto now = r.store->now();
+    switch (ex.disposition) {
+      case Disposition::kArchive: {
+        bool archived = r.store->backend->archive({msg.id}, r.worker, now).front();
+        if (!archived) {
+          ++stats.lease_lost;
+        } else if (ex.succeeded) {
+          ++stats.processed;
+        } else {
+          ++stats.failed;
+        }
+        break;
+      }
+      case Disposition::kDefer:
+        r.store->backend->defer({msg.id}, r.worker, std::max(ex.wake_at, now), now);
+        break;
+      case Disposition::kLeave:
+        break;
+    }
+  }
+  session.finish(stats.stop);
+  return stats;
+}
+
+}  // namespace pgqrs::core
