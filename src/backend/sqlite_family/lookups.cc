@@ -9,6 +9,11 @@ namespace {
 
 constexpr char kQueueIdByName[] = "SELECT id FROM pgqrs_queues WHERE queue_name = ?1";
 constexpr char kWorkerStatusById[] = "SELECT status FROM pgqrs_workers WHERE id = ?1";
+constexpr char kInsertQueue[] =
+    "INSERT INTO pgqrs_queues (queue_name, created_at) VALUES (?1, ?2) RETURNING id";
+constexpr char kInsertMessage[] = R"sql(
+INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id)
+VALUES (?1, ?2, ?3, ?4, 0, ?5) RETURNING id)sql";
 constexpr char kTableExists[] = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
 
 }  // namespace
@@ -40,6 +45,22 @@ std::optional<WorkerStatus> find_worker_status(Session& s, std::int64_t id) {
 WorkerStatus require_worker_status(Session& s, std::int64_t id) {
   if (auto status = find_worker_status(s, id)) return *status;
   throw WorkerNotFoundError("worker " + std::to_string(id) + " does not exist");
+}
+
+std::int64_t insert_queue(Session& s, std::string_view queue, TimePoint now) {
+  return s.query(kInsertQueue).bind(queue).bind(now).insert_returning_id();
+}
+
+std::int64_t insert_message(Session& s, std::int64_t queue_id, std::string_view payload,
+                            TimePoint visible_at, TimePoint now,
+                            std::optional<std::int64_t> producer_worker_id) {
+  return s.query(kInsertMessage)
+      .bind(queue_id)
+      .bind(payload)
+      .bind(visible_at)
+      .bind(now)
+      .bind(producer_worker_id)
+      .insert_returning_id();
 }
 
 bool table_exists(Session& s, std::string_view table) {

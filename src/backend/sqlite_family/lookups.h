@@ -1,5 +1,5 @@
-// Small lookups shared by the SqlFamilyBackend operations. Each runs on the caller's
-// Session, inside the caller's transaction.
+// Small lookups and inserts shared by the SqlFamilyBackend operations. Each runs on the
+// caller's Session, inside the caller's transaction (writes: a BEGIN IMMEDIATE one).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "backend/sqlite_family/session.h"
+#include "pgqrs/clock.h"
 #include "pgqrs/records.h"
 
 namespace pgqrs::sqlite_family {
@@ -18,6 +19,13 @@ std::int64_t require_queue_id(Session& s, std::string_view queue);
 std::optional<WorkerStatus> find_worker_status(Session& s, std::int64_t id);
 // WorkerNotFoundError naming the id when there is no such worker.
 WorkerStatus require_worker_status(Session& s, std::int64_t id);
+// Inserts queue `queue` (the caller checked that it does not exist); returns its id.
+std::int64_t insert_queue(Session& s, std::string_view queue, TimePoint now);
+// Inserts one message (read_ct 0, not leased) on queue `queue_id`; returns its id.
+// `payload` is serialised JSON.
+std::int64_t insert_message(Session& s, std::int64_t queue_id, std::string_view payload,
+                            TimePoint visible_at, TimePoint now,
+                            std::optional<std::int64_t> producer_worker_id);
 // Whether a table of that name exists in the database.
 bool table_exists(Session& s, std::string_view table);
 

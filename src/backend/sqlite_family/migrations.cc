@@ -22,7 +22,7 @@ constexpr char kCurrentVersion[] = "SELECT MAX(version) FROM pgqrs_schema_versio
 constexpr char kRecordVersion[] =
     "INSERT INTO pgqrs_schema_version (version, description, applied_at) VALUES (?1, ?2, ?3)";
 
-// Version 1: queues, workers, messages, and the (for now empty) workflow tables.
+// Version 1: queues, workers, messages, and the workflow tables.
 // Times are INTEGER microseconds since the Unix epoch. `payload`, `input`, `output` and
 // `error` hold serialised JSON text.
 constexpr char kMigration1[] = R"sql(
@@ -94,7 +94,11 @@ CREATE TABLE pgqrs_workflow_runs (
   created_at  INTEGER NOT NULL,
   updated_at  INTEGER NOT NULL
 );
-CREATE INDEX pgqrs_workflow_runs_workflow_idx ON pgqrs_workflow_runs (workflow_id, status);
+-- list_runs newest first, all runs or those of one workflow (SQLite appends id to each
+-- index, so both serve ORDER BY created_at DESC, id DESC without a sort).
+CREATE INDEX pgqrs_workflow_runs_created_idx ON pgqrs_workflow_runs (created_at);
+CREATE INDEX pgqrs_workflow_runs_workflow_idx ON pgqrs_workflow_runs (workflow_id, created_at);
+-- The run of a dequeued message; ON DELETE SET NULL of its message.
 CREATE INDEX pgqrs_workflow_runs_message_idx ON pgqrs_workflow_runs (message_id);
 
 CREATE TABLE pgqrs_workflow_steps (

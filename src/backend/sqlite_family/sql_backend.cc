@@ -13,8 +13,6 @@
 namespace pgqrs::sqlite_family {
 namespace {
 
-constexpr char kInsertQueue[] =
-    "INSERT INTO pgqrs_queues (queue_name, created_at) VALUES (?1, ?2) RETURNING id";
 constexpr char kQueueByName[] =
     "SELECT " PGQRS_SQL_QUEUE_COLUMNS " FROM pgqrs_queues WHERE queue_name = ?1";
 constexpr char kAllQueues[] =
@@ -72,7 +70,7 @@ QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
       throw QueueAlreadyExistsError("queue '" + std::string(name) + "' already exists");
     }
     QueueInfo info;
-    info.id = s.query(kInsertQueue).bind(name).bind(now).insert_returning_id();
+    info.id = insert_queue(s, name, now);
     info.queue_name = std::string(name);
     info.created_at = stored(now);
     return info;

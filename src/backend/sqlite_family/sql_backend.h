@@ -97,6 +97,27 @@ class SqlFamilyBackend final : public backend::Backend {
   SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) override;
   WorkerStats worker_stats(std::string_view queue, TimePoint now) override;
 
+  // ---- workflows (sql_backend_workflows.cc; contracts in backend.h) ----
+  WorkflowRecord create_workflow(std::string_view name, TimePoint now) override;
+  std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
+  std::vector<WorkflowRecord> list_workflows() override;
+  backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
+                                    TimePoint now) override;
+  std::optional<RunRecord> get_run(std::int64_t run_id) override;
+  std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
+  std::vector<RunRecord> list_runs(const backend::RunFilter& filter) override;
+  backend::RunStart start_run(std::int64_t run_id, TimePoint now) override;
+  bool finish_run(std::int64_t run_id, WorkflowStatus status,
+                  const std::optional<std::string>& output, const std::optional<std::string>& error,
+                  TimePoint now) override;
+  bool pause_run(std::int64_t run_id, TimePoint now) override;
+  std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override;
+  std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
+  StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) override;
+  bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
+                   TimePoint now) override;
+  std::vector<StepRecord> list_steps(std::int64_t run_id) override;
+
  private:
   // Runs one owner-only statement per id in one write transaction; true where it changed a
   // row. `bind` binds the statement's parameters for one id.

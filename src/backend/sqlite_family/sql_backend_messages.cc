@@ -9,10 +9,6 @@
 namespace pgqrs::sqlite_family {
 namespace {
 
-constexpr char kInsertMessage[] = R"sql(
-INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id)
-VALUES (?1, ?2, ?3, ?4, 0, ?5) RETURNING id)sql";
-
 // Dequeue, step 1: dead-letter the first ?4 visible live messages (in (vt, id) order) that
 // were already delivered max_read_ct (?3) times. The unary "+" keeps vt out of index
 // selection so SQLite seeks pgqrs_messages_redelivery_idx (read_ct >= ?3: usually a handful
@@ -72,13 +68,8 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams
     std::vector<std::int64_t> ids;
     ids.reserve(p.payloads.size());
     for (const std::string& payload : p.payloads) {
-      ids.push_back(s.query(kInsertMessage)
-                        .bind(queue_id)
-                        .bind(payload)
-                        .bind(p.visible_at)
-                        .bind(p.now)
-                        .bind(p.producer_worker_id)
-                        .insert_returning_id());
+      ids.push_back(
+          insert_message(s, queue_id, payload, p.visible_at, p.now, p.producer_worker_id));
     }
     return ids;
   });
