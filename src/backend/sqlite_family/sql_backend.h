@@ -73,6 +73,8 @@ class SqlFamilyBackend final : public backend::Backend {
                               TimePoint new_vt, TimePoint now) override;
   std::vector<bool> release(const std::vector<std::int64_t>& ids, std::int64_t worker,
                             TimePoint visible_at, TimePoint now, std::int32_t max_read_ct) override;
+  std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                          TimePoint visible_at, TimePoint now) override;
 
   // ---- workers (sql_backend_workers.cc) ----
   WorkerInfo register_worker(std::string_view name, WorkerKind kind,

@@ -24,6 +24,11 @@ constexpr char kRelease[] =
     "UPDATE pgqrs_messages SET vt = ?4, consumer_worker_id = NULL, "
     "dead_at = CASE WHEN read_ct >= ?5 THEN ?3 ELSE NULL END" PGQRS_SQL_HELD_BY_WORKER;
 
+// ?4 = visible_at. This delivery is not counted, so nothing is dead-lettered.
+constexpr char kDefer[] =
+    "UPDATE pgqrs_messages SET vt = ?4, consumer_worker_id = NULL, "
+    "read_ct = MAX(read_ct - 1, 0)" PGQRS_SQL_HELD_BY_WORKER;
+
 #undef PGQRS_SQL_HELD_BY_WORKER
 
 }  // namespace
@@ -68,6 +73,14 @@ std::vector<bool> SqlFamilyBackend::release(const std::vector<std::int64_t>& ids
                                             TimePoint now, std::int32_t max_read_ct) {
   return per_id("release", kRelease, ids, [&](Query& q, std::int64_t id) {
     q.bind(id).bind(worker).bind(now).bind(visible_at).bind(max_read_ct);
+  });
+}
+
+std::vector<bool> SqlFamilyBackend::defer(const std::vector<std::int64_t>& ids,
+                                          std::int64_t worker, TimePoint visible_at,
+                                          TimePoint now) {
+  return per_id("defer", kDefer, ids, [&](Query& q, std::int64_t id) {
+    q.bind(id).bind(worker).bind(now).bind(visible_at);
   });
 }
 
