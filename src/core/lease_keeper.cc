@@ -20,9 +20,13 @@ LeaseKeeper::~LeaseKeeper() {
 }
 
 void LeaseKeeper::track(std::vector<std::int64_t> ids) {
-  std::lock_guard lock(mu_);
-  tracked_ = std::move(ids);
-  tracked_since_ = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    tracked_ = std::move(ids);
+    tracked_since_ = std::chrono::steady_clock::now();
+  }
+  // The thread may be asleep until the next heartbeat; it must re-plan for the new set.
+  cv_.notify_all();
 }
 
 void LeaseKeeper::set_worker(std::int64_t worker) {
