@@ -61,10 +61,14 @@ test: bootstrap
 	$(call run_tests,dev)
 # hook: pytest for the Python bindings goes here — not built yet
 
-# Builds only the demo program (not the tests), then runs it on a fresh SQLite file.
+# Builds only the demo programs (not the tests), then runs them on fresh SQLite files: the
+# job queue demo, then the workflow that survives a killed worker.
 demo: bootstrap
-	$(call configure_build,$(DEMO_PRESET),pgqrs-demo)
+	$(CMAKE) --preset $(DEMO_PRESET)
+	$(CMAKE) --build --preset $(DEMO_PRESET) -j$(JOBS) --target pgqrs-demo pgqrs-workflow-demo
 	build/$(DEMO_PRESET)/examples/pgqrs-demo $(DEMO_ARGS)
+	@echo
+	build/$(DEMO_PRESET)/examples/pgqrs-workflow-demo
 
 bench: bootstrap
 	$(call configure_build,release)

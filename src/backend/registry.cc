@@ -7,6 +7,9 @@
 #if PGQRS_WITH_SQLITE
 #include "backend/sqlite/sqlite_backend.h"
 #endif
+#if PGQRS_WITH_POSTGRES
+#include "backend/postgres/postgres_backend.h"
+#endif
 
 namespace pgqrs::backend {
 namespace {
@@ -29,7 +32,11 @@ std::unique_ptr<Backend> open_backend(const Config& config) {
       not_built(dsn.scheme, "PGQRS_WITH_SQLITE");
 #endif
     case Scheme::kPostgres:
+#if PGQRS_WITH_POSTGRES
+      return make_postgres_backend(config, dsn);
+#else
       not_built(dsn.scheme, "PGQRS_WITH_POSTGRES");
+#endif
     case Scheme::kTurso:
       not_built(dsn.scheme, "PGQRS_WITH_TURSO");
     case Scheme::kS3:

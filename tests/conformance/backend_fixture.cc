@@ -9,6 +9,8 @@
 #include <system_error>
 #include <thread>
 
+#include "conformance/postgres_cases.h"
+
 namespace pgqrs_test {
 
 namespace fs = std::filesystem;
@@ -43,6 +45,9 @@ std::vector<BackendCase> AllBackends() {
       BackendCase{"sqlite_memory", "sqlite", /*persistent=*/false,
                   [](const fs::path&) { return pgqrs::Config::from_dsn("sqlite::memory:"); },
                   nullptr, nullptr});
+  // Postgres, directly and through PgBouncer (transaction pooling); see postgres_cases.h.
+  cases.push_back(PostgresCase());
+  cases.push_back(PgBouncerCase());
   // Later backends go here; see the comment at the top of backend_fixture.h. For example:
   //
   // cases.push_back(BackendCase{
@@ -51,9 +56,6 @@ std::vector<BackendCase> AllBackends() {
   //       return pgqrs::Config::from_dsn("turso://" + (scratch / "queue.db").string());
   //     },
   //     nullptr, nullptr});
-  // cases.push_back(BackendCase{
-  //     "postgres", "postgres", /*persistent=*/true, MakeFreshPostgresSchemaConfig,
-  //     DropPostgresSchema, [] { return SkipReasonIfEnvMissing("PGQRS_TEST_POSTGRES_DSN"); }});
   return cases;
 }
 

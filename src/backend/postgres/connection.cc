@@ -1,0 +1,240 @@
+#include "backend/postgres/connection.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "pgqrs/error.h"
+
+namespace pgqrs::pg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMinServerVersion = 120000;
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// What to do about a failed connection attempt, judged from libpq's message (libpq reports
+// no SQLSTATE for connection failures).
+enum class ConnectVerdict { kRetry, kConfig };
+
+ConnectVerdict judge(const std::string& message) {
+  static constexpr std::array<std::string_view, 9> kPermanent{
+      "password authentication failed",
+      "authentication failed",
+      "no password supplied",
+      "does not exist",  // database "x" / role "x"
+      "no pg_hba.conf entry",
+      "pg_hba.conf rejects",
+      "could not translate host name",
+      "permission denied for database",
+      "is not permitted to log in",
+  };
+  for (std::string_view p : kPermanent) {
+    if (contains(message, p)) return ConnectVerdict::kConfig;
+  }
+  return ConnectVerdict::kRetry;
+}
+
+std::string hint_for(const std::string& message) {
+  if (contains(message, "authentication failed") || contains(message, "no password supplied")) {
+    return " (check the user name and password in the DSN)";
+  }
+  if (contains(message, "does not exist")) return " (check the database / user name in the DSN)";
+  if (contains(message, "could not translate host name")) return " (check the host in the DSN)";
+  return "";
+}
+
+std::uint64_t fnv1a64(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void ignore_notice(void* /*arg*/, const char* /*message*/) {}
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+
+}  // namespace
+
+Statement make_statement(std::string sql) {
+  char name[32];
+  std::snprintf(name, sizeof name, "pgqrs_%016llx", static_cast<unsigned long long>(fnv1a64(sql)));
+  return Statement{name, std::move(sql)};
+}
+
+Connection::Connection(PGconn* conn, bool owned, const ConnectOptions& options)
+    : conn_(conn), owned_(owned), options_(&options) {}
+
+Connection::~Connection() {
+  if (owned_) PQfinish(conn_);
+}
+
+std::unique_ptr<Connection> Connection::borrow(PGconn* conn, const ConnectOptions& options) {
+  return std::unique_ptr<Connection>(new Connection(conn, /*owned=*/false, options));
+}
+
+std::unique_ptr<Connection> Connection::open(const ConnectOptions& options,
+                                             Clock::time_point deadline) {
+  const auto start = Clock::now();
+  std::string last_error;
+  for (int attempt = 0;; ++attempt) {
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now());
+    // libpq's connect_timeout is whole seconds, at least 2.
+    const std::string timeout = std::to_string(std::max<long long>(2, left.count() + 1));
+    // Defaults first (the DSN may override them), then the URI, then what pgqrs needs.
+    const char* keys[] = {"application_name", "connect_timeout",     "keepalives",
+                          "keepalives_idle",  "keepalives_interval", "keepalives_count",
+                          "dbname",           "client_encoding",     nullptr};
+    const char* values[] = {"pgqrs", timeout.c_str(),     "1",    "30",   "10",
+                            "3",     options.uri.c_str(), "UTF8", nullptr};
+    ConnPtr conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+    if (!conn) throw ConnectionError("postgres: out of memory opening a connection");
+    if (PQstatus(conn.get()) == CONNECTION_OK) {
+      if (PQserverVersion(conn.get()) < kMinServerVersion) {
+        throw ConfigError("postgres server at " + options.redacted + " is version " +
+                          std::to_string(PQserverVersion(conn.get())) +
+                          "; pgqrs needs PostgreSQL 12 or newer");
+      }
+      PQsetNoticeProcessor(conn.get(), &ignore_notice, nullptr);
+      return std::unique_ptr<Connection>(new Connection(conn.release(), /*owned=*/true, options));
+    }
+    last_error = scrub(trimmed(PQerrorMessage(conn.get())), options);
+    if (judge(last_error) == ConnectVerdict::kConfig) {
+      throw ConfigError("cannot connect to postgres at " + options.redacted + ": " + last_error +
+                        hint_for(last_error));
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
+      throw ConnectionError("cannot connect to postgres at " + options.redacted +
+                            " (gave up after " + std::to_string(waited.count()) + " ms, " +
+                            std::to_string(attempt + 1) + " attempts): " + last_error);
+    }
+    // Jittered, growing pause: 50 ms, 100 ms, ... up to 1 s.
+    const auto cap = std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 5)));
+    std::uniform_int_distribution<long long> dist(cap.count() / 2, cap.count());
+    const auto pause = std::chrono::milliseconds(dist(rng()));
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
+  }
+}
+
+bool Connection::usable() {
+  if (PQstatus(conn_) != CONNECTION_OK) return false;
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) return false;
+  if (PQconsumeInput(conn_) == 0) return false;  // EOF or error: closed by the server
+  if (PQstatus(conn_) != CONNECTION_OK || PQisBusy(conn_) != 0) return false;
+  drain_notifications();
+  return true;
+}
+
+void Connection::drain_notifications() {
+  while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+}
+
+void Connection::fail_not_sent() {
+  throw PgError(PgError::Kind::kNotSent, "", scrub(trimmed(PQerrorMessage(conn_)), *options_),
+                /*broken=*/true);
+}
+
+Result Connection::collect(bool sent_ok) {
+  if (!sent_ok) fail_not_sent();
+  ResultPtr data;
+  ResultPtr error;
+  while (PGresult* raw = PQgetResult(conn_)) {
+    ResultPtr r(raw);
+    const ExecStatusType status = PQresultStatus(raw);
+    if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) {
+      if (!error) error = std::move(r);
+      continue;
+    }
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      // Never requested by pgqrs; the connection is in a state we cannot continue from.
+      throw PgError(PgError::Kind::kServer, "0A000", "unexpected COPY result", /*broken=*/true);
+    }
+    data = std::move(r);
+  }
+  const bool broken = PQstatus(conn_) != CONNECTION_OK;
+  if (error) {
+    const char* state = PQresultErrorField(error.get(), PG_DIAG_SQLSTATE);
+    std::string message = scrub(trimmed(PQresultErrorMessage(error.get())), *options_);
+    if (state != nullptr && *state != '\0') {
+      const std::string sqlstate(state);
+      // Class 08 (connection exception) and 57 (operator intervention: terminated,
+      // shutting down) end the session.
+      const bool ends_session = sqlstate.starts_with("08") || sqlstate.starts_with("57");
+      throw PgError(PgError::Kind::kServer, sqlstate, message, broken || ends_session);
+    }
+    // Generated by libpq itself: the connection broke before the server answered.
+    throw PgError(PgError::Kind::kLost, "", message, /*broken=*/true);
+  }
+  if (broken) {
+    throw PgError(PgError::Kind::kLost, "", scrub(trimmed(PQerrorMessage(conn_)), *options_),
+                  /*broken=*/true);
+  }
+  return Result(std::move(data));
+}
+
+Result Connection::exec(const Statement& st, const Params& params, bool prepared) {
+  const std::vector<const char*> values = params.values();
+  if (prepared && !prepared_.contains(st.name)) {
+    ResultPtr r(PQprepare(conn_, st.name.c_str(), st.sql.c_str(), params.size(), params.types()));
+    const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK) {
+      const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+      const std::string sqlstate = state != nullptr ? state : "";
+      // 42P05: a statement of this name, hence of this text, already exists on the server
+      // session (a pooler shares it between clients). Use it.
+      if (sqlstate != "42P05") {
+        const std::string message =
+            scrub(trimmed(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_)), *options_);
+        const bool broken = PQstatus(conn_) != CONNECTION_OK;
+        // Preparing commits nothing, so a lost connection here is as good as "not sent".
+        throw PgError(sqlstate.empty() ? PgError::Kind::kNotSent : PgError::Kind::kServer, sqlstate,
+                      message, broken);
+      }
+    }
+    prepared_.insert(st.name);
+  }
+  const int sent = prepared
+                       ? PQsendQueryPrepared(conn_, st.name.c_str(), params.size(), values.data(),
+                                             params.lengths(), params.formats(), /*resultFormat=*/1)
+                       : PQsendQueryParams(conn_, st.sql.c_str(), params.size(), params.types(),
+                                           values.data(), params.lengths(), params.formats(),
+                                           /*resultFormat=*/1);
+  try {
+    return collect(sent != 0);
+  } catch (const PgError& e) {
+    // 26000: the statement is gone (e.g. a transaction pooler moved us to another server
+    // session). Forget it so that it is prepared again if prepared mode stays on.
+    if (e.sqlstate() == "26000") prepared_.erase(st.name);
+    throw;
+  }
+}
+
+Result Connection::exec_simple(const std::string& sql) {
+  return collect(PQsendQuery(conn_, sql.c_str()) != 0);
+}
+
+Result Connection::exec_text(const std::string& sql, const std::vector<const char*>& values) {
+  return collect(PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                   values.data(), nullptr, nullptr, /*resultFormat=*/0) != 0);
+}
+
+}  // namespace pgqrs::pg

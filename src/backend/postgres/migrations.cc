@@ -1,0 +1,196 @@
+#include "backend/postgres/migrations.h"
+
+#include <array>
+#include <string>
+
+#include "backend/backend.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::pg {
+namespace {
+
+constexpr char kLockInstall[] = "SELECT pg_advisory_xact_lock(hashtext($1))";
+
+constexpr char kCreateVersionTable[] = R"sql(
+CREATE TABLE IF NOT EXISTS {s}.pgqrs_schema_version (
+  version     integer PRIMARY KEY,
+  description text NOT NULL,
+  applied_at  timestamptz NOT NULL DEFAULT now()
+))sql";
+
+constexpr char kCurrentVersion[] =
+    "SELECT coalesce(max(version), 0)::int8 FROM {s}.pgqrs_schema_version";
+constexpr char kRecordVersion[] =
+    "INSERT INTO {s}.pgqrs_schema_version (version, description) VALUES ($1, $2)";
+constexpr char kRegclass[] = "SELECT to_regclass($1) IS NOT NULL";
+constexpr char kMissingTables[] =
+    "SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL";
+
+// Version 1: queues, workers, messages, and the (for now unused) workflow tables.
+// Times are timestamptz (microseconds); payload/input/output/error are jsonb.
+constexpr char kMigration1[] = R"sql(
+CREATE TABLE {s}.pgqrs_queues (
+  id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  queue_name text NOT NULL,
+  created_at timestamptz NOT NULL,
+  CONSTRAINT pgqrs_queues_name_key UNIQUE (queue_name)
+);
+
+CREATE TABLE {s}.pgqrs_workers (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name         text NOT NULL,
+  kind         text NOT NULL CHECK (kind IN ('producer', 'consumer', 'admin')),
+  queue_id     bigint REFERENCES {s}.pgqrs_queues (id),
+  hostname     text NOT NULL,
+  pid          bigint NOT NULL,
+  status       text NOT NULL
+               CHECK (status IN ('ready', 'polling', 'suspended', 'interrupted', 'stopped')),
+  started_at   timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  shutdown_at  timestamptz
+);
+CREATE INDEX pgqrs_workers_queue_idx ON {s}.pgqrs_workers (queue_id, status);
+
+CREATE TABLE {s}.pgqrs_messages (
+  id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  queue_id           bigint NOT NULL REFERENCES {s}.pgqrs_queues (id),
+  payload            jsonb NOT NULL,
+  vt                 timestamptz NOT NULL,
+  enqueued_at        timestamptz NOT NULL,
+  read_ct            integer NOT NULL DEFAULT 0,
+  dequeued_at        timestamptz,
+  producer_worker_id bigint REFERENCES {s}.pgqrs_workers (id),
+  consumer_worker_id bigint REFERENCES {s}.pgqrs_workers (id),
+  archived_at        timestamptz,
+  dead_at            timestamptz
+);
+-- Dequeue: live messages of a queue in delivery order (vt, id); also leased/pending counts.
+CREATE INDEX pgqrs_messages_dequeue_idx ON {s}.pgqrs_messages (queue_id, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL;
+-- Dead-letter sweep of dequeue: the few live messages already delivered max_read_ct times.
+CREATE INDEX pgqrs_messages_redelivery_idx ON {s}.pgqrs_messages (queue_id, read_ct)
+  WHERE archived_at IS NULL AND dead_at IS NULL;
+-- All rows of a queue, newest first (list, purge, "queue has messages").
+CREATE INDEX pgqrs_messages_queue_idx ON {s}.pgqrs_messages (queue_id, id);
+-- Leases held by a worker; references checked before deleting a worker.
+CREATE INDEX pgqrs_messages_consumer_idx ON {s}.pgqrs_messages (consumer_worker_id)
+  WHERE consumer_worker_id IS NOT NULL;
+CREATE INDEX pgqrs_messages_producer_idx ON {s}.pgqrs_messages (producer_worker_id)
+  WHERE producer_worker_id IS NOT NULL;
+-- Dead letters.
+CREATE INDEX pgqrs_messages_dead_idx ON {s}.pgqrs_messages (queue_id, id)
+  WHERE dead_at IS NOT NULL;
+
+CREATE TABLE {s}.pgqrs_workflows (
+  id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name       text NOT NULL UNIQUE,
+  queue_id   bigint NOT NULL REFERENCES {s}.pgqrs_queues (id),
+  created_at timestamptz NOT NULL
+);
+
+CREATE TABLE {s}.pgqrs_workflow_runs (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  workflow_id bigint NOT NULL REFERENCES {s}.pgqrs_workflows (id),
+  message_id  bigint REFERENCES {s}.pgqrs_messages (id) ON DELETE SET NULL,
+  status      text NOT NULL CHECK (status IN ('QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING',
+                                              'CANCELLED', 'SUCCESS', 'ERROR')),
+  input       jsonb,
+  output      jsonb,
+  error       jsonb,
+  created_at  timestamptz NOT NULL,
+  updated_at  timestamptz NOT NULL
+);
+CREATE INDEX pgqrs_workflow_runs_workflow_idx ON {s}.pgqrs_workflow_runs (workflow_id, status);
+CREATE INDEX pgqrs_workflow_runs_message_idx ON {s}.pgqrs_workflow_runs (message_id);
+
+CREATE TABLE {s}.pgqrs_workflow_steps (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id      bigint NOT NULL REFERENCES {s}.pgqrs_workflow_runs (id) ON DELETE CASCADE,
+  step_name   text NOT NULL,
+  status      text NOT NULL CHECK (status IN ('QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING',
+                                              'CANCELLED', 'SUCCESS', 'ERROR')),
+  input       jsonb,
+  output      jsonb,
+  error       jsonb,
+  retry_at    timestamptz,
+  retry_count integer NOT NULL DEFAULT 0,
+  created_at  timestamptz NOT NULL,
+  updated_at  timestamptz NOT NULL,
+  UNIQUE (run_id, step_name)
+);
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigration1Tables{
+    "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
+    "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
+
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "queues, workers, messages, workflow tables", kMigration1, kMigration1Tables},
+}};
+
+static_assert(kMigrations.back().version == backend::kSchemaVersion,
+              "the last migration must be backend::kSchemaVersion");
+
+// One statement: foreign keys between the listed tables never block it.
+constexpr char kDropAll[] = R"sql(
+DROP TABLE IF EXISTS {s}.pgqrs_workflow_steps, {s}.pgqrs_workflow_runs, {s}.pgqrs_workflows,
+  {s}.pgqrs_messages, {s}.pgqrs_workers, {s}.pgqrs_queues, {s}.pgqrs_schema_version)sql";
+
+std::int32_t current_version(Session& s, StatementCache& sql) {
+  auto r = s.exec(sql(kCurrentVersion), Params());
+  return static_cast<std::int32_t>(r.int8(0, 0));
+}
+
+std::string qualified(const StatementCache& sql, std::string_view table) {
+  return sql.quoted_schema() + "." + std::string(table);
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+void install_schema(Executor& exec, StatementCache& sql, const std::string& schema) {
+  exec.transaction(
+      "install",
+      [&](Session& s) {
+        s.exec(sql(kLockInstall), Params().text("pgqrs.install:" + schema));
+        s.simple(with_schema(kCreateVersionTable, sql.quoted_schema()));
+        std::int32_t version = current_version(s, sql);
+        for (const Migration& m : kMigrations) {
+          if (m.version <= version) continue;
+          s.simple(with_schema(m.sql, sql.quoted_schema()));
+          s.exec(sql(kRecordVersion), Params().int4(m.version).text(m.description));
+          version = m.version;
+        }
+      },
+      /*idempotent=*/true);
+}
+
+std::optional<std::int32_t> read_schema_version(Session& s, StatementCache& sql) {
+  {
+    auto r = s.exec(sql(kRegclass), Params().text(qualified(sql, "pgqrs_schema_version")));
+    if (!r.boolean(0, 0)) return std::nullopt;
+  }
+  const std::int32_t version = current_version(s, sql);
+  if (version == 0) return std::nullopt;
+  std::vector<std::string> expected;
+  for (const Migration& m : kMigrations) {
+    if (m.version > version) break;
+    for (std::string_view t : m.tables) expected.push_back(qualified(sql, t));
+  }
+  auto r = s.exec(sql(kMissingTables), Params().text_array(expected));
+  if (r.rows() > 0) {
+    throw ConfigError("the pgqrs schema is incomplete: table " + r.text(0, 0) +
+                      " is missing (schema version " + std::to_string(version) +
+                      " is recorded); run uninstall() then install() to recreate it");
+  }
+  return version;
+}
+
+void uninstall_schema(Executor& exec, StatementCache& sql) {
+  exec.transaction(
+      "uninstall", [&](Session& s) { s.simple(with_schema(kDropAll, sql.quoted_schema())); },
+      /*idempotent=*/true);
+}
+
+}  // namespace pgqrs::pg

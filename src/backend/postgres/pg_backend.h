@@ -1,0 +1,148 @@
+// PostgresBackend: the Backend implementation on libpq (postgresql:// DSNs).
+//
+// How it behaves (details in docs/postgres.md):
+//  - All tables live in config.schema, which must exist (checked when the backend opens:
+//    ConfigError "schema 'x' does not exist"). The schema name is validated by Config and
+//    quoted with PQescapeIdentifier; it is the only text ever put into SQL.
+//  - Connections come from a pool of at most config.max_connections (plus one dedicated
+//    LISTEN connection once something subscribes). connection_timeout_seconds bounds
+//    opening a connection, waiting for a free one, and retrying an operation.
+//  - Every queue operation is ONE statement (CTEs where it has several steps) that commits
+//    on its own: one round trip, prepared once per connection, binary parameters and
+//    results. A batch enqueue of any size is one INSERT ... SELECT FROM unnest($n::jsonb[]).
+//    Dequeue leases with FOR UPDATE SKIP LOCKED, so concurrent consumers (threads or
+//    processes) never block each other or receive the same message.
+//  - Every time comes from the caller (timestamptz parameters); SQL never reads now().
+//  - An enqueue of messages visible now (and a release making messages visible now) also
+//    runs pg_notify(channel, queue) in the same statement; the listener (listener.h) turns
+//    that into subscribe() callbacks in every process.
+//  - Failures are classified by executor.h: retried when nothing can have been applied,
+//    ConnectionError with outcome_unknown() when a commit's outcome is unknown.
+//
+// Thread-safe: one instance may be used from many threads at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/dsn.h"
+#include "backend/postgres/conninfo.h"
+#include "backend/postgres/executor.h"
+#include "backend/postgres/pool.h"
+#include "backend/postgres/sql_text.h"
+#include "pgqrs/config.h"
+
+namespace pgqrs::pg {
+
+class Listener;
+
+class PostgresBackend final : public backend::Backend {
+ public:
+  // Opens one connection at once and checks the schema exists: ConfigError for a bad DSN,
+  // wrong credentials, an unknown database or a missing schema; ConnectionError when the
+  // server cannot be reached within connection_timeout_seconds.
+  PostgresBackend(const Config& config, const backend::Dsn& dsn);
+  ~PostgresBackend() override;
+  PostgresBackend(const PostgresBackend&) = delete;
+  PostgresBackend& operator=(const PostgresBackend&) = delete;
+
+  std::string_view name() const override { return "postgres"; }
+
+  // ---- wake-ups (listener.cc) ----
+  std::unique_ptr<backend::Subscription> subscribe(std::string_view queue,
+                                                   std::function<void()> on_activity) override;
+
+  // ---- user transactions (user_transaction.cc) ----
+  std::unique_ptr<backend::UserTransaction> begin_user_transaction() override;
+
+  // ---- schema and queues (pg_backend.cc) ----
+  void install() override;
+  std::optional<std::int32_t> schema_version() override;
+  void uninstall() override;
+  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  std::optional<QueueInfo> find_queue(std::string_view name) override;
+  std::vector<QueueInfo> list_queues() override;
+  void delete_queue(std::string_view name) override;
+  std::uint64_t purge_queue(std::string_view name) override;
+
+  // ---- messages (pg_backend_messages.cc) ----
+  std::vector<std::int64_t> enqueue(const backend::EnqueueParams& p) override;
+  std::vector<QueueMessage> dequeue(const backend::DequeueParams& p) override;
+  std::optional<QueueMessage> get_message(std::int64_t id) override;
+  std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
+                                          bool include_archived) override;
+  std::vector<QueueMessage> dead_letters(std::optional<std::string_view> queue, TimePoint now,
+                                         std::int32_t max_read_ct) override;
+  bool replay_dead_letter(std::int64_t id, TimePoint now, std::int32_t max_read_ct) override;
+
+  // ---- owner-only operations (pg_backend_leases.cc) ----
+  std::vector<bool> archive(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                            TimePoint now) override;
+  std::vector<bool> remove(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                           TimePoint now) override;
+  std::vector<bool> set_lease(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                              TimePoint new_vt, TimePoint now) override;
+  std::vector<bool> release(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                            TimePoint visible_at, TimePoint now, std::int32_t max_read_ct) override;
+
+  // ---- workers (pg_backend_workers.cc) ----
+  WorkerInfo register_worker(std::string_view name, WorkerKind kind,
+                             std::optional<std::string_view> queue, std::string_view hostname,
+                             std::int64_t pid, TimePoint now) override;
+  std::optional<WorkerInfo> get_worker(std::int64_t id) override;
+  std::vector<WorkerInfo> list_workers(std::optional<std::string_view> queue) override;
+  backend::StatusChange change_worker_status(std::int64_t id, const std::vector<WorkerStatus>& from,
+                                             WorkerStatus to, TimePoint now) override;
+  bool heartbeat(std::int64_t id, TimePoint now) override;
+  std::vector<QueueMessage> leased_messages(std::int64_t worker, TimePoint now) override;
+  std::uint64_t release_worker_messages(std::int64_t worker, TimePoint now) override;
+  void delete_worker(std::int64_t id) override;
+  std::uint64_t reclaim_zombies(std::string_view queue, TimePoint heartbeat_before,
+                                TimePoint now) override;
+  std::uint64_t purge_workers(TimePoint heartbeat_before) override;
+
+  // ---- metrics (pg_backend_metrics.cc) ----
+  QueueMetrics queue_metrics(std::string_view queue, TimePoint now,
+                             std::int32_t max_read_ct) override;
+  std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) override;
+  SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) override;
+  WorkerStats worker_stats(std::string_view queue, TimePoint now) override;
+
+  // ---- for the libpq adapter, the listener and tests ----
+  const ConnectOptions& connect_options() const { return options_; }
+  const std::string& schema() const { return schema_; }
+  // The NOTIFY channel of this schema ("pgqrs_<schema>", shortened to fit 63 bytes).
+  const std::string& channel() const { return channel_; }
+  StatementCache& statements() { return sql_; }
+  Executor& executor() { return exec_; }
+  // Listener state, for tests and diagnostics: "off" (pgqrs_listen=false), "idle" (nothing
+  // subscribed yet), "connecting", "listening", "unusable" (LISTEN does not deliver, e.g.
+  // behind a transaction pooler: polling only).
+  std::string listener_state();
+
+ private:
+  // Throws QueueNotFoundError for `name` (message used by every operation).
+  [[noreturn]] static void queue_not_found(std::string_view name);
+  [[noreturn]] static void worker_not_found(std::int64_t id);
+
+  const std::string schema_;
+  ConnectOptions options_;
+  std::string channel_;
+  Pool pool_;
+  Executor exec_;
+  StatementCache sql_;
+  std::mutex listener_mu_;
+  std::unique_ptr<Listener> listener_;  // GUARDED_BY(listener_mu_); started on first subscribe
+};
+
+// PQescapeIdentifier on a live connection: "name" with quotes doubled.
+std::string quote_identifier(Connection& conn, std::string_view name);
+
+}  // namespace pgqrs::pg

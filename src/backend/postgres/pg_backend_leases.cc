@@ -1,0 +1,93 @@
+// PostgresBackend: owner-only operations on leased messages (archive, remove, set_lease,
+// release). Each applies to a message only while `worker` holds a valid lease on it:
+// consumer_worker_id = worker, vt > now, not archived, not dead. A batch is one statement
+// over id = ANY($1) and reports one flag per input id, in input order (a repeated id
+// applies once, at its first position).
+#include <unordered_set>
+
+#include "backend/postgres/pg_backend.h"
+
+namespace pgqrs::pg {
+namespace {
+
+// Parameters common to every statement below: $1 = ids, $2 = worker, $3 = now.
+#define PGQRS_PG_HELD_BY_WORKER                                                          \
+  " WHERE id = ANY($1) AND consumer_worker_id = $2 AND vt > $3 AND archived_at IS NULL " \
+  "AND dead_at IS NULL"
+
+constexpr char kArchive[] =
+    "UPDATE {s}.pgqrs_messages SET archived_at = $3" PGQRS_PG_HELD_BY_WORKER " RETURNING id";
+
+constexpr char kRemove[] = "DELETE FROM {s}.pgqrs_messages" PGQRS_PG_HELD_BY_WORKER " RETURNING id";
+
+constexpr char kSetLease[] =
+    "UPDATE {s}.pgqrs_messages SET vt = $4" PGQRS_PG_HELD_BY_WORKER " RETURNING id";
+
+// $4 = visible_at, $5 = max_read_ct, $6 = channel, $7 = notify (visible now). A message
+// already delivered max_read_ct times is dead-lettered instead of coming back.
+constexpr char kRelease[] = R"sql(
+WITH r AS (
+  UPDATE {s}.pgqrs_messages
+  SET vt = $4, consumer_worker_id = NULL,
+      dead_at = CASE WHEN read_ct >= $5 THEN $3 ELSE NULL END)sql" PGQRS_PG_HELD_BY_WORKER R"sql(
+  RETURNING id, queue_id, dead_at),
+     n AS (SELECT pg_notify($6, q.queue_name) FROM {s}.pgqrs_queues q
+           WHERE $7 AND q.id IN (SELECT queue_id FROM r WHERE dead_at IS NULL))
+SELECT id, (SELECT count(*) FROM n) FROM r)sql";
+
+#undef PGQRS_PG_HELD_BY_WORKER
+
+// One flag per input id: true at the first position of each id the statement returned.
+std::vector<bool> flags(const std::vector<std::int64_t>& ids, const Result& r) {
+  std::unordered_set<std::int64_t> applied;
+  for (int i = 0; i < r.rows(); ++i) applied.insert(r.int8(i, 0));
+  std::vector<bool> out;
+  out.reserve(ids.size());
+  for (const std::int64_t id : ids) out.push_back(applied.erase(id) > 0);
+  return out;
+}
+
+}  // namespace
+
+std::vector<bool> PostgresBackend::archive(const std::vector<std::int64_t>& ids,
+                                           std::int64_t worker, TimePoint now) {
+  if (ids.empty()) return {};
+  return exec_.write("archive", [&](Session& s) {
+    return flags(ids, s.exec(sql_(kArchive), Params().int8_array(ids).int8(worker).time(now)));
+  });
+}
+
+std::vector<bool> PostgresBackend::remove(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                          TimePoint now) {
+  if (ids.empty()) return {};
+  return exec_.write("remove", [&](Session& s) {
+    return flags(ids, s.exec(sql_(kRemove), Params().int8_array(ids).int8(worker).time(now)));
+  });
+}
+
+std::vector<bool> PostgresBackend::set_lease(const std::vector<std::int64_t>& ids,
+                                             std::int64_t worker, TimePoint new_vt, TimePoint now) {
+  if (ids.empty()) return {};
+  return exec_.write("set_lease", [&](Session& s) {
+    return flags(
+        ids, s.exec(sql_(kSetLease), Params().int8_array(ids).int8(worker).time(now).time(new_vt)));
+  });
+}
+
+std::vector<bool> PostgresBackend::release(const std::vector<std::int64_t>& ids,
+                                           std::int64_t worker, TimePoint visible_at, TimePoint now,
+                                           std::int32_t max_read_ct) {
+  if (ids.empty()) return {};
+  return exec_.write("release", [&](Session& s) {
+    return flags(ids, s.exec(sql_(kRelease), Params()
+                                                 .int8_array(ids)
+                                                 .int8(worker)
+                                                 .time(now)
+                                                 .time(visible_at)
+                                                 .int4(max_read_ct)
+                                                 .text(channel_)
+                                                 .boolean(visible_at <= now)));
+  });
+}
+
+}  // namespace pgqrs::pg

@@ -1,0 +1,180 @@
+// PostgresBackend: enqueue, dequeue, message reads and dead letters.
+#include <algorithm>
+#include <string>
+
+#include "backend/postgres/message_sql.h"
+#include "backend/postgres/pg_backend.h"
+#include "backend/postgres/rows.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::pg {
+namespace {
+
+// Dequeue in one statement. $1 queue name, $2 now, $3 new vt, $4 consumer, $5 max_read_ct,
+// $6 limit.
+//  - dead: the first $6 visible live messages already delivered max_read_ct times are
+//    dead-lettered (found through pgqrs_messages_redelivery_idx);
+//  - c: the first $6 deliverable messages in delivery order (vt, id), served in that order
+//    by pgqrs_messages_dequeue_idx; rows another transaction is leasing right now are
+//    skipped, never waited for (SKIP LOCKED), and a row leased meanwhile is re-checked
+//    against vt <= now and dropped;
+//  - l: lease them.
+// The consumer's row is share-locked (w): a concurrent status change is waited for and the
+// latest status read, and no status change can commit until this lease has; a missing or
+// stopped consumer leases nothing.
+// One row always comes back: queue id (NULL = no such queue), the consumer's status (NULL =
+// no such worker), then the leased message (NULL columns when none), in delivery order.
+constexpr char kDequeue[] = R"sql(
+WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
+     w AS (SELECT status FROM {s}.pgqrs_workers WHERE id = $4 FOR SHARE),
+     dead AS (
+       UPDATE {s}.pgqrs_messages SET dead_at = $2, consumer_worker_id = NULL
+       WHERE id IN (
+         SELECT id FROM {s}.pgqrs_messages
+         WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
+           AND vt <= $2 AND read_ct >= $5 AND (SELECT status FROM w) <> 'stopped'
+         ORDER BY vt, id LIMIT $6
+         FOR UPDATE SKIP LOCKED)
+       RETURNING 1),
+     c AS (
+       SELECT id, vt FROM {s}.pgqrs_messages
+       WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
+         AND vt <= $2 AND read_ct < $5 AND (SELECT status FROM w) <> 'stopped'
+       ORDER BY vt, id LIMIT $6
+       FOR UPDATE SKIP LOCKED),
+     l AS (
+       UPDATE {s}.pgqrs_messages m
+       SET vt = $3, read_ct = m.read_ct + 1, dequeued_at = $2, consumer_worker_id = $4
+       FROM c WHERE m.id = c.id
+       RETURNING c.vt AS old_vt, )sql" PGQRS_PG_MESSAGE_COLUMNS_M R"sql()
+SELECT (SELECT id FROM q), (SELECT status FROM w), (SELECT count(*) FROM dead),
+       l.id, l.queue_id, l.payload, l.vt, l.enqueued_at, l.read_ct, l.dequeued_at,
+       l.producer_worker_id, l.consumer_worker_id, l.archived_at, l.dead_at
+FROM (SELECT 1) AS one LEFT JOIN l ON true
+ORDER BY l.old_vt, l.id)sql";
+
+constexpr char kMessageById[] =
+    "SELECT " PGQRS_PG_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE id = $1";
+
+// One row per message, or one row with NULL message columns when the queue has none;
+// no row when the queue does not exist. $2 include archived, $3 limit.
+constexpr char kListMessages[] = R"sql(
+SELECT q.id, m.* FROM {s}.pgqrs_queues q
+LEFT JOIN LATERAL (
+  SELECT )sql" PGQRS_PG_MESSAGE_COLUMNS R"sql( FROM {s}.pgqrs_messages
+  WHERE queue_id = q.id AND ($2 OR archived_at IS NULL)
+  ORDER BY id DESC LIMIT $3) m ON true
+WHERE q.queue_name = $1
+ORDER BY m.id DESC)sql";
+
+constexpr char kQueueId[] = "SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1";
+
+// The dead-letter predicate (backend.h): dead_at set, or live, visible and delivered
+// max_read_ct times already (the next dequeue that reaches it would mark it dead).
+#define PGQRS_PG_IS_DEAD_LETTER \
+  "archived_at IS NULL AND (dead_at IS NOT NULL OR (vt <= $2 AND read_ct >= $3))"
+
+constexpr char kDeadLetters[] =
+    "SELECT " PGQRS_PG_MESSAGE_COLUMNS
+    " FROM {s}.pgqrs_messages WHERE ($1::int8 IS NULL OR queue_id = $1) "
+    "AND " PGQRS_PG_IS_DEAD_LETTER " ORDER BY id";
+
+// $4 channel: the replayed message is deliverable now, so wake consumers of its queue.
+constexpr char kReplay[] = R"sql(
+WITH r AS (
+  UPDATE {s}.pgqrs_messages
+  SET read_ct = 0, vt = $2, dead_at = NULL, consumer_worker_id = NULL
+  WHERE id = $1 AND )sql" PGQRS_PG_IS_DEAD_LETTER R"sql(
+  RETURNING queue_id),
+     n AS (SELECT pg_notify($4, q.queue_name) FROM {s}.pgqrs_queues q
+           WHERE q.id IN (SELECT queue_id FROM r))
+SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n))sql";
+
+#undef PGQRS_PG_IS_DEAD_LETTER
+
+}  // namespace
+
+std::vector<std::int64_t> PostgresBackend::enqueue(const backend::EnqueueParams& p) {
+  const Params params = enqueue_params(p, channel_);
+  return exec_.write("enqueue",
+                     [&](Session& s) { return enqueue_result(s.exec(sql_(kEnqueue), params), p); });
+}
+
+std::vector<QueueMessage> PostgresBackend::dequeue(const backend::DequeueParams& p) {
+  const TimePoint new_vt = p.now + p.lease;
+  return exec_.write("dequeue", [&](Session& s) {
+    auto r = s.exec(sql_(kDequeue), Params()
+                                        .text(p.queue)
+                                        .time(p.now)
+                                        .time(new_vt)
+                                        .int8(p.consumer_worker_id)
+                                        .int4(p.max_read_ct)
+                                        .int8(p.limit));
+    if (r.is_null(0, 1)) worker_not_found(p.consumer_worker_id);
+    if (r.text(0, 1) == "stopped") {
+      throw StateTransitionError("worker " + std::to_string(p.consumer_worker_id) +
+                                 " is stopped: a stopped worker cannot lease messages");
+    }
+    if (r.is_null(0, 0)) queue_not_found(p.queue);
+    std::vector<QueueMessage> leased;
+    leased.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.is_null(i, 3)) continue;
+      leased.push_back(read_message(r, i, 3));
+    }
+    return leased;
+  });
+}
+
+std::optional<QueueMessage> PostgresBackend::get_message(std::int64_t id) {
+  return exec_.read("get_message", [&](Session& s) -> std::optional<QueueMessage> {
+    auto r = s.exec(sql_(kMessageById), Params().int8(id));
+    if (r.rows() == 0) return std::nullopt;
+    return read_message(r, 0);
+  });
+}
+
+std::vector<QueueMessage> PostgresBackend::list_messages(std::string_view queue,
+                                                         std::uint32_t limit,
+                                                         bool include_archived) {
+  return exec_.read("list_messages", [&](Session& s) {
+    auto r =
+        s.exec(sql_(kListMessages), Params().text(queue).boolean(include_archived).int8(limit));
+    if (r.rows() == 0) queue_not_found(queue);
+    std::vector<QueueMessage> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.is_null(i, 1)) continue;
+      out.push_back(read_message(r, i, 1));
+    }
+    return out;
+  });
+}
+
+std::vector<QueueMessage> PostgresBackend::dead_letters(std::optional<std::string_view> queue,
+                                                        TimePoint now, std::int32_t max_read_ct) {
+  return exec_.read("dead_letters", [&](Session& s) {
+    Params params;
+    if (queue) {
+      auto q = s.exec(sql_(kQueueId), Params().text(*queue));
+      if (q.rows() == 0) queue_not_found(*queue);
+      params.int8(q.int8(0, 0));
+    } else {
+      params.null(kInt8Oid);
+    }
+    auto r = s.exec(sql_(kDeadLetters), params.time(now).int4(max_read_ct));
+    std::vector<QueueMessage> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(r, i));
+    return out;
+  });
+}
+
+bool PostgresBackend::replay_dead_letter(std::int64_t id, TimePoint now, std::int32_t max_read_ct) {
+  return exec_.write("replay_dead_letter", [&](Session& s) {
+    auto r = s.exec(sql_(kReplay), Params().int8(id).time(now).int4(max_read_ct).text(channel_));
+    return r.int8(0, 0) > 0;
+  });
+}
+
+}  // namespace pgqrs::pg

@@ -1,0 +1,162 @@
+// PostgresBackend: queue metrics, system stats and worker stats.
+//
+// Buckets (records.h, QueueMetrics) for a message row at time `now`; every row is in
+// exactly one bucket (the same definitions as the SQLite family):
+//   archived : archived_at set
+//   dead     : dead_at set, or live and visible with read_ct >= max_read_ct
+//   pending  : live, vt <= now, read_ct < max_read_ct
+//   leased   : live, vt > now, consumer_worker_id set
+//   delayed  : live, vt > now, consumer_worker_id NULL
+// where "live" = archived_at NULL and dead_at NULL.
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "backend/postgres/migrations.h"
+#include "backend/postgres/pg_backend.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::pg {
+namespace {
+
+// Bucket counts over the message rows `m`; $1 = now, $2 = max_read_ct.
+#define PGQRS_PG_LIVE "m.archived_at IS NULL AND m.dead_at IS NULL"
+#define PGQRS_PG_PENDING PGQRS_PG_LIVE " AND m.vt <= $1 AND m.read_ct < $2"
+#define PGQRS_PG_BUCKETS                                            \
+  "count(*) FILTER (WHERE " PGQRS_PG_PENDING                        \
+  "), "                                                             \
+  "count(*) FILTER (WHERE " PGQRS_PG_LIVE                           \
+  " AND m.vt > $1 AND m.consumer_worker_id IS NULL), "              \
+  "count(*) FILTER (WHERE " PGQRS_PG_LIVE                           \
+  " AND m.vt > $1 AND m.consumer_worker_id IS NOT NULL), "          \
+  "count(*) FILTER (WHERE m.archived_at IS NOT NULL), "             \
+  "count(*) FILTER (WHERE m.dead_at IS NOT NULL OR (" PGQRS_PG_LIVE \
+  " AND m.vt <= $1 AND m.read_ct >= $2)), "                         \
+  "min(m.enqueued_at) FILTER (WHERE " PGQRS_PG_PENDING ")"
+
+// One row per queue ($3 = queue name, or NULL for all), ordered by name.
+constexpr char kQueueMetrics[] = "SELECT q.id, q.queue_name, " PGQRS_PG_BUCKETS R"sql(
+FROM {s}.pgqrs_queues q LEFT JOIN {s}.pgqrs_messages m ON m.queue_id = q.id
+WHERE $3::text IS NULL OR q.queue_name = $3
+GROUP BY q.id, q.queue_name
+ORDER BY q.queue_name COLLATE "C")sql";
+
+constexpr char kTotals[] = R"sql(
+SELECT (SELECT count(*) FROM {s}.pgqrs_queues),
+       (SELECT count(*) FROM {s}.pgqrs_workers),
+       (SELECT count(*) FROM {s}.pgqrs_workers WHERE status <> 'stopped'),
+       )sql" PGQRS_PG_BUCKETS " FROM {s}.pgqrs_messages m";
+
+#undef PGQRS_PG_BUCKETS
+#undef PGQRS_PG_PENDING
+#undef PGQRS_PG_LIVE
+
+constexpr char kQueueId[] = "SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1";
+
+constexpr char kWorkersByStatus[] =
+    "SELECT status, count(*) FROM {s}.pgqrs_workers WHERE queue_id = $1 GROUP BY status";
+
+constexpr char kLeasedInQueue[] = R"sql(
+SELECT count(*) FROM {s}.pgqrs_messages
+WHERE queue_id = $1 AND archived_at IS NULL AND dead_at IS NULL AND vt > $2
+  AND consumer_worker_id IS NOT NULL)sql";
+
+std::uint64_t count_at(const Result& r, int row, int col) {
+  return static_cast<std::uint64_t>(r.int8(row, col));
+}
+
+QueueMetrics read_metrics(const Result& r, int row, TimePoint now) {
+  QueueMetrics m;
+  m.queue_id = r.int8(row, 0);
+  m.queue_name = r.text(row, 1);
+  m.pending = count_at(r, row, 2);
+  m.delayed = count_at(r, row, 3);
+  m.leased = count_at(r, row, 4);
+  m.archived = count_at(r, row, 5);
+  m.dead = count_at(r, row, 6);
+  if (auto oldest = r.optional_time(row, 7)) {
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored(now) - *oldest);
+    m.oldest_pending_age = std::max(age, std::chrono::milliseconds(0));
+  }
+  return m;
+}
+
+}  // namespace
+
+QueueMetrics PostgresBackend::queue_metrics(std::string_view queue, TimePoint now,
+                                            std::int32_t max_read_ct) {
+  return exec_.read("queue_metrics", [&](Session& s) {
+    auto r = s.exec(sql_(kQueueMetrics), Params().time(now).int4(max_read_ct).text(queue));
+    if (r.rows() == 0) queue_not_found(queue);
+    return read_metrics(r, 0, now);
+  });
+}
+
+std::vector<QueueMetrics> PostgresBackend::all_queue_metrics(TimePoint now,
+                                                             std::int32_t max_read_ct) {
+  return exec_.read("all_queue_metrics", [&](Session& s) {
+    auto r = s.exec(sql_(kQueueMetrics), Params().time(now).int4(max_read_ct).null(kTextOid));
+    std::vector<QueueMetrics> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_metrics(r, i, now));
+    return out;
+  });
+}
+
+SystemStats PostgresBackend::system_stats(TimePoint now, std::int32_t max_read_ct) {
+  return exec_.read("system_stats", [&](Session& s) {
+    SystemStats st;
+    st.backend = std::string(name());
+    st.schema_version = read_schema_version(s, sql_).value_or(0);
+    auto r = s.exec(sql_(kTotals), Params().time(now).int4(max_read_ct));
+    st.queues = count_at(r, 0, 0);
+    st.workers = count_at(r, 0, 1);
+    st.active_workers = count_at(r, 0, 2);
+    st.pending = count_at(r, 0, 3);
+    st.delayed = count_at(r, 0, 4);
+    st.leased = count_at(r, 0, 5);
+    st.archived = count_at(r, 0, 6);
+    st.dead = count_at(r, 0, 7);
+    return st;
+  });
+}
+
+WorkerStats PostgresBackend::worker_stats(std::string_view queue, TimePoint now) {
+  return exec_.read("worker_stats", [&](Session& s) {
+    auto q = s.exec(sql_(kQueueId), Params().text(queue));
+    if (q.rows() == 0) queue_not_found(queue);
+    const std::int64_t queue_id = q.int8(0, 0);
+    WorkerStats st;
+    st.queue_name = std::string(queue);
+    auto r = s.exec(sql_(kWorkersByStatus), Params().int8(queue_id));
+    for (int i = 0; i < r.rows(); ++i) {
+      const std::string text = r.text(i, 0);
+      const auto n = count_at(r, i, 1);
+      st.total += n;
+      const auto status = parse_worker_status(text);
+      if (!status) throw InternalError("a worker of queue has unknown status '" + text + "'");
+      switch (*status) {
+        case WorkerStatus::kReady:
+          st.ready += n;
+          break;
+        case WorkerStatus::kPolling:
+          st.polling += n;
+          break;
+        case WorkerStatus::kSuspended:
+          st.suspended += n;
+          break;
+        case WorkerStatus::kInterrupted:
+          st.interrupted += n;
+          break;
+        case WorkerStatus::kStopped:
+          st.stopped += n;
+          break;
+      }
+    }
+    st.leased_messages =
+        count_at(s.exec(sql_(kLeasedInQueue), Params().int8(queue_id).time(now)), 0, 0);
+    return st;
+  });
+}
+
+}  // namespace pgqrs::pg
