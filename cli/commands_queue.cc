@@ -1,53 +1,16 @@
 // pgqrs queue create | list | get | messages | delete | purge | metrics | dlq | replay-dlq |
 // enqueue
-#include <iostream>
-#include <iterator>
 #include <memory>
 
 #include "commands.h"
 #include "duration.h"
+#include "json_arg.h"
 #include "records_json.h"
 #include "records_table.h"
 
 namespace pgqrs::cli {
 
 namespace {
-
-// The parse error of nlohmann::json without its "[json.exception.parse_error.101] " prefix:
-// "parse error at line 1, column 5: syntax error while parsing ...".
-std::string describe_parse_error(const nlohmann::json::parse_error& e) {
-  std::string what = e.what();
-  if (auto close = what.find("] ");
-      what.rfind("[json.exception", 0) == 0 && close != std::string::npos) {
-    what.erase(0, close + 2);
-  }
-  return what;
-}
-
-std::string check_json(const std::string& text) {
-  if (text == "-") return {};  // read from stdin at run time
-  try {
-    nlohmann::json parsed = nlohmann::json::parse(text);
-    (void)parsed;
-    return {};
-  } catch (const nlohmann::json::parse_error& e) {
-    return "invalid JSON payload: " + describe_parse_error(e);
-  }
-}
-
-nlohmann::json read_payload(const std::string& arg) {
-  std::string text = arg;
-  const char* where = "argument JSON";
-  if (arg == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    where = "JSON read from stdin";
-  }
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw UsageError(std::string(where) + ": invalid JSON payload: " + describe_parse_error(e));
-  }
-}
 
 void print_messages(Context& ctx, const std::vector<QueueMessage>& messages) {
   Output out = ctx.output();
@@ -190,11 +153,11 @@ void register_queue_commands(CLI::App& app, Context& ctx) {
   cmd->add_option("QUEUE", o->queue, "Queue name")->required();
   cmd->add_option("JSON", o->payload, "Payload as JSON text, or - to read it from stdin")
       ->required()
-      ->check(CLI::Validator(check_json, "JSON", "json"));
+      ->check(json_validator());
   cmd->add_option("--delay", o->delay, "Make the message visible after this long (e.g. 30s, 5m)")
       ->check(duration_validator());
   on_run(cmd, ctx, [&ctx, o] {
-    nlohmann::json payload = read_payload(o->payload);
+    nlohmann::json payload = read_json_argument(o->payload);
     auto builder = pgqrs::enqueue();
     builder.message(std::move(payload)).to(o->queue);
     if (!o->delay.empty()) builder.delay(parse_duration_or_throw(o->delay));

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
   pgqrs::cli::register_admin_commands(app, ctx);
   pgqrs::cli::register_queue_commands(app, ctx);
   pgqrs::cli::register_worker_commands(app, ctx);
+  pgqrs::cli::register_workflow_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -101,6 +101,10 @@ std::string or_dash(const std::optional<TimePoint>& v) {
   return v ? format_time(*v) : std::string("-");
 }
 
+std::string compact_json(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string truncate(std::string_view text, std::size_t max) {
   if (text.size() <= max) return std::string(text);
   std::size_t keep = max <= 3 ? max : max - 3;

@@ -65,5 +65,7 @@ std::string or_dash(const std::optional<std::int64_t>& v);
 std::string or_dash(const std::optional<TimePoint>& v);
 // `text` cut to at most `max` characters, ending in "..." when cut.
 std::string truncate(std::string_view text, std::size_t max);
+// `value` as compact single-line JSON text (invalid UTF-8 replaced).
+std::string compact_json(const nlohmann::json& value);
 
 }  // namespace pgqrs::cli

@@ -10,6 +10,7 @@ using nlohmann::json;
 
 json opt(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); }
 json opt(const std::optional<TimePoint>& v) { return v ? json(format_time(*v)) : json(nullptr); }
+json opt(const std::optional<json>& v) { return v ? *v : json(nullptr); }
 
 }  // namespace
 
@@ -79,6 +80,40 @@ json to_json(const WorkerHealth& h) {
 
 json to_json(const SchemaInfo& s) {
   return {{"version", s.version}, {"expected_version", s.expected_version}};
+}
+
+json to_json(const WorkflowRecord& w) {
+  return {{"id", w.id},
+          {"name", w.name},
+          {"queue_id", w.queue_id},
+          {"created_at", format_time(w.created_at)}};
+}
+
+json to_json(const RunRecord& r) {
+  return {{"id", r.id},
+          {"workflow_id", r.workflow_id},
+          {"workflow_name", r.workflow_name},
+          {"message_id", opt(r.message_id)},
+          {"status", std::string(to_string(r.status))},
+          {"input", r.input},
+          {"output", opt(r.output)},
+          {"error", opt(r.error)},
+          {"created_at", format_time(r.created_at)},
+          {"updated_at", format_time(r.updated_at)}};
+}
+
+json to_json(const StepRecord& s) {
+  return {{"id", s.id},
+          {"run_id", s.run_id},
+          {"step_name", s.step_name},
+          {"status", std::string(to_string(s.status))},
+          {"input", opt(s.input)},
+          {"output", opt(s.output)},
+          {"error", opt(s.error)},
+          {"retry_at", opt(s.retry_at)},
+          {"retry_count", s.retry_count},
+          {"created_at", format_time(s.created_at)},
+          {"updated_at", format_time(s.updated_at)}};
 }
 
 }  // namespace pgqrs::cli

@@ -16,6 +16,9 @@ nlohmann::json to_json(const SystemStats& s);
 nlohmann::json to_json(const WorkerStats& s);
 nlohmann::json to_json(const WorkerHealth& h);
 nlohmann::json to_json(const SchemaInfo& s);
+nlohmann::json to_json(const WorkflowRecord& w);
+nlohmann::json to_json(const RunRecord& r);
+nlohmann::json to_json(const StepRecord& s);
 
 // A JSON array of to_json(item) for each item.
 template <typename T>

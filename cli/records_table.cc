@@ -5,12 +5,18 @@ namespace pgqrs::cli {
 namespace {
 
 constexpr std::size_t kPayloadWidth = 60;
+constexpr std::size_t kStepValueWidth = 40;
 
 std::string opt_age(const std::optional<std::chrono::milliseconds>& age) {
   return age ? format_age(*age) : std::string("-");
 }
 
 std::string str(std::uint64_t v) { return std::to_string(v); }
+
+// Optional JSON for a cell: compact text cut to `max`, or "-" when absent.
+std::string opt_json(const std::optional<nlohmann::json>& v, std::size_t max = std::string::npos) {
+  return v ? truncate(compact_json(*v), max) : std::string("-");
+}
 
 }  // namespace
 
@@ -34,9 +40,7 @@ Table messages_table(const std::vector<QueueMessage>& messages, TimePoint now) {
   for (const auto& m : messages) {
     t.add_row({std::to_string(m.id), std::to_string(m.queue_id), message_state(m, now),
                std::to_string(m.read_ct), format_time(m.vt), format_time(m.enqueued_at),
-               or_dash(m.consumer_worker_id),
-               truncate(m.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                        kPayloadWidth)});
+               or_dash(m.consumer_worker_id), truncate(compact_json(m.payload), kPayloadWidth)});
   }
   return t;
 }
@@ -67,6 +71,35 @@ Table health_table(const std::vector<WorkerHealth>& health) {
     t.add_row({std::to_string(w.id), w.name, std::string(to_string(w.kind)), or_dash(w.queue_id),
                std::string(to_string(w.status)), h.healthy ? "yes" : "NO",
                format_age(h.since_heartbeat)});
+  }
+  return t;
+}
+
+Table workflows_table(const std::vector<WorkflowRecord>& workflows) {
+  Table t({"ID", "NAME", "QUEUE_ID", "CREATED_AT"});
+  for (const auto& w : workflows) {
+    t.add_row(
+        {std::to_string(w.id), w.name, std::to_string(w.queue_id), format_time(w.created_at)});
+  }
+  return t;
+}
+
+Table runs_table(const std::vector<RunRecord>& runs) {
+  Table t({"ID", "WORKFLOW", "STATUS", "MESSAGE_ID", "CREATED_AT", "UPDATED_AT", "INPUT"});
+  for (const auto& r : runs) {
+    t.add_row({std::to_string(r.id), r.workflow_name, std::string(to_string(r.status)),
+               or_dash(r.message_id), format_time(r.created_at), format_time(r.updated_at),
+               truncate(compact_json(r.input), kPayloadWidth)});
+  }
+  return t;
+}
+
+Table steps_table(const std::vector<StepRecord>& steps) {
+  Table t({"ID", "STEP", "STATUS", "RETRIES", "RETRY_AT", "UPDATED_AT", "OUTPUT", "ERROR"});
+  for (const auto& s : steps) {
+    t.add_row({std::to_string(s.id), s.step_name, std::string(to_string(s.status)),
+               std::to_string(s.retry_count), or_dash(s.retry_at), format_time(s.updated_at),
+               opt_json(s.output, kStepValueWidth), opt_json(s.error, kStepValueWidth)});
   }
   return t;
 }
@@ -108,6 +141,19 @@ Fields system_stats_fields(const SystemStats& s) {
           {"leased", str(s.leased)},
           {"archived", str(s.archived)},
           {"dead", str(s.dead)}};
+}
+
+Fields run_fields(const RunRecord& r) {
+  return {{"id", std::to_string(r.id)},
+          {"workflow", r.workflow_name},
+          {"workflow_id", std::to_string(r.workflow_id)},
+          {"message_id", or_dash(r.message_id)},
+          {"status", std::string(to_string(r.status))},
+          {"input", compact_json(r.input)},
+          {"output", opt_json(r.output)},
+          {"error", opt_json(r.error)},
+          {"created_at", format_time(r.created_at)},
+          {"updated_at", format_time(r.updated_at)}};
 }
 
 Fields worker_stats_fields(const WorkerStats& s) {

@@ -16,11 +16,15 @@ Table messages_table(const std::vector<QueueMessage>& messages, TimePoint now);
 Table workers_table(const std::vector<WorkerInfo>& workers);
 Table metrics_table(const std::vector<QueueMetrics>& metrics);
 Table health_table(const std::vector<WorkerHealth>& health);
+Table workflows_table(const std::vector<WorkflowRecord>& workflows);
+Table runs_table(const std::vector<RunRecord>& runs);
+Table steps_table(const std::vector<StepRecord>& steps);
 
 Fields queue_fields(const QueueInfo& q);
 Fields worker_fields(const WorkerInfo& w);
 Fields metrics_fields(const QueueMetrics& m);
 Fields system_stats_fields(const SystemStats& s);
 Fields worker_stats_fields(const WorkerStats& s);
+Fields run_fields(const RunRecord& r);
 
 }  // namespace pgqrs::cli

@@ -1,0 +1,159 @@
+// pgqrs workflow list | runs | run | steps | cancel | trigger
+#include <memory>
+
+#include "commands.h"
+#include "duration.h"
+#include "json_arg.h"
+#include "records_json.h"
+#include "records_table.h"
+
+namespace pgqrs::cli {
+
+namespace {
+
+constexpr WorkflowStatus kStatuses[] = {WorkflowStatus::kQueued,    WorkflowStatus::kRunning,
+                                        WorkflowStatus::kPaused,    WorkflowStatus::kCancelling,
+                                        WorkflowStatus::kCancelled, WorkflowStatus::kSuccess,
+                                        WorkflowStatus::kError};
+
+// CLI11 check for --status: a run status in any case.
+std::string check_status(const std::string& text) {
+  if (parse_workflow_status(text)) return {};
+  std::string names;
+  for (WorkflowStatus s : kStatuses)
+    names += (names.empty() ? "" : ", ") + std::string(to_string(s));
+  return "invalid status '" + text + "': choose one of " + names + " (any case)";
+}
+
+// The run id the trigger stored in the message payload {"input": ..., "run_id": N}.
+std::int64_t run_id_of(const QueueMessage& msg) {
+  const auto& p = msg.payload;
+  if (!p.is_object() || !p.contains("run_id") || !p["run_id"].is_number_integer()) {
+    throw InternalError("message " + std::to_string(msg.id) +
+                        " of the triggered run has no integer run_id");
+  }
+  return p["run_id"].get<std::int64_t>();
+}
+
+}  // namespace
+
+void register_workflow_commands(CLI::App& app, Context& ctx) {
+  CLI::App* group =
+      app.add_subcommand("workflow", "Durable workflows: definitions, runs and their steps");
+  group->require_subcommand(1);
+
+  struct Options {
+    std::string workflow;
+    std::string status;
+    std::string since;
+    std::uint32_t limit = 100;
+    std::int64_t id = 0;
+    std::string input;
+  };
+  auto o = std::make_shared<Options>();
+
+  on_run(group->add_subcommand("list", "List registered workflows"), ctx, [&ctx] {
+    auto workflows = ctx.admin().list_workflows();
+    Output out = ctx.output();
+    if (out.json()) {
+      out.print_json(to_json_array(workflows));
+    } else {
+      out.print_table(workflows_table(workflows));
+    }
+  });
+
+  CLI::App* cmd = group->add_subcommand("runs", "List runs, newest first");
+  CLI::Option* runs_workflow =
+      cmd->add_option("--workflow,-w", o->workflow, "Only runs of this workflow");
+  CLI::Option* runs_status =
+      cmd->add_option("--status,-s", o->status,
+                      "Only runs with this status: QUEUED, RUNNING, PAUSED, CANCELLING, "
+                      "CANCELLED, SUCCESS or ERROR (any case)")
+          ->check(CLI::Validator(check_status, "STATUS", "status"));
+  CLI::Option* runs_since =
+      cmd->add_option("--since", o->since,
+                      "Only runs created at or after this: a duration ago (30m, 2h, 7d) or an "
+                      "ISO-8601 time (2026-11-22T10:00:00Z)")
+          ->check(CLI::Validator(check_since, "TIME", "since"));
+  cmd->add_option("--limit,-n", o->limit, "At most this many runs (default 100)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  on_run(cmd, ctx, [&ctx, o, runs_workflow, runs_status, runs_since] {
+    RunFilter filter;
+    if (runs_workflow->count() > 0) filter.workflow = o->workflow;
+    if (runs_status->count() > 0) filter.status = parse_workflow_status(o->status);
+    if (runs_since->count() > 0) {
+      filter.since = parse_since_or_throw(o->since, ctx.store().clock().now());
+    }
+    filter.limit = o->limit;
+    auto runs = ctx.admin().list_runs(filter);
+    Output out = ctx.output();
+    if (out.json()) {
+      out.print_json(to_json_array(runs));
+    } else {
+      out.print_table(runs_table(runs));
+    }
+  });
+
+  cmd = group->add_subcommand("run", "Show one run with its input, output and error");
+  cmd->add_option("ID", o->id, "Run id")->required();
+  on_run(cmd, ctx, [&ctx, o] {
+    RunRecord r = ctx.admin().get_run(o->id);
+    Output out = ctx.output();
+    if (out.json()) {
+      out.print_json(to_json(r));
+    } else {
+      out.print_fields(run_fields(r));
+    }
+  });
+
+  cmd = group->add_subcommand("steps", "List the recorded steps of a run");
+  cmd->add_option("RUN_ID", o->id, "Run id")->required();
+  on_run(cmd, ctx, [&ctx, o] {
+    auto steps = ctx.admin().run_steps(o->id);
+    Output out = ctx.output();
+    if (out.json()) {
+      out.print_json(to_json_array(steps));
+    } else {
+      out.print_table(steps_table(steps));
+    }
+  });
+
+  cmd = group->add_subcommand(
+      "cancel", "Ask a queued, running or paused run to stop (it becomes CANCELLING)");
+  cmd->add_option("RUN_ID", o->id, "Run id")->required();
+  on_run(cmd, ctx, [&ctx, o] {
+    Admin admin = ctx.admin();
+    bool cancelled = admin.cancel_run(o->id);
+    Output out = ctx.output();
+    if (out.json()) {
+      out.print_json({{"ok", true}, {"cancelled", cancelled}});
+    } else if (cancelled) {
+      out.print_line("Cancelling run " + std::to_string(o->id) +
+                     ": a worker stops it at its next step boundary");
+    } else {
+      out.print_line("Run " + std::to_string(o->id) + " not cancelled: its status is " +
+                     std::string(to_string(admin.get_run(o->id).status)));
+    }
+  });
+
+  cmd = group->add_subcommand("trigger", "Start a run of a registered workflow");
+  cmd->add_option("WORKFLOW", o->workflow, "Workflow name")->required();
+  cmd->add_option("JSON", o->input, "Run input as JSON text, or - to read it from stdin")
+      ->required()
+      ->check(json_validator());
+  on_run(cmd, ctx, [&ctx, o] {
+    nlohmann::json input = read_json_argument(o->input);
+    QueueMessage msg =
+        pgqrs::workflow().name(o->workflow).trigger(std::move(input)).execute(ctx.store());
+    std::int64_t run_id = run_id_of(msg);
+    Output out = ctx.output();
+    if (out.json()) {
+      out.print_json({{"run_id", run_id}, {"message_id", msg.id}});
+    } else {
+      out.print_line("Triggered run " + std::to_string(run_id) + " of workflow '" + o->workflow +
+                     "' (message " + std::to_string(msg.id) + ")");
+    }
+  });
+}
+
+}  // namespace pgqrs::cli
