@@ -98,6 +98,10 @@ class Connection {
   bool owned_;
   const ConnectOptions* options_;
   std::unordered_set<std::string> prepared_;  // statement names prepared on this connection
+  // Set when the server sent a FATAL error while no request was in flight (libpq reports
+  // those as notices): the session is over, and the next request cannot have run.
+  bool ended_by_server_ = false;
+  static void on_notice(void* self, const PGresult* notice);
 };
 
 }  // namespace pgqrs::pg

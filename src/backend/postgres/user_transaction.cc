@@ -58,12 +58,14 @@ void PgUserTransaction::fail(const PgError& e, std::string_view what) {
     finished_ = true;
     if (e.broken()) lease_->mark_broken();
   }
-  if (e.kind() == PgError::Kind::kServer) {
+  if (e.kind() == PgError::Kind::kServer && !e.broken()) {
     throw postgres::SqlError("postgres: " + std::string(what) + ": " + e.what() + " (SQLSTATE " +
                                  e.sqlstate() +
                                  "); the transaction is aborted and will be rolled back",
                              e.sqlstate(), retryable_sqlstate(e.sqlstate()));
   }
+  // The server ended the session with an error (terminated, shutting down) or the request
+  // never left: either way nothing of the transaction was committed.
   throw ConnectionError("postgres: " + std::string(what) +
                         ": the connection was lost; the transaction was rolled back: " + e.what());
 }
