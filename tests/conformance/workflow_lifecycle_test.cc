@@ -156,6 +156,16 @@ TEST_P(WorkflowLifecycleTest, TriggerWithInvalidInputStoresNothing) {
   } catch (const std::exception& e) {
     ADD_FAILURE() << "NaN input: expected ValidationError or SerializationError, got: " << e.what();
   }
+  // Strings that are not valid UTF-8.
+  try {
+    pgqrs::workflow().name(def).trigger(json{{"s", "bad\xff"}}).execute(store());
+    ADD_FAILURE() << "an input with invalid UTF-8 was accepted";
+  } catch (const pgqrs::ValidationError&) {
+  } catch (const pgqrs::SerializationError&) {
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "invalid UTF-8 input: expected ValidationError or SerializationError, got: "
+                  << e.what();
+  }
   // Larger than the payload limit (1 MiB by default) once wrapped in the run message.
   json big = json::array();
   for (int i = 0; i < 70000; ++i) big.push_back("0123456789abcdef");  // ~1.3 MB

@@ -11,19 +11,21 @@
 //
 // How (3) is checked soundly. Each execution of a step body returns a token "<pid>:<seq>"
 // that names that execution, and writes "body RUN STEP TOKEN" to a shared side-effect log
-// (then works a few ms and returns); the token is part of the step's output, so the database says
-// which execution's result was recorded. Log lines are single write()s on an O_APPEND
-// descriptor, and at most one worker is alive at any time (each is killed and reaped
-// before the next starts), so the log's order is the real order of the bodies. A step's
-// success is recorded by the execution whose token is stored, after its body line; if any
-// body of that step ran after its success was recorded, that body's line comes after the
-// recorded one. So the check is: for every (run, step), the recorded token is the token of
+// (then works a few ms and returns); the token is part of the step's output, so the
+// database says which execution's result was recorded. Each log line is a single write()
+// on an O_APPEND descriptor, which the kernel appends atomically, so the file's order is
+// the real order of the writes, across processes. The recorded execution wrote its body
+// line before its success was committed. So if any body of the step ran after the success
+// was recorded, or concurrently with the recorded execution, its line comes after the
+// recorded one. The check is: for every (run, step), the recorded token is the token of
 // the LAST body line of that step. Earlier body lines are executions interrupted by a kill
-// before their success was recorded (the allowed at-least-once repeats). In addition the
-// worker writes "done RUN STEP TOKEN" after workflow_step returned a freshly recorded
-// output: a step has at most one such line, it names the recorded token, and no body line
-// of the step follows it. (A kill between the commit and the "done" write loses that
-// line, which is why the token check above, not the "done" lines, is the primary check.)
+// before their success was recorded (the allowed at-least-once repeats): a killed worker
+// writes nothing after its death, and its run is resumed only after its lease lapsed,
+// later still. In addition the worker writes "done RUN STEP TOKEN" after workflow_step
+// returned a freshly recorded output: a step has at most one such line, it names the
+// recorded token, and no body line of the step follows it. (A kill between the commit and
+// the "done" write loses that line, which is why the token check above, not the "done"
+// lines, is the primary check.)
 //
 // Runs on SQLite (a file database) and, when PGQRS_TEST_POSTGRES_DSN is set, on Postgres
 // (a fresh schema per test). PGQRS_CRASH_SEED and PGQRS_CRASH_KILLS override the seed and
@@ -64,7 +66,6 @@ constexpr int kSteps = 5;
 constexpr int kRuns = 40;
 constexpr int kDefaultKills = 25;
 constexpr unsigned kDefaultSeed = 20261122;
-constexpr int kLeaseSeconds = 1;
 constexpr auto kFinalWorkerTimeout = std::chrono::seconds(75);
 
 unsigned EnvOr(const char* name, unsigned fallback) {
@@ -204,21 +205,26 @@ class WorkflowCrashTest : public ::testing::TestWithParam<std::string> {
     return pgqrs::connect_with_config(config);
   }
 
-  std::vector<std::string> WorkerArgs(const fs::path& log, int expected) const {
+  std::vector<std::string> WorkerArgs(const fs::path& log, int lease_seconds, int expected) const {
     return {PGQRS_WORKFLOW_WORKER_PATH,
             target_.dsn,
             target_.schema,
             log.string(),
-            std::to_string(kLeaseSeconds),
+            std::to_string(lease_seconds),
             std::to_string(expected)};
   }
+
+  // The scenario: kRuns runs; `concurrency` workers alive at a time; a random one of them
+  // is killed after a random delay and replaced, `kills` times; then the survivors are
+  // killed too and a final worker finishes everything. Then the checks of the file comment.
+  void RunScenario(int concurrency, int lease_seconds);
 
   ScratchDir dir_;
   BackendUnderTest target_;
   bool schema_created_ = false;
 };
 
-TEST_P(WorkflowCrashTest, KilledWorkersNeverLoseARunOrRerunARecordedStep) {
+void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
   const unsigned seed = EnvOr("PGQRS_CRASH_SEED", kDefaultSeed);
   const unsigned kills = EnvOr("PGQRS_CRASH_KILLS", kDefaultKills);
   SCOPED_TRACE("seed " + std::to_string(seed) +
@@ -253,24 +259,44 @@ TEST_P(WorkflowCrashTest, KilledWorkersNeverLoseARunOrRerunARecordedStep) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> delay_ms(5, 150);
   std::set<std::string> killed_pids;
-  for (unsigned k = 0; k < kills; ++k) {
-    const pid_t pid = Spawn(WorkerArgs(log, 0), output);
-    ASSERT_GT(pid, 0) << "could not start " << PGQRS_WORKFLOW_WORKER_PATH;
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+  std::vector<pid_t> alive;
+  auto spawn_worker = [&] {
+    const pid_t pid = Spawn(WorkerArgs(log, lease_seconds, 0), output);
+    if (pid > 0) alive.push_back(pid);
+    return pid > 0;
+  };
+  auto kill_worker = [&](std::size_t index) {
+    const pid_t pid = alive[index];
+    alive.erase(alive.begin() + static_cast<std::ptrdiff_t>(index));
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      FAIL() << "worker " << pid << " exited by itself before the kill (status " << status
-             << "); its output:\n"
-             << ReadFile(output);
-    }
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
     killed_pids.insert(std::to_string(pid));
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  };
+  for (int i = 0; i < concurrency; ++i) {
+    ASSERT_TRUE(spawn_worker()) << "could not start " << PGQRS_WORKFLOW_WORKER_PATH;
   }
+  for (unsigned k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    for (pid_t pid : alive) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        FAIL() << "worker " << pid << " exited by itself before the kill (status " << status
+               << "); worker output:\n"
+               << ReadFile(output);
+      }
+    }
+    const std::size_t victim = rng() % alive.size();
+    ASSERT_TRUE(kill_worker(victim)) << "a worker did not die of SIGKILL";
+    if (k + 1 < kills) {
+      ASSERT_TRUE(spawn_worker()) << "could not start " << PGQRS_WORKFLOW_WORKER_PATH;
+    }
+  }
+  while (!alive.empty()) ASSERT_TRUE(kill_worker(0));
 
   // A final worker finishes every run (it exits 0 once all kRuns runs are finished).
-  const pid_t last = Spawn(WorkerArgs(log, kRuns), output);
+  const pid_t last = Spawn(WorkerArgs(log, lease_seconds, kRuns), output);
   ASSERT_GT(last, 0);
   const int last_exit = WaitExit(last, kFinalWorkerTimeout);
   ASSERT_EQ(last_exit, 0) << "final worker exit code (4 = timed out, -1 = killed after "
@@ -366,11 +392,25 @@ TEST_P(WorkflowCrashTest, KilledWorkersNeverLoseARunOrRerunARecordedStep) {
   RecordProperty("kills", static_cast<int>(kills));
   RecordProperty("repeated_step_bodies", repeated_bodies);
   RecordProperty("bodies_run_by_killed_workers", bodies_in_killed_workers);
-  std::cout << "[ crash    ] " << target_.name << ": seed " << seed << ", " << kills << " kills, "
+  std::cout << "[ crash    ] " << target_.name << ", " << concurrency
+            << " worker(s) at a time: seed " << seed << ", " << kills << " kills, "
             << bodies_in_killed_workers << " step bodies ran in killed workers, " << repeated_bodies
             << " step bodies re-ran after a kill, " << secs << " s\n";
   EXPECT_GT(bodies_in_killed_workers, 0)
       << "no kill landed while a worker was executing steps: the test exercised nothing";
+}
+
+// One worker alive at a time: every kill interrupts the only worker.
+TEST_P(WorkflowCrashTest, KilledWorkersNeverLoseARunOrRerunARecordedStep) {
+  RunScenario(/*concurrency=*/1, /*lease_seconds=*/1);
+}
+
+// Two workers at a time competing for runs (leases and database contention across
+// processes); a random one is killed each time. The lease is longer here so that a worker
+// that is merely slow on a loaded machine keeps its run (a lapsed lease would let two live
+// workers share a run, which is what the checks would then report).
+TEST_P(WorkflowCrashTest, KilledWorkersAmongConcurrentOnesNeverLoseARunOrRerunARecordedStep) {
+  RunScenario(/*concurrency=*/2, /*lease_seconds=*/3);
 }
 
 std::string CrashCaseName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
