@@ -4,6 +4,7 @@
 #
 # Knobs:  make test JOBS=4        parallel build and test jobs (default 2)
 #         make test CTEST_ARGS='-L unit'   extra ctest arguments (select labels, -R, ...)
+#         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer (their tests skip)
 #         make demo DEMO_ARGS='--messages 5000'
 
 SHELL := /bin/bash
@@ -28,10 +29,16 @@ define configure_build
 	$(CMAKE) --build --preset $(1) -j$(JOBS) $(if $(2),--target $(2))
 endef
 
+# Test services around ctest: scripts/pg-test-server starts a throwaway PostgreSQL and a
+# PgBouncer (transaction pooling) on loopback, exports PGQRS_TEST_POSTGRES_DSN and
+# PGQRS_TEST_PGBOUNCER_DSN to ctest, and stops both afterwards, also when tests fail or
+# make is interrupted. `make test TEST_SERVICES=` runs without them (Postgres tests skip).
+TEST_SERVICES ?= scripts/pg-test-server run
+
 # $(call run_tests,PRESET): run every test of the preset (labels unit, conformance,
 # integration).
 define run_tests
-	$(CTEST) --preset $(1) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+	$(TEST_SERVICES) $(CTEST) --preset $(1) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 endef
 
 .PHONY: help bootstrap build test demo bench asan tsan format format-check tidy clean
@@ -57,7 +64,7 @@ build:
 # Keep it one recipe so a failing step fails `make test`.
 test: bootstrap
 	$(call configure_build,dev)
-# hook: start test services here (Postgres, PgBouncer, S3) — none are needed yet
+# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer; S3 next)
 	$(call run_tests,dev)
 # hook: pytest for the Python bindings goes here — not built yet
 
