@@ -63,6 +63,20 @@ class Session {
   int statements_ = 0;
 };
 
+// The shape of an operation (see above).
+enum class OpKind { kRead, kWrite, kTransaction };
+
+// What to do about a failed attempt. Pure: the whole retry policy in one place.
+enum class Verdict {
+  kRetry,                 // nothing was applied: run it again on a fresh connection
+  kRetryAfterContention,  // serialization failure / deadlock / lock not available
+  kRetryUnprepared,       // 26000: the server lost our prepared statement (a pooler)
+  kOutcomeUnknown,        // a write's commit was sent and no answer came back
+  kFail,                  // a server error that retrying cannot fix: translate and throw
+};
+// `commit_sent`: the request that commits (the write's statement, or COMMIT) had been sent.
+Verdict classify_failure(OpKind kind, bool idempotent, bool commit_sent, const PgError& e);
+
 class Executor {
  public:
   // `schema` is used in error messages only.
@@ -70,17 +84,17 @@ class Executor {
 
   template <class F>
   auto read(std::string_view op, F&& body) {
-    return run(op, Mode::kRead, /*idempotent=*/true, body);
+    return run(op, OpKind::kRead, /*idempotent=*/true, body);
   }
   template <class F>
   auto write(std::string_view op, F&& body) {
-    return run(op, Mode::kWrite, /*idempotent=*/false, body);
+    return run(op, OpKind::kWrite, /*idempotent=*/false, body);
   }
   // `idempotent`: running it twice has the same effect as once (install, uninstall), so an
   // unknown commit outcome is resolved by running it again.
   template <class F>
   auto transaction(std::string_view op, F&& body, bool idempotent = false) {
-    return run(op, Mode::kTransaction, idempotent, body);
+    return run(op, OpKind::kTransaction, idempotent, body);
   }
 
   bool prepared() const { return prepared_.load(std::memory_order_relaxed); }
@@ -88,11 +102,11 @@ class Executor {
   Pool& pool() { return pool_; }
 
  private:
-  enum class Mode { kRead, kWrite, kTransaction };
   using Clock = std::chrono::steady_clock;
 
   template <class F>
-  std::invoke_result_t<F&, Session&> run(std::string_view op, Mode mode, bool idempotent, F& body) {
+  std::invoke_result_t<F&, Session&> run(std::string_view op, OpKind mode, bool idempotent,
+                                         F& body) {
     using R = std::invoke_result_t<F&, Session&>;
     const auto start = Clock::now();
     const auto deadline = start + timeout_;
@@ -100,20 +114,20 @@ class Executor {
       auto lease = pool_.acquire(deadline);
       // Inside BEGIN ... COMMIT statements go unprepared: a failed PQprepare (e.g. a name a
       // pooler's server session already has) would abort the whole transaction.
-      Session s(*lease, prepared() && mode != Mode::kTransaction);
+      Session s(*lease, prepared() && mode != OpKind::kTransaction);
       bool commit_sent = false;
       try {
-        if (mode == Mode::kTransaction) s.simple("BEGIN");
+        if (mode == OpKind::kTransaction) s.simple("BEGIN");
         if constexpr (std::is_void_v<R>) {
           body(s);
-          if (mode == Mode::kTransaction) {
+          if (mode == OpKind::kTransaction) {
             commit_sent = true;
             s.simple("COMMIT");
           }
           return;
         } else {
           R result = body(s);
-          if (mode == Mode::kTransaction) {
+          if (mode == OpKind::kTransaction) {
             commit_sent = true;
             s.simple("COMMIT");
           }
@@ -121,7 +135,7 @@ class Executor {
         }
       } catch (const PgError& e) {
         if (e.broken()) lease.mark_broken();
-        if (mode == Mode::kWrite) commit_sent = s.statements() > 0;
+        if (mode == OpKind::kWrite) commit_sent = s.statements() > 0;
         on_failure(op, mode, idempotent, commit_sent, e, attempt, start, deadline);
       }
     }
@@ -129,7 +143,7 @@ class Executor {
 
   // Returns when the operation should be run again (after a pause, if any); otherwise
   // throws the pgqrs error for `e`.
-  void on_failure(std::string_view op, Mode mode, bool idempotent, bool commit_sent,
+  void on_failure(std::string_view op, OpKind mode, bool idempotent, bool commit_sent,
                   const PgError& e, int attempt, Clock::time_point start,
                   Clock::time_point deadline);
 
