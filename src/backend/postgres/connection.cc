@@ -114,9 +114,22 @@ std::unique_ptr<Connection> Connection::open(const ConnectOptions& options,
       }
       std::unique_ptr<Connection> c(new Connection(conn.release(), /*owned=*/true, options));
       PQsetNoticeReceiver(c->conn_, &Connection::on_notice, c.get());
-      return c;
+      if (options.prepared) {
+        // Plan each prepared statement once. With the default (auto) the server keeps
+        // re-planning statements whose custom plan looks cheaper (any `= ANY($1)` or
+        // `LIMIT $n`), which costs more than running them: 0.35 ms of planning per
+        // dequeue, measured. Every pgqrs statement has a good generic plan.
+        try {
+          c->exec_simple("SET plan_cache_mode = force_generic_plan");
+        } catch (const PgError& e) {
+          c.reset();  // lost right after connecting: treat like a failed attempt
+          last_error = e.what();
+        }
+      }
+      if (c) return c;
+    } else {
+      last_error = scrub(trimmed(PQerrorMessage(conn.get())), options);
     }
-    last_error = scrub(trimmed(PQerrorMessage(conn.get())), options);
     if (judge(last_error) == ConnectVerdict::kConfig) {
       throw ConfigError("cannot connect to postgres at " + options.redacted + ": " + last_error +
                         hint_for(last_error));

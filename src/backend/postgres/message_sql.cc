@@ -8,12 +8,14 @@ namespace pgqrs::pg {
 
 // $1 queue name, $2 payloads jsonb[], $3 vt, $4 enqueued_at, $5 producer (NULL = none),
 // $6 notify channel, $7 notify (visible now).
-// Returns one row: queue id (NULL = no such queue), producer ok, the new ids (ascending =
-// input order, as identity values are drawn in the order rows are inserted).
+// The queue and producer rows are KEY SHARE-locked (in place of foreign keys, see
+// migrations.cc): a concurrent delete_queue / delete_worker waits for this insert and then
+// sees its rows. Returns one row: queue id (NULL = no such queue), producer ok, the new ids
+// (ascending = input order, as identity values are drawn in the order rows are inserted).
 const char kEnqueue[] = R"sql(
-WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
-     w AS (SELECT $5::int8 IS NULL
-                  OR EXISTS (SELECT 1 FROM {s}.pgqrs_workers WHERE id = $5) AS ok),
+WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 FOR KEY SHARE),
+     pw AS (SELECT id FROM {s}.pgqrs_workers WHERE id = $5 FOR KEY SHARE),
+     w AS (SELECT $5::int8 IS NULL OR EXISTS (SELECT 1 FROM pw) AS ok),
      ins AS (
        INSERT INTO {s}.pgqrs_messages
          (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id)

@@ -39,9 +39,10 @@ constexpr char kWorkerStatus[] = "SELECT status FROM {s}.pgqrs_workers WHERE id 
 
 constexpr char kHeartbeat[] = "UPDATE {s}.pgqrs_workers SET heartbeat_at = $2 WHERE id = $1";
 
-// A lease held now: $1 = worker, $2 = now.
+// A lease held now: $1 = worker, $2 = now. Found through pgqrs_messages_consumer_idx (the
+// coalesce form keeps the partial indexes on live messages out of the planner's choice).
 #define PGQRS_PG_LEASED_BY_WORKER \
-  "consumer_worker_id = $1 AND vt > $2 AND archived_at IS NULL AND dead_at IS NULL"
+  "consumer_worker_id = $1 AND vt > $2 AND coalesce(archived_at, dead_at) IS NULL"
 
 constexpr char kLeasedMessages[] =
     "SELECT " PGQRS_PG_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE " PGQRS_PG_LEASED_BY_WORKER
@@ -76,7 +77,7 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
            FOR UPDATE),
      r AS (UPDATE {s}.pgqrs_messages SET vt = $3, consumer_worker_id = NULL
            WHERE consumer_worker_id IN (SELECT id FROM z)
-             AND vt > $3 AND archived_at IS NULL AND dead_at IS NULL
+             AND vt > $3 AND coalesce(archived_at, dead_at) IS NULL
            RETURNING 1),
      st AS (UPDATE {s}.pgqrs_workers SET status = 'stopped', shutdown_at = $3
             WHERE id IN (SELECT id FROM z)

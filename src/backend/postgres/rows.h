@@ -7,15 +7,11 @@
 #include "backend/postgres/pq.h"
 #include "pgqrs/records.h"
 
-// String-literal macros so they concatenate into constant SQL at compile time. The _M
-// variants qualify every column with the alias "m." (for joins and UPDATE ... FROM).
+// String-literal macros so they concatenate into constant SQL at compile time.
 #define PGQRS_PG_QUEUE_COLUMNS "id, queue_name, created_at"
 #define PGQRS_PG_MESSAGE_COLUMNS                                                       \
   "id, queue_id, payload, vt, enqueued_at, read_ct, dequeued_at, producer_worker_id, " \
   "consumer_worker_id, archived_at, dead_at"
-#define PGQRS_PG_MESSAGE_COLUMNS_M                                               \
-  "m.id, m.queue_id, m.payload, m.vt, m.enqueued_at, m.read_ct, m.dequeued_at, " \
-  "m.producer_worker_id, m.consumer_worker_id, m.archived_at, m.dead_at"
 #define PGQRS_PG_WORKER_COLUMNS \
   "id, name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at, shutdown_at"
 
