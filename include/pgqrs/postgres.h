@@ -43,6 +43,7 @@ namespace postgres {
 class Param {
  public:
   Param(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): SQL NULL
+  Param(std::nullopt_t) {}  // NOLINT(google-explicit-constructor): SQL NULL
   Param(std::string_view text) : text_(std::string(text)) {}  // NOLINT
   Param(const char* text) : text_(std::string(text)) {}       // NOLINT
   Param(const std::string& text) : text_(text) {}             // NOLINT

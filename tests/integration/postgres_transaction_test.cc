@@ -123,8 +123,11 @@ TEST_F(PostgresTransactionTest, ExecuteReturnsRowsAsTextWithNulls) {
   EXPECT_FALSE(r.rows[0][1].has_value());
   EXPECT_EQ(r.rows[0][2], "v");
   EXPECT_EQ(r.affected_rows, 1u);
-  auto nulls = tx.execute("SELECT $1::text IS NULL", {nullptr});
+  auto nulls = tx.execute("SELECT $1::text IS NULL, $2::int IS NULL, $3::int",
+                          {nullptr, std::nullopt, std::optional<int>(7)});
   EXPECT_EQ(nulls.rows[0][0], "t");
+  EXPECT_EQ(nulls.rows[0][1], "t");
+  EXPECT_EQ(nulls.rows[0][2], "7");
   tx.commit();
 }
 
