@@ -4,6 +4,8 @@
 #   log "message"   one line on stderr, prefixed with the calling script's name
 #   die "message"   log it and exit 1
 #   repo_root       the absolute path of the repository
+#   pgqrs_cache_dir the per-user cache outside the clone (venv, Turso engine build, ...)
+#   pgqrs_venv_dir  the Python venv scripts/bootstrap fills from python-requirements.txt
 
 pgqrs_script_name=$(basename "${0:-pgqrs}")
 
@@ -27,3 +29,11 @@ as_root() {
     die "need root to run '$1' (not root, and sudo is not installed)"
   fi
 }
+
+# Caches that must survive a fresh clone (CI clones anew each run) live here, keyed by what
+# they are built from. $PGQRS_CACHE_DIR overrides the location.
+pgqrs_cache_dir() { printf '%s\n' "${PGQRS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgqrs}"; }
+
+# The venv holding the Python packages of scripts/python-requirements.txt; its bin/python is
+# what the build (nanobind) and the tests (pytest, moto) use.
+pgqrs_venv_dir() { printf '%s/venv\n' "$(pgqrs_cache_dir)"; }
