@@ -257,6 +257,24 @@ class Backend {
     unsupported("workflows");
   }
 
+  // What a step boundary must know, in one read: the run's status (nullopt: no such run) and
+  // whether `worker` holds a valid lease on `message_id` (not archived or dead, consumer ==
+  // worker, vt > now). The default composes get_run and get_message.
+  struct RunBoundary {
+    std::optional<WorkflowStatus> status;
+    bool lease_held = false;
+  };
+  virtual RunBoundary run_boundary(std::int64_t run_id, std::int64_t message_id,
+                                   std::int64_t worker, TimePoint now) {
+    RunBoundary b;
+    if (auto run = get_run(run_id)) b.status = run->status;
+    if (auto msg = get_message(message_id)) {
+      b.lease_held =
+          !msg->archived_at && !msg->dead_at && msg->consumer_worker_id == worker && msg->vt > now;
+    }
+    return b;
+  }
+
   // Steps (unique by run and name).
   virtual std::optional<StepRecord> get_step(std::int64_t /*run_id*/, std::string_view /*name*/) {
     unsupported("workflows");

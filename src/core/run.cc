@@ -27,13 +27,29 @@ StepRecord require_step(detail::RunState& s, std::string_view name) {
 // A step boundary (before a step or a durable timer): the run must not be cancelling, and
 // this execution must still hold the run's message lease, so an execution whose lease
 // lapsed never starts another step. Throws CancelledError or ConflictError.
+[[noreturn]] void throw_lease_lost(detail::RunState& s) {
+  s.lease_lost = true;
+  throw ConflictError("run " + std::to_string(s.run_id) + ": worker " +
+                      std::to_string(s.worker_id) + " no longer holds the lease of message " +
+                      std::to_string(s.message_id) +
+                      " (it expired; another worker may be running the run), so this "
+                      "execution stops");
+}
+
 void step_boundary(detail::RunState& s) {
-  auto run = s.store->backend->get_run(s.run_id);
-  if (!run) throw InternalError("run " + std::to_string(s.run_id) + " disappeared");
-  if (run->status == WorkflowStatus::kCancelling) {
+  auto& be = *s.store->backend;
+  Backend::RunBoundary b;
+  if (s.message_id == 0) {
+    if (auto run = be.get_run(s.run_id)) b.status = run->status;
+    b.lease_held = true;  // not executed by a workflow worker: no lease to check
+  } else {
+    b = be.run_boundary(s.run_id, s.message_id, s.worker_id, s.store->now());
+  }
+  if (!b.status) throw InternalError("run " + std::to_string(s.run_id) + " disappeared");
+  if (*b.status == WorkflowStatus::kCancelling) {
     throw CancelledError("run " + std::to_string(s.run_id) + " is being cancelled");
   }
-  detail::check_lease(s);
+  if (!b.lease_held) throw_lease_lost(s);
 }
 
 // A durable timer step: PAUSED with retry_at = wake time until it is due, then SUCCESS.
@@ -76,16 +92,10 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
 
 void detail::check_lease(RunState& s) {
   if (s.message_id == 0) return;
-  auto msg = s.store->backend->get_message(s.message_id);
-  const bool held = msg && !msg->archived_at && !msg->dead_at &&
-                    msg->consumer_worker_id == s.worker_id && msg->vt > s.store->now();
-  if (held) return;
-  s.lease_lost = true;
-  throw ConflictError("run " + std::to_string(s.run_id) + ": worker " +
-                      std::to_string(s.worker_id) + " no longer holds the lease of message " +
-                      std::to_string(s.message_id) +
-                      " (it expired; another worker may be running the run), so this "
-                      "execution stops");
+  if (!s.store->backend->run_boundary(s.run_id, s.message_id, s.worker_id, s.store->now())
+           .lease_held) {
+    throw_lease_lost(s);
+  }
 }
 
 std::int64_t Run::id() const { return state_->run_id; }
@@ -142,16 +152,17 @@ StepResult Run::acquire_step(std::string_view name) {
   return StepResult{StepResult::Status::kExecute, json()};
 }
 
+// One write: update_step never overwrites a recorded success and keeps retry_count when it
+// is not given. Only when nothing applied is the step read, to tell "succeeded before" (a
+// no-op) from "never acquired" (an error).
 void Run::complete_step(std::string_view name, const json& output) {
   auto& s = *state_;
   const std::string text = core::serialise_result(output, step_label(s, name) + " output");
-  auto step = require_step(s, name);
-  if (step.status == WorkflowStatus::kSuccess) return;  // a recorded success is final
   Backend::StepUpdate u;
   u.status = WorkflowStatus::kSuccess;
   u.output = text;
-  u.retry_count = step.retry_count;
-  s.store->backend->update_step(s.run_id, name, u, s.store->now());
+  if (s.store->backend->update_step(s.run_id, name, u, s.store->now())) return;
+  require_step(s, name);  // throws ValidationError if the step was never acquired
 }
 
 void Run::fail_step(std::string_view name, const json& error) {

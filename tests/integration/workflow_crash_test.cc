@@ -195,7 +195,27 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
   std::uniform_int_distribution<int> delay_ms(5, 150);
   std::set<std::string> killed_pids;
   std::vector<pid_t> alive;
+  auto log_size = [&]() -> std::uintmax_t {
+    std::error_code ec;
+    const auto n = fs::file_size(log, ec);
+    return ec ? 0 : n;
+  };
+  // The kill delays count from the moment the workers are executing steps (the side-effect
+  // log grew since the newest spawn), not from the spawn: start-up (connecting,
+  // registering) can take longer than the delays under sanitizers or on a loaded machine,
+  // and kills that always land during start-up would exercise nothing. Once a wait sees no
+  // progress for 3 s the runs are all finished, and later kills do not wait.
+  std::uintmax_t log_at_spawn = 0;
+  bool steps_running = true;
+  auto wait_for_steps = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (steps_running && log_size() <= log_at_spawn) {
+      if (std::chrono::steady_clock::now() > deadline) steps_running = false;
+      std::this_thread::sleep_for(2ms);
+    }
+  };
   auto spawn_worker = [&] {
+    log_at_spawn = log_size();
     const pid_t pid = pgqrs_test::SpawnLogged(WorkerArgs(log, lease_seconds, 0), output);
     if (pid > 0) alive.push_back(pid);
     return pid > 0;
@@ -213,6 +233,7 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
     ASSERT_TRUE(spawn_worker()) << "could not start " << PGQRS_WORKFLOW_WORKER_PATH;
   }
   for (unsigned k = 0; k < kills; ++k) {
+    wait_for_steps();
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     for (pid_t pid : alive) {
       int status = 0;

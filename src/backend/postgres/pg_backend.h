@@ -104,6 +104,8 @@ class PostgresBackend final : public backend::Backend {
   std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
   std::vector<RunRecord> list_runs(const backend::RunFilter& filter) override;
   backend::RunStart start_run(std::int64_t run_id, TimePoint now) override;
+  RunBoundary run_boundary(std::int64_t run_id, std::int64_t message_id, std::int64_t worker,
+                           TimePoint now) override;
   bool finish_run(std::int64_t run_id, WorkflowStatus status,
                   const std::optional<std::string>& output, const std::optional<std::string>& error,
                   TimePoint now) override;

@@ -98,6 +98,14 @@ SELECT )sql" PGQRS_PG_RUN_COLUMNS R"sql(
 FROM {s}.pgqrs_workflow_runs r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
 WHERE r.id = $1 AND NOT EXISTS (SELECT 1 FROM u))sql";
 
+// $1 run, $2 message, $3 worker, $4 now: (run status or NULL, lease held). The lease test is
+// the owner-only operations' (pg_backend_leases.cc), written the same plan-stable way.
+constexpr char kRunBoundary[] = R"sql(
+SELECT (SELECT status FROM {s}.pgqrs_workflow_runs WHERE id = $1),
+       EXISTS (SELECT 1 FROM {s}.pgqrs_messages
+               WHERE id = $2 AND coalesce(consumer_worker_id, 0) = $3 AND vt > $4
+                 AND coalesce(archived_at, dead_at) IS NULL))sql";
+
 constexpr char kFinishRun[] = R"sql(
 UPDATE {s}.pgqrs_workflow_runs SET status = $2, output = $3, error = $4, updated_at = $5
 WHERE id = $1 AND status IN ('RUNNING', 'CANCELLING'))sql";
@@ -280,6 +288,26 @@ backend::RunStart PostgresBackend::start_run(std::int64_t run_id, TimePoint now)
       out.started = out.run.status == WorkflowStatus::kRunning;
     }
     return out;
+  });
+}
+
+backend::Backend::RunBoundary PostgresBackend::run_boundary(std::int64_t run_id,
+                                                            std::int64_t message_id,
+                                                            std::int64_t worker, TimePoint now) {
+  return exec_.read("run_boundary", [&](Session& s) {
+    auto r =
+        s.exec(sql_(kRunBoundary), Params().int8(run_id).int8(message_id).int8(worker).time(now));
+    RunBoundary b;
+    if (!r.is_null(0, 0)) {
+      const std::string text = r.text(0, 0);
+      b.status = parse_workflow_status(text);
+      if (!b.status) {
+        throw InternalError("workflow run " + std::to_string(run_id) + " has unknown status '" +
+                            text + "'");
+      }
+    }
+    b.lease_held = r.boolean(0, 1);
+    return b;
   });
 }
 
