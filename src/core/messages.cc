@@ -57,7 +57,7 @@ std::vector<std::int64_t> enqueue_messages_in(
 
 std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,
                                          std::uint32_t limit, std::chrono::seconds lease,
-                                         std::int64_t consumer) {
+                                         std::int64_t consumer, std::optional<TimePoint> now) {
   validate_name(queue, "queue name");
   validate_batch_size(limit, store.config.default_max_batch_size);
   if (lease.count() <= 0) {
@@ -69,7 +69,7 @@ std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::s
   p.limit = limit;
   p.lease = lease;
   p.consumer_worker_id = consumer;
-  p.now = store.now();
+  p.now = now ? *now : store.now();
   p.max_read_ct = static_cast<std::int32_t>(store.config.max_read_ct);
   return store.backend->dequeue(p);
 }

@@ -33,7 +33,7 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
     throw ValidationError(step_label(s, name) + " is used twice in one execution");
   }
   auto& be = *s.store->backend;
-  auto now = s.store->now();
+  auto now = s.now();
   auto step = be.begin_step(s.run_id, name, now);
   if (step.status == WorkflowStatus::kSuccess) return;
   TimePoint wake;
@@ -64,7 +64,7 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
 std::int64_t Run::id() const { return state_->run_id; }
 const json& Run::input() const { return state_->input; }
 const Store& Run::store() const { return state_->handle; }
-TimePoint Run::current_time() const { return state_->store->now(); }
+TimePoint Run::current_time() const { return state_->now(); }
 
 RunRecord Run::record() const {
   auto r = state_->store->backend->get_run(state_->run_id);
@@ -90,7 +90,7 @@ StepResult Run::acquire_step(std::string_view name) {
   if (record().status == WorkflowStatus::kCancelling) {
     throw CancelledError("run " + std::to_string(s.run_id) + " is being cancelled");
   }
-  const auto now = s.store->now();
+  const auto now = s.now();
   auto step = be.begin_step(s.run_id, name, now);
   s.used_steps.emplace(name);
   switch (step.status) {
@@ -127,7 +127,7 @@ void Run::complete_step(std::string_view name, const json& output) {
   u.status = WorkflowStatus::kSuccess;
   u.output = text;
   u.retry_count = step.retry_count;
-  s.store->backend->update_step(s.run_id, name, u, s.store->now());
+  s.store->backend->update_step(s.run_id, name, u, s.now());
 }
 
 void Run::fail_step(std::string_view name, const json& error) {
@@ -137,7 +137,7 @@ void Run::fail_step(std::string_view name, const json& error) {
   u.status = WorkflowStatus::kError;
   u.error = core::serialise_result(error, step_label(s, name) + " error", /*lenient=*/true);
   u.retry_count = step.retry_count;
-  s.store->backend->update_step(s.run_id, name, u, s.store->now());
+  s.store->backend->update_step(s.run_id, name, u, s.now());
 }
 
 void Run::fail_step_transient(std::string_view name, const TransientStepError& error,
@@ -145,7 +145,7 @@ void Run::fail_step_transient(std::string_view name, const TransientStepError& e
   auto& s = *state_;
   const StepRetryPolicy& p = policy ? *policy : s.workflow_policy;
   auto step = require_step(s, name);
-  const auto now = s.store->now();
+  const auto now = s.now();
   json err = {{"message", error.what()}, {"transient", true}};
   Backend::StepUpdate u;
   u.error = err.dump();
@@ -178,7 +178,7 @@ void Run::pause(std::string_view reason, std::chrono::seconds resume_after) {
 
 bool Run::cancel() {
   auto& s = *state_;
-  return s.store->backend->cancel_run(s.run_id, s.store->now()).value_or(false);
+  return s.store->backend->cancel_run(s.run_id, s.now()).value_or(false);
 }
 
 void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration) {
