@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from . import _aio, _pgqrs
 from . import _records as rec
@@ -14,6 +14,10 @@ from ._time import TimeLike, to_micros
 from ._time import millis as _millis
 from ._time import seconds as _secs
 from ._workers import Consumer, Producer
+
+if TYPE_CHECKING:
+    from ._store import Store
+    from ._workflow import WorkflowDef
 
 __all__ = ["DequeueBuilder", "dequeue", "produce", "produce_batch", "consume",
            "consume_batch", "enqueue", "enqueue_batch", "enqueue_delayed", "archive",
@@ -88,7 +92,7 @@ class DequeueBuilder:
     def handle_batch(self, handler: Handler) -> "DequeueBuilder":
         return self._set_handler(handler, batched=True)
 
-    def handle_workflow(self, workflow: Any) -> "DequeueBuilder":
+    def handle_workflow(self, workflow: "WorkflowDef") -> "DequeueBuilder":
         """Serve runs of ``workflow`` (a @pgqrs.decorators.workflow, or any async
         callable ``(run, input)`` with a ``name``)."""
         if not callable(workflow) or not isinstance(getattr(workflow, "name", None), str):
@@ -126,16 +130,16 @@ class DequeueBuilder:
         o.stop = stop
         return o
 
-    async def fetch_one(self, store: Any) -> Optional[QueueMessage]:
+    async def fetch_one(self, store: "Store") -> Optional[QueueMessage]:
         """One dequeue attempt (no waiting): a leased message or None."""
         got = await self._fetch(store, 1)
         return got[0] if got else None
 
-    async def fetch_all(self, store: Any) -> list[QueueMessage]:
+    async def fetch_all(self, store: "Store") -> list[QueueMessage]:
         """One dequeue attempt (no waiting): up to batch() leased messages."""
         return await self._fetch(store, self._batch)
 
-    async def _fetch(self, store: Any, n: Optional[int]) -> list[QueueMessage]:
+    async def _fetch(self, store: "Store", n: Optional[int]) -> list[QueueMessage]:
         if self._at is not None:
             if self._consumer is None:
                 raise ValidationError("dequeue().at(...) needs worker(consumer)")
@@ -146,7 +150,7 @@ class DequeueBuilder:
         o.batch = n
         return rec.messages(await _aio.call(_pgqrs.fetch_all, store._native, o))
 
-    async def execute(self, store: Any) -> bool:
+    async def execute(self, store: "Store") -> bool:
         """One attempt with the handler: True if a message (batch) was processed; the
         handler's exception is re-raised unchanged after its messages were released."""
         if self._handler is None:
@@ -155,7 +159,7 @@ class DequeueBuilder:
         return await _aio.call_long(_pgqrs.handle_execute, store._native, self._options(),
                                     handler, self._batched)
 
-    async def poll(self, store: Any) -> Any:
+    async def poll(self, store: "Store") -> Union[list[QueueMessage], PollStats]:
         """Without a handler: waits until at least one message is leased and returns the
         list (empty when until() elapsed). With a handler: processes messages until
         interrupted (raises PgqrsError, the worker is left Suspended), until() elapses or,
@@ -182,7 +186,7 @@ class DequeueBuilder:
                              f"(processed {out.processed}, failed {out.failed})")
         return out
 
-    async def _serve_workflow(self, store: Any, stop: Any) -> dict:
+    async def _serve_workflow(self, store: "Store", stop: Any) -> dict:
         from ._workflow import Run
 
         wf = self._workflow
@@ -217,25 +221,25 @@ def dequeue(consumer: Optional[Consumer] = None, batch_size: int = 1) -> Any:
 # ---- one-call helpers ------------------------------------------------------------------
 
 
-async def produce(store: Any, queue: str, payload: Any) -> int:
+async def produce(store: "Store", queue: str, payload: Any) -> int:
     """Enqueues one payload (no named worker); returns its id."""
     ids = await _aio.call(_pgqrs.enqueue, store._native, queue, [payload], None, None, None)
     return ids[0]
 
 
-async def produce_batch(store: Any, queue: str, payloads: list) -> list[int]:
+async def produce_batch(store: "Store", queue: str, payloads: list) -> list[int]:
     """Enqueues a batch in one transaction (all or nothing); ids in input order."""
     return await _aio.call(_pgqrs.enqueue, store._native, queue, payloads, None, None, None)
 
 
-async def consume(store: Any, queue: str, handler: Handler) -> bool:
+async def consume(store: "Store", queue: str, handler: Handler) -> bool:
     """One dequeue attempt (no waiting): handler(msg) is called (awaited if async);
     archive on success; on exception the message is released with backoff and the
     handler's exception is re-raised. False if there was no message."""
     return await DequeueBuilder().from_queue(queue).handle(handler).execute(store)
 
 
-async def consume_batch(store: Any, queue: str, batch_size: int, handler: Handler) -> bool:
+async def consume_batch(store: "Store", queue: str, batch_size: int, handler: Handler) -> bool:
     """consume() for up to batch_size messages, handler(list_of_messages)."""
     return await (DequeueBuilder().from_queue(queue).batch(batch_size)
                   .handle_batch(handler).execute(store))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _aio, _pgqrs
 from ._errors import NotS3StoreError
 from ._records import SyncState
+
+if TYPE_CHECKING:
+    from ._store import Store
 
 __all__ = ["S3StoreHandle", "as_s3"]
 
@@ -16,7 +19,7 @@ class S3StoreHandle:
     unsynced writes); sync() publishes local changes (ConflictError on a concurrent
     write); state() compares the two."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: "Store") -> None:
         self._store = store
 
     async def snapshot(self) -> None:
@@ -29,7 +32,7 @@ class S3StoreHandle:
         return SyncState(await _aio.call(_pgqrs.s3_state, self._store._native))
 
 
-def as_s3(store: Any) -> S3StoreHandle:
+def as_s3(store: "Store") -> S3StoreHandle:
     """The S3 handle of a store opened with an s3:// DSN. Any other store raises an error
     that is both a ConfigError and a TypeError, naming the store's backend."""
     backend = store.backend

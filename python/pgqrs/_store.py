@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _aio, _pgqrs
 from . import _records as rec
@@ -15,6 +15,9 @@ from ._records import (QueueInfo, QueueMessage, QueueMetrics, RunRecord, SchemaI
 from ._time import TimeLike, to_micros
 from ._time import seconds as _secs
 from ._workers import Consumer, Producer
+
+if TYPE_CHECKING:
+    from ._workflow import Run
 
 __all__ = ["connect", "connect_with", "admin", "Store", "Admin", "Workers", "Queues",
            "Messages", "Workflows", "WorkflowRuns", "WorkflowSteps", "ConsumeIterator"]
@@ -209,7 +212,7 @@ class Admin:
     async def cancel_run(self, run_id: int) -> bool:
         return await _aio.call(self._native.cancel_run, int(run_id))
 
-    async def create_workflow(self, name: str, arg: Any) -> Any:
+    async def create_workflow(self, name: str, arg: Any) -> "Run":
         """Registers workflow ``name`` if needed and triggers a run with ``arg``; returns
         the Run handle (not started)."""
         from ._workflow import Run

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _aio, _pgqrs
 from . import _records as rec
 from ._records import QueueMessage, WorkerInfo, WorkerStatus
 from ._time import TimeLike, to_micros
 from ._time import seconds as _secs
+
+if TYPE_CHECKING:
+    from ._store import Admin
 
 __all__ = ["Producer", "Consumer"]
 
@@ -59,7 +62,7 @@ class Producer(_Worker):
     """A named producer of one queue. Safe to share between tasks and threads."""
 
     @staticmethod
-    async def new_producer(admin: Any, queue: str, name: str) -> "Producer":
+    async def new_producer(admin: "Admin", queue: str, name: str) -> "Producer":
         return Producer(await _aio.call(_pgqrs.new_producer, admin._store._native, name, queue))
 
     async def enqueue(self, payload: Any) -> int:
@@ -78,7 +81,7 @@ class Consumer(_Worker):
     release) apply only to messages it leases now and report whether they applied."""
 
     @staticmethod
-    async def new_consumer(admin: Any, queue: str, name: str) -> "Consumer":
+    async def new_consumer(admin: "Admin", queue: str, name: str) -> "Consumer":
         return Consumer(await _aio.call(_pgqrs.new_consumer, admin._store._native, name, queue))
 
     async def interrupt(self) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import math
 import time
-from typing import Any, Awaitable, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 
 from . import _aio, _pgqrs
 from . import _records as rec
@@ -16,6 +16,9 @@ from ._time import TimeLike, to_micros
 from ._time import millis as _millis
 from ._time import seconds as _secs
 
+if TYPE_CHECKING:
+    from ._store import Store
+
 __all__ = ["BackoffStrategy", "StepRetryPolicy", "WorkflowDef", "WorkflowBuilder",
            "RunBuilder", "StepBuilder", "Run", "StepResult", "StepGuard", "workflow", "run",
            "step"]
@@ -23,6 +26,10 @@ __all__ = ["BackoffStrategy", "StepRetryPolicy", "WorkflowDef", "WorkflowBuilder
 
 class BackoffStrategy:
     """Delay before retry number n of a failed step (seconds)."""
+
+    kind: str
+    base: float
+    max: float
 
     def __init__(self, kind: str, base: float, max: float) -> None:
         self.kind = kind
@@ -49,6 +56,9 @@ class StepRetryPolicy:
     """Up to ``max_attempts`` retries of a step that raises TransientStepError, waiting
     ``backoff`` between them (default: exponential with jitter, 1 s .. 60 s)."""
 
+    max_attempts: int
+    backoff: BackoffStrategy
+
     def __init__(self, max_attempts: int = 3, backoff: Optional[BackoffStrategy] = None) -> None:
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 0:
             raise ValidationError(f"max_attempts: expected an int >= 0, got {max_attempts!r}")
@@ -70,6 +80,10 @@ class WorkflowDef:
     start, then success with the return value, or fail with the exception (re-raised);
     the engine's control-flow errors (pause, step retry, cancel) pass through untouched.
     Made by @pgqrs.decorators.workflow."""
+
+    name: str
+    fn: Callable[..., Awaitable[Any]]
+    retry_policy: Optional[StepRetryPolicy]
 
     def __init__(self, name: str, fn: Callable[..., Awaitable[Any]],
                  retry_policy: Optional[StepRetryPolicy] = None) -> None:
@@ -114,7 +128,7 @@ class WorkflowBuilder:
 
     def __init__(self) -> None:
         self._name: Optional[str] = None
-        self._store: Any = None
+        self._store: "Store" = None
         self._input: Any = None
         self._has_input = False
 
@@ -122,7 +136,7 @@ class WorkflowBuilder:
         self._name = name.name if isinstance(name, WorkflowDef) else name
         return self
 
-    def store(self, store: Any) -> "WorkflowBuilder":
+    def store(self, store: "Store") -> "WorkflowBuilder":
         self._store = store
         return self
 
@@ -158,7 +172,7 @@ class RunBuilder:
     def __init__(self) -> None:
         self._run_id: Optional[int] = None
         self._message_id: Optional[int] = None
-        self._store: Any = None
+        self._store: "Store" = None
 
     def message(self, msg: QueueMessage) -> "RunBuilder":
         self._message_id = msg.id
@@ -170,7 +184,7 @@ class RunBuilder:
         self._run_id = int(run_id)
         return self
 
-    def store(self, store: Any) -> "RunBuilder":
+    def store(self, store: "Store") -> "RunBuilder":
         self._store = store
         return self
 
@@ -264,7 +278,7 @@ class Run:
     obtained with ``await run().message(m).store(s).execute()`` to drive it by hand
     (start, steps, success / fail). Use it from one task at a time."""
 
-    def __init__(self, native: Any, store: Any) -> None:
+    def __init__(self, native: Any, store: "Store") -> None:
         self._native = native
         self._store = store
 
@@ -347,6 +361,8 @@ class Run:
 class StepGuard:
     """Records the outcome of a step that must execute."""
 
+    name: str
+
     def __init__(self, run: Run, name: str, policy: Optional[StepRetryPolicy]) -> None:
         self._run = run
         self.name = name
@@ -378,6 +394,10 @@ class StepGuard:
 class StepResult:
     """Outcome of acquire_step: ``status``; ``value`` (the stored output when Skipped);
     ``guard`` (a StepGuard when it must Execute)."""
+
+    status: StepResultStatus
+    value: Any
+    guard: Optional[StepGuard]
 
     def __init__(self, status: StepResultStatus, value: Any, guard: Optional[StepGuard]) -> None:
         self.status = status
