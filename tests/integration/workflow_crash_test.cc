@@ -237,15 +237,7 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
   {
     pgqrs::Store store = Open();
     pgqrs::admin(store).install();
-    try {
-      pgqrs::workflow().name(std::string(kWorkflow)).create(store);
-    } catch (const pgqrs::InternalError& e) {
-      // Backends adopt workflows one by one (backend.h); skip with the backend's reason.
-      if (std::string(e.what()).find("does not support workflows") != std::string::npos) {
-        GTEST_SKIP() << "backend " << target_.name << ": " << e.what();
-      }
-      throw;
-    }
+    pgqrs::workflow().name(std::string(kWorkflow)).create(store);
     for (int n = 0; n < kRuns; ++n) {
       auto msg =
           pgqrs::workflow().name(std::string(kWorkflow)).trigger(json{{"n", n}}).execute(store);
