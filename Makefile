@@ -6,6 +6,7 @@
 #         make test CTEST_ARGS='-L unit'   extra ctest arguments (select labels, -R, ...)
 #         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer (their tests skip)
 #         make demo DEMO_ARGS='--messages 5000'
+#         make test PYTEST_ARGS='-k workflow'   extra pytest arguments (Python bindings)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -41,6 +42,19 @@ define run_tests
 	$(TEST_SERVICES) $(CTEST) --preset $(1) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 endef
 
+# $(call run_pytest,PRESET): build the Python extension in the preset's tree, where
+# build/PRESET/python/pgqrs is a complete importable package (the library is already built
+# there, so this is fast), then run pytest against it with the venv of scripts/bootstrap.
+# `pip install .` builds the same package as a wheel (docs/python.md).
+PGQRS_VENV = $(shell . scripts/lib.sh; pgqrs_venv_dir)
+PYTEST_ARGS ?=
+define run_pytest
+	$(CMAKE) --preset $(1) -DPGQRS_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(PGQRS_VENV)/bin/python
+	$(CMAKE) --build --preset $(1) -j$(JOBS) --target pgqrs_python
+	$(TEST_SERVICES) env PYTHONPATH=$(CURDIR)/build/$(1)/python \
+	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
+endef
+
 .PHONY: help bootstrap build test demo bench asan tsan format format-check tidy clean
 
 help:
@@ -66,7 +80,9 @@ test: bootstrap
 	$(call configure_build,dev)
 # hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer; S3 next)
 	$(call run_tests,dev)
-# hook: pytest for the Python bindings goes here — not built yet
+# hook: pytest for the Python bindings (docs/python.md): built in the dev tree, run in the
+# same test services
+	$(call run_pytest,dev)
 
 # Builds only the demo programs (not the tests), then runs them on fresh SQLite files: the
 # job queue demo, then the workflow that survives a killed worker.

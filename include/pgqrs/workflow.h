@@ -180,7 +180,10 @@ class Run {
   bool cancel();
 
   // Driving a run by hand (a Run from RunBuilder::execute(), outside a workflow worker; the
-  // Python bindings' Run.start/success/fail). A workflow worker does all three itself.
+  // Python bindings' Run.start/success/fail). A workflow worker does all three itself: on a
+  // Run it hands to a handler, start() is a no-op (the run is RUNNING) and complete()/fail()
+  // only check the value and return true -- the worker records the outcome from what the
+  // handler returns or throws.
   // start: QUEUED|PAUSED|RUNNING -> RUNNING. ValidationError naming the state for a run that
   // is finished or being cancelled (a CANCELLING run is moved to CANCELLED first).
   void start();

@@ -49,12 +49,14 @@ void Run::start() {
 bool Run::complete(const json& output) {
   auto& s = *state_;
   const std::string text = core::serialise_result(output, "output of " + run_label(s));
+  if (s.message_id != 0) return true;  // a workflow worker records the outcome itself
   return finish(s, WorkflowStatus::kSuccess, text, std::nullopt);
 }
 
 bool Run::fail(const json& error) {
   auto& s = *state_;
   const std::string text = core::serialise_result(error, "error of " + run_label(s), true);
+  if (s.message_id != 0) return true;  // a workflow worker records the outcome itself
   return finish(s, WorkflowStatus::kError, std::nullopt, text);
 }
 

@@ -110,6 +110,23 @@ TEST_P(ManualRunTest, DequeueAtLeasesAsOfTheGivenTime) {
   c.release_messages({got[0].id});
 }
 
+TEST_P(ManualRunTest, InAWorkersHandlerStartCompleteAndFailLeaveTheOutcomeToTheWorker) {
+  pgqrs::WorkflowDef def("manual_in_worker", [](pgqrs::Run& run, const json& in) {
+    run.start();                               // already RUNNING: no-op
+    EXPECT_TRUE(run.complete(json{{"early", true}}));  // only checked
+    EXPECT_THROW(run.complete(json(std::nan(""))), pgqrs::SerializationError);
+    EXPECT_TRUE(run.fail(json{{"message", "ignored"}}));
+    return json{{"out", in.at("n").get<int>() + 1}};
+  });
+  Register(def);
+  const auto id = Trigger(def, json{{"n", 1}});
+  auto stats = Drain(def);
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->processed, 1u) << "the worker recorded the success itself";
+  EXPECT_EQ(Status(id), WorkflowStatus::kSuccess);
+  EXPECT_EQ(Record(id).output, (json{{"out", 2}}));
+}
+
 PGQRS_INSTANTIATE_CONFORMANCE(ManualRunTest);
 
 }  // namespace
