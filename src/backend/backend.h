@@ -32,6 +32,8 @@ namespace pgqrs::backend {
 // Schema version installed by this build (bumped by each new migration).
 inline constexpr std::int32_t kSchemaVersion = 1;
 
+class ObjectSync;  // backend/object_sync.h
+
 struct EnqueueParams {
   std::string queue;
   std::vector<std::string> payloads;  // serialised JSON, validated
@@ -95,6 +97,10 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;  // "sqlite", "postgres", ...
+
+  // The replication controls of a backend whose database is one remote object (S3); null
+  // for every other backend.
+  virtual ObjectSync* object_sync() { return nullptr; }
 
   // ---- wake-ups -----------------------------------------------------------------------
   // Calls `on_activity` (from any thread, quickly, without throwing) when messages may have
