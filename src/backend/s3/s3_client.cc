@@ -373,8 +373,11 @@ std::string S3Client::put(const std::string& key, const std::string& body,
   if (resp.status / 100 == 2) return resp.etag;
   const bool refused = resp.status == 412 ||
                        (condition.kind == PutCondition::Kind::kIfMatch && resp.status == 404);
-  if (refused && maybe_applied) {
+  if (refused) {
     // An earlier attempt may have stored our body: then the object now holds exactly it.
+    // Checked on every refusal, not only after a failure we saw: libcurl itself silently
+    // re-sends a request whose reused connection died before an answer, so our own
+    // landed PUT can come back as 412 with no error visible here.
     GetResult now = get(key);
     if (now.kind == GetResult::Kind::kOk && now.body == body) return now.etag;
   }
@@ -401,7 +404,7 @@ void S3Client::remove(const std::string& key, const std::string& if_match) {
   Response resp = perform(req, &maybe_applied);
   if (resp.status / 100 == 2 || resp.status == 404) return;
   if (resp.status == 412) {
-    if (maybe_applied && !head(key)) return;  // our earlier attempt deleted it
+    if (!head(key)) return;  // our own earlier attempt deleted it (see put())
     throw PreconditionFailedError("s3: DELETE " + describe(key) +
                                   " refused (412): the object changed since version " + if_match);
   }

@@ -14,9 +14,10 @@
 //    with exponential backoff and full jitter, then ConnectionError.
 //  - A conditional PUT is retried too, because its condition makes it safe: a body PUT
 //    with If-Match: E (or If-None-Match: *) can be stored at most once over the version E.
-//    When an attempt's outcome is unknown (reset after sending, timeout, 5xx) and a retry
-//    then gets 412, the client GETs the object: if it holds exactly our body, our earlier
-//    attempt landed and the PUT succeeded; otherwise someone else wrote, and it is a
+//    Whenever a conditional PUT is refused (412), the client GETs the object: if it holds
+//    exactly our body, an earlier attempt of ours landed (its answer was lost: a reset
+//    after sending, a timeout, a 5xx, or a re-send libcurl made on its own after a reused
+//    connection died) and the PUT succeeded; otherwise someone else wrote, and it is a
 //    PreconditionFailedError. An unconditional PUT is never retried after it was sent.
 //    When retries run out after an attempt whose outcome is unknown, ConnectionError has
 //    outcome_unknown() == true.
