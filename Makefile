@@ -4,7 +4,7 @@
 #
 # Knobs:  make test JOBS=4        parallel build and test jobs (default 2)
 #         make test CTEST_ARGS='-L unit'   extra ctest arguments (select labels, -R, ...)
-#         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer (their tests skip)
+#         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer/S3 (their tests skip)
 #         make demo DEMO_ARGS='--messages 5000'
 
 SHELL := /bin/bash
@@ -33,7 +33,8 @@ endef
 # PgBouncer (transaction pooling) on loopback, exports PGQRS_TEST_POSTGRES_DSN and
 # PGQRS_TEST_PGBOUNCER_DSN to ctest, and stops both afterwards, also when tests fail or
 # make is interrupted. `make test TEST_SERVICES=` runs without them (Postgres tests skip).
-TEST_SERVICES ?= scripts/pg-test-server run
+# scripts/s3-test-server (chained inside it) adds the S3 server (moto) with its AWS_* variables.
+TEST_SERVICES ?= scripts/pg-test-server run scripts/s3-test-server run
 
 # $(call run_tests,PRESET): run every test of the preset (labels unit, conformance,
 # integration).
@@ -64,7 +65,7 @@ build:
 # Keep it one recipe so a failing step fails `make test`.
 test: bootstrap
 	$(call configure_build,dev)
-# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer; S3 next)
+# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer, S3)
 	$(call run_tests,dev)
 # hook: pytest for the Python bindings goes here — not built yet
 
