@@ -29,6 +29,19 @@ void prefill(const pgqrs::Store& store, const std::string& queue, std::uint64_t 
   }
 }
 
+// Postgres: ANALYZE the message table after the prefill, as the reference ceiling does
+// (VACUUM ANALYZE) after its own, so both run with statistics that describe the backlog.
+// Without it, statistics left by earlier (drained) runs say "almost every row is archived"
+// and the planner may sort the whole backlog for each lease (measured: 5 ms per batch of
+// 10 at 20k messages, against 0.2 ms). Returns whether it ran.
+bool analyze_after_prefill(const pgqrs::Store& store) {
+  if (store.backend_name() != "postgres") return false;
+  auto tx = pgqrs::postgres::begin(store);
+  tx.execute("ANALYZE \"" + store.config().schema + "\".pgqrs_messages", {});
+  tx.commit();
+  return true;
+}
+
 void check_lease_batch(const Options& o, const pgqrs::Store& store) {
   if (o.batch > store.config().default_max_batch_size) {
     throw UsageError("--batch: " + std::to_string(o.batch) +
@@ -51,6 +64,7 @@ Record run_queue_drain(const Options& o) {
   store.queue(queue);
   Progress progress("prefill", o.messages, !o.quiet);
   prefill(store, queue, o.messages, progress);
+  const bool analyzed = analyze_after_prefill(store);
 
   std::vector<pgqrs::Consumer> consumers;
   for (std::uint32_t i = 0; i < o.consumers; ++i) {
@@ -114,7 +128,8 @@ Record run_queue_drain(const Options& o) {
   r.errors = duplicates + failures + missing + left;
   r.extra = {{"archived", metrics.archived},   {"left", left},
              {"duplicates", duplicates.load()}, {"rss_mark", o.rss_mark},
-             {"rss_kb_at_mark", rss_at_mark.load()}, {"rss_kb_end", rss_end}};
+             {"rss_kb_at_mark", rss_at_mark.load()}, {"rss_kb_end", rss_end},
+             {"analyzed", analyzed}};
   drop_queue(store, queue, consumers);
   return r;
 }

@@ -38,6 +38,14 @@ double Latencies::quantile(double q) {
   return samples_[idx];
 }
 
+double Latencies::mean() {
+  std::lock_guard lock(mu_);
+  if (samples_.empty()) return 0;
+  double sum = 0;
+  for (double v : samples_) sum += v;
+  return sum / static_cast<double>(samples_.size());
+}
+
 std::int64_t current_rss_kb() {
   std::ifstream statm("/proc/self/statm");
   long long pages_total = 0, pages_resident = 0;
@@ -55,6 +63,7 @@ void Record::set_latencies(Latencies& lat) {
   p50_ms = lat.quantile(0.50);
   p95_ms = lat.quantile(0.95);
   p99_ms = lat.quantile(0.99);
+  mean_ms = lat.mean();
 }
 
 namespace {
@@ -73,6 +82,7 @@ nlohmann::json Record::to_json(const Options& o) const {
       {"p50_ms", round3(p50_ms)},
       {"p95_ms", round3(p95_ms)},
       {"p99_ms", round3(p99_ms)},
+      {"mean_ms", round3(mean_ms)},
       {"errors", errors},
       {"peak_rss_kb", peak_rss_kb()},
       {"git_rev", git_rev()},

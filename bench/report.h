@@ -27,6 +27,7 @@ class Latencies {
   std::size_t count() const { return samples_.size(); }
   // q in [0, 1]; 0 when empty. Sorts on first use.
   double quantile(double q);
+  double mean();
 
  private:
   std::mutex mu_;
@@ -48,7 +49,7 @@ struct Record {
   std::uint32_t consumers = 0, batch = 0;
   std::uint64_t messages = 0;
   double msgs_per_s = 0, wall_ms = 0;
-  double p50_ms = 0, p95_ms = 0, p99_ms = 0;
+  double p50_ms = 0, p95_ms = 0, p99_ms = 0, mean_ms = 0;
   std::uint64_t errors = 0;
   nlohmann::json extra = nlohmann::json::object();
 
