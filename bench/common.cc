@@ -31,7 +31,7 @@ std::string fresh_name(const std::string& tag) {
 }
 
 void drop_queue(const pgqrs::Store& store, const std::string& queue,
-                const std::vector<pgqrs::Consumer>& consumers) {
+                const std::vector<pgqrs::Consumer>& consumers, bool keep_queue) {
   try {
     for (const auto& c : consumers) {
       if (c.status() != pgqrs::WorkerStatus::kSuspended) c.suspend();
@@ -46,7 +46,7 @@ void drop_queue(const pgqrs::Store& store, const std::string& queue,
       }
       admin.delete_worker(w.id);
     }
-    admin.delete_queue(queue);
+    if (!keep_queue) admin.delete_queue(queue);
   } catch (const pgqrs::Error& e) {
     std::cerr << "pgqrs-bench: cleaning up queue " << queue << ": " << e.what() << "\n";
   }

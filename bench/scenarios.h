@@ -27,8 +27,9 @@ pgqrs::Store open_store(const Options& o, std::uint32_t threads, std::uint32_t p
 std::string fresh_name(const std::string& tag);
 // Stops the consumers' workers, purges and deletes the queue, so the next run starts from
 // a table of the same size (best effort: failures are reported on stderr only).
+// A workflow's queue is purged but kept (the workflow row refers to it).
 void drop_queue(const pgqrs::Store& store, const std::string& queue,
-                const std::vector<pgqrs::Consumer>& consumers);
+                const std::vector<pgqrs::Consumer>& consumers, bool keep_queue = false);
 
 // Runs of `workflow` in `status`.
 std::uint64_t count_runs(const pgqrs::Store& store, const std::string& workflow,

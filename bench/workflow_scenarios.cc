@@ -98,7 +98,7 @@ Record run_workflow_steps(const Options& o) {
              {"commit_ms", commit_ms},
              {"step_overhead_vs_commit", commit_ms > 0 ? r.p50_ms / commit_ms : 0.0},
              {"trigger_ms", trigger_ms}};
-  drop_queue(store, name, consumers);
+  drop_queue(store, name, consumers, /*keep_queue=*/true);
   return r;
 }
 
