@@ -68,6 +68,11 @@ class S3Backend final : public Backend {
                             std::int32_t max_read_ct) override {
     PGQRS_S3_WRITE(release(ids, worker, visible_at, now, max_read_ct));
   }
+  // One local transaction (the SQLite family does both in one), hence one shared PUT.
+  ArchiveAndLease archive_and_dequeue(const std::vector<std::int64_t>& ids,
+                                      const DequeueParams& p) override {
+    PGQRS_S3_WRITE(archive_and_dequeue(ids, p));
+  }
   std::optional<QueueMessage> get_message(std::int64_t id) override {
     PGQRS_S3_READ(get_message(id));
   }
