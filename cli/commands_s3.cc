@@ -22,8 +22,7 @@ void print_state(Context& ctx, const S3Store& s3, const char* done) {
 }  // namespace
 
 void register_s3_commands(CLI::App& app, Context& ctx) {
-  CLI::App* group =
-      app.add_subcommand("s3", "S3 stores: compare, pull or publish the local cache");
+  CLI::App* group = app.add_subcommand("s3", "S3 stores: compare, pull or publish the local cache");
   group->require_subcommand(1);
 
   on_run(group->add_subcommand("state", "How the local cache relates to the S3 object"), ctx,

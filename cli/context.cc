@@ -1,10 +1,10 @@
 #include "context.h"
 
-#include "pgqrs/s3.h"
-
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+
+#include "pgqrs/s3.h"
 
 namespace pgqrs::cli {
 

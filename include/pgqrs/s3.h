@@ -25,13 +25,13 @@ class ObjectSync;
 // How the local cache relates to the remote object. "Changes" are relative to the base: the
 // version last downloaded (snapshot) or uploaded (sync).
 enum class SyncState {
-  kInSync,             // local == base == remote
-  kLocalChanges,       // unsynced local writes; remote still at the base
-  kRemoteChanges,      // local clean; the remote moved on (another writer)
-  kConcurrentChanges,  // both changed: sync() would conflict
-  kLocalMissing,       // no cache file; the remote exists (snapshot() fetches it)
-  kRemoteMissingClean, // no remote object; local has nothing unsynced (install() creates it)
-  kRemoteMissingDirty, // no remote object; local has writes never published (sync() creates it)
+  kInSync,              // local == base == remote
+  kLocalChanges,        // unsynced local writes; remote still at the base
+  kRemoteChanges,       // local clean; the remote moved on (another writer)
+  kConcurrentChanges,   // both changed: sync() would conflict
+  kLocalMissing,        // no cache file; the remote exists (snapshot() fetches it)
+  kRemoteMissingClean,  // no remote object; local has nothing unsynced (install() creates it)
+  kRemoteMissingDirty,  // no remote object; local has writes never published (sync() creates it)
 };
 
 // "InSync", "LocalChanges", ... (the names the CLI and Python use).
@@ -57,7 +57,7 @@ class S3Store {
  private:
   friend S3Store as_s3(const Store& store);
   S3Store(Store store, backend::ObjectSync* sync) : store_(std::move(store)), sync_(sync) {}
-  Store store_;               // keeps the backend alive
+  Store store_;                // keeps the backend alive
   backend::ObjectSync* sync_;  // owned by the store's backend
 };
 

@@ -91,7 +91,8 @@ TEST_F(S3ClientTest, DeleteRemovesAndToleratesMissingObjects) {
 
 TEST_F(S3ClientTest, ListSeesEveryObjectUnderAPrefix) {
   auto c = DirectClient();
-  for (int i = 0; i < 5; ++i) c.put(prefix_ + "l/" + std::to_string(i), "v", PutCondition::if_absent());
+  for (int i = 0; i < 5; ++i)
+    c.put(prefix_ + "l/" + std::to_string(i), "v", PutCondition::if_absent());
   EXPECT_EQ(c.list(prefix_ + "l/").size(), 5u);
   EXPECT_TRUE(c.list(prefix_ + "nothing/").empty());
 }

@@ -31,7 +31,10 @@ class S3FaultsTest : public ::testing::Test {
     pgqrs::Consumer consumer = s.consumer("jobs");
     int done = 0;
     while (done < archived) {
-      auto batch = pgqrs::dequeue().worker(consumer).batch(static_cast<std::uint32_t>(archived - done)).fetch_all(s);
+      auto batch = pgqrs::dequeue()
+                       .worker(consumer)
+                       .batch(static_cast<std::uint32_t>(archived - done))
+                       .fetch_all(s);
       ASSERT_FALSE(batch.empty());
       std::vector<std::int64_t> ids;
       for (const auto& m : batch) ids.push_back(m.id);
@@ -121,7 +124,9 @@ TEST_F(S3FaultsTest, WritesFailingForGoodLeaveTheStoreUsable) {
   ScopedEnv endpoint("AWS_ENDPOINT_URL", proxy.url());
   pgqrs::Store s = pgqrs::connect_with_config(S3Config(key_, dir_.path() / "cache"));
   ExpectThrowMessage<pgqrs::ConnectionError>(
-      [&] { pgqrs::enqueue().message(pgqrs::json{{"i", 0}}).to("jobs").execute(s); },
+      [&] {
+        pgqrs::enqueue().message(pgqrs::json{{"i", 0}}).to("jobs").execute(s);
+      },
       "enqueue while every PUT fails");
   EXPECT_TRUE(pgqrs::admin(s).list_messages("jobs").empty());  // reverted, not half-there
   EXPECT_EQ(pgqrs::as_s3(s).state(), pgqrs::SyncState::kInSync);

@@ -28,9 +28,9 @@ class S3MultiProcessTest : public ::testing::Test {
 TEST_F(S3MultiProcessTest, TheSecondWriterOnAStaleVersionGetsConflictAndNothingIsLost) {
   const auto go = dir_.path() / "go", ready = dir_.path() / "ready";
   // B downloads the current version, then waits.
-  pid_t b = Spawn({PGQRS_S3_WRITER_PATH, key_, Cache("b"), "2", "1", "once-after", go.string(),
-                   ready.string()},
-                  {}, (dir_.path() / "b.err").string());
+  pid_t b = Spawn(
+      {PGQRS_S3_WRITER_PATH, key_, Cache("b"), "2", "1", "once-after", go.string(), ready.string()},
+      {}, (dir_.path() / "b.err").string());
   ASSERT_GT(b, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!std::filesystem::exists(ready) && std::chrono::steady_clock::now() < deadline) {

@@ -22,12 +22,14 @@ class S3SigningTest : public ::testing::Test {
   void SetUp() override {
     PGQRS_SKIP_UNLESS_S3();
     const char* py = std::getenv("PGQRS_TEST_PYTHON");
-    if (py == nullptr) GTEST_SKIP() << "PGQRS_TEST_PYTHON is not set (scripts/s3-test-server sets it)";
+    if (py == nullptr)
+      GTEST_SKIP() << "PGQRS_TEST_PYTHON is not set (scripts/s3-test-server sets it)";
     const auto out = dir_.path() / "auth.out";
-    pid_ = Spawn({"/bin/sh", "-c",
-                  "exec '" + std::string(py) + "' '" PGQRS_SOURCE_DIR
-                  "/scripts/s3_auth_server.py' > '" + out.string() + "'"},
-                 {}, (dir_.path() / "auth.err").string());
+    pid_ =
+        Spawn({"/bin/sh", "-c",
+               "exec '" + std::string(py) +
+                   "' '" PGQRS_SOURCE_DIR "/scripts/s3_auth_server.py' > '" + out.string() + "'"},
+              {}, (dir_.path() / "auth.err").string());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
       std::ifstream in(out);
@@ -40,7 +42,8 @@ class S3SigningTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_FALSE(s_.token.empty()) << "the signing server did not start";
-    env_.emplace_back(std::make_unique<ScopedEnv>("AWS_ENDPOINT_URL", "http://127.0.0.1:" + s_.port));
+    env_.emplace_back(
+        std::make_unique<ScopedEnv>("AWS_ENDPOINT_URL", "http://127.0.0.1:" + s_.port));
     env_.emplace_back(std::make_unique<ScopedEnv>("AWS_ACCESS_KEY_ID", s_.key));
     env_.emplace_back(std::make_unique<ScopedEnv>("AWS_SECRET_ACCESS_KEY", s_.secret));
   }

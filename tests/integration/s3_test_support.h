@@ -26,12 +26,12 @@
 
 namespace pgqrs_test {
 
-#define PGQRS_SKIP_UNLESS_S3()                                                       \
-  do {                                                                               \
-    if (std::getenv("PGQRS_TEST_S3_BUCKET") == nullptr) {                            \
+#define PGQRS_SKIP_UNLESS_S3()                                                         \
+  do {                                                                                 \
+    if (std::getenv("PGQRS_TEST_S3_BUCKET") == nullptr) {                              \
       GTEST_SKIP() << "PGQRS_TEST_S3_BUCKET is not set: these tests need the S3 test " \
-                      "server (scripts/s3-test-server run ...)";                     \
-    }                                                                                \
+                      "server (scripts/s3-test-server run ...)";                       \
+    }                                                                                  \
   } while (0)
 
 // Runs `fn`, expects exactly E (or a subclass); returns its message.

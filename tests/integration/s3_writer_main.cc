@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   }
   const std::string key = argv[1], cache = argv[2], mode = argv[5];
   const int writer = std::atoi(argv[3]), count = std::atoi(argv[4]);
-  pgqrs::Config c =
-      pgqrs::Config::from_dsn("s3://" + std::string(std::getenv("PGQRS_TEST_S3_BUCKET")) + "/" + key);
+  pgqrs::Config c = pgqrs::Config::from_dsn(
+      "s3://" + std::string(std::getenv("PGQRS_TEST_S3_BUCKET")) + "/" + key);
   c.s3.cache_dir = cache;
   try {
     pgqrs::Store store = pgqrs::connect_with_config(c);

@@ -39,7 +39,9 @@ std::string file_name_for(const std::string& key) {
 
 std::uint32_t counter_of(const std::string& header) {
   if (header.size() < 28) return 0;
-  auto b = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(header[i])); };
+  auto b = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(header[i]));
+  };
   return (b(24) << 24) | (b(25) << 16) | (b(26) << 8) | b(27);
 }
 

@@ -173,8 +173,7 @@ std::uint64_t Replica::commit_once() {
     if (!changed) return target;
     body = cache_.read();
   }
-  const PutCondition cond =
-      base ? PutCondition::if_match(base->etag) : PutCondition::if_absent();
+  const PutCondition cond = base ? PutCondition::if_match(base->etag) : PutCondition::if_absent();
   std::string etag = client_.put(key_, body, cond);
   puts_.fetch_add(1);
   Base next = CacheFile::base_of(body, etag);

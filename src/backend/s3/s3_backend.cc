@@ -18,7 +18,8 @@ using s3::Replica;
 s3::S3Settings settings_for(const Config& config, const Dsn& dsn) {
   s3::S3Settings s = s3::S3Settings::from_environment(dsn.bucket);
   s.request_timeout = std::chrono::seconds(config.connection_timeout_seconds);
-  s.connect_timeout = std::min<std::chrono::milliseconds>(s.request_timeout, std::chrono::seconds(10));
+  s.connect_timeout =
+      std::min<std::chrono::milliseconds>(s.request_timeout, std::chrono::seconds(10));
   return s;
 }
 
@@ -27,7 +28,8 @@ s3::S3Settings settings_for(const Config& config, const Dsn& dsn) {
 
 class S3Backend final : public Backend {
  public:
-  S3Backend(const Config& config, const Dsn& dsn) : replica_(config, dsn, settings_for(config, dsn)) {}
+  S3Backend(const Config& config, const Dsn& dsn)
+      : replica_(config, dsn, settings_for(config, dsn)) {}
 
   std::string_view name() const override { return "s3"; }
   ObjectSync* object_sync() override { return &replica_; }

@@ -304,11 +304,11 @@ void S3Client::fail(const Request& req, const Response& resp, bool outcome_unkno
   std::string what = std::string("s3: ") + req.method + " " +
                      (req.key.empty() ? "s3://" + settings_.bucket : describe(req.key));
   if (resp.code != CURLE_OK) {
-    throw ConnectionError(what + " failed after " + std::to_string(settings_.max_attempts) +
-                              " attempt(s): " + resp.curl_error +
-                              (outcome_unknown ? " (the write may or may not have been applied)"
-                                               : ""),
-                          outcome_unknown);
+    throw ConnectionError(
+        what + " failed after " + std::to_string(settings_.max_attempts) +
+            " attempt(s): " + resp.curl_error +
+            (outcome_unknown ? " (the write may or may not have been applied)" : ""),
+        outcome_unknown);
   }
   const std::string code = xml_value(resp.body, "Code");
   const std::string message = xml_value(resp.body, "Message");
@@ -316,9 +316,9 @@ void S3Client::fail(const Request& req, const Response& resp, bool outcome_unkno
   if (!code.empty()) detail += " " + code;
   if (!message.empty()) detail += ": " + message;
   if (classify_attempt(resp.code, resp.status) != Retry::kNo) {
-    throw ConnectionError(what + " failed after " + std::to_string(settings_.max_attempts) +
-                              " attempt(s): " + detail,
-                          outcome_unknown);
+    throw ConnectionError(
+        what + " failed after " + std::to_string(settings_.max_attempts) + " attempt(s): " + detail,
+        outcome_unknown);
   }
   if (code == "NoSuchBucket") {
     throw ConfigError(what + ": bucket '" + settings_.bucket + "' does not exist (" + detail + ")");
@@ -371,8 +371,8 @@ std::string S3Client::put(const std::string& key, const std::string& body,
   bool maybe_applied = false;
   Response resp = perform(req, &maybe_applied);
   if (resp.status / 100 == 2) return resp.etag;
-  const bool refused = resp.status == 412 ||
-                       (condition.kind == PutCondition::Kind::kIfMatch && resp.status == 404);
+  const bool refused =
+      resp.status == 412 || (condition.kind == PutCondition::Kind::kIfMatch && resp.status == 404);
   if (refused) {
     // An earlier attempt may have stored our body: then the object now holds exactly it.
     // Checked on every refusal, not only after a failure we saw: libcurl itself silently
@@ -432,7 +432,8 @@ std::vector<ListedObject> S3Client::list(const std::string& prefix) {
     if (resp.status / 100 != 2) fail(req, resp, false);
     std::string next;
     auto page = parse_list_response(resp.body, &next);
-    all.insert(all.end(), std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()));
+    all.insert(all.end(), std::make_move_iterator(page.begin()),
+               std::make_move_iterator(page.end()));
     if (next.empty()) return all;
     token = std::move(next);
   }

@@ -112,7 +112,9 @@ class S3Client {
   explicit S3Client(S3Settings settings);
 
   const S3Settings& settings() const { return settings_; }
-  std::string describe(const std::string& key) const { return "s3://" + settings_.bucket + "/" + key; }
+  std::string describe(const std::string& key) const {
+    return "s3://" + settings_.bucket + "/" + key;
+  }
 
   // nullopt when the object does not exist.
   std::optional<ObjectInfo> head(const std::string& key);
