@@ -59,10 +59,13 @@ Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings setti
       reset_empty_locked();
     }
   } else {
-    std::lock_guard lock(sync_mu_);
-    base_ = cache_.read_base();
+    {
+      std::lock_guard lock(sync_mu_);
+      base_ = cache_.read_base();
+    }
+    open_inner_locked();
   }
-  open_inner_locked();
+  inner_locked();  // a cache that cannot be opened fails connect()
 }
 
 Replica::~Replica() {
@@ -73,8 +76,33 @@ Replica::~Replica() {
 // ---- cache swaps ----------------------------------------------------------------------
 
 void Replica::open_inner_locked() {
-  inner_ = backend::make_sqlite_backend(inner_config_, inner_dsn_);
+  inner_.reset();
+  open_error_.clear();
+  try {
+    inner_ = backend::make_sqlite_backend(inner_config_, inner_dsn_);
+  } catch (const std::exception& e) {
+    open_error_ = e.what();
+  }
 }
+
+backend::Backend& Replica::inner_locked() {
+  if (!inner_) {
+    throw ConnectionError("s3: the local cache " + cache_.db_path().string() + " of " + describe() +
+                          " could not be opened: " + open_error_);
+  }
+  return *inner_;
+}
+
+namespace {
+// Opens the cache database again when it goes out of scope (after a swap, whatever happened).
+template <class Open>
+struct ReopenOnExit {
+  Open open;
+  ~ReopenOnExit() { open(); }
+};
+template <class Open>
+ReopenOnExit(Open) -> ReopenOnExit<Open>;
+}  // namespace
 
 void Replica::adopt_locked(std::string body, const std::string& etag) {
   if (!body.empty() &&
@@ -87,6 +115,7 @@ void Replica::adopt_locked(std::string body, const std::string& etag) {
     body[19] = 1;
   }
   inner_.reset();
+  ReopenOnExit reopen{[this] { open_inner_locked(); }};
   cache_.replace(body);
   Base base = CacheFile::base_of(body, etag);
   cache_.write_base(base);
@@ -97,11 +126,23 @@ void Replica::adopt_locked(std::string body, const std::string& etag) {
 
 void Replica::reset_empty_locked() {
   inner_.reset();
+  ReopenOnExit reopen{[this] { open_inner_locked(); }};
   cache_.remove();
   cache_.remove_base();
   std::lock_guard lock(sync_mu_);
   base_.reset();
   base_bytes_.clear();
+}
+
+void Replica::restore_base_locked() {
+  inner_.reset();
+  ReopenOnExit reopen{[this] { open_inner_locked(); }};
+  std::lock_guard lock(sync_mu_);
+  if (base_) {
+    cache_.replace(base_bytes_);
+  } else {
+    cache_.remove();
+  }
 }
 
 bool Replica::dirty_locked() const {
@@ -215,27 +256,28 @@ void Replica::handle_commit_failure(std::exception_ptr error) {
     }
   }
   std::unique_lock swap(swap_mu_);
-  inner_.reset();
+  // Whatever happens below, the writes of this commit (and later ones) have failed.
+  struct RecordFailure {
+    Replica* self;
+    Failure failure;
+    ~RecordFailure() {
+      std::lock_guard lock(self->sync_mu_);
+      failure.first = self->durable_ + 1;
+      failure.last = self->applied_;
+      self->failures_.push_back(std::move(failure));
+      while (self->failures_.size() > kMaxRememberedFailures) self->failures_.pop_front();
+      self->durable_ = self->applied_;
+    }
+  } record{this, Failure{0, 0, code, message, unknown}};
+  needs_refresh_.store(true);  // until the cache is known to match a stored version
   if (fresh && fresh->kind == GetResult::Kind::kOk) {
     adopt_locked(std::move(fresh->body), fresh->etag);
   } else if (fresh) {
     reset_empty_locked();  // deleted by another writer
   } else {
-    std::lock_guard lock(sync_mu_);
-    if (base_) {
-      cache_.replace(base_bytes_);
-    } else {
-      cache_.remove();
-    }
+    restore_base_locked();
   }
   needs_refresh_.store((conflict && !fresh) || unknown);
-  {
-    std::lock_guard lock(sync_mu_);
-    failures_.push_back(Failure{durable_ + 1, applied_, code, message, unknown});
-    while (failures_.size() > kMaxRememberedFailures) failures_.pop_front();
-    durable_ = applied_;
-  }
-  open_inner_locked();
 }
 
 // ---- durable reads ----------------------------------------------------------------------
@@ -257,7 +299,6 @@ void Replica::refresh_if_changed() {
     if (applied_ != durable_ || committing_ || !same_base || dirty_locked()) return;
   }
   adopt_locked(std::move(r.body), r.etag);
-  open_inner_locked();
 }
 
 // ---- schema -----------------------------------------------------------------------------
@@ -287,7 +328,7 @@ void Replica::install() {
   {
     std::shared_lock swap(swap_mu_);
     was_empty = !attached && cache_.size() == 0;
-    inner_->install();
+    inner_locked().install();
   }
   if (attached) return;  // local mode: published by the next sync()
   std::lock_guard commit(local_commit_mu_);
@@ -297,7 +338,6 @@ void Replica::install() {
     if (was_empty) {
       std::unique_lock swap(swap_mu_);
       reset_empty_locked();
-      open_inner_locked();
     }
     throw refused(e);
   }
@@ -321,7 +361,6 @@ void Replica::uninstall() {
   }
   std::unique_lock swap(swap_mu_);
   reset_empty_locked();
-  open_inner_locked();
 }
 
 // ---- explicit controls -----------------------------------------------------------------
@@ -367,7 +406,6 @@ void Replica::snapshot() {
     if (dirty_locked()) refuse_dirty();
   }
   adopt_locked(std::move(r.body), r.etag);
-  open_inner_locked();
 }
 
 void Replica::sync() {

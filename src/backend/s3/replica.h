@@ -54,7 +54,7 @@ class Replica final : public backend::ObjectSync {
   auto read(Fn&& fn) -> std::invoke_result_t<Fn, backend::Backend&> {
     if (mode_ == DurabilityMode::kDurable) refresh_if_changed();
     std::shared_lock lock(swap_mu_);
-    return fn(*inner_);
+    return fn(inner_locked());
   }
 
   template <class Fn>
@@ -62,14 +62,14 @@ class Replica final : public backend::ObjectSync {
     using R = std::invoke_result_t<Fn, backend::Backend&>;
     if (mode_ == DurabilityMode::kLocal) {
       std::shared_lock lock(swap_mu_);
-      return fn(*inner_);
+      return fn(inner_locked());
     }
     if (needs_refresh_.load()) refresh_if_changed();
     std::uint64_t seq = 0;
     if constexpr (std::is_void_v<R>) {
       {
         std::shared_lock lock(swap_mu_);
-        fn(*inner_);
+        fn(inner_locked());
         seq = note_applied();
       }
       wait_durable(seq);
@@ -77,7 +77,7 @@ class Replica final : public backend::ObjectSync {
       std::optional<R> result;
       {
         std::shared_lock lock(swap_mu_);
-        result.emplace(fn(*inner_));
+        result.emplace(fn(inner_locked()));
         seq = note_applied();
       }
       wait_durable(seq);
@@ -115,9 +115,14 @@ class Replica final : public backend::ObjectSync {
   void handle_commit_failure(std::exception_ptr error);
   void refresh_if_changed();
 
-  // Callers hold swap_mu_ exclusively.
+  // The SQLite backend on the cache; ConnectionError if it could not be reopened after a
+  // swap. Callers hold swap_mu_ (shared or exclusive).
+  backend::Backend& inner_locked();
+  // Callers hold swap_mu_ exclusively. Each closes the cache database, replaces it and opens
+  // it again (also when replacing failed, so the store stays usable).
   void adopt_locked(std::string body, const std::string& etag);
   void reset_empty_locked();
+  void restore_base_locked();
   void open_inner_locked();
   bool dirty_locked() const;  // also needs sync_mu_ (reads base_)
 
@@ -132,6 +137,7 @@ class Replica final : public backend::ObjectSync {
 
   std::shared_mutex swap_mu_;                // shared: an operation on inner_; exclusive: swap
   std::unique_ptr<backend::Backend> inner_;  // GUARDED_BY(swap_mu_); destroyed before cache_
+  std::string open_error_;                   // GUARDED_BY(swap_mu_) why inner_ is null
 
   std::mutex sync_mu_;
   std::condition_variable cv_;
