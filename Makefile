@@ -4,7 +4,7 @@
 #
 # Knobs:  make test JOBS=4        parallel build and test jobs (default 2)
 #         make test CTEST_ARGS='-L unit'   extra ctest arguments (select labels, -R, ...)
-#         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer (their tests skip)
+#         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer/S3 (their tests skip)
 #         make demo DEMO_ARGS='--messages 5000'
 #         make test PYTEST_ARGS='-k workflow'   extra pytest arguments (Python bindings)
 
@@ -34,7 +34,8 @@ endef
 # PgBouncer (transaction pooling) on loopback, exports PGQRS_TEST_POSTGRES_DSN and
 # PGQRS_TEST_PGBOUNCER_DSN to ctest, and stops both afterwards, also when tests fail or
 # make is interrupted. `make test TEST_SERVICES=` runs without them (Postgres tests skip).
-TEST_SERVICES ?= scripts/pg-test-server run
+# scripts/s3-test-server (chained inside it) adds the S3 server (moto) with its AWS_* variables.
+TEST_SERVICES ?= scripts/pg-test-server run scripts/s3-test-server run
 
 # $(call run_tests,PRESET): run every test of the preset (labels unit, conformance,
 # integration).
@@ -62,7 +63,7 @@ help:
 	@echo "make test          install deps, build the dev preset, run every test (ctest)"
 	@echo "make build         build the dev preset (no dependency install)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
-	@echo "make bench         build the release preset (benchmark harness: not built yet)"
+	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
 	@echo "make format        clang-format -i every C++ file; format-check only reports"
 	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
 	@echo "make clean         remove build/"
@@ -78,7 +79,7 @@ build:
 # Keep it one recipe so a failing step fails `make test`.
 test: bootstrap
 	$(call configure_build,dev)
-# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer; S3 next)
+# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer, S3)
 	$(call run_tests,dev)
 # hook: pytest for the Python bindings (docs/python.md): built in the dev tree, run in the
 # same test services
@@ -93,10 +94,12 @@ demo: bootstrap
 	@echo
 	build/$(DEMO_PRESET)/examples/pgqrs-workflow-demo
 
+# The benchmark grid (bench/run): release preset, a throwaway Postgres started by the script,
+# docs/benchmarks.md + docs/benchmarks.png + docs/benchmarks.jsonl. Knobs: BENCH_MESSAGES,
+# BENCH_MEMORY_MESSAGES, BENCH_RUNS, PGQRS_PG_CEILING (see bench/run --help).
 bench: bootstrap
-	$(call configure_build,release)
-	@echo "make bench: release preset built; the benchmark harness (bench/, pgqrs-bench)" \
-	  "is not written yet, so nothing was measured."
+	$(call configure_build,release,pgqrs-bench)
+	BENCH_COMMAND="make bench" bench/run
 
 asan: bootstrap
 	$(call configure_build,asan)
