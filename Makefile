@@ -22,7 +22,7 @@ CTEST ?= ctest
 CLANG_FORMAT ?= clang-format
 
 # Source directories make format / format-check cover.
-FORMAT_DIRS := include src cli tests examples bench
+FORMAT_DIRS := include src cli tests examples bench python/src
 
 # $(call configure_build,PRESET[,TARGET]): configure the preset and build it (or one target).
 define configure_build

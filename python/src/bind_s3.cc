@@ -18,13 +18,16 @@ void bind_s3(nb::module_& m) {
 #if PGQRS_PY_HAS_S3
   m.attr("HAS_S3") = true;
   // as_s3 throws ConfigError naming the backend for a store that is not on s3://.
-  m.def("s3_state", [](const pgqrs::Store& s) {
-    return std::string(pgqrs::to_string(pgqrs::as_s3(s).state()));
-  }, nb::call_guard<nb::gil_scoped_release>());
-  m.def("s3_sync", [](const pgqrs::Store& s) { pgqrs::as_s3(s).sync(); },
-        nb::call_guard<nb::gil_scoped_release>());
-  m.def("s3_snapshot", [](const pgqrs::Store& s) { pgqrs::as_s3(s).snapshot(); },
-        nb::call_guard<nb::gil_scoped_release>());
+  m.def(
+      "s3_state",
+      [](const pgqrs::Store& s) { return std::string(pgqrs::to_string(pgqrs::as_s3(s).state())); },
+      nb::call_guard<nb::gil_scoped_release>());
+  m.def(
+      "s3_sync", [](const pgqrs::Store& s) { pgqrs::as_s3(s).sync(); },
+      nb::call_guard<nb::gil_scoped_release>());
+  m.def(
+      "s3_snapshot", [](const pgqrs::Store& s) { pgqrs::as_s3(s).snapshot(); },
+      nb::call_guard<nb::gil_scoped_release>());
 #else
   m.attr("HAS_S3") = false;
   auto missing = [](const pgqrs::Store& s) -> std::string {

@@ -18,7 +18,8 @@ std::vector<pgqrs::json> to_json_list(nb::handle items, const std::string& what)
   }
   std::vector<pgqrs::json> out;
   std::size_t i = 0;
-  for (nb::handle item : items) out.push_back(to_json(item, what + "[" + std::to_string(i++) + "]"));
+  for (nb::handle item : items)
+    out.push_back(to_json(item, what + "[" + std::to_string(i++) + "]"));
   return out;
 }
 
@@ -29,8 +30,9 @@ void bind_worker_common(nb::class_<W>& c) {
       .def_prop_ro("queue", [](const W& w) { return w.queue(); })
       .def_prop_ro("queue_id", &W::queue_id)
       .def("info", [](const W& w) { return to_py(unlocked([&] { return w.info(); })); })
-      .def("status", [](const W& w) { return std::string(pgqrs::to_string(w.status())); },
-           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "status", [](const W& w) { return std::string(pgqrs::to_string(w.status())); },
+          nb::call_guard<nb::gil_scoped_release>())
       .def("heartbeat", &W::heartbeat, nb::call_guard<nb::gil_scoped_release>())
       .def("suspend", &W::suspend, nb::call_guard<nb::gil_scoped_release>())
       .def("resume", &W::resume, nb::call_guard<nb::gil_scoped_release>())
@@ -64,8 +66,8 @@ void bind_workers(nb::module_& m) {
   nb::class_<C> consumer_cls(m, "Consumer");
   bind_worker_common(consumer_cls);
   consumer_cls
-      .def("dequeue",
-           [](const C& c, std::uint32_t n) { return to_py(unlocked([&] { return c.dequeue(n); })); })
+      .def("dequeue", [](const C& c,
+                         std::uint32_t n) { return to_py(unlocked([&] { return c.dequeue(n); })); })
       .def("dequeue_with_vt",
            [](const C& c, std::uint32_t n, std::int64_t vt_s) {
              return to_py(unlocked([&] { return c.dequeue_with_vt(n, Seconds(vt_s)); }));
@@ -79,27 +81,31 @@ void bind_workers(nb::module_& m) {
       .def("archive_many", &C::archive_many, nb::call_guard<nb::gil_scoped_release>())
       .def("delete_message", &C::delete_message, nb::call_guard<nb::gil_scoped_release>())
       .def("delete_many", &C::delete_many, nb::call_guard<nb::gil_scoped_release>())
-      .def("extend_vt",
-           [](const C& c, std::int64_t id, std::int64_t s) { return c.extend_vt(id, Seconds(s)); },
-           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "extend_vt",
+          [](const C& c, std::int64_t id, std::int64_t s) { return c.extend_vt(id, Seconds(s)); },
+          nb::call_guard<nb::gil_scoped_release>())
       .def("release_messages", &C::release_messages, nb::call_guard<nb::gil_scoped_release>())
-      .def("release_with_visibility",
-           [](const C& c, std::int64_t id, std::int64_t at_us) {
-             return c.release_with_visibility(id, from_micros(at_us));
-           },
-           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "release_with_visibility",
+          [](const C& c, std::int64_t id, std::int64_t at_us) {
+            return c.release_with_visibility(id, from_micros(at_us));
+          },
+          nb::call_guard<nb::gil_scoped_release>())
       .def("interrupt", &C::interrupt, nb::call_guard<nb::gil_scoped_release>());
 
-  m.def("new_producer",
-        [](const pgqrs::Store& s, const std::string& name, const std::string& queue) {
-          return pgqrs::producer(name, queue).create(s);
-        },
-        nb::call_guard<nb::gil_scoped_release>());
-  m.def("new_consumer",
-        [](const pgqrs::Store& s, const std::string& name, const std::string& queue) {
-          return pgqrs::consumer(name, queue).create(s);
-        },
-        nb::call_guard<nb::gil_scoped_release>());
+  m.def(
+      "new_producer",
+      [](const pgqrs::Store& s, const std::string& name, const std::string& queue) {
+        return pgqrs::producer(name, queue).create(s);
+      },
+      nb::call_guard<nb::gil_scoped_release>());
+  m.def(
+      "new_consumer",
+      [](const pgqrs::Store& s, const std::string& name, const std::string& queue) {
+        return pgqrs::consumer(name, queue).create(s);
+      },
+      nb::call_guard<nb::gil_scoped_release>());
 
   // pgqrs::enqueue() in one call: payloads to `queue`, optionally delayed (ms) or at a time
   // (µs since the epoch), optionally as `producer`.

@@ -78,11 +78,12 @@ void bind_run(nb::module_& m) {
              auto j = to_json(err, "run error");
              return unlocked([&] { return r.fail(j); });
            })
-      .def("pause",
-           [](R& r, const std::string& reason, std::int64_t secs) {
-             r.pause(reason, std::chrono::seconds(secs));
-           },
-           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "pause",
+          [](R& r, const std::string& reason, std::int64_t secs) {
+            r.pause(reason, std::chrono::seconds(secs));
+          },
+          nb::call_guard<nb::gil_scoped_release>())
       .def("cancel", &R::cancel, nb::call_guard<nb::gil_scoped_release>())
       .def("record", [](const R& r) { return to_py(unlocked([&] { return r.record(); })); })
       .def("steps", [](const R& r) { return to_py_list(unlocked([&] { return r.steps(); })); })
@@ -120,9 +121,10 @@ void bind_run(nb::module_& m) {
           },
           nb::arg("name"), nb::arg("message"), nb::arg("retry_after_ms").none(),
           nb::arg("policy").none())
-      .def("sleep",
-           [](R& r, const std::string& name, std::int64_t ms) { pgqrs::sleep(r, name, Millis(ms)); },
-           nb::call_guard<nb::gil_scoped_release>());
+      .def(
+          "sleep",
+          [](R& r, const std::string& name, std::int64_t ms) { pgqrs::sleep(r, name, Millis(ms)); },
+          nb::call_guard<nb::gil_scoped_release>());
 }
 
 }  // namespace
@@ -164,8 +166,8 @@ void bind_workflow(nb::module_& m) {
       "run_result",
       [](const pgqrs::Store& s, std::optional<std::int64_t> run_id,
          std::optional<std::int64_t> message_id, std::int64_t timeout_ms) {
-        return to_py(
-            unlocked([&] { return run_builder(s, run_id, message_id).result(Millis(timeout_ms)); }));
+        return to_py(unlocked(
+            [&] { return run_builder(s, run_id, message_id).result(Millis(timeout_ms)); }));
       },
       nb::arg("store"), nb::arg("run_id").none(), nb::arg("message_id").none(),
       nb::arg("timeout_ms"));

@@ -41,8 +41,8 @@ pgqrs::json convert(nb::handle v, const std::string& what, const std::string& pa
     pgqrs::json out = pgqrs::json::object();
     for (auto [k, item] : nb::borrow<nb::dict>(v)) {
       if (!PyUnicode_Check(k.ptr())) {
-        bad(what, path, "object keys must be str, not " +
-                            std::string(nb::type_name(k.type()).c_str()));
+        bad(what, path,
+            "object keys must be str, not " + std::string(nb::type_name(k.type()).c_str()));
       }
       std::string key = nb::cast<std::string>(k);
       out[key] = convert(item, what, path + "." + key, depth + 1);
@@ -85,7 +85,8 @@ nb::object to_py(const pgqrs::json& v) {
       return nb::float_(v.get<double>());
     case T::string: {
       const auto& s = v.get_ref<const std::string&>();
-      return nb::steal(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+      return nb::steal(
+          PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
     }
     case T::array: {
       nb::list out;
@@ -128,8 +129,8 @@ nb::object iso_or_none(const std::optional<pgqrs::TimePoint>& t) {
 }
 
 pgqrs::TimePoint from_micros(std::int64_t micros) {
-  return pgqrs::TimePoint(std::chrono::duration_cast<pgqrs::Duration>(
-      std::chrono::microseconds(micros)));
+  return pgqrs::TimePoint(
+      std::chrono::duration_cast<pgqrs::Duration>(std::chrono::microseconds(micros)));
 }
 
 namespace {
@@ -195,8 +196,9 @@ nb::dict to_py(const pgqrs::QueueMetrics& m) {
   d["archived"] = m.archived;
   d["dead"] = m.dead;
   d["oldest_pending_age_seconds"] =
-      m.oldest_pending_age ? nb::object(nb::float_(static_cast<double>(m.oldest_pending_age->count()) / 1000.0))
-                           : nb::none();
+      m.oldest_pending_age
+          ? nb::object(nb::float_(static_cast<double>(m.oldest_pending_age->count()) / 1000.0))
+          : nb::none();
   return d;
 }
 

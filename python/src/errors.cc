@@ -81,8 +81,8 @@ void rethrow_as_cpp(nb::python_error& e) {
   if (base != classes().end() && PyObject_IsInstance(value.ptr(), base->second) == 1) {
     const std::string code = attr_str(value, "code");
     if (code == "connection") {
-      const bool retryable = nb::hasattr(value, "retryable") &&
-                             PyObject_IsTrue(value.attr("retryable").ptr()) == 1;
+      const bool retryable =
+          nb::hasattr(value, "retryable") && PyObject_IsTrue(value.attr("retryable").ptr()) == 1;
       throw pgqrs::ConnectionError(message, /*outcome_unknown=*/!retryable);
     }
     static const std::map<std::string, void (*)(const std::string&)> throwers = {
@@ -100,8 +100,7 @@ void rethrow_as_cpp(nb::python_error& e) {
         {"conflict", [](const std::string& m) { throw pgqrs::ConflictError(m); }},
         {"transient_step", [](const std::string& m) { throw pgqrs::TransientStepError(m); }},
         {"step_not_ready", [](const std::string& m) { throw pgqrs::StepNotReadyError(m); }},
-        {"retries_exhausted",
-         [](const std::string& m) { throw pgqrs::RetriesExhaustedError(m); }},
+        {"retries_exhausted", [](const std::string& m) { throw pgqrs::RetriesExhaustedError(m); }},
         {"paused", [](const std::string& m) { throw pgqrs::PausedError(m); }},
         {"cancelled", [](const std::string& m) { throw pgqrs::CancelledError(m); }},
         {"execution_failed", [](const std::string& m) { throw pgqrs::ExecutionFailedError(m); }},

@@ -112,7 +112,7 @@ TEST_P(ManualRunTest, DequeueAtLeasesAsOfTheGivenTime) {
 
 TEST_P(ManualRunTest, InAWorkersHandlerStartCompleteAndFailLeaveTheOutcomeToTheWorker) {
   pgqrs::WorkflowDef def("manual_in_worker", [](pgqrs::Run& run, const json& in) {
-    run.start();                               // already RUNNING: no-op
+    run.start();                                       // already RUNNING: no-op
     EXPECT_TRUE(run.complete(json{{"early", true}}));  // only checked
     EXPECT_THROW(run.complete(json(std::nan(""))), pgqrs::SerializationError);
     EXPECT_TRUE(run.fail(json{{"message", "ignored"}}));
