@@ -4,8 +4,9 @@
 #
 # Knobs:  make test JOBS=4        parallel build and test jobs (default 2)
 #         make test CTEST_ARGS='-L unit'   extra ctest arguments (select labels, -R, ...)
-#         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer (their tests skip)
+#         make test TEST_SERVICES=         no throwaway Postgres/PgBouncer/S3 (their tests skip)
 #         make demo DEMO_ARGS='--messages 5000'
+#         make test PYTEST_ARGS='-k workflow'   extra pytest arguments (Python bindings)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,7 +22,7 @@ CTEST ?= ctest
 CLANG_FORMAT ?= clang-format
 
 # Source directories make format / format-check cover.
-FORMAT_DIRS := include src cli tests examples bench
+FORMAT_DIRS := include src cli tests examples bench python/src
 
 # $(call configure_build,PRESET[,TARGET]): configure the preset and build it (or one target).
 define configure_build
@@ -33,12 +34,26 @@ endef
 # PgBouncer (transaction pooling) on loopback, exports PGQRS_TEST_POSTGRES_DSN and
 # PGQRS_TEST_PGBOUNCER_DSN to ctest, and stops both afterwards, also when tests fail or
 # make is interrupted. `make test TEST_SERVICES=` runs without them (Postgres tests skip).
-TEST_SERVICES ?= scripts/pg-test-server run
+# scripts/s3-test-server (chained inside it) adds the S3 server (moto) with its AWS_* variables.
+TEST_SERVICES ?= scripts/pg-test-server run scripts/s3-test-server run
 
 # $(call run_tests,PRESET): run every test of the preset (labels unit, conformance,
 # integration).
 define run_tests
 	$(TEST_SERVICES) $(CTEST) --preset $(1) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+endef
+
+# $(call run_pytest,PRESET): build the Python extension in the preset's tree, where
+# build/PRESET/python/pgqrs is a complete importable package (the library is already built
+# there, so this is fast), then run pytest against it with the venv of scripts/bootstrap.
+# `pip install .` builds the same package as a wheel (docs/python.md).
+PGQRS_VENV = $(shell . scripts/lib.sh; pgqrs_venv_dir)
+PYTEST_ARGS ?=
+define run_pytest
+	$(CMAKE) --preset $(1) -DPGQRS_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(PGQRS_VENV)/bin/python
+	$(CMAKE) --build --preset $(1) -j$(JOBS) --target pgqrs_python
+	$(TEST_SERVICES) env PYTHONPATH=$(CURDIR)/build/$(1)/python \
+	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
 endef
 
 .PHONY: help bootstrap build test demo bench asan tsan format format-check tidy clean
@@ -48,7 +63,7 @@ help:
 	@echo "make test          install deps, build the dev preset, run every test (ctest)"
 	@echo "make build         build the dev preset (no dependency install)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
-	@echo "make bench         build the release preset (benchmark harness: not built yet)"
+	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
 	@echo "make format        clang-format -i every C++ file; format-check only reports"
 	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
 	@echo "make clean         remove build/"
@@ -64,9 +79,11 @@ build:
 # Keep it one recipe so a failing step fails `make test`.
 test: bootstrap
 	$(call configure_build,dev)
-# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer; S3 next)
+# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer, S3)
 	$(call run_tests,dev)
-# hook: pytest for the Python bindings goes here — not built yet
+# hook: pytest for the Python bindings (docs/python.md): built in the dev tree, run in the
+# same test services
+	$(call run_pytest,dev)
 
 # Builds only the demo programs (not the tests), then runs them on fresh SQLite files: the
 # job queue demo, then the workflow that survives a killed worker.
@@ -77,10 +94,12 @@ demo: bootstrap
 	@echo
 	build/$(DEMO_PRESET)/examples/pgqrs-workflow-demo
 
+# The benchmark grid (bench/run): release preset, a throwaway Postgres started by the script,
+# docs/benchmarks.md + docs/benchmarks.png + docs/benchmarks.jsonl. Knobs: BENCH_MESSAGES,
+# BENCH_MEMORY_MESSAGES, BENCH_RUNS, PGQRS_PG_CEILING (see bench/run --help).
 bench: bootstrap
-	$(call configure_build,release)
-	@echo "make bench: release preset built; the benchmark harness (bench/, pgqrs-bench)" \
-	  "is not written yet, so nothing was measured."
+	$(call configure_build,release,pgqrs-bench)
+	BENCH_COMMAND="make bench" bench/run
 
 asan: bootstrap
 	$(call configure_build,asan)

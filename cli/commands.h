@@ -15,6 +15,7 @@ void register_admin_commands(CLI::App& app, Context& ctx);
 void register_queue_commands(CLI::App& app, Context& ctx);
 void register_worker_commands(CLI::App& app, Context& ctx);
 void register_workflow_commands(CLI::App& app, Context& ctx);
+void register_s3_commands(CLI::App& app, Context& ctx);
 
 // Makes `cmd` run `fn` once the whole command line parsed.
 inline void on_run(CLI::App* cmd, Context& ctx, std::function<void()> fn) {

@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
+
+#include "pgqrs/s3.h"
 
 namespace pgqrs::cli {
 
@@ -145,8 +148,24 @@ const Store& Context::store() {
     Config config = resolve_config();
     redacted_dsn_ = redact_dsn(config.dsn);
     store_.emplace(connect_with_config(config));
+    if (s3_auto_sync_ && store_->backend_name() == "s3" &&
+        config.s3.mode == DurabilityMode::kLocal) {
+      try {
+        as_s3(*store_).snapshot();  // durable mode downloaded the object when connecting
+      } catch (const ConflictError& e) {
+        // Unsynced local writes (kept; `pgqrs s3 sync` publishes them) or no object yet.
+        std::cerr << "note: " << scrub(e.what()) << '\n';
+      }
+    }
   }
   return *store_;
+}
+
+void Context::finish() {
+  if (store_ && s3_auto_sync_ && store_->backend_name() == "s3" &&
+      store_->config().s3.mode == DurabilityMode::kLocal) {
+    as_s3(*store_).sync();  // no request when the command wrote nothing
+  }
 }
 
 }  // namespace pgqrs::cli

@@ -42,6 +42,12 @@ class Context {
   // ConnectionError, ...) when it cannot be opened.
   const Store& store();
   Admin admin() { return pgqrs::admin(store()); }
+  // S3 stores (s3:// DSNs, docs/s3.md): in local mode store() snapshots the object when it
+  // opens the store (unless the cache holds unsynced writes, which are kept), and finish()
+  // syncs what the command wrote. The `s3` commands turn this off to act explicitly.
+  void set_s3_auto_sync(bool enabled) { s3_auto_sync_ = enabled; }
+  // Called after a command succeeded.
+  void finish();
   // The DSN in use with its password hidden ("" before store() succeeded).
   const std::string& redacted_dsn() const { return redacted_dsn_; }
 
@@ -64,6 +70,7 @@ class Context {
   std::vector<std::string> raw_dsns_;
   std::vector<std::string> secrets_;
   std::function<void()> action_;
+  bool s3_auto_sync_ = true;
 };
 
 // Passwords found in a DSN: the user-info password of a URL ("user:pw@host"), and any

@@ -68,6 +68,7 @@ std::string explain_parse_error(CLI::App& app, const CLI::ParseError& e) {
 int run(Context& ctx) {
   try {
     ctx.action()();
+    ctx.finish();
   } catch (const pgqrs::cli::UsageError& e) {
     report_error(ctx, "usage", e.what());
     return kExitUsage;
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
   pgqrs::cli::register_queue_commands(app, ctx);
   pgqrs::cli::register_worker_commands(app, ctx);
   pgqrs::cli::register_workflow_commands(app, ctx);
+  pgqrs::cli::register_s3_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,7 @@
 #include "pgqrs/error.h"
 #include "pgqrs/postgres.h"
 #include "pgqrs/records.h"
+#include "pgqrs/s3.h"
 #include "pgqrs/store.h"
 #include "pgqrs/worker.h"
 #include "pgqrs/workflow.h"

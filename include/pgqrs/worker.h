@@ -65,6 +65,10 @@ class Consumer : public Worker {
   // Leases up to `limit` messages for the default lock time (config).
   std::vector<QueueMessage> dequeue(std::uint32_t limit = 1) const;
   std::vector<QueueMessage> dequeue_with_vt(std::uint32_t limit, std::chrono::seconds lease) const;
+  // The same as if the time were `now` (visibility and lease expiry computed from it), for
+  // callers that drive time themselves.
+  std::vector<QueueMessage> dequeue_at(std::uint32_t limit, std::chrono::seconds lease,
+                                       TimePoint now) const;
 
   // Owner-only operations: they apply only to messages this consumer leases now, and
   // report whether they applied instead of throwing for "not yours".

@@ -179,6 +179,25 @@ class Run {
   // QUEUED|RUNNING|PAUSED -> CANCELLING; false (nothing changed) for a finished run.
   bool cancel();
 
+  // Driving a run by hand (a Run from RunBuilder::execute(), outside a workflow worker; the
+  // Python bindings' Run.start/success/fail). A workflow worker does all three itself: on a
+  // Run it hands to a handler, start() is a no-op (the run is RUNNING) and complete()/fail()
+  // only check the value and return true -- the worker records the outcome from what the
+  // handler returns or throws.
+  // start: QUEUED|PAUSED|RUNNING -> RUNNING. ValidationError naming the state for a run that
+  // is finished or being cancelled (a CANCELLING run is moved to CANCELLED first).
+  void start();
+  // RUNNING -> SUCCESS with `output` (CANCELLED instead if a cancel was requested meanwhile).
+  // False (nothing changed) if the run is not running. SerializationError, with nothing
+  // recorded, for an output that is not valid JSON (non-finite number, invalid UTF-8).
+  bool complete(const json& output);
+  // RUNNING -> ERROR with `error` (CANCELLED if a cancel was requested). False if not running.
+  bool fail(const json& error);
+  // A handle on the same run that takes "now" from `t` instead of the store's clock (for
+  // acquire_step / fail_step / pause at a given time). Steps already used in this execution
+  // stay used in the copy; the copies are otherwise independent.
+  Run with_time(TimePoint t) const;
+
   explicit Run(std::shared_ptr<detail::RunState> state) : state_(std::move(state)) {}
 
  private:
@@ -290,6 +309,9 @@ class RunBuilder {
   // The output if finished successfully, nullopt if not finished yet; throws as result().
   std::optional<json> get() const;
   RunRecord record() const;
+  // A handle for driving the run by hand (Run::start, acquire_step, complete, ...); nothing
+  // is changed until it is used. ValidationError if the run does not exist.
+  Run execute() const;
 
  private:
   std::int64_t resolve() const;

@@ -10,6 +10,9 @@
 #if PGQRS_WITH_POSTGRES
 #include "backend/postgres/postgres_backend.h"
 #endif
+#if PGQRS_WITH_S3
+#include "backend/s3/s3_backend.h"
+#endif
 
 namespace pgqrs::backend {
 namespace {
@@ -40,7 +43,11 @@ std::unique_ptr<Backend> open_backend(const Config& config) {
     case Scheme::kTurso:
       not_built(dsn.scheme, "PGQRS_WITH_TURSO");
     case Scheme::kS3:
+#if PGQRS_WITH_S3
+      return make_s3_backend(config, dsn);
+#else
       not_built(dsn.scheme, "PGQRS_WITH_S3");
+#endif
   }
   throw InternalError("unhandled DSN scheme");
 }

@@ -30,9 +30,19 @@ std::vector<std::int64_t> enqueue_messages_in(
     const std::vector<json>& payloads, std::optional<std::chrono::milliseconds> delay,
     std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now);
 
-// Leases up to `limit` messages for `lease` as `consumer`.
+// Leases up to `limit` messages for `lease` as `consumer`, at `now` (default: the store's
+// clock).
 std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,
                                          std::uint32_t limit, std::chrono::seconds lease,
-                                         std::int64_t consumer);
+                                         std::int64_t consumer,
+                                         std::optional<TimePoint> now = std::nullopt);
+
+// Archives `done` (owner-only, as `consumer`) and leases up to `limit` more, in one
+// backend call (Backend::archive_and_dequeue: one transaction where the backend supports it).
+backend::Backend::ArchiveAndLease archive_and_lease(detail::StoreState& store,
+                                                    const std::string& queue,
+                                                    const std::vector<std::int64_t>& done,
+                                                    std::uint32_t limit, std::chrono::seconds lease,
+                                                    std::int64_t consumer);
 
 }  // namespace pgqrs::core

@@ -43,7 +43,7 @@ void step_boundary(detail::RunState& s) {
     if (auto run = be.get_run(s.run_id)) b.status = run->status;
     b.lease_held = true;  // not executed by a workflow worker: no lease to check
   } else {
-    b = be.run_boundary(s.run_id, s.message_id, s.worker_id, s.store->now());
+    b = be.run_boundary(s.run_id, s.message_id, s.worker_id, s.now());
   }
   if (!b.status) throw InternalError("run " + std::to_string(s.run_id) + " disappeared");
   if (*b.status == WorkflowStatus::kCancelling) {
@@ -62,7 +62,7 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
   }
   step_boundary(s);
   auto& be = *s.store->backend;
-  auto now = s.store->now();
+  auto now = s.now();
   auto step = be.begin_step(s.run_id, name, now);
   if (step.status == WorkflowStatus::kSuccess) return;
   TimePoint wake;
@@ -92,8 +92,7 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
 
 void detail::check_lease(RunState& s) {
   if (s.message_id == 0) return;
-  if (!s.store->backend->run_boundary(s.run_id, s.message_id, s.worker_id, s.store->now())
-           .lease_held) {
+  if (!s.store->backend->run_boundary(s.run_id, s.message_id, s.worker_id, s.now()).lease_held) {
     throw_lease_lost(s);
   }
 }
@@ -101,7 +100,7 @@ void detail::check_lease(RunState& s) {
 std::int64_t Run::id() const { return state_->run_id; }
 const json& Run::input() const { return state_->input; }
 const Store& Run::store() const { return state_->handle; }
-TimePoint Run::current_time() const { return state_->store->now(); }
+TimePoint Run::current_time() const { return state_->now(); }
 
 RunRecord Run::record() const {
   auto r = state_->store->backend->get_run(state_->run_id);
@@ -124,7 +123,7 @@ StepResult Run::acquire_step(std::string_view name) {
   }
   auto& be = *s.store->backend;
   step_boundary(s);
-  const auto now = s.store->now();
+  const auto now = s.now();
   auto step = be.begin_step(s.run_id, name, now);
   s.used_steps.emplace(name);
   switch (step.status) {
@@ -161,7 +160,7 @@ void Run::complete_step(std::string_view name, const json& output) {
   Backend::StepUpdate u;
   u.status = WorkflowStatus::kSuccess;
   u.output = text;
-  if (s.store->backend->update_step(s.run_id, name, u, s.store->now())) return;
+  if (s.store->backend->update_step(s.run_id, name, u, s.now())) return;
   require_step(s, name);  // throws ValidationError if the step was never acquired
 }
 
@@ -172,7 +171,7 @@ void Run::fail_step(std::string_view name, const json& error) {
   u.status = WorkflowStatus::kError;
   u.error = core::serialise_result(error, step_label(s, name) + " error", /*lenient=*/true);
   u.retry_count = step.retry_count;
-  s.store->backend->update_step(s.run_id, name, u, s.store->now());
+  s.store->backend->update_step(s.run_id, name, u, s.now());
 }
 
 void Run::fail_step_transient(std::string_view name, const TransientStepError& error,
@@ -180,7 +179,7 @@ void Run::fail_step_transient(std::string_view name, const TransientStepError& e
   auto& s = *state_;
   const StepRetryPolicy& p = policy ? *policy : s.workflow_policy;
   auto step = require_step(s, name);
-  const auto now = s.store->now();
+  const auto now = s.now();
   json err = {{"message", error.what()}, {"transient", true}};
   Backend::StepUpdate u;
   u.error = err.dump();
@@ -213,7 +212,7 @@ void Run::pause(std::string_view reason, std::chrono::seconds resume_after) {
 
 bool Run::cancel() {
   auto& s = *state_;
-  return s.store->backend->cancel_run(s.run_id, s.store->now()).value_or(false);
+  return s.store->backend->cancel_run(s.run_id, s.now()).value_or(false);
 }
 
 void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration) {

@@ -33,6 +33,10 @@ struct RunState {
   int pause_count = 0;
   // When the run must be looked at again (set before PausedError / StepNotReadyError).
   std::optional<TimePoint> wake_at;
+  // Set by Run::with_time: this handle's "now" instead of the store's clock.
+  std::optional<TimePoint> fixed_now;
+
+  TimePoint now() const { return fixed_now ? *fixed_now : store->now(); }
 };
 
 // Throws ConflictError (and sets s.lease_lost) unless this execution still holds the run's

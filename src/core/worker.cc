@@ -81,6 +81,11 @@ std::vector<QueueMessage> Consumer::dequeue_with_vt(std::uint32_t limit,
   return core::lease_messages(*state_->store, state_->queue, limit, lease, state_->id);
 }
 
+std::vector<QueueMessage> Consumer::dequeue_at(std::uint32_t limit, std::chrono::seconds lease,
+                                               TimePoint now) const {
+  return core::lease_messages(*state_->store, state_->queue, limit, lease, state_->id, now);
+}
+
 bool Consumer::archive(std::int64_t id) const { return archive_many({id}).front(); }
 
 std::vector<bool> Consumer::archive_many(const std::vector<std::int64_t>& ids) const {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "conformance/postgres_cases.h"
+#include "conformance/s3_cases.h"
 
 namespace pgqrs_test {
 
@@ -48,6 +49,8 @@ std::vector<BackendCase> AllBackends() {
   // Postgres, directly and through PgBouncer (transaction pooling); see postgres_cases.h.
   cases.push_back(PostgresCase());
   cases.push_back(PgBouncerCase());
+  // S3 (durable mode) against the moto test server; see s3_cases.h.
+  cases.push_back(S3Case());
   // Later backends go here; see the comment at the top of backend_fixture.h. For example:
   //
   // cases.push_back(BackendCase{

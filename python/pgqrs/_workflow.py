@@ -1,0 +1,408 @@
+"""Durable workflows (SPEC §5): builders, the Run handle and the step protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
+
+from . import _aio, _pgqrs
+from . import _records as rec
+from ._errors import TimeoutError, ValidationError
+from ._records import QueueMessage, RunRecord, StepRecord, StepResultStatus, WorkflowRecord
+from ._time import TimeLike, to_micros
+from ._time import millis as _millis
+from ._time import seconds as _secs
+
+if TYPE_CHECKING:
+    from ._store import Store
+
+__all__ = ["BackoffStrategy", "StepRetryPolicy", "WorkflowDef", "WorkflowBuilder",
+           "RunBuilder", "StepBuilder", "Run", "StepResult", "StepGuard", "workflow", "run",
+           "step"]
+
+
+class BackoffStrategy:
+    """Delay before retry number n of a failed step (seconds)."""
+
+    kind: str
+    base: float
+    max: float
+
+    def __init__(self, kind: str, base: float, max: float) -> None:
+        self.kind = kind
+        self.base = base
+        self.max = max
+
+    @staticmethod
+    def fixed(seconds: float) -> "BackoffStrategy":
+        return BackoffStrategy("fixed", seconds, seconds)
+
+    @staticmethod
+    def exponential(base: float, max: float) -> "BackoffStrategy":
+        return BackoffStrategy("exponential", base, max)
+
+    @staticmethod
+    def exponential_with_jitter(base: float, max: float) -> "BackoffStrategy":
+        return BackoffStrategy("exponential_with_jitter", base, max)
+
+    def __repr__(self) -> str:
+        return f"BackoffStrategy.{self.kind}({self.base}, {self.max})"
+
+
+class StepRetryPolicy:
+    """Up to ``max_attempts`` retries of a step that raises TransientStepError, waiting
+    ``backoff`` between them (default: exponential with jitter, 1 s .. 60 s)."""
+
+    max_attempts: int
+    backoff: BackoffStrategy
+
+    def __init__(self, max_attempts: int = 3, backoff: Optional[BackoffStrategy] = None) -> None:
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 0:
+            raise ValidationError(f"max_attempts: expected an int >= 0, got {max_attempts!r}")
+        self.max_attempts = max_attempts
+        self.backoff = backoff or BackoffStrategy.exponential_with_jitter(1.0, 60.0)
+
+    def _tuple(self) -> tuple[int, str, int, int]:
+        b = self.backoff
+        return (self.max_attempts, b.kind, _millis(b.base, "backoff base"),
+                _millis(b.max, "backoff max"))
+
+    def __repr__(self) -> str:
+        return f"StepRetryPolicy(max_attempts={self.max_attempts}, backoff={self.backoff!r})"
+
+
+class WorkflowDef:
+    """A workflow definition: a name (also its queue's) and an async handler
+    ``(run, input) -> output``. Calling it runs the handler under the run protocol:
+    start, then success with the return value, or fail with the exception (re-raised);
+    the engine's control-flow errors (pause, step retry, cancel) pass through untouched.
+    Made by @pgqrs.decorators.workflow."""
+
+    name: str
+    fn: Callable[..., Awaitable[Any]]
+    retry_policy: Optional[StepRetryPolicy]
+
+    def __init__(self, name: str, fn: Callable[..., Awaitable[Any]],
+                 retry_policy: Optional[StepRetryPolicy] = None) -> None:
+        self.name = name
+        self.fn = fn
+        self.retry_policy = retry_policy
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    async def __call__(self, ctx: "Run", input: Any) -> Any:
+        from ._errors import ENGINE_SIGNALS
+        await ctx.start()
+        try:
+            result = self.fn(ctx, input)
+            if inspect.isawaitable(result):
+                result = await result
+        except ENGINE_SIGNALS:
+            raise
+        except Exception as exc:
+            await ctx.fail(exc)
+            raise
+        await ctx.success(result)
+        return result
+
+    def __repr__(self) -> str:
+        return f"WorkflowDef(name={self.name!r})"
+
+
+def _error_json(error: Any) -> Any:
+    if isinstance(error, BaseException):
+        return {"message": str(error), "type": type(error).__name__}
+    if isinstance(error, str):
+        return {"message": error}
+    return error
+
+
+# ---- builders ----------------------------------------------------------------------------
+
+
+class WorkflowBuilder:
+    """``workflow().name(n).store(s)`` -> ``create()`` / ``trigger(input).execute()``."""
+
+    def __init__(self) -> None:
+        self._name: Optional[str] = None
+        self._store: "Store" = None
+        self._input: Any = None
+        self._has_input = False
+
+    def name(self, name: Union[str, WorkflowDef]) -> "WorkflowBuilder":
+        self._name = name.name if isinstance(name, WorkflowDef) else name
+        return self
+
+    def store(self, store: "Store") -> "WorkflowBuilder":
+        self._store = store
+        return self
+
+    def trigger(self, input: Any) -> "WorkflowBuilder":
+        self._input = input
+        self._has_input = True
+        return self
+
+    def _need(self) -> tuple[str, Any]:
+        if self._name is None:
+            raise ValidationError("workflow(): no name given (call .name(...))")
+        if self._store is None:
+            raise ValidationError(f"workflow '{self._name}': no store given (call .store(s))")
+        return self._name, self._store
+
+    async def create(self) -> WorkflowRecord:
+        """Registers the workflow and a queue of the same name; a no-op if it exists."""
+        name, store = self._need()
+        return WorkflowRecord(**await _aio.call(_pgqrs.workflow_create, store._native, name))
+
+    async def execute(self) -> QueueMessage:
+        """Creates the run (QUEUED) and its message; ValidationError if unregistered."""
+        name, store = self._need()
+        if not self._has_input:
+            raise ValidationError(f"workflow '{name}': nothing to execute (call .trigger(input))")
+        return rec.message(await _aio.call(_pgqrs.workflow_trigger, store._native, name,
+                                           self._input))
+
+
+class RunBuilder:
+    """``run().message(m).store(s)`` -> ``execute()`` (a Run handle), ``result()``, ``get()``."""
+
+    def __init__(self) -> None:
+        self._run_id: Optional[int] = None
+        self._message_id: Optional[int] = None
+        self._store: "Store" = None
+
+    def message(self, msg: QueueMessage) -> "RunBuilder":
+        self._message_id = msg.id
+        if isinstance(msg.payload, dict) and isinstance(msg.payload.get("run_id"), int):
+            self._run_id = msg.payload["run_id"]
+        return self
+
+    def id(self, run_id: int) -> "RunBuilder":
+        self._run_id = int(run_id)
+        return self
+
+    def store(self, store: "Store") -> "RunBuilder":
+        self._store = store
+        return self
+
+    def _args(self) -> tuple[Any, Optional[int], Optional[int]]:
+        if self._store is None:
+            raise ValidationError("run(): no store given (call .store(store))")
+        return self._store._native, self._run_id, self._message_id
+
+    async def execute(self) -> "Run":
+        return Run(await _aio.call(_pgqrs.run_execute, *self._args()), self._store)
+
+    async def record(self) -> RunRecord:
+        return rec.run(await _aio.call(_pgqrs.run_record, *self._args()))
+
+    async def get(self) -> Any:
+        """The output if the run succeeded, None if it has not finished;
+        ExecutionFailedError for ERROR, WorkflowCancelledError for CANCELLED."""
+        return await _aio.call(_pgqrs.run_get, *self._args())
+
+    async def result(self, timeout: Optional[float] = None) -> Any:
+        """Waits for the outcome (as get(), but waiting); pgqrs.TimeoutError after
+        ``timeout`` seconds (None: no limit). Waiting does not hold a thread."""
+        args = self._args()
+        deadline = None if timeout is None else time.monotonic() + _secs_f(timeout)
+        interval = max(0.005, min(0.2, self._store.config.poll_interval_ms / 1000.0))
+        while True:
+            record = rec.run(await _aio.call(_pgqrs.run_record, *args))
+            if record.status in (rec.WorkflowStatus.Success, rec.WorkflowStatus.Error,
+                                 rec.WorkflowStatus.Cancelled):
+                return await _aio.call(_pgqrs.run_get, *args)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {record.id} did not finish within {timeout} s "
+                                   f"(status {record.status.value})")
+            await asyncio.sleep(interval)
+
+
+def _secs_f(value: float) -> float:
+    from ._time import seconds_float
+    return seconds_float(value, "timeout")
+
+
+class StepBuilder:
+    """``step().run(run).name("s")`` -> ``execute()``: acquire_step with an optional
+    retry policy for the step."""
+
+    def __init__(self) -> None:
+        self._run: Optional[Run] = None
+        self._name: Optional[str] = None
+        self._policy: Optional[StepRetryPolicy] = None
+        self._time: Optional[TimeLike] = None
+
+    def run(self, run: "Run") -> "StepBuilder":
+        self._run = run
+        return self
+
+    def name(self, name: str) -> "StepBuilder":
+        self._name = name
+        return self
+
+    def retry_policy(self, policy: StepRetryPolicy) -> "StepBuilder":
+        self._policy = policy
+        return self
+
+    def current_time(self, iso: TimeLike) -> "StepBuilder":
+        self._time = iso
+        return self
+
+    async def execute(self) -> "StepResult":
+        if self._run is None or self._name is None:
+            raise ValidationError("step(): give .run(run) and .name(name)")
+        return await self._run._acquire(self._name, self._time, self._policy)
+
+
+def workflow() -> WorkflowBuilder:
+    return WorkflowBuilder()
+
+
+def run() -> RunBuilder:
+    return RunBuilder()
+
+
+def step() -> StepBuilder:
+    return StepBuilder()
+
+
+# ---- Run and steps ------------------------------------------------------------------------
+
+
+class Run:
+    """One execution of a workflow run: handed to a workflow handler by the worker, or
+    obtained with ``await run().message(m).store(s).execute()`` to drive it by hand
+    (start, steps, success / fail). Use it from one task at a time."""
+
+    def __init__(self, native: Any, store: "Store") -> None:
+        self._native = native
+        self._store = store
+
+    def id(self) -> int:
+        return self._native.id()
+
+    @property
+    def input(self) -> Any:
+        return self._native.input
+
+    @property
+    def current_time(self) -> str:
+        return self._native.current_time
+
+    def with_time(self, iso: TimeLike) -> "Run":
+        """A handle on the same run whose "now" is ``iso`` (steps, pauses)."""
+        return Run(self._native.with_time(to_micros(iso, "current_time")), self._store)
+
+    async def start(self) -> None:
+        """QUEUED|PAUSED|RUNNING -> RUNNING; ValidationError naming the state otherwise."""
+        await _aio.call(self._native.start)
+
+    async def success(self, result: Any) -> bool:
+        """RUNNING -> SUCCESS with ``result`` (CANCELLED if a cancel was requested)."""
+        return await _aio.call(self._native.complete, result)
+
+    async def complete(self, result: Any) -> bool:
+        return await self.success(result)
+
+    async def fail(self, error: Any) -> bool:
+        """RUNNING -> ERROR with ``error`` (an exception, a message or a JSON value)."""
+        return await _aio.call(self._native.fail, _error_json(error))
+
+    async def pause(self, message: str, resume_after_seconds: float) -> None:
+        """Durable pause: raises PausedError (let it propagate); the run resumes after
+        ``resume_after_seconds`` without re-running finished steps."""
+        await _aio.call(self._native.pause, message,
+                        _secs(resume_after_seconds, "resume_after_seconds"))
+
+    async def cancel(self) -> bool:
+        """QUEUED|RUNNING|PAUSED -> CANCELLING; False for a finished run."""
+        return await _aio.call(self._native.cancel)
+
+    async def refresh(self) -> RunRecord:
+        """The run's record, fresh from storage."""
+        return rec.run(await _aio.call(self._native.record))
+
+    async def steps(self) -> list[StepRecord]:
+        return [rec.step(d) for d in await _aio.call(self._native.steps)]
+
+    async def acquire_step(self, name: str, current_time: Optional[TimeLike] = None) -> "StepResult":
+        """Skipped with the stored value if step ``name`` succeeded before, else Execute
+        with a StepGuard to record the outcome."""
+        return await self._acquire(name, current_time, None)
+
+    async def _acquire(self, name: str, current_time: Optional[TimeLike],
+                       policy: Optional[StepRetryPolicy]) -> "StepResult":
+        target = self if current_time is None else self.with_time(current_time)
+        status, value = await _aio.call(target._native.acquire_step, name)
+        if status == "skipped":
+            return StepResult(StepResultStatus.Skipped, value, None)
+        return StepResult(StepResultStatus.Execute, None, StepGuard(target, name, policy))
+
+    async def complete_step(self, name: str, output: Any) -> None:
+        await _aio.call(self._native.complete_step, name, output)
+
+    async def fail_step(self, name: str, error: Any, current_time: Optional[TimeLike] = None) -> None:
+        target = self if current_time is None else self.with_time(current_time)
+        await _aio.call(target._native.fail_step, name, _error_json(error))
+
+    async def sleep(self, name: str, seconds: float) -> None:
+        """Durable timer ``name``: the first time it pauses the run (PausedError); once
+        due, later executions pass straight on."""
+        await _aio.call(self._native.sleep, name, _millis(seconds, "seconds"))
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id()})"
+
+
+class StepGuard:
+    """Records the outcome of a step that must execute."""
+
+    name: str
+
+    def __init__(self, run: Run, name: str, policy: Optional[StepRetryPolicy]) -> None:
+        self._run = run
+        self.name = name
+        self._policy = policy
+
+    async def success(self, result: Any) -> None:
+        await _aio.call(self._run._native.complete_step, self.name, result)
+
+    async def fail(self, error: Any) -> None:
+        await _aio.call(self._run._native.fail_step, self.name, _error_json(error))
+
+    async def fail_transient(self, code: str, message: str,
+                             retry_after: Optional[float] = None) -> None:
+        """Records a transient failure and raises the engine's answer: StepNotReadyError
+        (a retry is scheduled; the worker gives the run back until then) or
+        RetriesExhaustedError (the step is ERROR). ``retry_after`` seconds, finite and
+        >= 0, overrides the policy's backoff for this retry (ValueError otherwise)."""
+        after_ms = None
+        if retry_after is not None:
+            if (isinstance(retry_after, bool) or not isinstance(retry_after, (int, float))
+                    or not math.isfinite(retry_after) or retry_after < 0):
+                raise ValueError(f"retry_after must be finite and >= 0, got {retry_after!r}")
+            after_ms = int(round(retry_after * 1000))
+        text = f"{code}: {message}" if code else message
+        await _aio.call(self._run._native.fail_step_transient, self.name, text, after_ms,
+                        None if self._policy is None else self._policy._tuple())
+
+
+class StepResult:
+    """Outcome of acquire_step: ``status``; ``value`` (the stored output when Skipped);
+    ``guard`` (a StepGuard when it must Execute)."""
+
+    status: StepResultStatus
+    value: Any
+    guard: Optional[StepGuard]
+
+    def __init__(self, status: StepResultStatus, value: Any, guard: Optional[StepGuard]) -> None:
+        self.status = status
+        self.value = value
+        self.guard = guard
+
+    def __repr__(self) -> str:
+        return f"StepResult(status={self.status}, value={self.value!r})"

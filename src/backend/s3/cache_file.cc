@@ -1,0 +1,182 @@
+#include "backend/s3/cache_file.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "pgqrs/error.h"
+
+namespace pgqrs::s3 {
+namespace fs = std::filesystem;
+namespace {
+
+// One file name for an object key: unreserved characters kept, everything else %XX.
+std::string file_name_for(const std::string& key) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : key) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.';
+    if (keep) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  if (out.starts_with(".")) out = "%2E" + out.substr(1);  // never "." / ".." / hidden
+  return out;
+}
+
+std::uint32_t counter_of(const std::string& header) {
+  if (header.size() < 28) return 0;
+  auto b = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(header[i]));
+  };
+  return (b(24) << 24) | (b(25) << 16) | (b(26) << 8) | b(27);
+}
+
+void write_file_atomically(const fs::path& path, const std::string& bytes) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw ConnectionError("s3 cache: cannot write " + tmp.string());
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      throw ConnectionError("s3 cache: write to " + tmp.string() + " failed");
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw ConnectionError("s3 cache: cannot replace " + path.string() + ": " + ec.message());
+}
+
+}  // namespace
+
+fs::path default_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') {
+    return fs::path(x) / "pgqrs" / "s3";
+  }
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+    return fs::path(h) / ".cache" / "pgqrs" / "s3";
+  }
+  return fs::temp_directory_path() / ("pgqrs-s3-" + std::to_string(::getuid()));
+}
+
+CacheFile::CacheFile(const fs::path& cache_dir, const std::string& bucket, const std::string& key)
+    : dir_(cache_dir / bucket), db_(dir_ / file_name_for(key)) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) {
+    throw ConnectionError("s3 cache: cannot create the cache directory " + dir_.string() + ": " +
+                          ec.message() + " (set s3.cache_dir / PGQRS_S3_CACHE_DIR)");
+  }
+}
+
+CacheFile::~CacheFile() {
+  if (private_) {
+    remove();
+    remove_base();
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+bool CacheFile::lock(bool private_fallback) {
+  const fs::path lock_path = db_.string() + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) throw ConnectionError("s3 cache: cannot open " + lock_path.string());
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) return true;
+  ::close(lock_fd_);
+  lock_fd_ = -1;
+  if (!private_fallback) return false;
+  std::random_device rd;
+  db_ = db_.string() + "." + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000);
+  private_ = true;
+  remove();
+  remove_base();
+  return true;
+}
+
+bool CacheFile::exists() const {
+  std::error_code ec;
+  return fs::exists(db_, ec);
+}
+
+std::uint64_t CacheFile::size() const {
+  std::error_code ec;
+  auto n = fs::file_size(db_, ec);
+  return ec ? 0 : n;
+}
+
+std::uint32_t CacheFile::change_counter() const {
+  std::ifstream in(db_, std::ios::binary);
+  if (!in) return 0;
+  std::string header(28, '\0');
+  in.read(header.data(), 28);
+  header.resize(static_cast<std::size_t>(in.gcount()));
+  return counter_of(header);
+}
+
+std::string CacheFile::read() const {
+  std::ifstream in(db_, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+void CacheFile::replace(const std::string& bytes) {
+  remove();
+  write_file_atomically(db_, bytes);
+}
+
+void CacheFile::remove() {
+  std::error_code ec;
+  for (const char* suffix : {"-journal", "-wal", "-shm", ""}) fs::remove(db_.string() + suffix, ec);
+}
+
+std::optional<Base> CacheFile::read_base() const {
+  std::ifstream in(db_.string() + ".sync");
+  if (!in) return std::nullopt;
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    Base b;
+    b.etag = j.at("etag").get<std::string>();
+    b.change_counter = j.at("change_counter").get<std::uint32_t>();
+    b.size = j.at("size").get<std::uint64_t>();
+    return b;
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable: treated as "never synced"
+  }
+}
+
+void CacheFile::write_base(const Base& base) {
+  nlohmann::json j = {
+      {"etag", base.etag}, {"change_counter", base.change_counter}, {"size", base.size}};
+  write_file_atomically(db_.string() + ".sync", j.dump());
+}
+
+void CacheFile::remove_base() {
+  std::error_code ec;
+  fs::remove(db_.string() + ".sync", ec);
+}
+
+Base CacheFile::base_of(const std::string& bytes, std::string etag) {
+  return Base{std::move(etag), counter_of(bytes), bytes.size()};
+}
+
+}  // namespace pgqrs::s3

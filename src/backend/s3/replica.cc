@@ -1,0 +1,427 @@
+#include "backend/s3/replica.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "backend/sqlite/sqlite_backend.h"
+
+namespace pgqrs::s3 {
+namespace {
+
+constexpr std::size_t kMaxRememberedFailures = 1024;
+constexpr char kSqliteMagic[] = "SQLite format 3";  // + NUL: the first 16 bytes of a database
+
+[[noreturn]] void throw_failure(ErrorCode code, const std::string& message, bool outcome_unknown) {
+  switch (code) {
+    case ErrorCode::kConflict:
+      throw ConflictError(message);
+    case ErrorCode::kConnection:
+      throw ConnectionError(message, outcome_unknown);
+    case ErrorCode::kConfig:
+      throw ConfigError(message);
+    case ErrorCode::kTimeout:
+      throw TimeoutError(message);
+    default:
+      throw InternalError(message);
+  }
+}
+
+}  // namespace
+
+Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings settings)
+    : inner_config_(config),
+      mode_(config.s3.mode),
+      key_(dsn.key),
+      client_(std::move(settings)),
+      cache_(config.s3.cache_dir.empty() ? default_cache_dir()
+                                         : std::filesystem::path(config.s3.cache_dir),
+             dsn.bucket, dsn.key) {
+  if (!cache_.lock(/*private_fallback=*/mode_ == DurabilityMode::kDurable)) {
+    throw ConfigError("s3: the cache file " + cache_.db_path().string() +
+                      " is in use by another process; in local mode the cache holds unsynced "
+                      "writes, so processes cannot share it (give each its own s3.cache_dir)");
+  }
+  // The cache runs in rollback-journal mode: after each commit the file is a complete
+  // database (it is uploaded as is) and its change counter tells whether it changed.
+  inner_config_.sqlite.use_wal = false;
+  inner_dsn_.scheme = backend::Scheme::kSqlite;
+  inner_dsn_.path = cache_.db_path().string();
+  inner_dsn_.raw = "sqlite://" + inner_dsn_.path;
+  inner_dsn_.redacted = inner_dsn_.raw;
+
+  std::unique_lock swap(swap_mu_);
+  const bool fetch = mode_ == DurabilityMode::kDurable || !cache_.exists();
+  if (fetch) {
+    GetResult r = client_.get(key_);
+    if (r.kind == GetResult::Kind::kOk) {
+      adopt_locked(std::move(r.body), r.etag);
+    } else {
+      reset_empty_locked();
+    }
+  } else {
+    {
+      std::lock_guard lock(sync_mu_);
+      base_ = cache_.read_base();
+    }
+    open_inner_locked();
+  }
+  inner_locked();  // a cache that cannot be opened fails connect()
+}
+
+Replica::~Replica() {
+  std::unique_lock swap(swap_mu_);
+  inner_.reset();
+}
+
+// ---- cache swaps ----------------------------------------------------------------------
+
+void Replica::open_inner_locked() {
+  inner_.reset();
+  open_error_.clear();
+  try {
+    inner_ = backend::make_sqlite_backend(inner_config_, inner_dsn_);
+  } catch (const std::exception& e) {
+    open_error_ = e.what();
+  }
+}
+
+backend::Backend& Replica::inner_locked() {
+  if (!inner_) {
+    throw ConnectionError("s3: the local cache " + cache_.db_path().string() + " of " + describe() +
+                          " could not be opened: " + open_error_);
+  }
+  return *inner_;
+}
+
+namespace {
+// Opens the cache database again when it goes out of scope (after a swap, whatever happened).
+template <class Open>
+struct ReopenOnExit {
+  Open open;
+  ~ReopenOnExit() { open(); }
+};
+template <class Open>
+ReopenOnExit(Open) -> ReopenOnExit<Open>;
+}  // namespace
+
+void Replica::adopt_locked(std::string body, const std::string& etag) {
+  if (!body.empty() &&
+      (body.size() < 100 || std::memcmp(body.data(), kSqliteMagic, sizeof kSqliteMagic) != 0)) {
+    throw ConfigError("s3: " + describe() + " is not a SQLite database (" +
+                      std::to_string(body.size()) + " bytes); refusing to use it as a queue");
+  }
+  if (body.size() >= 100 && (body[18] == 2 || body[19] == 2)) {
+    body[18] = 1;  // a WAL-mode file: use it in rollback-journal mode (file format 1)
+    body[19] = 1;
+  }
+  inner_.reset();
+  ReopenOnExit reopen{[this] { open_inner_locked(); }};
+  cache_.replace(body);
+  Base base = CacheFile::base_of(body, etag);
+  cache_.write_base(base);
+  std::lock_guard lock(sync_mu_);
+  base_ = std::move(base);
+  if (mode_ == DurabilityMode::kDurable) base_bytes_ = std::move(body);
+}
+
+void Replica::reset_empty_locked() {
+  inner_.reset();
+  ReopenOnExit reopen{[this] { open_inner_locked(); }};
+  cache_.remove();
+  cache_.remove_base();
+  std::lock_guard lock(sync_mu_);
+  base_.reset();
+  base_bytes_.clear();
+}
+
+void Replica::restore_base_locked() {
+  inner_.reset();
+  ReopenOnExit reopen{[this] { open_inner_locked(); }};
+  std::lock_guard lock(sync_mu_);
+  if (base_) {
+    cache_.replace(base_bytes_);
+  } else {
+    cache_.remove();
+  }
+}
+
+bool Replica::dirty_locked() const {
+  if (!cache_.exists()) return false;
+  return base_ ? !cache_.matches(*base_) : cache_.size() > 0;
+}
+
+// ---- durable writes: group commit -----------------------------------------------------
+
+std::uint64_t Replica::note_applied() {
+  std::lock_guard lock(sync_mu_);
+  return ++applied_;
+}
+
+void Replica::wait_durable(std::uint64_t seq) {
+  std::unique_lock lock(sync_mu_);
+  for (;;) {
+    if (durable_ >= seq) {
+      for (const Failure& f : failures_) {
+        if (seq >= f.first && seq <= f.last) throw_failure(f.code, f.message, f.outcome_unknown);
+      }
+      return;
+    }
+    if (committing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    // Leader: one PUT carries every write applied so far.
+    committing_ = true;
+    lock.unlock();
+    std::uint64_t covered = 0;
+    std::exception_ptr error;
+    try {
+      covered = commit_once();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (error) {
+      try {
+        handle_commit_failure(error);
+      } catch (const std::exception& e) {
+        // The cache could not be put back (disk trouble): fail the writes with that.
+        std::lock_guard relock(sync_mu_);
+        failures_.push_back(Failure{durable_ + 1, applied_, ErrorCode::kInternal,
+                                    std::string("s3: could not restore the cache after a failed "
+                                                "sync: ") +
+                                        e.what(),
+                                    false});
+        durable_ = applied_;
+      }
+    }
+    lock.lock();
+    if (!error) durable_ = std::max(durable_, covered);
+    committing_ = false;
+    cv_.notify_all();
+  }
+}
+
+std::uint64_t Replica::commit_once() {
+  std::string body;
+  std::uint64_t target = 0;
+  std::optional<Base> base;
+  {
+    std::unique_lock swap(swap_mu_);  // no write is half-applied: the file is consistent
+    std::lock_guard lock(sync_mu_);
+    target = applied_;
+    base = base_;
+    const bool changed = dirty_locked();
+    if (!changed) return target;
+    body = cache_.read();
+  }
+  const PutCondition cond = base ? PutCondition::if_match(base->etag) : PutCondition::if_absent();
+  std::string etag = client_.put(key_, body, cond);
+  puts_.fetch_add(1);
+  Base next = CacheFile::base_of(body, etag);
+  std::lock_guard lock(sync_mu_);
+  cache_.write_base(next);
+  base_ = std::move(next);
+  if (mode_ == DurabilityMode::kDurable) base_bytes_ = std::move(body);
+  return target;
+}
+
+void Replica::handle_commit_failure(std::exception_ptr error) {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+  bool conflict = false, unknown = false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const PreconditionFailedError& e) {
+    conflict = true;
+    code = ErrorCode::kConflict;
+    message = std::string(e.what()) +
+              "; this write was not applied (the cache now holds the remote version: retry it)";
+  } catch (const ConnectionError& e) {
+    code = ErrorCode::kConnection;
+    unknown = e.outcome_unknown();
+    message = e.what();
+  } catch (const Error& e) {
+    code = e.code();
+    message = e.what();
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+
+  std::optional<GetResult> fresh;
+  if (conflict) {
+    try {
+      fresh = client_.get(key_);
+    } catch (const std::exception&) {
+      // Cannot see the new version now: restore the base and re-read on the next operation.
+    }
+  }
+  std::unique_lock swap(swap_mu_);
+  // Whatever happens below, the writes of this commit (and later ones) have failed.
+  struct RecordFailure {
+    Replica* self;
+    Failure failure;
+    ~RecordFailure() {
+      std::lock_guard lock(self->sync_mu_);
+      failure.first = self->durable_ + 1;
+      failure.last = self->applied_;
+      self->failures_.push_back(std::move(failure));
+      while (self->failures_.size() > kMaxRememberedFailures) self->failures_.pop_front();
+      self->durable_ = self->applied_;
+    }
+  } record{this, Failure{0, 0, code, message, unknown}};
+  needs_refresh_.store(true);  // until the cache is known to match a stored version
+  if (fresh && fresh->kind == GetResult::Kind::kOk) {
+    adopt_locked(std::move(fresh->body), fresh->etag);
+  } else if (fresh) {
+    reset_empty_locked();  // deleted by another writer
+  } else {
+    restore_base_locked();
+  }
+  needs_refresh_.store((conflict && !fresh) || unknown);
+}
+
+// ---- durable reads ----------------------------------------------------------------------
+
+void Replica::refresh_if_changed() {
+  std::optional<Base> base;
+  {
+    std::lock_guard lock(sync_mu_);
+    if (applied_ != durable_ || committing_) return;  // our own writes are ahead of S3
+    base = base_;
+  }
+  needs_refresh_.store(false);
+  GetResult r = client_.get(key_, base ? base->etag : std::string());
+  if (r.kind != GetResult::Kind::kOk) return;  // unchanged, or gone (state() reports it)
+  std::unique_lock swap(swap_mu_);
+  {
+    std::lock_guard lock(sync_mu_);
+    const bool same_base = (!base && !base_) || (base && base_ && base->etag == base_->etag);
+    if (applied_ != durable_ || committing_ || !same_base || dirty_locked()) return;
+  }
+  adopt_locked(std::move(r.body), r.etag);
+}
+
+// ---- schema -----------------------------------------------------------------------------
+
+void Replica::install() {
+  bool attached = false;
+  {
+    std::lock_guard lock(sync_mu_);
+    attached = base_.has_value();
+  }
+  auto refused = [&](const std::exception& e) {
+    return ConflictError("s3: install refused: " + describe() +
+                         " already exists and this store has never seen it; install never "
+                         "overwrites an object (" +
+                         e.what() + ")");
+  };
+  if (mode_ == DurabilityMode::kDurable) {
+    try {
+      write([](backend::Backend& b) { b.install(); });
+    } catch (const ConflictError& e) {
+      if (attached) throw;
+      throw refused(e);
+    }
+    return;
+  }
+  bool was_empty = false;
+  {
+    std::shared_lock swap(swap_mu_);
+    was_empty = !attached && cache_.size() == 0;
+    inner_locked().install();
+  }
+  if (attached) return;  // local mode: published by the next sync()
+  std::lock_guard commit(local_commit_mu_);
+  try {
+    commit_once();
+  } catch (const PreconditionFailedError& e) {
+    if (was_empty) {
+      std::unique_lock swap(swap_mu_);
+      reset_empty_locked();
+    }
+    throw refused(e);
+  }
+}
+
+void Replica::uninstall() {
+  sync();
+  std::optional<Base> base;
+  {
+    std::lock_guard lock(sync_mu_);
+    base = base_;
+  }
+  if (base) {
+    auto head = client_.head(key_);
+    if (head && head->etag != base->etag) {
+      throw ConflictError("s3: uninstall refused: " + describe() +
+                          " was changed by another writer since this store last saw it "
+                          "(snapshot() first); nothing was deleted");
+    }
+    if (head) client_.remove(key_, base->etag);
+  }
+  std::unique_lock swap(swap_mu_);
+  reset_empty_locked();
+}
+
+// ---- explicit controls -----------------------------------------------------------------
+
+SyncState Replica::state() {
+  auto head = client_.head(key_);
+  std::shared_lock swap(swap_mu_);
+  std::lock_guard lock(sync_mu_);
+  const bool local = cache_.exists();
+  const bool dirty = dirty_locked();
+  if (!head) return dirty ? SyncState::kRemoteMissingDirty : SyncState::kRemoteMissingClean;
+  if (!local) return SyncState::kLocalMissing;
+  const bool remote_changed = !base_ || head->etag != base_->etag;
+  if (dirty) return remote_changed ? SyncState::kConcurrentChanges : SyncState::kLocalChanges;
+  return remote_changed ? SyncState::kRemoteChanges : SyncState::kInSync;
+}
+
+void Replica::snapshot() {
+  if (mode_ == DurabilityMode::kDurable) sync();
+  std::optional<Base> base;
+  bool local = false;
+  auto refuse_dirty = [&] {
+    throw ConflictError("s3: snapshot refused: the local cache " + cache_.db_path().string() +
+                        " has writes not synced to " + describe() +
+                        " (sync() them first, or delete the cache file to discard them)");
+  };
+  {
+    std::shared_lock swap(swap_mu_);
+    std::lock_guard lock(sync_mu_);
+    if (dirty_locked()) refuse_dirty();
+    base = base_;
+    local = cache_.exists() && cache_.size() > 0;
+  }
+  GetResult r = client_.get(key_, local && base ? base->etag : std::string());
+  if (r.kind == GetResult::Kind::kNotModified) return;
+  if (r.kind == GetResult::Kind::kNotFound) {
+    throw ConflictError("s3: snapshot: " + describe() +
+                        " does not exist (install() creates it; sync() publishes local writes)");
+  }
+  std::unique_lock swap(swap_mu_);
+  {
+    std::lock_guard lock(sync_mu_);
+    if (dirty_locked()) refuse_dirty();
+  }
+  adopt_locked(std::move(r.body), r.etag);
+}
+
+void Replica::sync() {
+  if (mode_ == DurabilityMode::kDurable) {
+    // A marker "write" that changed nothing: its commit carries whatever the cache holds.
+    wait_durable(note_applied());
+    return;
+  }
+  std::lock_guard commit(local_commit_mu_);
+  try {
+    commit_once();
+  } catch (const PreconditionFailedError& e) {
+    throw ConflictError(std::string(e.what()) +
+                        "; nothing remote was overwritten and the local writes are kept "
+                        "(state() = ConcurrentChanges)");
+  }
+}
+
+}  // namespace pgqrs::s3

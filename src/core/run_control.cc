@@ -1,0 +1,79 @@
+// Run: driving a run by hand (start / complete / fail / with_time) and RunBuilder::execute,
+// for callers outside a workflow worker (the Python bindings' Run handle).
+#include "core/run_state.h"
+#include "core/workflow_json.h"
+#include "pgqrs/workflow.h"
+
+namespace pgqrs {
+namespace {
+
+std::string run_label(const detail::RunState& s) { return "run " + std::to_string(s.run_id); }
+
+RunRecord current(const detail::RunState& s) {
+  auto r = s.store->backend->get_run(s.run_id);
+  if (!r) throw ValidationError(run_label(s) + " not found");
+  return *r;
+}
+
+// RUNNING|CANCELLING -> `status`, or CANCELLED when a cancel was requested meanwhile.
+bool finish(detail::RunState& s, WorkflowStatus status, const std::optional<std::string>& output,
+            const std::optional<std::string>& error) {
+  auto run = current(s);
+  if (run.status == WorkflowStatus::kCancelling) {
+    return s.store->backend->finish_run(s.run_id, WorkflowStatus::kCancelled, std::nullopt,
+                                        std::nullopt, s.now());
+  }
+  if (run.status != WorkflowStatus::kRunning) return false;
+  return s.store->backend->finish_run(s.run_id, status, output, error, s.now());
+}
+
+}  // namespace
+
+void Run::start() {
+  auto& s = *state_;
+  const auto before = current(s);
+  if (is_terminal(before.status) || before.status == WorkflowStatus::kCancelling) {
+    if (before.status == WorkflowStatus::kCancelling)
+      s.store->backend->start_run(s.run_id, s.now());
+    throw ValidationError(run_label(s) + " is " + std::string(to_string(before.status)) +
+                          "; only a QUEUED, PAUSED or RUNNING run can be started");
+  }
+  auto started = s.store->backend->start_run(s.run_id, s.now());
+  if (!started.started) {
+    throw ValidationError(run_label(s) + " is " + std::string(to_string(started.run.status)) +
+                          "; only a QUEUED, PAUSED or RUNNING run can be started");
+  }
+  s.input = started.run.input;
+}
+
+bool Run::complete(const json& output) {
+  auto& s = *state_;
+  const std::string text = core::serialise_result(output, "output of " + run_label(s));
+  if (s.message_id != 0) return true;  // a workflow worker records the outcome itself
+  return finish(s, WorkflowStatus::kSuccess, text, std::nullopt);
+}
+
+bool Run::fail(const json& error) {
+  auto& s = *state_;
+  const std::string text = core::serialise_result(error, "error of " + run_label(s), true);
+  if (s.message_id != 0) return true;  // a workflow worker records the outcome itself
+  return finish(s, WorkflowStatus::kError, std::nullopt, text);
+}
+
+Run Run::with_time(TimePoint t) const {
+  auto copy = std::make_shared<detail::RunState>(*state_);
+  copy->fixed_now = t;
+  return Run(std::move(copy));
+}
+
+Run RunBuilder::execute() const {
+  auto rec = record();
+  auto state = std::make_shared<detail::RunState>();
+  state->store = store_->state();
+  state->handle = *store_;
+  state->run_id = rec.id;
+  state->input = rec.input;
+  return Run(std::move(state));
+}
+
+}  // namespace pgqrs
