@@ -29,6 +29,15 @@ std::string RandomHex(int len) {
   return out;
 }
 
+// The Turso case runs whenever the library was built with the Turso engine.
+std::optional<std::string> TursoUnavailableReason() {
+#if PGQRS_TEST_WITH_TURSO
+  return std::nullopt;
+#else
+  return std::string("this build has PGQRS_WITH_TURSO=OFF (no Turso engine linked)");
+#endif
+}
+
 }  // namespace
 
 std::ostream& operator<<(std::ostream& os, const BackendCase& c) { return os << c.name; }
@@ -48,14 +57,14 @@ std::vector<BackendCase> AllBackends() {
   // Postgres, directly and through PgBouncer (transaction pooling); see postgres_cases.h.
   cases.push_back(PostgresCase());
   cases.push_back(PgBouncerCase());
-  // Later backends go here; see the comment at the top of backend_fixture.h. For example:
-  //
-  // cases.push_back(BackendCase{
-  //     "turso", "turso", /*persistent=*/true,
-  //     [](const fs::path& scratch) {
-  //       return pgqrs::Config::from_dsn("turso://" + (scratch / "queue.db").string());
-  //     },
-  //     nullptr, nullptr});
+  // Turso: the Turso engine embedded through its C ABI, on a file (docs/turso.md).
+  cases.push_back(BackendCase{"turso", "turso", /*persistent=*/true,
+                              [](const fs::path& scratch) {
+                                return pgqrs::Config::from_dsn("turso://" +
+                                                               (scratch / "queue.db").string());
+                              },
+                              nullptr, [] { return TursoUnavailableReason(); }});
+  // Later backends go here; see the comment at the top of backend_fixture.h.
   return cases;
 }
 
