@@ -69,7 +69,7 @@ if(_turso_include_dir STREQUAL "" OR NOT EXISTS "${_turso_include_dir}/turso.h")
     "directory with a turso.h (got '${_turso_include_dir}')")
 endif()
 string(REGEX MATCH "turso_sdk_kit-([^/]*)$" _ "${_turso_include_dir}")
-set(PGQRS_TURSO_ENGINE_VERSION "${CMAKE_MATCH_1}")
+set(PGQRS_TURSO_ENGINE_VERSION "${CMAKE_MATCH_1}" CACHE INTERNAL "turso_sdk_kit version")
 
 set(_turso_lib "${PGQRS_TURSO_CACHE_DIR}/release/libpgqrs_turso_engine.a")
 message(STATUS "Turso engine: turso_sdk_kit ${PGQRS_TURSO_ENGINE_VERSION}, rustc "
