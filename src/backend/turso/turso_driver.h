@@ -5,7 +5,7 @@
 // errors. The SQL itself is shared with SQLite and lives in sqlite_family/.
 //
 // Error mapping (connection.h contract, see turso_status.h):
-//   TURSO_BUSY, TURSO_BUSY_SNAPSHOT                 -> sqlite_family::BusyError
+//   TURSO_BUSY, TURSO_BUSY_SNAPSHOT, MVCC conflicts -> sqlite_family::BusyError
 //   TURSO_NOTADB                                    -> ConnectionError "<path> is not a
 //                                                      database"
 //   TURSO_IOERR, CORRUPT, READONLY, DATABASE_FULL,

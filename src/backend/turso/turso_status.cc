@@ -13,6 +13,13 @@ std::string sql_excerpt(std::string_view sql) {
   return std::string(sql.substr(0, kMaxSqlInMessage)) + "...";
 }
 
+// MVCC (BEGIN CONCURRENT) conflicts reach the C ABI as a plain TURSO_ERROR; like BUSY they
+// mean "roll back and run the whole transaction again".
+bool is_mvcc_conflict(turso_status_code_t code, const std::string& message) {
+  return code == TURSO_ERROR && (message.find("Write-write conflict") != std::string::npos ||
+                                 message.find("Transaction terminated") != std::string::npos);
+}
+
 bool mentions_lock(const std::string& message) {
   return message.find("lock") != std::string::npos || message.find("Lock") != std::string::npos;
 }
@@ -49,6 +56,10 @@ void throw_turso_error(turso_status_code_t code, const std::string& message,
                        const std::string& path, std::string_view sql) {
   const std::string where = sql.empty() ? std::string() : " (in: " + sql_excerpt(sql) + ")";
   const std::string detail = std::string(status_name(code)) + ": " + message;
+  if (is_mvcc_conflict(code, message)) {
+    throw sqlite_family::BusyError("turso database '" + path + "': concurrent transaction " +
+                                   "conflict: " + detail);
+  }
   switch (code) {
     case TURSO_BUSY:
     case TURSO_BUSY_SNAPSHOT:
