@@ -88,8 +88,8 @@ add_custom_target(pgqrs_turso_engine_build
 
 set(PGQRS_TURSO_ENGINE_ARCHIVE ${_turso_lib})
 add_library(pgqrs_turso_engine STATIC IMPORTED GLOBAL)
-# Rust's std needs these on Linux (cargo rustc -- --print native-static-libs).
+# What Rust's std needs on Linux (`cargo rustc --release -- --print native-static-libs`).
 set_target_properties(pgqrs_turso_engine PROPERTIES
   IMPORTED_LOCATION ${_turso_lib}
   INTERFACE_INCLUDE_DIRECTORIES ${_turso_include_dir}
-  INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS};m;rt")
+  INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS};gcc_s;util;rt;m")
