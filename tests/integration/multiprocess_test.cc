@@ -1,4 +1,4 @@
-// Three OS processes on one SQLite file: one producer and two consumers started together
+// Three OS processes on one SQLite or Turso file: one producer and two consumers started together
 // (pgqrs_queue_worker). Every message must be archived exactly once, none lost, and every
 // process must exit 0.
 #include <signal.h>
@@ -98,9 +98,14 @@ std::vector<long> ReadNumbers(const fs::path& file) {
   return out;
 }
 
-TEST(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
+class MultiprocessTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
+#if !PGQRS_TEST_WITH_TURSO
+  if (GetParam() == "turso") GTEST_SKIP() << "this build has PGQRS_WITH_TURSO=OFF";
+#endif
   ScratchDir dir;
-  const std::string dsn = "sqlite://" + (dir.path() / "mp.db").string();
+  const std::string dsn = GetParam() + "://" + (dir.path() / "mp.db").string();
   const std::string queue = "mp_jobs";
   {
     pgqrs::Store store = pgqrs::connect(dsn);
@@ -166,5 +171,9 @@ TEST(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
     }
   }
 }
+
+// SQLite and Turso (in its multiprocess WAL mode, docs/turso.md), each on a file.
+INSTANTIATE_TEST_SUITE_P(Backends, MultiprocessTest, ::testing::Values("sqlite", "turso"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace

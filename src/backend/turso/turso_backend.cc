@@ -26,6 +26,9 @@ std::unique_ptr<Backend> make_turso_backend(const Config& config, const Dsn& dsn
   turso::TursoOptions options;
   options.path = dsn.path;
   options.busy_timeout = busy_timeout_for(config);
+  // Several processes may share the file, as with SQLite (docs/turso.md, "Processes"). Turso
+  // calls this mode experimental; pgqrs's multi-process and SIGKILL crash tests pass on it.
+  options.experimental_features = turso::kMultiprocessWal;
   return std::make_unique<sqlite_family::SqlFamilyBackend>(
       std::make_unique<turso::TursoDriver>(std::move(options)), config);
 }

@@ -10,10 +10,11 @@
 
 namespace pgqrs::backend {
 
-// Opens dsn.path (a file, created if missing; its directory must exist). Uses
+// Opens dsn.path (a file, created if missing; its directory must exist) in Turso's
+// multiprocess WAL mode, so that several processes can share it. Uses
 // config.max_connections and config.connection_timeout_seconds. Throws ConnectionError
-// naming the path when the file cannot be opened, is not a database or is held by another
-// process. Does not install the schema.
+// naming the path when the file cannot be opened, is not a database or is locked by a
+// process that opened it without multiprocess WAL. Does not install the schema.
 std::unique_ptr<Backend> make_turso_backend(const Config& config, const Dsn& dsn);
 
 }  // namespace pgqrs::backend

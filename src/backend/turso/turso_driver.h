@@ -28,9 +28,13 @@ struct TursoOptions {
   // failing with BusyError (turso_connection_set_busy_timeout_ms).
   std::chrono::milliseconds busy_timeout{5000};
   // Comma-separated Turso experimental features to enable (turso_database_config_t), e.g.
-  // "multiprocess_wal". Empty = none.
+  // kMultiprocessWal. Empty = none (the file is then locked for this process alone).
   std::string experimental_features;
 };
+
+// The Turso feature that lets several processes open one database file (a WAL coordinated
+// through a shared-memory file beside it). Without it Turso locks the file for one process.
+inline constexpr char kMultiprocessWal[] = "multiprocess_wal";
 
 class Database;  // RAII owner of the turso_database_t (turso_driver.cc)
 

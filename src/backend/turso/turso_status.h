@@ -46,7 +46,7 @@ inline bool is_success(turso_status_code_t code) noexcept {
 
 // Throws the pgqrs error for a failure while opening the database at `path`: every failure
 // is a ConnectionError naming the path (lock conflicts included: another process holds the
-// file), with a hint for the common causes.
+// file without multiprocess WAL), with a hint for the common causes.
 [[noreturn]] void throw_open_error(turso_status_code_t code, const std::string& message,
                                    const std::string& path);
 
