@@ -51,7 +51,7 @@ class TursoDriver final : public sqlite_family::Driver {
   TursoDriver& operator=(const TursoDriver&) = delete;
 
   std::string_view name() const override { return "turso"; }
-  // A new connection with the busy timeout and foreign_keys=ON.
+  // A new connection with the busy timeout, foreign_keys=ON and synchronous=NORMAL.
   std::unique_ptr<sqlite_family::Connection> open() override;
 
   const TursoOptions& options() const { return options_; }
