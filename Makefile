@@ -48,7 +48,7 @@ help:
 	@echo "make test          install deps, build the dev preset, run every test (ctest)"
 	@echo "make build         build the dev preset (no dependency install)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
-	@echo "make bench         build the release preset (benchmark harness: not built yet)"
+	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
 	@echo "make format        clang-format -i every C++ file; format-check only reports"
 	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
 	@echo "make clean         remove build/"
@@ -77,10 +77,12 @@ demo: bootstrap
 	@echo
 	build/$(DEMO_PRESET)/examples/pgqrs-workflow-demo
 
+# The benchmark grid (bench/run): release preset, a throwaway Postgres started by the script,
+# docs/benchmarks.md + docs/benchmarks.png + docs/benchmarks.jsonl. Knobs: BENCH_MESSAGES,
+# BENCH_MEMORY_MESSAGES, BENCH_RUNS, PGQRS_PG_CEILING (see bench/run --help).
 bench: bootstrap
-	$(call configure_build,release)
-	@echo "make bench: release preset built; the benchmark harness (bench/, pgqrs-bench)" \
-	  "is not written yet, so nothing was measured."
+	$(call configure_build,release,pgqrs-bench)
+	BENCH_COMMAND="make bench" bench/run
 
 asan: bootstrap
 	$(call configure_build,asan)

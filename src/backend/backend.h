@@ -157,6 +157,22 @@ class Backend {
   virtual std::vector<bool> release(const std::vector<std::int64_t>& ids, std::int64_t worker,
                                     TimePoint visible_at, TimePoint now,
                                     std::int32_t max_read_ct) = 0;
+  // The handler poll loop's step: archive `ids` (as archive(ids, p.consumer_worker_id,
+  // p.now)) and lease the next batch (as dequeue(p)). Backends that can do both in one
+  // transaction / round trip override it: then either both happen or neither. This default
+  // runs them one after the other, so when it throws the archive may already have applied;
+  // a caller that then archives the ids again is safe (an archived id reports false).
+  struct ArchiveAndLease {
+    std::vector<bool> archived;        // one flag per id of `ids`
+    std::vector<QueueMessage> leased;  // as dequeue() returns them
+  };
+  virtual ArchiveAndLease archive_and_dequeue(const std::vector<std::int64_t>& ids,
+                                              const DequeueParams& p) {
+    ArchiveAndLease out;
+    out.archived = archive(ids, p.consumer_worker_id, p.now);
+    out.leased = dequeue(p);
+    return out;
+  }
 
   virtual std::optional<QueueMessage> get_message(std::int64_t id) = 0;
   // Newest first.

@@ -119,9 +119,12 @@ struct Outcome {
 
 // Runs the handler on one leased batch: messages whose handler returned are archived (in one
 // call), the others released with backoff. A batch handler succeeds or fails as a whole; a
-// per-message handler is judged message by message.
+// per-message handler is judged message by message. With `deferred`, the ids to archive are
+// appended there instead (the poll loop archives them with its next lease) and are not
+// counted in the outcome.
 Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>& msgs,
-                const MessageHandler& one, const BatchHandler& many, core::LeaseKeeper& keeper) {
+                const MessageHandler& one, const BatchHandler& many, core::LeaseKeeper& keeper,
+                std::vector<std::int64_t>* deferred = nullptr) {
   Outcome out;
   std::vector<QueueMessage> failed;
   std::vector<std::int64_t> done;
@@ -147,12 +150,16 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
   }
   keeper.clear();
   if (!failed.empty()) release_with_backoff(r, failed);
+  out.failed = failed.size();
+  if (deferred) {
+    deferred->insert(deferred->end(), done.begin(), done.end());
+    return out;
+  }
   if (!done.empty()) {
     for (bool archived : r.store->backend->archive(done, r.worker, r.store->now())) {
       ++(archived ? out.succeeded : out.lease_lost);
     }
   }
-  out.failed = failed.size();
   return out;
 }
 
@@ -210,40 +217,78 @@ bool DequeueHandler::execute(const Store& store) const {
   return true;
 }
 
+// The poll loop acknowledges each batch together with leasing the next one
+// (Backend::archive_and_dequeue: one transaction / round trip on Postgres and the SQLite
+// family instead of two). Messages whose handler returned wait in `pending` only until that
+// call, which follows at once; when the loop stops, or the combined call fails, they are
+// archived on their own. Their leases stay valid meanwhile: the call comes right after the
+// handler, well within the lease the keeper was extending.
 PollStats DequeueHandler::poll(const Store& store) const {
   auto r = core::resolve(opts_, store);
   core::PollSession session(r);
   PollStats stats;
-  while (true) {
-    if (auto why = session.should_stop()) {
-      stats.stop = *why;
-      break;
-    }
-    std::vector<QueueMessage> msgs;
+  std::vector<std::int64_t> pending;
+  auto count = [&](const std::vector<bool>& archived) {
+    for (bool ok : archived) ++(ok ? stats.processed : stats.lease_lost);
+  };
+  auto archive_pending = [&] {
+    if (pending.empty()) return;
+    count(r.store->backend->archive(pending, r.worker, r.store->now()));
+    pending.clear();
+  };
+  // Leases the next batch, archiving `pending` in the same call when there is any. If the
+  // combined call fails, the archive is done alone and the lease retried the usual way
+  // (which also replaces a reclaimed ephemeral consumer).
+  auto next_batch = [&]() -> std::vector<QueueMessage> {
+    if (pending.empty()) return lease_batch(r);
     try {
-      msgs = lease_batch(r);
-    } catch (const Error& e) {
-      // Lock contention or a lost connection whose effect is known: wait and go on.
-      if (!e.retryable()) throw;
-      session.idle_wait();
-      continue;
+      auto both = core::archive_and_lease(*r.store, r.queue, pending, r.batch, r.lease, r.worker);
+      count(both.archived);
+      pending.clear();
+      return std::move(both.leased);
+    } catch (const Error&) {
+      archive_pending();
+      return lease_batch(r);
     }
-    if (msgs.empty()) {
-      if (r.until_empty) {
-        stats.stop = PollStop::kEmpty;
+  };
+  try {
+    while (true) {
+      if (auto why = session.should_stop()) {
+        stats.stop = *why;
         break;
       }
-      session.idle_wait();
-      continue;
+      std::vector<QueueMessage> msgs;
+      try {
+        msgs = next_batch();
+      } catch (const Error& e) {
+        // Lock contention or a lost connection whose effect is known: wait and go on.
+        if (!e.retryable()) throw;
+        session.idle_wait();
+        continue;
+      }
+      if (msgs.empty()) {
+        if (r.until_empty) {
+          stats.stop = PollStop::kEmpty;
+          break;
+        }
+        session.idle_wait();
+        continue;
+      }
+      ++stats.batches;
+      // Handler exceptions are contained in the outcome (their messages were released with
+      // backoff); storage errors propagate and end the loop.
+      session.keeper().set_worker(r.worker);
+      auto outcome = process(r, msgs, one_, many_, session.keeper(), &pending);
+      stats.failed += outcome.failed;
     }
-    ++stats.batches;
-    // Handler exceptions are contained in the outcome (their messages were released with
-    // backoff); storage errors propagate and end the loop.
-    session.keeper().set_worker(r.worker);
-    auto outcome = process(r, msgs, one_, many_, session.keeper());
-    stats.processed += outcome.succeeded;
-    stats.lease_lost += outcome.lease_lost;
-    stats.failed += outcome.failed;
+    archive_pending();
+  } catch (...) {
+    try {
+      archive_pending();
+    } catch (...) {
+      // Keep the first error; unarchived messages are redelivered when their lease lapses.
+    }
+    throw;
   }
   session.finish(stats.stop);
   return stats;

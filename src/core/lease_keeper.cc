@@ -6,7 +6,12 @@ namespace pgqrs::core {
 
 LeaseKeeper::LeaseKeeper(std::shared_ptr<detail::StoreState> store, std::int64_t worker,
                          std::chrono::seconds lease)
-    : store_(std::move(store)), worker_(worker), lease_(lease) {
+    : store_(std::move(store)),
+      worker_(worker),
+      lease_(lease),
+      planned_wake_(std::chrono::steady_clock::time_point::min()),
+      extend_every_(std::max<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(100), std::chrono::milliseconds(lease_) / 3)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -20,13 +25,16 @@ LeaseKeeper::~LeaseKeeper() {
 }
 
 void LeaseKeeper::track(std::vector<std::int64_t> ids) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     tracked_ = std::move(ids);
     tracked_since_ = std::chrono::steady_clock::now();
+    // The thread may be asleep until after this set's first extension is due (e.g. until
+    // the next heartbeat): then it must re-plan. Clearing never needs it sooner.
+    wake = !tracked_.empty() && tracked_since_ + extend_every_ < planned_wake_;
   }
-  // The thread may be asleep until the next heartbeat; it must re-plan for the new set.
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
 }
 
 void LeaseKeeper::set_worker(std::int64_t worker) {
@@ -36,8 +44,7 @@ void LeaseKeeper::set_worker(std::int64_t worker) {
 
 void LeaseKeeper::run() {
   using namespace std::chrono;
-  const auto extend_every =
-      std::max<steady_clock::duration>(milliseconds(100), milliseconds(lease_) / 3);
+  const auto extend_every = extend_every_;
   const auto heartbeat_every = seconds(store_->config.heartbeat_interval_seconds);
   auto next_heartbeat = steady_clock::now() + heartbeat_every;
   std::unique_lock lock(mu_);
@@ -73,7 +80,9 @@ void LeaseKeeper::run() {
       lock.lock();
       continue;
     }
-    cv_.wait_until(lock, std::min(next_extend, next_heartbeat));
+    planned_wake_ = std::min(next_extend, next_heartbeat);
+    cv_.wait_until(lock, planned_wake_);
+    planned_wake_ = steady_clock::time_point::min();  // awake: track() need not wake it
   }
 }
 

@@ -40,6 +40,11 @@ class LeaseKeeper {
   bool stop_ = false;                                    // GUARDED_BY(mu_)
   std::vector<std::int64_t> tracked_;                    // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point tracked_since_;  // GUARDED_BY(mu_)
+  // When the thread will next look at its work (it sleeps until then). track() wakes it
+  // only when the new set needs attention sooner, so a poll loop does not pay two thread
+  // wake-ups per batch. GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point planned_wake_;
+  std::chrono::steady_clock::duration extend_every_;
   std::thread thread_;
 };
 

@@ -55,9 +55,11 @@ std::vector<std::int64_t> enqueue_messages_in(
   return ids;
 }
 
-std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,
-                                         std::uint32_t limit, std::chrono::seconds lease,
-                                         std::int64_t consumer) {
+namespace {
+
+backend::DequeueParams dequeue_params(detail::StoreState& store, const std::string& queue,
+                                      std::uint32_t limit, std::chrono::seconds lease,
+                                      std::int64_t consumer) {
   validate_name(queue, "queue name");
   validate_batch_size(limit, store.config.default_max_batch_size);
   if (lease.count() <= 0) {
@@ -71,7 +73,24 @@ std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::s
   p.consumer_worker_id = consumer;
   p.now = store.now();
   p.max_read_ct = static_cast<std::int32_t>(store.config.max_read_ct);
-  return store.backend->dequeue(p);
+  return p;
+}
+
+}  // namespace
+
+std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,
+                                         std::uint32_t limit, std::chrono::seconds lease,
+                                         std::int64_t consumer) {
+  return store.backend->dequeue(dequeue_params(store, queue, limit, lease, consumer));
+}
+
+backend::Backend::ArchiveAndLease archive_and_lease(detail::StoreState& store,
+                                                    const std::string& queue,
+                                                    const std::vector<std::int64_t>& done,
+                                                    std::uint32_t limit, std::chrono::seconds lease,
+                                                    std::int64_t consumer) {
+  return store.backend->archive_and_dequeue(
+      done, dequeue_params(store, queue, limit, lease, consumer));
 }
 
 }  // namespace pgqrs::core

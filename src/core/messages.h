@@ -35,4 +35,12 @@ std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::s
                                          std::uint32_t limit, std::chrono::seconds lease,
                                          std::int64_t consumer);
 
+// Archives `done` (owner-only, as `consumer`) and leases up to `limit` more, in one
+// backend call (Backend::archive_and_dequeue: one transaction where the backend supports it).
+backend::Backend::ArchiveAndLease archive_and_lease(detail::StoreState& store,
+                                                    const std::string& queue,
+                                                    const std::vector<std::int64_t>& done,
+                                                    std::uint32_t limit, std::chrono::seconds lease,
+                                                    std::int64_t consumer);
+
 }  // namespace pgqrs::core

@@ -75,6 +75,8 @@ class PostgresBackend final : public backend::Backend {
   // ---- messages (pg_backend_messages.cc) ----
   std::vector<std::int64_t> enqueue(const backend::EnqueueParams& p) override;
   std::vector<QueueMessage> dequeue(const backend::DequeueParams& p) override;
+  ArchiveAndLease archive_and_dequeue(const std::vector<std::int64_t>& ids,
+                                      const backend::DequeueParams& p) override;
   std::optional<QueueMessage> get_message(std::int64_t id) override;
   std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
                                           bool include_archived) override;

@@ -1,6 +1,7 @@
 // PostgresBackend: enqueue, dequeue, message reads and dead letters.
 #include <algorithm>
 #include <string>
+#include <unordered_set>
 
 #include "backend/postgres/message_sql.h"
 #include "backend/postgres/pg_backend.h"
@@ -36,8 +37,8 @@ namespace {
 // stopped consumer leases nothing.
 // One row always comes back: queue id (NULL = no such queue), the consumer's status (NULL =
 // no such worker), then the leased message (NULL columns when none), in delivery order.
-constexpr char kDequeue[] = R"sql(
-WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
+constexpr char kDequeueCtes[] = R"sql(
+     q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
      w AS (SELECT status FROM {s}.pgqrs_workers WHERE id = $4 FOR SHARE),
      dead AS (
        UPDATE {s}.pgqrs_messages SET dead_at = $2, consumer_worker_id = NULL
@@ -57,12 +58,42 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
        UPDATE {s}.pgqrs_messages
        SET vt = $3, read_ct = read_ct + 1, dequeued_at = $2, consumer_worker_id = $4
        WHERE id = ANY (ARRAY(SELECT id FROM c))
-       RETURNING )sql" PGQRS_PG_MESSAGE_COLUMNS R"sql()
-SELECT (SELECT id FROM q), (SELECT status FROM w), (SELECT count(*) FROM dead),
+       RETURNING )sql" PGQRS_PG_MESSAGE_COLUMNS ")";
+
+constexpr char kDequeueRows[] = R"sql(
        l.id, l.queue_id, l.payload, l.vt, l.enqueued_at, l.read_ct, l.dequeued_at,
        l.producer_worker_id, l.consumer_worker_id, l.archived_at, l.dead_at
 FROM (SELECT 1) AS one LEFT JOIN (l JOIN c ON c.id = l.id) ON true
 ORDER BY c.vt, c.id)sql";
+
+// Statement templates assembled once (StatementCache wants static storage).
+const char* dequeue_sql() {
+  static const std::string sql = std::string("WITH ") + kDequeueCtes +
+                                 "\nSELECT (SELECT id FROM q), (SELECT status FROM w), "
+                                 "(SELECT count(*) FROM dead)," +
+                                 kDequeueRows;
+  return sql.c_str();
+}
+
+// The poll loop's step in one statement, so one round trip and one commit: archive the
+// messages $7 (int8[]) that $4 holds now (the owner test of pg_backend_leases.cc, written
+// the same way so that only the primary key serves it), then lease as kDequeue. The rows
+// archived here have vt > $2, so the lease cannot pick them. Column 3 = the archived ids,
+// the message columns start at 4.
+const char* archive_and_dequeue_sql() {
+  static const std::string sql =
+      std::string(R"sql(
+WITH a AS (
+       UPDATE {s}.pgqrs_messages SET archived_at = $2
+       WHERE id = ANY($7) AND coalesce(consumer_worker_id, 0) = $4 AND vt > $2
+         AND coalesce(archived_at, dead_at) IS NULL
+       RETURNING id),)sql") +
+      kDequeueCtes +
+      "\nSELECT (SELECT id FROM q), (SELECT status FROM w), (SELECT count(*) FROM dead), "
+      "ARRAY(SELECT id FROM a)," +
+      kDequeueRows;
+  return sql.c_str();
+}
 
 constexpr char kMessageById[] =
     "SELECT " PGQRS_PG_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE id = $1";
@@ -111,29 +142,61 @@ std::vector<std::int64_t> PostgresBackend::enqueue(const backend::EnqueueParams&
                      [&](Session& s) { return enqueue_result(s.exec(sql_(kEnqueue), params), p); });
 }
 
+namespace {
+
+Params dequeue_params(const backend::DequeueParams& p) {
+  Params params;
+  params.text(p.queue)
+      .time(p.now)
+      .time(p.now + p.lease)
+      .int8(p.consumer_worker_id)
+      .int4(p.max_read_ct)
+      .int8(p.limit);
+  return params;
+}
+
+// The leased messages of a kDequeue-shaped result whose message columns start at `first`;
+// throws for a missing worker or queue and a stopped worker.
+std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeueParams& p,
+                                      int first) {
+  if (r.is_null(0, 1)) {
+    throw WorkerNotFoundError("worker " + std::to_string(p.consumer_worker_id) +
+                              " does not exist");
+  }
+  if (r.text(0, 1) == "stopped") {
+    throw StateTransitionError("worker " + std::to_string(p.consumer_worker_id) +
+                               " is stopped: a stopped worker cannot lease messages");
+  }
+  if (r.is_null(0, 0)) throw QueueNotFoundError("queue '" + p.queue + "' does not exist");
+  std::vector<QueueMessage> leased;
+  leased.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.is_null(i, first)) continue;
+    leased.push_back(read_message(r, i, first));
+  }
+  return leased;
+}
+
+}  // namespace
+
 std::vector<QueueMessage> PostgresBackend::dequeue(const backend::DequeueParams& p) {
-  const TimePoint new_vt = p.now + p.lease;
   return exec_.write("dequeue", [&](Session& s) {
-    auto r = s.exec(sql_(kDequeue), Params()
-                                        .text(p.queue)
-                                        .time(p.now)
-                                        .time(new_vt)
-                                        .int8(p.consumer_worker_id)
-                                        .int4(p.max_read_ct)
-                                        .int8(p.limit));
-    if (r.is_null(0, 1)) worker_not_found(p.consumer_worker_id);
-    if (r.text(0, 1) == "stopped") {
-      throw StateTransitionError("worker " + std::to_string(p.consumer_worker_id) +
-                                 " is stopped: a stopped worker cannot lease messages");
-    }
-    if (r.is_null(0, 0)) queue_not_found(p.queue);
-    std::vector<QueueMessage> leased;
-    leased.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) {
-      if (r.is_null(i, 3)) continue;
-      leased.push_back(read_message(r, i, 3));
-    }
-    return leased;
+    return leased_rows(s.exec(sql_(dequeue_sql()), dequeue_params(p)), p, 3);
+  });
+}
+
+backend::Backend::ArchiveAndLease PostgresBackend::archive_and_dequeue(
+    const std::vector<std::int64_t>& ids, const backend::DequeueParams& p) {
+  if (ids.empty()) return {{}, dequeue(p)};
+  return exec_.write("archive_and_dequeue", [&](Session& s) {
+    auto r = s.exec(sql_(archive_and_dequeue_sql()), dequeue_params(p).int8_array(ids));
+    ArchiveAndLease out;
+    const std::vector<std::int64_t> archived = r.int8_array(0, 3);
+    std::unordered_set<std::int64_t> applied(archived.begin(), archived.end());
+    out.archived.reserve(ids.size());
+    for (const std::int64_t id : ids) out.archived.push_back(applied.erase(id) > 0);
+    out.leased = leased_rows(r, p, 4);
+    return out;
   });
 }
 

@@ -44,4 +44,13 @@ void Executor::wait_before_retry(std::string_view op, int attempt,
   std::this_thread::sleep_for(std::min(microseconds(dist(rng())), remaining));
 }
 
+void Executor::throw_timeout(std::string_view op,
+                             std::chrono::steady_clock::time_point start) const {
+  const auto waited =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+  throw TimeoutError(backend_name_ + ": gave up " + std::string(op) + " after waiting " +
+                     std::to_string(waited.count()) +
+                     " ms for this process's other writers (connection_timeout_seconds)");
+}
+
 }  // namespace pgqrs::sqlite_family

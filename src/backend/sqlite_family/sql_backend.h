@@ -57,6 +57,9 @@ class SqlFamilyBackend final : public backend::Backend {
   // ---- messages (sql_backend_messages.cc) ----
   std::vector<std::int64_t> enqueue(const backend::EnqueueParams& p) override;
   std::vector<QueueMessage> dequeue(const backend::DequeueParams& p) override;
+  // archive + dequeue in one write transaction (sql_backend_leases.cc).
+  ArchiveAndLease archive_and_dequeue(const std::vector<std::int64_t>& ids,
+                                      const backend::DequeueParams& p) override;
   std::optional<QueueMessage> get_message(std::int64_t id) override;
   std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
                                           bool include_archived) override;
@@ -126,6 +129,8 @@ class SqlFamilyBackend final : public backend::Backend {
   template <class Bind>
   std::vector<bool> per_id(std::string_view op, std::string_view sql,
                            const std::vector<std::int64_t>& ids, Bind bind);
+  // dequeue()'s body, inside the caller's write transaction.
+  std::vector<QueueMessage> lease_in(Session& s, const backend::DequeueParams& p);
 
   std::unique_ptr<Driver> driver_;  // outlives pool_ (declared first)
   std::string name_;

@@ -55,6 +55,23 @@ std::vector<bool> SqlFamilyBackend::archive(const std::vector<std::int64_t>& ids
                 [&](Query& q, std::int64_t id) { q.bind(id).bind(worker).bind(now); });
 }
 
+// One write transaction (one BEGIN IMMEDIATE ... COMMIT, so one fsync in place of two):
+// the archive, then the lease. The archived rows have vt > now, so the lease cannot pick them.
+backend::Backend::ArchiveAndLease SqlFamilyBackend::archive_and_dequeue(
+    const std::vector<std::int64_t>& ids, const backend::DequeueParams& p) {
+  return exec_.write("archive_and_dequeue", [&](Session& s) {
+    ArchiveAndLease out;
+    out.archived.reserve(ids.size());
+    for (const std::int64_t id : ids) {
+      auto q = s.query(kArchive);
+      q.bind(id).bind(p.consumer_worker_id).bind(p.now);
+      out.archived.push_back(q.execute() > 0);
+    }
+    out.leased = lease_in(s, p);
+    return out;
+  });
+}
+
 std::vector<bool> SqlFamilyBackend::remove(const std::vector<std::int64_t>& ids,
                                            std::int64_t worker, TimePoint now) {
   return per_id("remove", kRemove, ids,

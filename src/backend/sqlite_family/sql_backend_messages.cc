@@ -84,8 +84,12 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams
 // (StateTransitionError). Checking this inside the transaction closes the race where a
 // worker is shut down or reclaimed between the engine's own check and the lease.
 std::vector<QueueMessage> SqlFamilyBackend::dequeue(const backend::DequeueParams& p) {
+  return exec_.write("dequeue", [&](Session& s) { return lease_in(s, p); });
+}
+
+std::vector<QueueMessage> SqlFamilyBackend::lease_in(Session& s, const backend::DequeueParams& p) {
   const TimePoint new_vt = stored(p.now + p.lease);
-  return exec_.write("dequeue", [&](Session& s) {
+  {
     if (require_worker_status(s, p.consumer_worker_id) == WorkerStatus::kStopped) {
       throw StateTransitionError("worker " + std::to_string(p.consumer_worker_id) +
                                  " is stopped: a stopped worker cannot lease messages");
@@ -109,7 +113,7 @@ std::vector<QueueMessage> SqlFamilyBackend::dequeue(const backend::DequeueParams
       m.consumer_worker_id = p.consumer_worker_id;
     }
     return leased;
-  });
+  }
 }
 
 std::optional<QueueMessage> SqlFamilyBackend::get_message(std::int64_t id) {

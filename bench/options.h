@@ -1,0 +1,52 @@
+// pgqrs-bench command line: every flag, its default and its validation.
+//
+// A bad command line is a UsageError (exit status 2) that names the flag and the bad value;
+// nothing is measured. Defaults follow ../shared/docs/BENCHMARKS.md (M = 50,000 for drain).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pgqrs_bench {
+
+// Thrown for an invalid command line; main() prints it with the usage and exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Format { kJsonl, kTable };
+
+struct Options {
+  std::string scenario;  // queue.drain | queue.enqueue | queue.latency | workflow.steps |
+                         // workflow.recovery
+  std::string dsn;
+  std::uint32_t consumers = 1;     // consumer / producer / workflow-worker threads
+  std::uint32_t batch = 1;         // lease (drain, latency) or enqueue batch size
+  std::uint64_t messages = 0;      // 0 = the scenario's default
+  double rate = 1000;              // queue.latency: messages per second
+  std::uint32_t steps = 5;         // workflow.*: no-op steps per run
+  std::uint64_t rss_mark = 10000;  // queue.drain: sample RSS once this many are processed
+  std::uint32_t lease_seconds = 30;  // workflow.recovery: 2 unless given
+  std::string label;  // free text copied into the record (bench/run uses it for grouping)
+  Format format = Format::kJsonl;
+  std::optional<std::string> output;  // append JSONL here (stdout gets the chosen format)
+  bool quiet = false;                 // no progress line on stderr
+  // Internal: run as the workflow worker child of workflow.recovery.
+  std::optional<std::string> worker_child_log;  // --worker-child LOG
+  std::string worker_workflow;                  // --worker-workflow NAME
+};
+
+// The scenario names, in the order `--help` lists them.
+const std::vector<std::string>& scenario_names();
+
+// Parses argv[1..]. Returns nullopt for --help (usage already printed to stdout).
+std::optional<Options> parse_options(int argc, char** argv);
+
+// The usage text.
+std::string usage();
+
+}  // namespace pgqrs_bench

@@ -1,0 +1,265 @@
+"""Renders docs/benchmarks.md and the chart from the JSONL written by bench/run.
+
+Usage: render.py --results R.jsonl --machine M.json --notes N.txt --narrative bench/notes.md
+                 --markdown OUT.md --chart OUT.png
+Every figure in the page comes from R.jsonl (one run); the narrative (what was optimised and
+what it gained) is copied from bench/notes.md.
+"""
+import argparse
+import json
+import os
+from collections import defaultdict
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "–"
+    if isinstance(v, float) or digits:
+        return f"{v:,.{digits}f}"
+    return f"{v:,}"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def by(records, scenario, backend=None, label="grid"):
+    return [r for r in records if r["scenario"] == scenario
+            and (backend is None or r["backend"] == backend)
+            and r.get("label", "grid") == label]
+
+
+def mark(ok):
+    return "yes" if ok else "**no**"
+
+
+def drain_section(records, backend, targets):
+    rows = by(records, "queue.drain", backend)
+    if not rows:
+        return ""
+    ceil = {(c["consumers"], c["batch"]): c["msgs_per_s"]
+            for c in by(records, "ceiling.drain", backend, label="grid")}
+    base = {(r["consumers"], r["batch"]): r["msgs_per_s"] for r in rows}
+    has_ceiling = bool(ceil)
+    header = ["consumers", "batch", "pgqrs msg/s"]
+    if has_ceiling:
+        header += ["ceiling msg/s", "ratio"]
+    header += ["vs batch 1", "vs 1 consumer", "p50 ms", "p95 ms", "p99 ms", "errors",
+               "peak RSS MiB"]
+    body = []
+    for r in sorted(rows, key=lambda r: (r["consumers"], r["batch"])):
+        key = (r["consumers"], r["batch"])
+        line = [r["consumers"], r["batch"], fmt(r["msgs_per_s"])]
+        if has_ceiling:
+            c = ceil.get(key)
+            ratio = r["msgs_per_s"] / c if c else None
+            line += [fmt(c), f"**{ratio:.2f}**" if ratio is not None and ratio < 1.0
+                     else fmt(ratio, 2)]
+            if ratio is not None:
+                targets.append((f"{backend} queue.drain {key[0]}x{key[1]} ≥ 1.0 × ceiling",
+                                f"{ratio:.2f}", ratio >= 1.0))
+        b1 = base.get((r["consumers"], 1))
+        c1 = base.get((1, r["batch"]))
+        line += [fmt(r["msgs_per_s"] / b1, 1) + "×" if b1 else "–",
+                 fmt(r["msgs_per_s"] / c1, 2) + "×" if c1 else "–",
+                 fmt(r["p50_ms"], 3), fmt(r["p95_ms"], 3), fmt(r["p99_ms"], 3), r["errors"],
+                 fmt(r.get("peak_rss_kb", 0) / 1024, 1)]
+        body.append(line)
+    if backend != "postgres":
+        for consumers in (1, 2, 4):
+            b1, b50 = base.get((consumers, 1)), base.get((consumers, 50))
+            if b1 and b50 and consumers == 1:
+                targets.append((f"{backend} queue.drain batch 50 ≥ 30 × batch 1 (1 consumer)",
+                                f"{b50 / b1:.1f}×", b50 / b1 >= 30))
+        for batch in (1, 10, 50):
+            c1, c4 = base.get((1, batch)), base.get((4, batch))
+            if c1 and c4:
+                targets.append((f"{backend} queue.drain 4 consumers ≥ 1 consumer (batch {batch})",
+                                f"{c4 / c1:.2f}×", c4 >= c1))
+    text = f"### {backend}\n\n" + table(header, body) + "\n"
+    if not has_ceiling and backend == "postgres":
+        text += "\nNo ceiling in this run (pg-ceiling not found): no ratio column.\n"
+    return text
+
+
+def simple_section(records, scenario, columns, title):
+    rows = by(records, scenario)
+    if not rows:
+        return ""
+    header = ["backend"] + [c[0] for c in columns]
+    body = []
+    for r in sorted(rows, key=lambda r: (r["backend"], r["consumers"], r["batch"],
+                                        r.get("rate", 0))):
+        body.append([r["backend"]] + [c[1](r) for c in columns])
+    return f"## {title}\n\n" + table(header, body) + "\n"
+
+
+def chart(records, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    backends = [b for b in ("postgres", "sqlite", "turso", "s3")
+                if by(records, "queue.drain", b)]
+    if not backends:
+        return
+    fig, axes = plt.subplots(1, len(backends), figsize=(6 * len(backends), 4.5), squeeze=False)
+    for ax, backend in zip(axes[0], backends):
+        rows = {(r["consumers"], r["batch"]): r["msgs_per_s"]
+                for r in by(records, "queue.drain", backend)}
+        ceil = {(c["consumers"], c["batch"]): c["msgs_per_s"]
+                for c in by(records, "ceiling.drain", backend)}
+        batches = [1, 10, 50]
+        width = 0.25
+        for k, consumers in enumerate((1, 2, 4)):
+            xs = [i + (k - 1) * width for i in range(len(batches))]
+            ys = [rows.get((consumers, b), 0) for b in batches]
+            ax.bar(xs, ys, width, label=f"pgqrs, {consumers} consumer(s)")
+            if ceil:
+                cy = [ceil.get((consumers, b)) for b in batches]
+                ax.scatter(xs, [c if c else float("nan") for c in cy], color="black",
+                           marker="_", s=300, linewidths=2,
+                           label="ceiling (pgbench)" if k == 0 else None)
+        ax.set_xticks(range(len(batches)))
+        ax.set_xticklabels([f"batch {b}" for b in batches])
+        ax.set_yscale("log")
+        ax.set_ylabel("messages / s (log)")
+        ax.set_title(f"queue.drain on {backend}")
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ("results", "machine", "notes", "narrative", "markdown", "chart"):
+        ap.add_argument("--" + a, required=True)
+    args = ap.parse_args()
+    records = load(args.results)
+    with open(args.machine) as f:
+        machine = json.load(f)
+    notes = open(args.notes).read().strip() if os.path.exists(args.notes) else ""
+    narrative = open(args.narrative).read().strip() if os.path.exists(args.narrative) else ""
+    targets = []
+
+    out = ["# Benchmarks", "",
+           "Generated by `bench/run` (`make bench`) from one run: every ratio below compares "
+           "figures measured in that run, on the same machine and, for Postgres, the same "
+           "server. Harness and targets: `../shared/docs/BENCHMARKS.md`; the harness is "
+           "`pgqrs-bench` (bench/). Do not edit by hand: run `make bench`.", "",
+           "## Run", "",
+           f"- command: `{machine['command']}` (release preset), {machine['date']}, "
+           f"git {machine['git_rev']}",
+           f"- machine: {machine['cpu']}, {machine['cores']} cores (shared with other work), "
+           f"{machine['memory_gib']} GiB, {machine['os']}, Linux {machine['kernel']}",
+           f"- PostgreSQL {machine['postgres']} ({machine['postgres_settings']}), throwaway "
+           "server from scripts/pg-test-server; SQLite " + machine["sqlite"],
+           f"- reference ceiling: `{machine['ceiling']}`",
+           f"- sizes: queue.drain / queue.enqueue M = {machine['messages']:,} "
+           f"(BENCH_MESSAGES), memory run {machine['memory_messages']:,} "
+           f"(BENCH_MEMORY_MESSAGES), workflow.steps W = {machine['runs']:,} (BENCH_RUNS)",
+           "- one pgqrs-bench command per row, e.g. `pgqrs-bench --scenario queue.drain --dsn "
+           "DSN --consumers 4 --batch 50 --messages M`; the raw records are in "
+           "`docs/benchmarks.jsonl`", ""]
+    if notes:
+        out += ["Skipped or failed in this run:", ""] + [f"- {n}" for n in notes.splitlines()] + [""]
+
+    out += ["## queue.drain", "",
+            "Prefill M messages, then N consumer threads (each its own consumer worker) run "
+            "`dequeue().worker(c).batch(B).until_empty().handle_batch(fn).poll(store)` until "
+            "the queue is empty. Latencies: per batch, the library's time between the handler "
+            "returning and the next handler starting (acknowledge + lease). `errors` counts "
+            "messages lost, delivered twice or left unarchived (must be 0). The ratio is "
+            "pgqrs / ceiling at the same point, measured right after the ceiling on the same "
+            "server (`pg-ceiling DSN N B M`: pgbench, one leasing and one archiving "
+            "transaction per batch, no library).", "",
+            "![queue.drain](benchmarks.png)", ""]
+    for backend in ("postgres", "sqlite", "turso", "s3"):
+        s = drain_section(records, backend, targets)
+        if s:
+            out += [s]
+
+    out.append(simple_section(records, "queue.enqueue", [
+        ("producers", lambda r: r["consumers"]), ("batch", lambda r: r["batch"]),
+        ("msg/s", lambda r: fmt(r["msgs_per_s"])), ("p50 ms", lambda r: fmt(r["p50_ms"], 3)),
+        ("p99 ms", lambda r: fmt(r["p99_ms"], 3)), ("errors", lambda r: r["errors"])],
+        "queue.enqueue"))
+    lat = by(records, "queue.latency")
+    for r in lat:
+        if r["backend"] == "postgres" and r.get("rate") == 1000:
+            targets.append(("postgres queue.latency p50 < 5 ms at 1,000 msg/s",
+                            f"{r['p50_ms']:.2f} ms", r["p50_ms"] < 5))
+            targets.append(("postgres queue.latency p99 < 20 ms at 1,000 msg/s",
+                            f"{r['p99_ms']:.2f} ms", r["p99_ms"] < 20))
+    out.append(simple_section(records, "queue.latency", [
+        ("rate/s", lambda r: fmt(r.get("rate"))), ("achieved/s", lambda r: fmt(r["msgs_per_s"])),
+        ("p50 ms", lambda r: fmt(r["p50_ms"], 2)), ("p95 ms", lambda r: fmt(r["p95_ms"], 2)),
+        ("p99 ms", lambda r: fmt(r["p99_ms"], 2)), ("max ms", lambda r: fmt(r.get("max_ms"), 2)),
+        ("poll interval ms", lambda r: r.get("poll_interval_ms")),
+        ("errors", lambda r: r["errors"])],
+        "queue.latency (enqueue commit → handler start; the producer uses its own Store)"))
+    for r in by(records, "workflow.steps"):
+        if r["backend"] == "postgres":
+            targets.append((f"postgres workflow step overhead ≤ 2 × one commit ({r['consumers']} "
+                            "worker(s))", f"{r.get('step_overhead_vs_commit', 0):.2f}×",
+                            r.get("step_overhead_vs_commit", 99) <= 2))
+    out.append(simple_section(records, "workflow.steps", [
+        ("workers", lambda r: r["consumers"]), ("runs", lambda r: fmt(r["messages"])),
+        ("steps/run", lambda r: r.get("steps")), ("runs/s", lambda r: fmt(r["msgs_per_s"])),
+        ("steps/s", lambda r: fmt(r.get("steps_per_s"))),
+        ("step p50 ms", lambda r: fmt(r["p50_ms"], 3)), ("step p99 ms", lambda r: fmt(r["p99_ms"], 3)),
+        ("one commit ms", lambda r: fmt(r.get("commit_ms"), 3)),
+        ("step / commit", lambda r: fmt(r.get("step_overhead_vs_commit"), 2)),
+        ("errors", lambda r: r["errors"])],
+        "workflow.steps (step latency = one workflow_step call with a no-op body; one commit = "
+        "p50 of a single-message enqueue on the same store)"))
+    for r in by(records, "workflow.recovery"):
+        targets.append((f"{r['backend']} workflow.recovery: finished steps re-executed = 0",
+                        str(r.get("reexecuted_finished_steps")),
+                        r.get("reexecuted_finished_steps") == 0 and r["errors"] == 0))
+    out.append(simple_section(records, "workflow.recovery", [
+        ("runs", lambda r: r["messages"]), ("steps/run", lambda r: r.get("steps")),
+        ("lease s", lambda r: r.get("lease_s")), ("done at kill", lambda r: r.get("runs_done_at_kill")),
+        ("kill → all done ms", lambda r: fmt(r.get("recovery_ms"))),
+        ("finished steps re-run", lambda r: r.get("reexecuted_finished_steps")),
+        ("interrupted steps re-run", lambda r: r.get("rerun_interrupted_steps")),
+        ("errors", lambda r: r["errors"])],
+        "workflow.recovery (a worker process SIGKILLed after a third of the runs, then a new one)"))
+
+    mem = by(records, "queue.drain", label="memory")
+    if mem:
+        header = ["backend", "messages", "RSS at 10k MiB", "RSS at end MiB", "growth MiB",
+                  "peak RSS MiB", "msg/s", "errors"]
+        body = []
+        for r in mem:
+            grow = (r["rss_kb_end"] - r["rss_kb_at_mark"]) / 1024
+            body.append([r["backend"], fmt(r["messages"]), fmt(r["rss_kb_at_mark"] / 1024, 1),
+                         fmt(r["rss_kb_end"] / 1024, 1), fmt(grow, 1),
+                         fmt(r["peak_rss_kb"] / 1024, 1), fmt(r["msgs_per_s"]), r["errors"]])
+            targets.append((f"{r['backend']} consumer memory after {r['messages']:,} ≤ after 10k "
+                            "(+1 MiB noise)", f"{grow:+.1f} MiB", grow <= 1.0))
+        out += ["## Memory", "",
+                "One consumer drains a long queue (batch 50); resident memory of the bench "
+                "process is sampled when 10,000 messages have been processed and again at the "
+                "end, in the same run.", "", table(header, body), ""]
+
+    if targets:
+        out += ["## Targets", "", table(["target", "measured", "met"],
+                                        [[t, m, mark(ok)] for t, m, ok in targets]), ""]
+    if narrative:
+        out += [narrative, ""]
+    with open(args.markdown, "w") as f:
+        f.write("\n".join(x for x in out if x is not None).rstrip() + "\n")
+    chart(records, args.chart)
+
+
+if __name__ == "__main__":
+    main()
