@@ -423,7 +423,7 @@ TEST_P(WorkflowCrashTest, KilledWorkersAmongConcurrentOnesNeverLoseARunOrRerunAR
 
 std::string CrashCaseName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WorkflowCrashTest, ::testing::Values("sqlite", "turso", "postgres"),
-                         CrashCaseName);
+INSTANTIATE_TEST_SUITE_P(Backends, WorkflowCrashTest,
+                         ::testing::Values("sqlite", "turso", "postgres"), CrashCaseName);
 
 }  // namespace

@@ -3,8 +3,9 @@
 // read-only locations, a directory as path), lock conflicts, and threads sharing one
 // database. Several processes on one file are tested with real (spawned) processes in
 // tests/integration (multiprocess_test, workflow_crash_test); a forked child would inherit
-// the parent's open Turso database object, so it would prove nothing about a second process. The queue and workflow behaviour
-// is covered by the conformance suite (tests/conformance, case "turso").
+// the parent's open Turso database object, so it would prove nothing about a second process. The
+// queue and workflow behaviour is covered by the conformance suite (tests/conformance, case
+// "turso").
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -191,8 +192,7 @@ TEST(TursoOpen, ReadOnlyDirectoryIsConnectionErrorNamingThePath) {
   const fs::path ro = dir.path() / "ro";
   fs::create_directories(ro);
   fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                          fs::perms::group_exec | fs::perms::others_read |
-                          fs::perms::others_exec);
+                          fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
   const std::string path = (ro / "new.db").string();
   const std::string outcome = in_unprivileged_child([&] { return try_open_and_install(path); });
   EXPECT_EQ(outcome.rfind("ConnectionError: ", 0), 0U) << outcome;

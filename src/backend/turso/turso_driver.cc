@@ -110,21 +110,28 @@ class TursoStatement final : public sqlite_family::Statement {
 
   std::int64_t column_int64(int index) override {
     switch (kind(index)) {
-      case TURSO_TYPE_INTEGER: return turso_statement_row_value_int(stmt_.get(), column(index));
+      case TURSO_TYPE_INTEGER:
+        return turso_statement_row_value_int(stmt_.get(), column(index));
       case TURSO_TYPE_REAL:
-        return static_cast<std::int64_t>(turso_statement_row_value_double(stmt_.get(), column(index)));
-      case TURSO_TYPE_TEXT: return std::strtoll(column_text(index).c_str(), nullptr, 10);
-      default: return 0;
+        return static_cast<std::int64_t>(
+            turso_statement_row_value_double(stmt_.get(), column(index)));
+      case TURSO_TYPE_TEXT:
+        return std::strtoll(column_text(index).c_str(), nullptr, 10);
+      default:
+        return 0;
     }
   }
 
   double column_double(int index) override {
     switch (kind(index)) {
-      case TURSO_TYPE_REAL: return turso_statement_row_value_double(stmt_.get(), column(index));
+      case TURSO_TYPE_REAL:
+        return turso_statement_row_value_double(stmt_.get(), column(index));
       case TURSO_TYPE_INTEGER:
         return static_cast<double>(turso_statement_row_value_int(stmt_.get(), column(index)));
-      case TURSO_TYPE_TEXT: return std::strtod(column_text(index).c_str(), nullptr);
-      default: return 0.0;
+      case TURSO_TYPE_TEXT:
+        return std::strtod(column_text(index).c_str(), nullptr);
+      default:
+        return 0.0;
     }
   }
 
@@ -141,7 +148,8 @@ class TursoStatement final : public sqlite_family::Statement {
         return std::to_string(turso_statement_row_value_int(stmt_.get(), column(index)));
       case TURSO_TYPE_REAL:
         return real_to_text(turso_statement_row_value_double(stmt_.get(), column(index)));
-      default: return {};
+      default:
+        return {};
     }
   }
 
@@ -160,7 +168,9 @@ class TursoStatement final : public sqlite_family::Statement {
     if (index < 0) throw InternalError("turso: column indexes are 0-based");
     return static_cast<std::size_t>(index);
   }
-  turso_type_t kind(int index) { return turso_statement_row_value_kind(stmt_.get(), column(index)); }
+  turso_type_t kind(int index) {
+    return turso_statement_row_value_kind(stmt_.get(), column(index));
+  }
 
   void check_bind(turso_status_code_t rc) {
     // The bind functions report no message; the status code and the statement say enough.

@@ -33,21 +33,36 @@ std::string ErrorText::text(std::string_view fallback) const {
 
 std::string_view status_name(turso_status_code_t code) noexcept {
   switch (code) {
-    case TURSO_OK: return "TURSO_OK";
-    case TURSO_DONE: return "TURSO_DONE";
-    case TURSO_ROW: return "TURSO_ROW";
-    case TURSO_IO: return "TURSO_IO";
-    case TURSO_BUSY: return "TURSO_BUSY";
-    case TURSO_INTERRUPT: return "TURSO_INTERRUPT";
-    case TURSO_BUSY_SNAPSHOT: return "TURSO_BUSY_SNAPSHOT";
-    case TURSO_ERROR: return "TURSO_ERROR";
-    case TURSO_MISUSE: return "TURSO_MISUSE";
-    case TURSO_CONSTRAINT: return "TURSO_CONSTRAINT";
-    case TURSO_READONLY: return "TURSO_READONLY";
-    case TURSO_DATABASE_FULL: return "TURSO_DATABASE_FULL";
-    case TURSO_NOTADB: return "TURSO_NOTADB";
-    case TURSO_CORRUPT: return "TURSO_CORRUPT";
-    case TURSO_IOERR: return "TURSO_IOERR";
+    case TURSO_OK:
+      return "TURSO_OK";
+    case TURSO_DONE:
+      return "TURSO_DONE";
+    case TURSO_ROW:
+      return "TURSO_ROW";
+    case TURSO_IO:
+      return "TURSO_IO";
+    case TURSO_BUSY:
+      return "TURSO_BUSY";
+    case TURSO_INTERRUPT:
+      return "TURSO_INTERRUPT";
+    case TURSO_BUSY_SNAPSHOT:
+      return "TURSO_BUSY_SNAPSHOT";
+    case TURSO_ERROR:
+      return "TURSO_ERROR";
+    case TURSO_MISUSE:
+      return "TURSO_MISUSE";
+    case TURSO_CONSTRAINT:
+      return "TURSO_CONSTRAINT";
+    case TURSO_READONLY:
+      return "TURSO_READONLY";
+    case TURSO_DATABASE_FULL:
+      return "TURSO_DATABASE_FULL";
+    case TURSO_NOTADB:
+      return "TURSO_NOTADB";
+    case TURSO_CORRUPT:
+      return "TURSO_CORRUPT";
+    case TURSO_IOERR:
+      return "TURSO_IOERR";
   }
   return "TURSO_<unknown status>";
 }
