@@ -28,6 +28,7 @@
 
 #include "backend/backend.h"
 #include "backend/dsn.h"
+#include "backend/sqlite_family/connection.h"
 #include "backend/turso/turso_backend.h"
 #include "backend/turso/turso_driver.h"
 #include "pgqrs/config.h"
@@ -234,6 +235,56 @@ TEST(TursoLocks, ALockHeldTooLongIsATimeoutAndNothingIsHalfDone) {
   EXPECT_FALSE(backend->find_queue("q").has_value());
   backend->create_queue("q", kT0);
   EXPECT_TRUE(backend->find_queue("q").has_value());
+}
+
+// MVCC (not used by the backend, docs/turso.md): BEGIN CONCURRENT writers of disjoint rows
+// both commit; a second writer of the same row gets a write-write conflict, which the driver
+// reports as BusyError so the family's executor would retry the transaction. The engine
+// refuses MVCC together with multiprocess WAL.
+TEST(TursoMvcc, ConcurrentWritersOfOneRowConflictAsBusyError) {
+  ScratchDir dir;
+  pgqrs::turso::TursoOptions options;
+  options.path = (dir.path() / "mvcc.db").string();
+  pgqrs::turso::TursoDriver driver(options);
+  auto a = driver.open();
+  auto b = driver.open();
+  {
+    auto mode = a->prepare("PRAGMA journal_mode = 'mvcc'");
+    ASSERT_TRUE(mode->step());
+    EXPECT_EQ(mode->column_text(0), "mvcc");
+  }
+  a->exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)");
+  a->exec("INSERT INTO t VALUES (1, 0), (2, 0)");
+  a->exec("BEGIN CONCURRENT");
+  b->exec("BEGIN CONCURRENT");
+  a->exec("UPDATE t SET v = v + 1 WHERE id = 1");
+  b->exec("UPDATE t SET v = v + 1 WHERE id = 2");
+  a->exec("COMMIT");
+  b->exec("COMMIT");
+
+  a->exec("BEGIN CONCURRENT");
+  b->exec("BEGIN CONCURRENT");
+  a->exec("UPDATE t SET v = v + 1 WHERE id = 1");
+  EXPECT_THROW(b->exec("UPDATE t SET v = v + 1 WHERE id = 1"), pgqrs::sqlite_family::BusyError);
+  a->exec("COMMIT");
+  auto sum = a->prepare("SELECT sum(v) FROM t");
+  ASSERT_TRUE(sum->step());
+  EXPECT_EQ(sum->column_int64(0), 3);
+}
+
+TEST(TursoMvcc, IsRefusedWithMultiprocessWal) {
+  ScratchDir dir;
+  pgqrs::turso::TursoOptions options;
+  options.path = (dir.path() / "mp.db").string();
+  options.experimental_features = pgqrs::turso::kMultiprocessWal;
+  pgqrs::turso::TursoDriver driver(options);
+  auto conn = driver.open();
+  try {
+    conn->exec("PRAGMA journal_mode = 'mvcc'");
+    FAIL() << "expected the engine to refuse MVCC with multiprocess WAL";
+  } catch (const pgqrs::InternalError& e) {
+    EXPECT_NE(std::string(e.what()).find("multiprocess"), std::string::npos) << e.what();
+  }
 }
 
 // ---- threads --------------------------------------------------------------------------------
