@@ -37,6 +37,10 @@ if(NOT _turso_rc EQUAL 0 OR _turso_rustc_release STREQUAL "")
   message(FATAL_ERROR "`${PGQRS_RUSTC} -vV` failed; the Rust toolchain is not usable")
 endif()
 
+# cargo runs the rustc that named the cache key (RUSTC), with the toolchain's directory on
+# PATH even when the caller's PATH lacks ~/.cargo/bin.
+get_filename_component(_turso_cargo_bin "${PGQRS_CARGO}" DIRECTORY)
+
 # The cache directory, keyed by the lock file and the toolchain.
 if(DEFINED ENV{PGQRS_CACHE_DIR} AND NOT "$ENV{PGQRS_CACHE_DIR}" STREQUAL "")
   set(_turso_cache_root "$ENV{PGQRS_CACHE_DIR}")
@@ -79,6 +83,7 @@ message(STATUS "Turso engine: turso_sdk_kit ${PGQRS_TURSO_ENGINE_VERSION}, rustc
 # relinks dependents only when the archive really changed (BYPRODUCTS + restat).
 add_custom_target(pgqrs_turso_engine_build
   COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${PGQRS_TURSO_CACHE_DIR}
+          RUSTC=${PGQRS_RUSTC} "PATH=${_turso_cargo_bin}:$ENV{PATH}"
           ${PGQRS_CARGO} build --release --locked -j ${PGQRS_CARGO_JOBS}
           --manifest-path ${_turso_crate_dir}/Cargo.toml
   BYPRODUCTS ${_turso_lib}
