@@ -13,6 +13,9 @@
 #if PGQRS_WITH_S3
 #include "backend/s3/s3_backend.h"
 #endif
+#if PGQRS_WITH_TURSO
+#include "backend/turso/turso_backend.h"
+#endif
 
 namespace pgqrs::backend {
 namespace {
@@ -41,7 +44,11 @@ std::unique_ptr<Backend> open_backend(const Config& config) {
       not_built(dsn.scheme, "PGQRS_WITH_POSTGRES");
 #endif
     case Scheme::kTurso:
+#if PGQRS_WITH_TURSO
+      return make_turso_backend(config, dsn);
+#else
       not_built(dsn.scheme, "PGQRS_WITH_TURSO");
+#endif
     case Scheme::kS3:
 #if PGQRS_WITH_S3
       return make_s3_backend(config, dsn);

@@ -30,6 +30,15 @@ std::string RandomHex(int len) {
   return out;
 }
 
+// The Turso case runs whenever the library was built with the Turso engine.
+std::optional<std::string> TursoUnavailableReason() {
+#if PGQRS_TEST_WITH_TURSO
+  return std::nullopt;
+#else
+  return std::string("this build has PGQRS_WITH_TURSO=OFF (no Turso engine linked)");
+#endif
+}
+
 }  // namespace
 
 std::ostream& operator<<(std::ostream& os, const BackendCase& c) { return os << c.name; }
@@ -51,14 +60,14 @@ std::vector<BackendCase> AllBackends() {
   cases.push_back(PgBouncerCase());
   // S3 (durable mode) against the moto test server; see s3_cases.h.
   cases.push_back(S3Case());
-  // Later backends go here; see the comment at the top of backend_fixture.h. For example:
-  //
-  // cases.push_back(BackendCase{
-  //     "turso", "turso", /*persistent=*/true,
-  //     [](const fs::path& scratch) {
-  //       return pgqrs::Config::from_dsn("turso://" + (scratch / "queue.db").string());
-  //     },
-  //     nullptr, nullptr});
+  // Turso: the Turso engine embedded through its C ABI, on a file (docs/turso.md).
+  cases.push_back(BackendCase{"turso", "turso", /*persistent=*/true,
+                              [](const fs::path& scratch) {
+                                return pgqrs::Config::from_dsn("turso://" +
+                                                               (scratch / "queue.db").string());
+                              },
+                              nullptr, [] { return TursoUnavailableReason(); }});
+  // Later backends go here; see the comment at the top of backend_fixture.h.
   return cases;
 }
 

@@ -1,4 +1,4 @@
-// Three OS processes on one SQLite file: one producer and two consumers started together
+// Three OS processes on one SQLite or Turso file: one producer and two consumers started together
 // (pgqrs_queue_worker). Every message must be archived exactly once, none lost, and every
 // process must exit 0.
 #include <signal.h>
@@ -32,9 +32,14 @@ using namespace std::chrono_literals;
 constexpr int kMessages = 5000;
 constexpr auto kTimeout = std::chrono::minutes(5);
 
-TEST(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
+class MultiprocessTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
+#if !PGQRS_TEST_WITH_TURSO
+  if (GetParam() == "turso") GTEST_SKIP() << "this build has PGQRS_WITH_TURSO=OFF";
+#endif
   ScratchDir dir("pgqrs-mp");
-  const std::string dsn = "sqlite://" + (dir.path() / "mp.db").string();
+  const std::string dsn = GetParam() + "://" + (dir.path() / "mp.db").string();
   const std::string queue = "mp_jobs";
   {
     pgqrs::Store store = pgqrs::connect(dsn);
@@ -100,5 +105,9 @@ TEST(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
     }
   }
 }
+
+// SQLite and Turso (in its multiprocess WAL mode, docs/turso.md), each on a file.
+INSTANTIATE_TEST_SUITE_P(Backends, MultiprocessTest, ::testing::Values("sqlite", "turso"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace

@@ -27,8 +27,8 @@
 // the "done" write loses that line, which is why the token check above, not the "done"
 // lines, is the primary check.)
 //
-// Runs on SQLite (a file database) and, when PGQRS_TEST_POSTGRES_DSN is set, on Postgres
-// (a fresh schema per test). PGQRS_CRASH_SEED and PGQRS_CRASH_KILLS override the seed and
+// Runs on SQLite and Turso (a file database) and, when PGQRS_TEST_POSTGRES_DSN is set, on
+// Postgres (a fresh schema per test). PGQRS_CRASH_SEED and PGQRS_CRASH_KILLS override the seed and
 // the number of kills.
 #include <signal.h>
 #include <sys/wait.h>
@@ -114,6 +114,14 @@ class WorkflowCrashTest : public ::testing::TestWithParam<std::string> {
     if (target_.name == "sqlite") {
       target_.dsn = "sqlite://" + (dir_.path() / "crash.db").string();
       return;
+    }
+    if (target_.name == "turso") {
+#if PGQRS_TEST_WITH_TURSO
+      target_.dsn = "turso://" + (dir_.path() / "crash.db").string();
+      return;
+#else
+      GTEST_SKIP() << "this build has PGQRS_WITH_TURSO=OFF (no Turso engine linked)";
+#endif
     }
     const char* dsn = std::getenv("PGQRS_TEST_POSTGRES_DSN");
     if (dsn == nullptr || *dsn == '\0') {
@@ -371,7 +379,7 @@ TEST_P(WorkflowCrashTest, KilledWorkersAmongConcurrentOnesNeverLoseARunOrRerunAR
 
 std::string CrashCaseName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WorkflowCrashTest, ::testing::Values("sqlite", "postgres"),
-                         CrashCaseName);
+INSTANTIATE_TEST_SUITE_P(Backends, WorkflowCrashTest,
+                         ::testing::Values("sqlite", "turso", "postgres"), CrashCaseName);
 
 }  // namespace
