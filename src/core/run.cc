@@ -24,6 +24,18 @@ StepRecord require_step(detail::RunState& s, std::string_view name) {
   return *step;
 }
 
+// A step boundary (before a step or a durable timer): the run must not be cancelling, and
+// this execution must still hold the run's message lease, so an execution whose lease
+// lapsed never starts another step. Throws CancelledError or ConflictError.
+void step_boundary(detail::RunState& s) {
+  auto run = s.store->backend->get_run(s.run_id);
+  if (!run) throw InternalError("run " + std::to_string(s.run_id) + " disappeared");
+  if (run->status == WorkflowStatus::kCancelling) {
+    throw CancelledError("run " + std::to_string(s.run_id) + " is being cancelled");
+  }
+  detail::check_lease(s);
+}
+
 // A durable timer step: PAUSED with retry_at = wake time until it is due, then SUCCESS.
 // Returns normally once due; otherwise pauses the run and throws PausedError.
 void durable_timer(detail::RunState& s, const std::string& name, std::chrono::milliseconds d,
@@ -32,6 +44,7 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
   if (!s.used_steps.insert(name).second) {
     throw ValidationError(step_label(s, name) + " is used twice in one execution");
   }
+  step_boundary(s);
   auto& be = *s.store->backend;
   auto now = s.store->now();
   auto step = be.begin_step(s.run_id, name, now);
@@ -61,6 +74,20 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
 
 }  // namespace
 
+void detail::check_lease(RunState& s) {
+  if (s.message_id == 0) return;
+  auto msg = s.store->backend->get_message(s.message_id);
+  const bool held = msg && !msg->archived_at && !msg->dead_at &&
+                    msg->consumer_worker_id == s.worker_id && msg->vt > s.store->now();
+  if (held) return;
+  s.lease_lost = true;
+  throw ConflictError("run " + std::to_string(s.run_id) + ": worker " +
+                      std::to_string(s.worker_id) + " no longer holds the lease of message " +
+                      std::to_string(s.message_id) +
+                      " (it expired; another worker may be running the run), so this "
+                      "execution stops");
+}
+
 std::int64_t Run::id() const { return state_->run_id; }
 const json& Run::input() const { return state_->input; }
 const Store& Run::store() const { return state_->handle; }
@@ -86,10 +113,7 @@ StepResult Run::acquire_step(std::string_view name) {
                           "must be unique within a run");
   }
   auto& be = *s.store->backend;
-  // Step boundary: observe cancellation.
-  if (record().status == WorkflowStatus::kCancelling) {
-    throw CancelledError("run " + std::to_string(s.run_id) + " is being cancelled");
-  }
+  step_boundary(s);
   const auto now = s.store->now();
   auto step = be.begin_step(s.run_id, name, now);
   s.used_steps.emplace(name);

@@ -16,6 +16,14 @@ struct RunState {
   std::shared_ptr<StoreState> store;
   Store handle{nullptr};
   std::int64_t run_id = 0;
+  // The run's message and the worker leasing it for this execution (0 when the Run was not
+  // made by a workflow worker, e.g. in unit tests: then no lease is checked).
+  std::int64_t message_id = 0;
+  std::int64_t worker_id = 0;
+  // Set when a step boundary found that this worker no longer holds the run's message lease
+  // (another worker took the run over). The worker then stops executing the run and leaves
+  // the message alone, whatever the handler did with the exception.
+  bool lease_lost = false;
   json input;
   StepRetryPolicy workflow_policy;
   // Step names used in this execution (a name used twice is a ValidationError).
@@ -26,5 +34,10 @@ struct RunState {
   // When the run must be looked at again (set before PausedError / StepNotReadyError).
   std::optional<TimePoint> wake_at;
 };
+
+// Throws ConflictError (and sets s.lease_lost) unless this execution still holds the run's
+// message lease: not archived, leased to s.worker_id, vt in the future. A no-op when
+// s.message_id is 0.
+void check_lease(RunState& s);
 
 }  // namespace pgqrs::detail

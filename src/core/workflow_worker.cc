@@ -22,15 +22,29 @@ json error_json(const std::exception& e) {
   return j;
 }
 
-// Records the end of a run. A run asked to cancel while its handler finished ends CANCELLED
-// (the end of the handler is a step boundary too).
-void finish(detail::StoreState& s, std::int64_t run_id, WorkflowStatus status,
-            const std::optional<std::string>& output, const std::optional<std::string>& error) {
-  auto current = s.backend->get_run(run_id);
+// Records the end of a run and says what to do with its message. A run asked to cancel
+// while its handler finished ends CANCELLED (the end of the handler is a step boundary too).
+// If the run cannot be finished because it is PAUSED (the handler swallowed the PausedError
+// of a pause or sleep and returned), the pause stands: the message is deferred to the wake
+// time and the handler runs again then, so the run is never left PAUSED without a message.
+Execution finish(detail::StoreState& s, const detail::RunState& state, WorkflowStatus status,
+                 const std::optional<std::string>& output,
+                 const std::optional<std::string>& error) {
+  Execution ex;
+  auto current = s.backend->get_run(state.run_id);
   if (current && current->status == WorkflowStatus::kCancelling) {
     status = WorkflowStatus::kCancelled;
   }
-  s.backend->finish_run(run_id, status, output, error, s.now());
+  if (s.backend->finish_run(state.run_id, status, output, error, s.now())) {
+    ex.succeeded = status == WorkflowStatus::kSuccess;
+    return ex;
+  }
+  current = s.backend->get_run(state.run_id);
+  if (current && current->status == WorkflowStatus::kPaused) {
+    ex.disposition = Disposition::kDefer;
+    ex.wake_at = state.wake_at.value_or(s.now());
+  }
+  return ex;
 }
 
 std::optional<std::int64_t> run_id_of(detail::StoreState& s, const QueueMessage& msg) {
@@ -55,43 +69,53 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
   state->store = r.store;
   state->handle = Store(r.store);
   state->run_id = *run_id;
+  state->message_id = msg.id;
+  state->worker_id = r.worker;
   state->input = start.run.input;
   state->workflow_policy = def.retry_policy();
   Run run(state);
+  // A handler that lost its lease (detail::check_lease) stops wherever it is; its message
+  // now belongs to another worker, so it is left alone and nothing is recorded.
+  const Execution leave{Disposition::kLeave, {}, false};
   try {
     json output = def.handler()(run, state->input);
+    if (state->lease_lost) return leave;
+    detail::check_lease(*state);  // the end of the handler is a step boundary
     std::string text;
     try {
       text = serialise_result(output, "output of run " + std::to_string(*run_id));
     } catch (const SerializationError& e) {
-      finish(s, *run_id, WorkflowStatus::kError, std::nullopt, error_json(e).dump());
-      return ex;
+      return finish(s, *state, WorkflowStatus::kError, std::nullopt, error_json(e).dump());
     }
-    finish(s, *run_id, WorkflowStatus::kSuccess, text, std::nullopt);
-    ex.succeeded = true;
+    return finish(s, *state, WorkflowStatus::kSuccess, text, std::nullopt);
   } catch (const PausedError&) {
+    if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
     ex.wake_at = state->wake_at.value_or(s.now());
   } catch (const StepNotReadyError&) {
+    if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
     ex.wake_at = state->wake_at.value_or(s.now());
   } catch (const CancelledError&) {
+    if (state->lease_lost) return leave;
     s.backend->finish_run(*run_id, WorkflowStatus::kCancelled, std::nullopt, std::nullopt, s.now());
   } catch (const Error& e) {
+    if (state->lease_lost) return leave;
     if ((e.code() == ErrorCode::kConnection || e.code() == ErrorCode::kTimeout) && e.retryable()) {
       // Storage trouble, not a verdict on the run: leave the message leased; its lease
       // lapses and the run is resumed (finished steps are not re-run).
-      ex.disposition = Disposition::kLeave;
-      return ex;
+      return leave;
     }
-    finish(s, *run_id, WorkflowStatus::kError, std::nullopt,
-           serialise_result(error_json(e), "error", true));
+    return finish(s, *state, WorkflowStatus::kError, std::nullopt,
+                  serialise_result(error_json(e), "error", true));
   } catch (const std::exception& e) {
-    finish(s, *run_id, WorkflowStatus::kError, std::nullopt,
-           serialise_result(error_json(e), "error", true));
+    if (state->lease_lost) return leave;
+    return finish(s, *state, WorkflowStatus::kError, std::nullopt,
+                  serialise_result(error_json(e), "error", true));
   } catch (...) {
-    finish(s, *run_id, WorkflowStatus::kError, std::nullopt,
-           json{{"message", "unknown exception"}}.dump());
+    if (state->lease_lost) return leave;
+    return finish(s, *state, WorkflowStatus::kError, std::nullopt,
+                  json{{"message", "unknown exception"}}.dump());
   }
   return ex;
 }

@@ -525,6 +525,61 @@ TEST_P(WorkflowLifecycleTest, ConcurrentWorkersExecuteEachRunExactlyOnce) {
   }
 }
 
+TEST_P(WorkflowLifecycleTest, AWorkerThatLostItsLeaseDoesNotStartAnotherStep) {
+  // Only the worker holding the run's message lease executes the run (SPEC §5). Worker A
+  // stalls inside step "one" past its lease (the clock jumps; A's lease keeper renews on a
+  // real-time period of lease/3 = 10 s, so it cannot renew in between); worker B takes the
+  // run over and is inside step "two" when A wakes up. A no longer holds the lease, so it
+  // must not execute step "two" (or anything else) of the run.
+  Counters calls;
+  Gate a_in_one, a_release, b_in_two, b_release;
+  pgqrs::WorkflowDef def("wf_lease_lost", [&](pgqrs::Run& run, const json&) {
+    pgqrs::workflow_step(run, "one", [&] {
+      if (calls.bump("one") == 1) {
+        a_in_one.open();
+        EXPECT_TRUE(a_release.wait());
+      }
+      return calls.get("one");
+    });
+    pgqrs::workflow_step(run, "two", [&] {
+      if (calls.bump("two") == 1) {
+        b_in_two.open();
+        EXPECT_TRUE(b_release.wait());
+      }
+      return 2;
+    });
+    return json{};
+  });
+  pgqrs::workflow().name(def).create(store());
+  auto ca = pgqrs::consumer("worker-a", def.name()).create(store());
+  auto cb = pgqrs::consumer("worker-b", def.name()).create(store());
+  const auto run_id = Trigger(def);
+  auto serve = [&](const pgqrs::Consumer& c) {
+    return pgqrs::workflow().name(def).consumer(c).until_empty().poll(store());
+  };
+  auto a = std::async(std::launch::async, serve, ca);
+  ASSERT_TRUE(a_in_one.wait());
+  Advance(std::chrono::seconds(config_.default_lock_time_seconds) + 1s);
+  auto b = std::async(std::launch::async, serve, cb);
+  const bool b_took_over = b_in_two.wait();
+  a_release.open();
+  if (b_took_over) {
+    // Give A time to reach step "two" (it must not run its body).
+    EXPECT_EQ(a.wait_for(2s), std::future_status::ready)
+        << "worker A did not return after losing its lease";
+    EXPECT_EQ(calls.get("two"), 1) << "worker A executed step 'two' without holding the lease";
+  } else {
+    ADD_FAILURE() << "worker B never took over the run after A's lease expired";
+  }
+  b_release.open();
+  ASSERT_TRUE(WaitReady(a, 20s));
+  ASSERT_TRUE(WaitReady(b, 20s));
+  a.get();
+  b.get();
+  EXPECT_EQ(Status(run_id), WorkflowStatus::kSuccess) << Describe(run_id);
+  EXPECT_EQ(calls.get("two"), 1);
+}
+
 PGQRS_INSTANTIATE_CONFORMANCE(WorkflowLifecycleTest);
 
 }  // namespace

@@ -170,6 +170,28 @@ TEST_P(WorkflowPauseTest, ManySleepsBeyondMaxReadCtStillComplete) {
   EXPECT_TRUE(admin().dlq(def.name()).empty()) << "the run's message was dead-lettered";
 }
 
+TEST_P(WorkflowPauseTest, AHandlerThatSwallowsAPauseDoesNotLoseTheRun) {
+  // Handlers must let PausedError propagate, but a broad `catch (const std::exception&)`
+  // around a sleep is an easy mistake. Whatever the engine makes of it, the run must not
+  // be lost: it may not stay non-terminal with no message left to deliver it.
+  pgqrs::WorkflowDef def("wf_swallowed_pause", [&](pgqrs::Run& run, const json&) {
+    try {
+      pgqrs::sleep(run, "nap", 10s);
+    } catch (const std::exception&) {
+      // swallowed (the mistake under test)
+    }
+    return json{{"x", 1}};
+  });
+  Register(def);
+  const auto run_id = Trigger(def);
+  Drain(def);
+  Advance(20s);
+  Drain(def);
+  EXPECT_TRUE(pgqrs::is_terminal(Status(run_id)))
+      << Describe(run_id) << "; queue: pending " << Metrics(def).pending << ", delayed "
+      << Metrics(def).delayed << ", archived " << Metrics(def).archived;
+}
+
 TEST_P(WorkflowPauseTest, NegativeSleepIsAValidationError) {
   std::string caught;
   pgqrs::WorkflowDef def("wf_neg_sleep", [&](pgqrs::Run& run, const json&) {
@@ -295,6 +317,36 @@ TEST_P(WorkflowCancelTest, CancelDuringTheLastStepEndsTheRunCancelled) {
   const auto run_id = Trigger(def);
   Drain(def);
   EXPECT_EQ(Step(run_id, "last")->status, WorkflowStatus::kSuccess);
+  ExpectCancelledAndIdle(def, run_id);
+}
+
+TEST_P(WorkflowCancelTest, ADurableSleepAfterCancellationDoesNotDelayIt) {
+  // A sleep is a step of the run (it is recorded as one), so reaching it is a step
+  // boundary: a run being cancelled must end CANCELLED now, not after the sleep's wake
+  // time.
+  Counters calls;
+  pgqrs::WorkflowDef def("wf_cancel_then_sleep", [&](pgqrs::Run& run, const json&) {
+    pgqrs::workflow_step(run, "one", [&] { return run.cancel(); });
+    pgqrs::sleep(run, "nap", 3600s);
+    calls.bump("after-nap");
+    return json{};
+  });
+  Register(def);
+  const auto run_id = Trigger(def);
+  Drain(def);
+  EXPECT_EQ(calls.get("after-nap"), 0);
+  ExpectCancelledAndIdle(def, run_id);
+}
+
+TEST_P(WorkflowCancelTest, APauseAfterCancellationDoesNotDelayIt) {
+  pgqrs::WorkflowDef def("wf_cancel_then_pause", [&](pgqrs::Run& run, const json&) {
+    pgqrs::workflow_step(run, "one", [&] { return run.cancel(); });
+    run.pause("approval", 3600s);
+    return json{};
+  });
+  Register(def);
+  const auto run_id = Trigger(def);
+  Drain(def);
   ExpectCancelledAndIdle(def, run_id);
 }
 

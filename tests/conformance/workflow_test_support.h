@@ -93,21 +93,6 @@ inline bool CancelRun(const pgqrs::Store& s, std::int64_t run_id) {
 
 class WorkflowTest : public ConformanceTest {
  protected:
-  void SetUp() override {
-    ConformanceTest::SetUp();
-    if (IsSkipped()) return;
-    // Backends adopt workflows one by one (backend.h: the workflow operations throw
-    // InternalError "... does not support workflows yet" until implemented). Skip, with
-    // that reason, on a backend that has not yet; any other error is a failure.
-    try {
-      admin().list_workflows();
-    } catch (const pgqrs::InternalError& e) {
-      if (ContainsAny(e.what(), {"does not support workflows"})) {
-        GTEST_SKIP() << "backend " << GetParam().name << ": " << e.what();
-      }
-      throw;
-    }
-  }
   void TearDown() override {
     consumers_.clear();  // worker handles hold their store; let it close first
     ConformanceTest::TearDown();

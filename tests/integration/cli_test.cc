@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -923,32 +925,43 @@ TEST_F(CliWorkflowTest, BadStatusOrSinceIsAUsageError) {
   }
 }
 
+// `t` (whole seconds since the epoch, UTC) + `millis` as "YYYY-MM-DDTHH:MM:SS.mmm" followed
+// by `offset` ("Z", "+02:00", ...), the wall clock shifted by `shift_seconds`.
+std::string FormatInstant(std::time_t t, int millis, long shift_seconds, const char* offset) {
+  const std::time_t wall = t + shift_seconds;
+  std::tm tm{};
+  gmtime_r(&wall, &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%s", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis, offset);
+  return out;
+}
+
 TEST_F(CliWorkflowTest, SinceOffsetsAreHonoured) {
   trigger("{}");
   const std::string created = runs()[0]["created_at"].get<std::string>();  // ...Z
-  // The creation time itself, in UTC and as the same instant at +02:00, includes the run;
-  // a minute later excludes it.
-  EXPECT_EQ(runs({"--since", created}).size(), 1u) << created;
-  const std::regex parts(R"((\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z)");
+  const std::regex parts(R"((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z)");
   std::smatch m;
   ASSERT_TRUE(std::regex_match(created, m, parts)) << created;
-  int hour = std::stoi(m[2]);
-  int minute = std::stoi(m[3]);
-  if (hour >= 21) GTEST_SKIP() << "too close to midnight UTC";
-  char later[64];
-  std::snprintf(later, sizeof later, "%sT%02d:%02d:%s.%sZ", m[1].str().c_str(), hour, minute + 1,
-                m[4].str().c_str(), m[5].str().c_str());
-  if (minute == 59) {
-    std::snprintf(later, sizeof later, "%sT%02d:00:%s.%sZ", m[1].str().c_str(), hour + 1,
-                  m[4].str().c_str(), m[5].str().c_str());
-  }
+  std::tm tm{};
+  tm.tm_year = std::stoi(m[1]) - 1900;
+  tm.tm_mon = std::stoi(m[2]) - 1;
+  tm.tm_mday = std::stoi(m[3]);
+  tm.tm_hour = std::stoi(m[4]);
+  tm.tm_min = std::stoi(m[5]);
+  tm.tm_sec = std::stoi(m[6]);
+  const std::time_t t = timegm(&tm);
+  const int millis = std::stoi(m[7]);
+  ASSERT_EQ(FormatInstant(t, millis, 0, "Z"), created) << "the test's own formatting";
+
+  // The creation time itself, in UTC and as the same instant at +02:00, includes the run; a
+  // minute later, or the same wall clock at +01:00 (an hour later), excludes it.
+  EXPECT_EQ(runs({"--since", created}).size(), 1u) << created;
+  const std::string later = FormatInstant(t + 60, millis, 0, "Z");
   EXPECT_EQ(runs({"--since", later}).size(), 0u) << later;
-  char shifted[64];
-  std::snprintf(shifted, sizeof shifted, "%sT%02d:%02d:%s.%s+02:00", m[1].str().c_str(), hour + 2,
-                minute, m[4].str().c_str(), m[5].str().c_str());
+  std::string shifted = FormatInstant(t, millis, 2 * 3600, "+02:00");
   EXPECT_EQ(runs({"--since", shifted}).size(), 1u) << shifted;
-  std::snprintf(shifted, sizeof shifted, "%sT%02d:%02d:%s.%s+01:00", m[1].str().c_str(), hour + 2,
-                minute, m[4].str().c_str(), m[5].str().c_str());
+  shifted = FormatInstant(t, millis, 2 * 3600, "+01:00");
   EXPECT_EQ(runs({"--since", shifted}).size(), 0u) << shifted << " is an hour later";
 }
 

@@ -2,7 +2,6 @@
 // (pgqrs_queue_worker). Every message must be archived exactly once, none lost, and every
 // process must exit 0.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,88 +17,23 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/process_util.h"
 #include "pgqrs/pgqrs.h"
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
+using pgqrs_test::ReadNumbers;
+using pgqrs_test::ScratchDir;
+using pgqrs_test::Spawn;
+using pgqrs_test::WaitAll;
 using namespace std::chrono_literals;
 
 constexpr int kMessages = 5000;
 constexpr auto kTimeout = std::chrono::minutes(5);
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("pgqrs-mp-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  if (rc != 0) return -1;
-  return pid;
-}
-
-// Waits for every pid until `deadline`; kills the remaining ones after it. Returns the
-// exit status per pid (-1 killed / abnormal).
-std::map<pid_t, int> WaitAll(const std::vector<pid_t>& pids,
-                             std::chrono::steady_clock::time_point deadline) {
-  std::map<pid_t, int> result;
-  std::set<pid_t> running(pids.begin(), pids.end());
-  while (!running.empty()) {
-    for (auto it = running.begin(); it != running.end();) {
-      int status = 0;
-      pid_t r = ::waitpid(*it, &status, WNOHANG);
-      if (r == *it) {
-        result[*it] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        it = running.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (running.empty()) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      for (pid_t p : running) {
-        ::kill(p, SIGKILL);
-        int status = 0;
-        ::waitpid(p, &status, 0);
-        result[p] = -1;
-      }
-      break;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return result;
-}
-
-std::vector<long> ReadNumbers(const fs::path& file) {
-  std::vector<long> out;
-  std::ifstream in(file);
-  long n = 0;
-  while (in >> n) out.push_back(n);
-  return out;
-}
-
 TEST(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) {
-  ScratchDir dir;
+  ScratchDir dir("pgqrs-mp");
   const std::string dsn = "sqlite://" + (dir.path() / "mp.db").string();
   const std::string queue = "mp_jobs";
   {

@@ -1,4 +1,5 @@
-// Helpers for integration tests that run pgqrs_queue_worker processes: a scratch dir,
+// Helpers for integration tests that run worker processes (pgqrs_queue_worker,
+// pgqrs_workflow_worker): a scratch dir,
 // spawning with extra environment variables, waiting with a deadline, reading the
 // numbers a consumer logged. Header-only; each test binary includes it once.
 #pragma once
@@ -44,11 +45,11 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-// Starts argv[0] with this process's environment plus `extra_env` ("NAME=value");
+// Starts args[0] with this process's environment plus `extra_env` ("NAME=value");
 // stderr goes to `stderr_file` when given. Returns the pid, or -1.
 inline pid_t Spawn(const std::vector<std::string>& args,
                    const std::vector<std::string>& extra_env = {},
-                   const std::string& stderr_file = "") {
+                   const std::string& stderr_file = "", const std::string& stdout_file = "") {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -59,14 +60,42 @@ inline pid_t Spawn(const std::vector<std::string>& args,
   envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  if (!stderr_file.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+  constexpr int kAppend = O_WRONLY | O_CREAT | O_APPEND;
+  if (!stdout_file.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, stdout_file.c_str(), kAppend, 0644);
+  }
+  if (!stderr_file.empty() && stderr_file == stdout_file) {
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  } else if (!stderr_file.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), kAppend, 0644);
   }
   pid_t pid = 0;
   const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
+}
+
+// Starts `args` with stdout and stderr both appended to `output`. Returns the pid, or -1.
+inline pid_t SpawnLogged(const std::vector<std::string>& args,
+                         const std::filesystem::path& output) {
+  return Spawn(args, {}, output.string(), output.string());
+}
+
+// Exit code of `pid`, waiting at most `limit` (then SIGKILL, -1). -2: killed by a signal.
+inline int WaitExit(pid_t pid, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 // Waits for every pid until `deadline`; kills the remaining ones after it. Returns the

@@ -30,9 +30,7 @@
 // Runs on SQLite (a file database) and, when PGQRS_TEST_POSTGRES_DSN is set, on Postgres
 // (a fresh schema per test). PGQRS_CRASH_SEED and PGQRS_CRASH_KILLS override the seed and
 // the number of kills.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,15 +49,17 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/process_util.h"
 #include "pgqrs/pgqrs.h"
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using pgqrs::json;
+using pgqrs_test::ReadFile;
+using pgqrs_test::ScratchDir;
+using pgqrs_test::WaitExit;
 
 constexpr char kWorkflow[] = "crash_wf";  // served by pgqrs_workflow_worker
 constexpr int kSteps = 5;
@@ -71,63 +71,6 @@ constexpr auto kFinalWorkerTimeout = std::chrono::seconds(75);
 unsigned EnvOr(const char* name, unsigned fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? static_cast<unsigned>(std::stoul(v)) : fallback;
-}
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("pgqrs-wfcrash-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Starts `args` with stdout and stderr appended to `output`.
-pid_t Spawn(const std::vector<std::string>& args, const fs::path& output) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Exit code of `pid`, waiting at most `limit` (then SIGKILL, -1). -2: killed by a signal.
-int WaitExit(pid_t pid, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
 }
 
 struct LogEvent {
@@ -219,7 +162,7 @@ class WorkflowCrashTest : public ::testing::TestWithParam<std::string> {
   // killed too and a final worker finishes everything. Then the checks of the file comment.
   void RunScenario(int concurrency, int lease_seconds);
 
-  ScratchDir dir_;
+  ScratchDir dir_{"pgqrs-wfcrash"};
   BackendUnderTest target_;
   bool schema_created_ = false;
 };
@@ -237,15 +180,7 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
   {
     pgqrs::Store store = Open();
     pgqrs::admin(store).install();
-    try {
-      pgqrs::workflow().name(std::string(kWorkflow)).create(store);
-    } catch (const pgqrs::InternalError& e) {
-      // Backends adopt workflows one by one (backend.h); skip with the backend's reason.
-      if (std::string(e.what()).find("does not support workflows") != std::string::npos) {
-        GTEST_SKIP() << "backend " << target_.name << ": " << e.what();
-      }
-      throw;
-    }
+    pgqrs::workflow().name(std::string(kWorkflow)).create(store);
     for (int n = 0; n < kRuns; ++n) {
       auto msg =
           pgqrs::workflow().name(std::string(kWorkflow)).trigger(json{{"n", n}}).execute(store);
@@ -261,7 +196,7 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
   std::set<std::string> killed_pids;
   std::vector<pid_t> alive;
   auto spawn_worker = [&] {
-    const pid_t pid = Spawn(WorkerArgs(log, lease_seconds, 0), output);
+    const pid_t pid = pgqrs_test::SpawnLogged(WorkerArgs(log, lease_seconds, 0), output);
     if (pid > 0) alive.push_back(pid);
     return pid > 0;
   };
@@ -296,7 +231,7 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
   while (!alive.empty()) ASSERT_TRUE(kill_worker(0));
 
   // A final worker finishes every run (it exits 0 once all kRuns runs are finished).
-  const pid_t last = Spawn(WorkerArgs(log, lease_seconds, kRuns), output);
+  const pid_t last = pgqrs_test::SpawnLogged(WorkerArgs(log, lease_seconds, kRuns), output);
   ASSERT_GT(last, 0);
   const int last_exit = WaitExit(last, kFinalWorkerTimeout);
   ASSERT_EQ(last_exit, 0) << "final worker exit code (4 = timed out, -1 = killed after "

@@ -26,7 +26,7 @@ constexpr char kRegclass[] = "SELECT to_regclass($1) IS NOT NULL";
 constexpr char kMissingTables[] =
     "SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL";
 
-// Version 1: queues, workers, messages, and the (for now unused) workflow tables.
+// Version 1: queues, workers, messages, and the workflow tables.
 // Times are timestamptz (microseconds); payload/input/output/error are jsonb.
 constexpr char kMigration1[] = R"sql(
 CREATE TABLE {s}.pgqrs_queues (
@@ -107,6 +107,8 @@ CREATE TABLE {s}.pgqrs_workflow_runs (
 );
 CREATE INDEX pgqrs_workflow_runs_workflow_idx ON {s}.pgqrs_workflow_runs (workflow_id, status);
 CREATE INDEX pgqrs_workflow_runs_message_idx ON {s}.pgqrs_workflow_runs (message_id);
+-- Run records, newest first (list_runs).
+CREATE INDEX pgqrs_workflow_runs_created_idx ON {s}.pgqrs_workflow_runs (created_at, id);
 
 CREATE TABLE {s}.pgqrs_workflow_steps (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -94,6 +94,29 @@ class PostgresBackend final : public backend::Backend {
   std::vector<bool> release(const std::vector<std::int64_t>& ids, std::int64_t worker,
                             TimePoint visible_at, TimePoint now, std::int32_t max_read_ct) override;
 
+  // ---- workflows (pg_backend_workflows.cc; defer in pg_backend_leases.cc) ----
+  WorkflowRecord create_workflow(std::string_view name, TimePoint now) override;
+  std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
+  std::vector<WorkflowRecord> list_workflows() override;
+  backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
+                                    TimePoint now) override;
+  std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                          TimePoint visible_at, TimePoint now) override;
+  std::optional<RunRecord> get_run(std::int64_t run_id) override;
+  std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
+  std::vector<RunRecord> list_runs(const backend::RunFilter& filter) override;
+  backend::RunStart start_run(std::int64_t run_id, TimePoint now) override;
+  bool finish_run(std::int64_t run_id, WorkflowStatus status,
+                  const std::optional<std::string>& output, const std::optional<std::string>& error,
+                  TimePoint now) override;
+  bool pause_run(std::int64_t run_id, TimePoint now) override;
+  std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override;
+  std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
+  StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) override;
+  bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
+                   TimePoint now) override;
+  std::vector<StepRecord> list_steps(std::int64_t run_id) override;
+
   // ---- workers (pg_backend_workers.cc) ----
   WorkerInfo register_worker(std::string_view name, WorkerKind kind,
                              std::optional<std::string_view> queue, std::string_view hostname,

@@ -43,6 +43,19 @@ WITH r AS (
            WHERE $7 AND q.id IN (SELECT queue_id FROM r WHERE dead_at IS NULL))
 SELECT id, (SELECT count(*) FROM n) FROM r)sql";
 
+// Gives back a delivery that did not fail (a paused workflow run, or one waiting for a step
+// retry): $4 = visible_at, $5 = channel, $6 = notify (visible now). The delivery is not
+// counted (read_ct - 1, never below 0), so a run that sleeps many times never dead-letters.
+constexpr char kDefer[] = R"sql(
+WITH d AS (
+  UPDATE {s}.pgqrs_messages
+  SET vt = $4, consumer_worker_id = NULL, read_ct = greatest(read_ct - 1, 0))sql" PGQRS_PG_HELD_BY_WORKER
+                          R"sql(
+  RETURNING id, queue_id),
+     n AS (SELECT pg_notify($5, q.queue_name) FROM {s}.pgqrs_queues q
+           WHERE $6 AND q.id IN (SELECT queue_id FROM d))
+SELECT id, (SELECT count(*) FROM n) FROM d)sql";
+
 #undef PGQRS_PG_HELD_BY_WORKER
 
 // One flag per input id: true at the first position of each id the statement returned.
@@ -95,6 +108,20 @@ std::vector<bool> PostgresBackend::release(const std::vector<std::int64_t>& ids,
                                                  .int4(max_read_ct)
                                                  .text(channel_)
                                                  .boolean(visible_at <= now)));
+  });
+}
+
+std::vector<bool> PostgresBackend::defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                         TimePoint visible_at, TimePoint now) {
+  if (ids.empty()) return {};
+  return exec_.write("defer", [&](Session& s) {
+    return flags(ids, s.exec(sql_(kDefer), Params()
+                                               .int8_array(ids)
+                                               .int8(worker)
+                                               .time(now)
+                                               .time(visible_at)
+                                               .text(channel_)
+                                               .boolean(visible_at <= now)));
   });
 }
 

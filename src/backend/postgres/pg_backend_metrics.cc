@@ -14,6 +14,7 @@
 
 #include "backend/postgres/migrations.h"
 #include "backend/postgres/pg_backend.h"
+#include "backend/worker_tally.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::pg {
@@ -129,30 +130,7 @@ WorkerStats PostgresBackend::worker_stats(std::string_view queue, TimePoint now)
     WorkerStats st;
     st.queue_name = std::string(queue);
     auto r = s.exec(sql_(kWorkersByStatus), Params().int8(queue_id));
-    for (int i = 0; i < r.rows(); ++i) {
-      const std::string text = r.text(i, 0);
-      const auto n = count_at(r, i, 1);
-      st.total += n;
-      const auto status = parse_worker_status(text);
-      if (!status) throw InternalError("a worker of queue has unknown status '" + text + "'");
-      switch (*status) {
-        case WorkerStatus::kReady:
-          st.ready += n;
-          break;
-        case WorkerStatus::kPolling:
-          st.polling += n;
-          break;
-        case WorkerStatus::kSuspended:
-          st.suspended += n;
-          break;
-        case WorkerStatus::kInterrupted:
-          st.interrupted += n;
-          break;
-        case WorkerStatus::kStopped:
-          st.stopped += n;
-          break;
-      }
-    }
+    for (int i = 0; i < r.rows(); ++i) backend::tally_workers(st, r.text(i, 0), count_at(r, i, 1));
     st.leased_messages =
         count_at(s.exec(sql_(kLeasedInQueue), Params().int8(queue_id).time(now)), 0, 0);
     return st;

@@ -15,6 +15,7 @@
 #include "backend/sqlite_family/lookups.h"
 #include "backend/sqlite_family/migrations.h"
 #include "backend/sqlite_family/sql_backend.h"
+#include "backend/worker_tally.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::sqlite_family {
@@ -135,30 +136,7 @@ WorkerStats SqlFamilyBackend::worker_stats(std::string_view queue, TimePoint now
     {
       auto q = s.query(kWorkersByStatus);
       q.bind(queue_id);
-      while (q.step()) {
-        const std::string text = q.text(0);
-        const auto n = count_at(q, 1);
-        st.total += n;
-        const auto status = parse_worker_status(text);
-        if (!status) throw InternalError("a worker of queue has unknown status '" + text + "'");
-        switch (*status) {
-          case WorkerStatus::kReady:
-            st.ready += n;
-            break;
-          case WorkerStatus::kPolling:
-            st.polling += n;
-            break;
-          case WorkerStatus::kSuspended:
-            st.suspended += n;
-            break;
-          case WorkerStatus::kInterrupted:
-            st.interrupted += n;
-            break;
-          case WorkerStatus::kStopped:
-            st.stopped += n;
-            break;
-        }
-      }
+      while (q.step()) backend::tally_workers(st, q.text(0), count_at(q, 1));
     }
     auto q = s.query(kLeasedInQueue);
     q.bind(queue_id).bind(now);

@@ -1,0 +1,373 @@
+// PostgresBackend: durable workflows (SPEC §5) — workflow definitions, runs and steps.
+//
+// The engine owns the run state machine and the step protocol; this file stores them. Every
+// state change is ONE statement (CTEs where it has several parts) whose WHERE clause is the
+// compare-and-set: under READ COMMITTED an UPDATE re-checks its condition on the newest row
+// version after waiting for a concurrent writer, so two workers can never both apply the
+// same transition. Statuses are stored as their to_string() text ("QUEUED", "RUNNING", ...),
+// which the CHECK constraints of migration 1 pin; the literals below are those names.
+// Only create_workflow needs several statements (a transaction under an advisory lock).
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backend/postgres/pg_backend.h"
+#include "backend/postgres/rows.h"
+#include "pgqrs/error.h"
+
+namespace pgqrs::pg {
+namespace {
+
+// ---- workflows ----
+
+constexpr char kLockWorkflowName[] = "SELECT pg_advisory_xact_lock(hashtext($1))";
+constexpr char kWorkflowByName[] =
+    "SELECT " PGQRS_PG_WORKFLOW_COLUMNS " FROM {s}.pgqrs_workflows WHERE name = $1";
+constexpr char kAllWorkflows[] =
+    "SELECT " PGQRS_PG_WORKFLOW_COLUMNS " FROM {s}.pgqrs_workflows ORDER BY name";
+// An existing queue of the same name is adopted; only a missing one is created.
+constexpr char kQueueIdForWorkflow[] = R"sql(
+WITH ins AS (
+  INSERT INTO {s}.pgqrs_queues (queue_name, created_at) VALUES ($1, $2)
+  ON CONFLICT (queue_name) DO NOTHING
+  RETURNING id)
+SELECT id FROM ins
+UNION ALL
+SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 AND NOT EXISTS (SELECT 1 FROM ins))sql";
+constexpr char kInsertWorkflow[] =
+    "INSERT INTO {s}.pgqrs_workflows (name, queue_id, created_at) VALUES ($1, $2, $3) "
+    "RETURNING " PGQRS_PG_WORKFLOW_COLUMNS;
+
+// ---- runs ----
+
+// $1 workflow name, $2 input (jsonb), $3 now, $4 the messages table's qualified name (for
+// its identity sequence), $5 notify channel. One statement: the message id is drawn first so
+// that the run row (QUEUED) and its message {"input": .., "run_id": ..} are inserted
+// together, each naming the other. The workflow's queue row is KEY SHARE-locked like an
+// enqueue's (migrations.cc). No row when the workflow is not registered.
+constexpr char kTriggerRun[] = R"sql(
+WITH wf AS (
+  SELECT w.id, w.queue_id
+  FROM {s}.pgqrs_workflows w JOIN {s}.pgqrs_queues q ON q.id = w.queue_id
+  WHERE w.name = $1
+  FOR KEY SHARE OF q),
+     mid AS (SELECT nextval(pg_get_serial_sequence($4, 'id')) AS id FROM wf),
+     r AS (
+       INSERT INTO {s}.pgqrs_workflow_runs
+         (workflow_id, message_id, status, input, created_at, updated_at)
+       SELECT wf.id, mid.id, 'QUEUED', $2, $3, $3 FROM wf, mid
+       RETURNING id, workflow_id, message_id, status, input, output, error, created_at,
+                 updated_at),
+     m AS (
+       INSERT INTO {s}.pgqrs_messages (id, queue_id, payload, vt, enqueued_at, read_ct)
+       OVERRIDING SYSTEM VALUE
+       SELECT mid.id, wf.queue_id, jsonb_build_object('input', $2::jsonb, 'run_id', r.id),
+              $3, $3, 0
+       FROM wf, mid, r
+       RETURNING )sql" PGQRS_PG_MESSAGE_COLUMNS R"sql(),
+     n AS (SELECT pg_notify($5, $1) FROM m)
+SELECT r.id, r.workflow_id, $1::text, r.message_id, r.status, r.input, r.output, r.error,
+       r.created_at, r.updated_at, m.*, (SELECT count(*) FROM n)
+FROM r, m)sql";
+constexpr int kTriggerMessageColumn = 10;
+
+constexpr char kRunById[] = PGQRS_PG_SELECT_RUNS " WHERE r.id = $1";
+constexpr char kRunByMessage[] = PGQRS_PG_SELECT_RUNS " WHERE r.message_id = $1";
+// Newest first. $1 status or NULL, $2 since or NULL, $3 limit, $4 workflow name or NULL.
+constexpr char kListRuns[] = PGQRS_PG_SELECT_RUNS R"sql(
+WHERE ($1::text IS NULL OR r.status = $1) AND ($2::timestamptz IS NULL OR r.created_at >= $2)
+  AND ($4::text IS NULL OR w.name = $4)
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT $3)sql";
+
+// QUEUED|PAUSED|RUNNING -> RUNNING, CANCELLING -> CANCELLED; finished runs are left alone.
+// Returns the run after the call (the updated row, or the unchanged one).
+constexpr char kStartRun[] = R"sql(
+WITH u AS (
+  UPDATE {s}.pgqrs_workflow_runs
+  SET status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED' ELSE 'RUNNING' END,
+      updated_at = $2
+  WHERE id = $1 AND status IN ('QUEUED', 'PAUSED', 'RUNNING', 'CANCELLING')
+  RETURNING id, workflow_id, message_id, status, input, output, error, created_at, updated_at)
+SELECT r.id, r.workflow_id, w.name, r.message_id, r.status, r.input, r.output, r.error,
+       r.created_at, r.updated_at
+FROM u AS r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
+UNION ALL
+SELECT )sql" PGQRS_PG_RUN_COLUMNS R"sql(
+FROM {s}.pgqrs_workflow_runs r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
+WHERE r.id = $1 AND NOT EXISTS (SELECT 1 FROM u))sql";
+
+constexpr char kFinishRun[] = R"sql(
+UPDATE {s}.pgqrs_workflow_runs SET status = $2, output = $3, error = $4, updated_at = $5
+WHERE id = $1 AND status IN ('RUNNING', 'CANCELLING'))sql";
+
+constexpr char kPauseRun[] =
+    "UPDATE {s}.pgqrs_workflow_runs SET status = 'PAUSED', updated_at = $2 "
+    "WHERE id = $1 AND status = 'RUNNING'";
+
+// $1 run, $2 now, $3 channel. QUEUED|RUNNING|PAUSED -> CANCELLING, and the run's message is
+// made visible now if it is invisible and not leased (vt > now and no consumer), so a
+// worker observes the cancellation promptly; a message that is already visible keeps its
+// place in line, a leased one is left to its holder (it sees CANCELLING at its next step
+// boundary). Returns (run exists, cancelled, notified).
+constexpr char kCancelRun[] = R"sql(
+WITH c AS (
+  UPDATE {s}.pgqrs_workflow_runs SET status = 'CANCELLING', updated_at = $2
+  WHERE id = $1 AND status IN ('QUEUED', 'RUNNING', 'PAUSED')
+  RETURNING message_id),
+     wake AS (
+  UPDATE {s}.pgqrs_messages SET vt = $2
+  WHERE id = (SELECT message_id FROM c) AND coalesce(archived_at, dead_at) IS NULL
+    AND vt > $2 AND consumer_worker_id IS NULL
+  RETURNING queue_id),
+     n AS (SELECT pg_notify($3, q.queue_name) FROM {s}.pgqrs_queues q
+           WHERE q.id IN (SELECT queue_id FROM wake))
+SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1),
+       EXISTS (SELECT 1 FROM c), (SELECT count(*) FROM n))sql";
+
+// ---- steps ----
+
+constexpr char kStep[] = "SELECT " PGQRS_PG_STEP_COLUMNS
+                         " FROM {s}.pgqrs_workflow_steps WHERE run_id = $1 AND step_name = $2";
+// Inserts the step as RUNNING unless it exists; returns the row either way (the new one, or
+// the existing one as of the statement's start). No row when the run does not exist or a
+// concurrent insert of the same step won (the caller reads again).
+constexpr char kBeginStep[] = R"sql(
+WITH ins AS (
+  INSERT INTO {s}.pgqrs_workflow_steps
+    (run_id, step_name, status, retry_count, created_at, updated_at)
+  SELECT $1, $2, 'RUNNING', 0, $3, $3
+  WHERE EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1)
+  ON CONFLICT (run_id, step_name) DO NOTHING
+  RETURNING )sql" PGQRS_PG_STEP_COLUMNS R"sql()
+SELECT * FROM ins
+UNION ALL
+SELECT )sql" PGQRS_PG_STEP_COLUMNS R"sql( FROM {s}.pgqrs_workflow_steps
+WHERE run_id = $1 AND step_name = $2 AND NOT EXISTS (SELECT 1 FROM ins))sql";
+constexpr char kRunExists[] = "SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1)";
+// $3 status, $4 output, $5 error (NULL = keep), $6 retry_at (NULL = clear), $7 retry_count
+// (NULL = keep), $8 now. A recorded success is final.
+constexpr char kUpdateStep[] = R"sql(
+UPDATE {s}.pgqrs_workflow_steps
+SET status = $3, output = coalesce($4, output), error = coalesce($5, error), retry_at = $6,
+    retry_count = coalesce($7, retry_count), updated_at = $8
+WHERE run_id = $1 AND step_name = $2 AND status <> 'SUCCESS')sql";
+// Creation order: identity values follow insertion order.
+constexpr char kListSteps[] =
+    "SELECT " PGQRS_PG_STEP_COLUMNS " FROM {s}.pgqrs_workflow_steps WHERE run_id = $1 ORDER BY id";
+
+// Optional values as typed parameters (SQL NULL of the column's type when absent).
+Params& jsonb_or_null(Params& p, const std::optional<std::string>& v) {
+  return v ? p.jsonb(*v) : p.null(kJsonbOid);
+}
+Params& time_or_null(Params& p, const std::optional<TimePoint>& v) {
+  return v ? p.time(*v) : p.null(kTimestamptzOid);
+}
+Params& int4_or_null(Params& p, const std::optional<std::int32_t>& v) {
+  return v ? p.int4(*v) : p.null(kInt4Oid);
+}
+Params& text_or_null(Params& p, const std::optional<std::string>& v) {
+  return v ? p.text(*v) : p.null(kTextOid);
+}
+
+std::optional<RunRecord> first_run(const Result& r) {
+  if (r.rows() == 0) return std::nullopt;
+  return read_run(r, 0);
+}
+
+}  // namespace
+
+// ---- workflows ----------------------------------------------------------------------------
+
+// Serialised per name by an advisory lock, so concurrent creates of one workflow agree on
+// one row (and none fails on the unique name). Idempotent: an unknown commit outcome is
+// resolved by running it again.
+WorkflowRecord PostgresBackend::create_workflow(std::string_view name, TimePoint now) {
+  return exec_.transaction(
+      "create_workflow",
+      [&](Session& s) {
+        s.exec(sql_(kLockWorkflowName),
+               Params().text("pgqrs.workflow:" + schema_ + ":" + std::string(name)));
+        auto existing = s.exec(sql_(kWorkflowByName), Params().text(name));
+        if (existing.rows() > 0) return read_workflow(existing, 0);
+        auto queue = s.exec(sql_(kQueueIdForWorkflow), Params().text(name).time(now));
+        if (queue.rows() == 0) {
+          throw InternalError("create_workflow: queue '" + std::string(name) +
+                              "' neither exists nor could be created");
+        }
+        auto created =
+            s.exec(sql_(kInsertWorkflow), Params().text(name).int8(queue.int8(0, 0)).time(now));
+        return read_workflow(created, 0);
+      },
+      /*idempotent=*/true);
+}
+
+std::optional<WorkflowRecord> PostgresBackend::find_workflow(std::string_view name) {
+  return exec_.read("find_workflow", [&](Session& s) -> std::optional<WorkflowRecord> {
+    auto r = s.exec(sql_(kWorkflowByName), Params().text(name));
+    if (r.rows() == 0) return std::nullopt;
+    return read_workflow(r, 0);
+  });
+}
+
+std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
+  return exec_.read("list_workflows", [&](Session& s) {
+    auto r = s.exec(sql_(kAllWorkflows), Params());
+    std::vector<WorkflowRecord> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_workflow(r, i));
+    return out;
+  });
+}
+
+// ---- runs ---------------------------------------------------------------------------------
+
+backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
+                                                   const std::string& input, TimePoint now) {
+  const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
+  return exec_.write("trigger_run", [&](Session& s) {
+    auto r =
+        s.exec(sql_(kTriggerRun),
+               Params().text(workflow).jsonb(input).time(now).text(messages_table).text(channel_));
+    if (r.rows() == 0) {
+      throw ValidationError("workflow '" + std::string(workflow) +
+                            "' is not registered (create it first: "
+                            "pgqrs::workflow().name(def).create(store))");
+    }
+    backend::TriggeredRun out;
+    out.run = read_run(r, 0);
+    out.message = read_message(r, 0, kTriggerMessageColumn);
+    return out;
+  });
+}
+
+std::optional<RunRecord> PostgresBackend::get_run(std::int64_t run_id) {
+  return exec_.read("get_run", [&](Session& s) {
+    return first_run(s.exec(sql_(kRunById), Params().int8(run_id)));
+  });
+}
+
+std::optional<RunRecord> PostgresBackend::find_run_by_message(std::int64_t message_id) {
+  return exec_.read("find_run_by_message", [&](Session& s) {
+    return first_run(s.exec(sql_(kRunByMessage), Params().int8(message_id)));
+  });
+}
+
+std::vector<RunRecord> PostgresBackend::list_runs(const backend::RunFilter& filter) {
+  return exec_.read("list_runs", [&](Session& s) {
+    Params p;
+    text_or_null(
+        p, filter.status ? std::optional<std::string>(to_string(*filter.status)) : std::nullopt);
+    time_or_null(p, filter.since);
+    p.int8(filter.limit);
+    text_or_null(p, filter.workflow);
+    auto r = s.exec(sql_(kListRuns), p);
+    std::vector<RunRecord> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_run(r, i));
+    return out;
+  });
+}
+
+// An unknown run id changes nothing and returns started = false with a default RunRecord
+// (id 0), as on every backend: the caller drops a message that names no run.
+backend::RunStart PostgresBackend::start_run(std::int64_t run_id, TimePoint now) {
+  return exec_.write("start_run", [&](Session& s) {
+    backend::RunStart out;
+    if (auto run = first_run(s.exec(sql_(kStartRun), Params().int8(run_id).time(now)))) {
+      out.run = std::move(*run);
+      out.started = out.run.status == WorkflowStatus::kRunning;
+    }
+    return out;
+  });
+}
+
+bool PostgresBackend::finish_run(std::int64_t run_id, WorkflowStatus status,
+                                 const std::optional<std::string>& output,
+                                 const std::optional<std::string>& error, TimePoint now) {
+  if (!is_terminal(status)) {
+    throw InternalError("finish_run: " + std::string(to_string(status)) +
+                        " is not a final status (SUCCESS, ERROR or CANCELLED)");
+  }
+  return exec_.write("finish_run", [&](Session& s) {
+    Params p;
+    p.int8(run_id).text(to_string(status));
+    jsonb_or_null(p, output);
+    jsonb_or_null(p, error);
+    p.time(now);
+    return s.exec(sql_(kFinishRun), p).affected() > 0;
+  });
+}
+
+bool PostgresBackend::pause_run(std::int64_t run_id, TimePoint now) {
+  return exec_.write("pause_run", [&](Session& s) {
+    return s.exec(sql_(kPauseRun), Params().int8(run_id).time(now)).affected() > 0;
+  });
+}
+
+std::optional<bool> PostgresBackend::cancel_run(std::int64_t run_id, TimePoint now) {
+  return exec_.write("cancel_run", [&](Session& s) -> std::optional<bool> {
+    auto r = s.exec(sql_(kCancelRun), Params().int8(run_id).time(now).text(channel_));
+    if (!r.boolean(0, 0)) return std::nullopt;
+    return r.boolean(0, 1);
+  });
+}
+
+// ---- steps --------------------------------------------------------------------------------
+
+std::optional<StepRecord> PostgresBackend::get_step(std::int64_t run_id, std::string_view name) {
+  return exec_.read("get_step", [&](Session& s) -> std::optional<StepRecord> {
+    auto r = s.exec(sql_(kStep), Params().int8(run_id).text(name));
+    if (r.rows() == 0) return std::nullopt;
+    return read_step(r, 0);
+  });
+}
+
+// An unknown run is a ValidationError naming it (rather than a foreign-key failure).
+StepRecord PostgresBackend::begin_step(std::int64_t run_id, std::string_view name, TimePoint now) {
+  auto begun = exec_.write("begin_step", [&](Session& s) -> std::optional<StepRecord> {
+    auto r = s.exec(sql_(kBeginStep), Params().int8(run_id).text(name).time(now));
+    if (r.rows() == 0) return std::nullopt;
+    return read_step(r, 0);
+  });
+  if (begun) return std::move(*begun);
+  // Either a concurrent begin_step of the same step committed first (its row was not in
+  // this statement's snapshot), or the run does not exist.
+  if (auto step = get_step(run_id, name)) return std::move(*step);
+  const bool run_exists = exec_.read("begin_step", [&](Session& s) {
+    return s.exec(sql_(kRunExists), Params().int8(run_id)).boolean(0, 0);
+  });
+  if (!run_exists) {
+    throw ValidationError("cannot begin step '" + std::string(name) + "': workflow run " +
+                          std::to_string(run_id) + " does not exist");
+  }
+  throw InternalError("begin_step: step '" + std::string(name) + "' of run " +
+                      std::to_string(run_id) + " is not readable after its insert");
+}
+
+bool PostgresBackend::update_step(std::int64_t run_id, std::string_view name,
+                                  const StepUpdate& update, TimePoint now) {
+  return exec_.write("update_step", [&](Session& s) {
+    Params p;
+    p.int8(run_id).text(name).text(to_string(update.status));
+    jsonb_or_null(p, update.output);
+    jsonb_or_null(p, update.error);
+    time_or_null(p, update.retry_at);
+    int4_or_null(p, update.retry_count);
+    p.time(now);
+    return s.exec(sql_(kUpdateStep), p).affected() > 0;
+  });
+}
+
+std::vector<StepRecord> PostgresBackend::list_steps(std::int64_t run_id) {
+  return exec_.read("list_steps", [&](Session& s) {
+    auto r = s.exec(sql_(kListSteps), Params().int8(run_id));
+    std::vector<StepRecord> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_step(r, i));
+    return out;
+  });
+}
+
+}  // namespace pgqrs::pg
