@@ -89,8 +89,8 @@ backend::Backend::ArchiveAndLease archive_and_lease(detail::StoreState& store,
                                                     const std::vector<std::int64_t>& done,
                                                     std::uint32_t limit, std::chrono::seconds lease,
                                                     std::int64_t consumer) {
-  return store.backend->archive_and_dequeue(
-      done, dequeue_params(store, queue, limit, lease, consumer));
+  return store.backend->archive_and_dequeue(done,
+                                            dequeue_params(store, queue, limit, lease, consumer));
 }
 
 }  // namespace pgqrs::core
