@@ -24,12 +24,12 @@ struct Options {
   std::string scenario;  // queue.drain | queue.enqueue | queue.latency | workflow.steps |
                          // workflow.recovery
   std::string dsn;
-  std::uint32_t consumers = 1;     // consumer / producer / workflow-worker threads
-  std::uint32_t batch = 1;         // lease (drain, latency) or enqueue batch size
-  std::uint64_t messages = 0;      // 0 = the scenario's default
-  double rate = 1000;              // queue.latency: messages per second
-  std::uint32_t steps = 5;         // workflow.*: no-op steps per run
-  std::uint64_t rss_mark = 10000;  // queue.drain: sample RSS once this many are processed
+  std::uint32_t consumers = 1;       // consumer / producer / workflow-worker threads
+  std::uint32_t batch = 1;           // lease (drain, latency) or enqueue batch size
+  std::uint64_t messages = 0;        // 0 = the scenario's default
+  double rate = 1000;                // queue.latency: messages per second
+  std::uint32_t steps = 5;           // workflow.*: no-op steps per run
+  std::uint64_t rss_mark = 10000;    // queue.drain: sample RSS once this many are processed
   std::uint32_t lease_seconds = 30;  // workflow.recovery: 2 unless given
   std::string label;  // free text copied into the record (bench/run uses it for grouping)
   Format format = Format::kJsonl;

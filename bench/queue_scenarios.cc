@@ -44,8 +44,7 @@ bool analyze_after_prefill(const pgqrs::Store& store) {
 
 void check_lease_batch(const Options& o, const pgqrs::Store& store) {
   if (o.batch > store.config().default_max_batch_size) {
-    throw UsageError("--batch: " + std::to_string(o.batch) +
-                     " exceeds default_max_batch_size (" +
+    throw UsageError("--batch: " + std::to_string(o.batch) + " exceeds default_max_batch_size (" +
                      std::to_string(store.config().default_max_batch_size) + ")");
   }
 }
@@ -126,9 +125,12 @@ Record run_queue_drain(const Options& o) {
   r.set_latencies(latencies);
   const std::uint64_t missing = o.messages > metrics.archived ? o.messages - metrics.archived : 0;
   r.errors = duplicates + failures + missing + left;
-  r.extra = {{"archived", metrics.archived},   {"left", left},
-             {"duplicates", duplicates.load()}, {"rss_mark", o.rss_mark},
-             {"rss_kb_at_mark", rss_at_mark.load()}, {"rss_kb_end", rss_end},
+  r.extra = {{"archived", metrics.archived},
+             {"left", left},
+             {"duplicates", duplicates.load()},
+             {"rss_mark", o.rss_mark},
+             {"rss_kb_at_mark", rss_at_mark.load()},
+             {"rss_kb_end", rss_end},
              {"analyzed", analyzed}};
   drop_queue(store, queue, consumers);
   return r;
@@ -254,8 +256,8 @@ Record run_queue_latency(const Options& o) {
   const auto interval = std::chrono::duration<double>(1.0 / o.rate);
   const auto start = SteadyClock::now();
   for (std::uint64_t n = 0; n < o.messages && !stop.stop_requested(); ++n) {
-    std::this_thread::sleep_until(
-        start + std::chrono::duration_cast<SteadyClock::duration>(interval * n));
+    std::this_thread::sleep_until(start +
+                                  std::chrono::duration_cast<SteadyClock::duration>(interval * n));
     const auto t0 = SteadyClock::now();
     try {
       producer.enqueue(payload(n));

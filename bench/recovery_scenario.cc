@@ -92,8 +92,8 @@ std::uint64_t wait_for_runs(const pgqrs::Store& store, const std::string& workfl
 }  // namespace
 
 int run_recovery_worker(const Options& o) {
-  const int fd = ::open(o.worker_child_log->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                        0644);
+  const int fd =
+      ::open(o.worker_child_log->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     std::cerr << "pgqrs-bench worker: cannot open " << *o.worker_child_log << ": "
               << std::strerror(errno) << "\n";
@@ -116,9 +116,9 @@ int run_recovery_worker(const Options& o) {
     }
     return json{{"n", input.at("n")}};
   });
-  auto consumer = pgqrs::consumer(o.worker_workflow + "-" + std::to_string(::getpid()),
-                                  o.worker_workflow)
-                      .create(store);
+  auto consumer =
+      pgqrs::consumer(o.worker_workflow + "-" + std::to_string(::getpid()), o.worker_workflow)
+          .create(store);
   pgqrs::workflow().name(def).consumer(consumer).poll(store);  // until killed
   return 0;
 }
@@ -141,8 +141,9 @@ Record run_workflow_recovery(const Options& o) {
   progress.phase("workflow.recovery");
   const auto start = SteadyClock::now();
   const pid_t first = spawn_worker(o, log, name);
-  const std::uint64_t at_kill = wait_for_runs(store, name, std::max<std::uint64_t>(1, o.messages / 3),
-                                              std::chrono::seconds(120), first, progress);
+  const std::uint64_t at_kill =
+      wait_for_runs(store, name, std::max<std::uint64_t>(1, o.messages / 3),
+                    std::chrono::seconds(120), first, progress);
   kill_and_reap(first);
   const auto killed = SteadyClock::now();
   const pid_t second = spawn_worker(o, log, name);

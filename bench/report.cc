@@ -32,9 +32,9 @@ double Latencies::quantile(double q) {
     std::sort(samples_.begin(), samples_.end());
     sorted_ = true;
   }
-  const auto idx = static_cast<std::size_t>(
-      std::clamp(std::ceil(q * static_cast<double>(samples_.size())) - 1, 0.0,
-                 static_cast<double>(samples_.size() - 1)));
+  const auto idx =
+      static_cast<std::size_t>(std::clamp(std::ceil(q * static_cast<double>(samples_.size())) - 1,
+                                          0.0, static_cast<double>(samples_.size() - 1)));
   return samples_[idx];
 }
 
@@ -72,20 +72,13 @@ double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 nlohmann::json Record::to_json(const Options& o) const {
   nlohmann::json j = {
-      {"scenario", scenario},
-      {"backend", backend},
-      {"consumers", consumers},
-      {"batch", batch},
-      {"messages", messages},
-      {"msgs_per_s", std::round(msgs_per_s * 10.0) / 10.0},
-      {"wall_ms", round3(wall_ms)},
-      {"p50_ms", round3(p50_ms)},
-      {"p95_ms", round3(p95_ms)},
-      {"p99_ms", round3(p99_ms)},
-      {"mean_ms", round3(mean_ms)},
-      {"errors", errors},
-      {"peak_rss_kb", peak_rss_kb()},
-      {"git_rev", git_rev()},
+      {"scenario", scenario},         {"backend", backend},
+      {"consumers", consumers},       {"batch", batch},
+      {"messages", messages},         {"msgs_per_s", std::round(msgs_per_s * 10.0) / 10.0},
+      {"wall_ms", round3(wall_ms)},   {"p50_ms", round3(p50_ms)},
+      {"p95_ms", round3(p95_ms)},     {"p99_ms", round3(p99_ms)},
+      {"mean_ms", round3(mean_ms)},   {"errors", errors},
+      {"peak_rss_kb", peak_rss_kb()}, {"git_rev", git_rev()},
       {"host", host_name()},
   };
   if (!o.label.empty()) j["label"] = o.label;
@@ -95,8 +88,8 @@ nlohmann::json Record::to_json(const Options& o) const {
 
 std::string git_rev() {
   if (const char* env = std::getenv("PGQRS_BENCH_GIT_REV"); env && *env) return env;
-  const std::string cmd = "git -C '" PGQRS_SOURCE_DIR
-                          "' describe --always --dirty --abbrev=10 2>/dev/null";
+  const std::string cmd =
+      "git -C '" PGQRS_SOURCE_DIR "' describe --always --dirty --abbrev=10 2>/dev/null";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
   if (!pipe) return "unknown";
   std::array<char, 128> buf{};

@@ -22,7 +22,8 @@ int run_recovery_worker(const Options& o);
 // Shared by the scenarios (common.cc).
 // A store on o.dsn with enough connections for `threads`, the given lease and poll interval
 // (0 = the configuration's), schema installed.
-pgqrs::Store open_store(const Options& o, std::uint32_t threads, std::uint32_t poll_interval_ms = 0);
+pgqrs::Store open_store(const Options& o, std::uint32_t threads,
+                        std::uint32_t poll_interval_ms = 0);
 // "bench_<tag>_<pid>_<n>": unique per process run.
 std::string fresh_name(const std::string& tag);
 // Stops the consumers' workers, purges and deletes the queue, so the next run starts from

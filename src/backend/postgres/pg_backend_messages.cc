@@ -157,11 +157,9 @@ Params dequeue_params(const backend::DequeueParams& p) {
 
 // The leased messages of a kDequeue-shaped result whose message columns start at `first`;
 // throws for a missing worker or queue and a stopped worker.
-std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeueParams& p,
-                                      int first) {
+std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeueParams& p, int first) {
   if (r.is_null(0, 1)) {
-    throw WorkerNotFoundError("worker " + std::to_string(p.consumer_worker_id) +
-                              " does not exist");
+    throw WorkerNotFoundError("worker " + std::to_string(p.consumer_worker_id) + " does not exist");
   }
   if (r.text(0, 1) == "stopped") {
     throw StateTransitionError("worker " + std::to_string(p.consumer_worker_id) +

@@ -93,9 +93,8 @@ std::vector<bool> SqlFamilyBackend::release(const std::vector<std::int64_t>& ids
   });
 }
 
-std::vector<bool> SqlFamilyBackend::defer(const std::vector<std::int64_t>& ids,
-                                          std::int64_t worker, TimePoint visible_at,
-                                          TimePoint now) {
+std::vector<bool> SqlFamilyBackend::defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                          TimePoint visible_at, TimePoint now) {
   return per_id("defer", kDefer, ids, [&](Query& q, std::int64_t id) {
     q.bind(id).bind(worker).bind(now).bind(visible_at);
   });
