@@ -11,6 +11,7 @@ relays the answer, except that it can:
                           --stall-ms (a slow response; longer than the client's timeout, it
                           becomes a timeout)
   --methods PUT,GET       which methods count as matching (default: all)
+  --log-requests          one line per request on stderr ("request <METHOD> <path>")
 Prints "PORT <n>" on stdout once listening (--port 0 picks a free one), and one line per
 injected fault on stderr. Standard library only: runs under any python3.
 """
@@ -37,6 +38,7 @@ def main() -> None:
     p.add_argument("--stall-every", type=int, default=0)
     p.add_argument("--stall-ms", type=int, default=0)
     p.add_argument("--methods", default="")
+    p.add_argument("--log-requests", action="store_true")
     args = p.parse_args()
 
     up = urllib.parse.urlparse(args.upstream)
@@ -66,6 +68,8 @@ def main() -> None:
             if args.latency_ms:
                 time.sleep(args.latency_ms / 1000.0)
             i = next_index(self.command)
+            if args.log_requests:
+                sys.stderr.write(f"request {self.command} {self.path}\n")
             if every(args.fail_every, i):
                 sys.stderr.write(f"fault: {self.command} {self.path} -> {args.fail_status}\n")
                 msg = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError"

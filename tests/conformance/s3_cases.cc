@@ -41,14 +41,14 @@ BackendCase S3Case() {
                            pgqrs::s3::S3Settings::from_environment(std::getenv(kBucketVar)));
                        client.remove(KeyOf(config));
 #else
-                        (void)config;
+                       (void)config;
 #endif
                      },
                      []() -> std::optional<std::string> {
 #if !PGQRS_TEST_WITH_S3
                        return std::string("this build has no S3 backend (PGQRS_WITH_S3=OFF)");
 #else
-                        return SkipReasonIfEnvMissing(kBucketVar);
+                       return SkipReasonIfEnvMissing(kBucketVar);
 #endif
                      }};
 }

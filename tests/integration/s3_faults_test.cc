@@ -91,9 +91,9 @@ TEST_F(S3FaultsTest, DroppedGetsAndHeadsAreRetried) {
 }
 
 TEST_F(S3FaultsTest, ResponsesSlowerThanTheTimeoutAreRetried) {
-  // Every fourth request is held 2.5 s; the request timeout is 1 s.
-  FaultProxy proxy({"--stall-every", "4", "--stall-ms", "2500"});
-  RunWorkload(proxy, 6, 2, /*timeout_s=*/1);
+  // Every fourth request is held 4 s; the request timeout is 2 s (margin for a slow moto).
+  FaultProxy proxy({"--stall-every", "4", "--stall-ms", "4000"});
+  RunWorkload(proxy, 6, 2, /*timeout_s=*/2);
   ExpectRemote(6, 2);
   EXPECT_NE(proxy.log().find("stalled"), std::string::npos) << "no fault was injected";
 }
