@@ -20,7 +20,8 @@
 namespace pgqrs::backend {
 namespace {
 
-[[noreturn]] void not_built(Scheme scheme, const char* option) {
+// Unused when every backend is built.
+[[noreturn, maybe_unused]] void not_built(Scheme scheme, const char* option) {
   throw ConfigError("the " + std::string(to_string(scheme)) +
                     " backend is not available in this build of pgqrs (" + option +
                     " is off or the backend is not part of this version)");
