@@ -60,7 +60,7 @@ endef
 
 help:
 	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
-	@echo "make test          install deps, build the dev preset, run every test (ctest)"
+	@echo "make test          install deps, build the dev preset, run every test (ctest + pytest)"
 	@echo "make build         build the dev preset (no dependency install)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
 	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
@@ -74,15 +74,12 @@ bootstrap:
 build:
 	$(call configure_build,dev)
 
-# Later issues add, around the ctest line: start the test servers (Postgres + PgBouncer,
-# the S3 server) on loopback and stop them on exit, then run pytest for the Python package.
-# Keep it one recipe so a failing step fails `make test`.
+# Every test: ctest (C++: unit, conformance on every backend, integration), then pytest for
+# the Python package, each inside the throwaway test servers (TEST_SERVICES: PostgreSQL +
+# PgBouncer, and the moto S3 server). One recipe, so any failing step fails `make test`.
 test: bootstrap
 	$(call configure_build,dev)
-# hook: test services are started by run_tests (TEST_SERVICES: Postgres + PgBouncer, S3)
 	$(call run_tests,dev)
-# hook: pytest for the Python bindings (docs/python.md): built in the dev tree, run in the
-# same test services
 	$(call run_pytest,dev)
 
 # Builds only the demo programs (not the tests), then runs them on fresh SQLite files: the
