@@ -34,7 +34,9 @@ struct SqliteConfig {
 
 struct S3Config {
   DurabilityMode mode = DurabilityMode::kDurable;
-  std::string cache_dir;  // empty = per-user default ($XDG_CACHE_HOME/pgqrs or ~/.cache/pgqrs)
+  // Local cache of the S3 object; empty = per-user default ($XDG_CACHE_HOME/pgqrs/s3, else
+  // ~/.cache/pgqrs/s3).
+  std::string cache_dir;
 };
 
 struct Config {
