@@ -252,33 +252,12 @@ PollStats DequeueHandler::poll(const Store& store) const {
     }
   };
   try {
-    while (true) {
-      if (auto why = session.should_stop()) {
-        stats.stop = *why;
-        break;
-      }
-      std::vector<QueueMessage> msgs;
-      try {
-        msgs = next_batch();
-      } catch (const Error& e) {
-        // Lock contention or a lost connection whose effect is known: wait and go on.
-        if (!e.retryable()) throw;
-        session.idle_wait();
-        continue;
-      }
-      if (msgs.empty()) {
-        if (r.until_empty) {
-          stats.stop = PollStop::kEmpty;
-          break;
-        }
-        session.idle_wait();
-        continue;
-      }
+    while (auto msgs = session.next_batch(stats, next_batch)) {
       ++stats.batches;
       // Handler exceptions are contained in the outcome (their messages were released with
       // backoff); storage errors propagate and end the loop.
       session.keeper().set_worker(r.worker);
-      auto outcome = process(r, msgs, one_, many_, session.keeper(), &pending);
+      auto outcome = process(r, *msgs, one_, many_, session.keeper(), &pending);
       stats.failed += outcome.failed;
     }
     archive_pending();

@@ -14,10 +14,13 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <vector>
 
 #include "core/lease_keeper.h"
 #include "core/store_state.h"
 #include "pgqrs/dequeue.h"
+#include "pgqrs/error.h"
+#include "pgqrs/records.h"
 
 namespace pgqrs::core {
 
@@ -51,6 +54,35 @@ class PollSession {
   // interrupt or stop request.
   void idle_wait();
   LeaseKeeper& keeper() { return keeper_; }
+
+  // One turn of a poll loop: calls `fetch` (which leases messages) until it returns some,
+  // and returns them. Between empty fetches it waits (idle_wait); a retryable pgqrs error
+  // from `fetch` (lock contention, a lost connection whose effect is known) waits too and
+  // tries again; any other error propagates. Returns nullopt, with stats.stop set, when the
+  // loop must end: should_stop(), or an empty fetch under until_empty.
+  template <class Fetch>
+  std::optional<std::vector<QueueMessage>> next_batch(PollStats& stats, Fetch&& fetch) {
+    while (true) {
+      if (auto why = should_stop()) {
+        stats.stop = *why;
+        return std::nullopt;
+      }
+      std::vector<QueueMessage> msgs;
+      try {
+        msgs = fetch();
+      } catch (const Error& e) {
+        if (!e.retryable()) throw;
+        idle_wait();
+        continue;
+      }
+      if (!msgs.empty()) return msgs;
+      if (r_.until_empty) {
+        stats.stop = PollStop::kEmpty;
+        return std::nullopt;
+      }
+      idle_wait();
+    }
+  }
   // Final status bookkeeping for a loop that ended for `why`.
   void finish(PollStop why);
 

@@ -125,28 +125,9 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
 PollStats serve_workflow(const WorkflowDef& def, ResolvedDequeue& r) {
   PollSession session(r);
   PollStats stats;
-  while (true) {
-    if (auto why = session.should_stop()) {
-      stats.stop = *why;
-      break;
-    }
-    std::vector<QueueMessage> msgs;
-    try {
-      msgs = lease_messages(*r.store, r.queue, 1, r.lease, r.worker);
-    } catch (const Error& e) {
-      if (!e.retryable()) throw;
-      session.idle_wait();
-      continue;
-    }
-    if (msgs.empty()) {
-      if (r.until_empty) {
-        stats.stop = PollStop::kEmpty;
-        break;
-      }
-      session.idle_wait();
-      continue;
-    }
-    const auto& msg = msgs.front();
+  auto lease_one = [&] { return lease_messages(*r.store, r.queue, 1, r.lease, r.worker); };
+  while (auto msgs = session.next_batch(stats, lease_one)) {
+    const auto& msg = msgs->front();
     ++stats.batches;
     session.keeper().track({msg.id});
     auto ex = execute(def, r, msg);

@@ -53,7 +53,10 @@ TEST_P(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) 
 
   pid_t a = Spawn({worker, "consume", dsn, queue, out_a.string(), expected});
   pid_t b = Spawn({worker, "consume", dsn, queue, out_b.string(), expected});
-  pid_t p = Spawn({worker, "produce", dsn, queue, expected});
+  // The producer trickles (a short pause after each batch of 100) so that the two consumers
+  // compete for a queue that keeps refilling: on a fast engine one consumer could otherwise
+  // drain a prefilled queue alone before the other one's first lease.
+  pid_t p = Spawn({worker, "produce", dsn, queue, expected, "--pause-ms", "3"});
   ASSERT_GT(a, 0) << "could not spawn " << worker;
   ASSERT_GT(b, 0);
   ASSERT_GT(p, 0);

@@ -1,32 +1,18 @@
 #include "backend/sqlite/sqlite_backend.h"
 
-#include <algorithm>
-#include <chrono>
 #include <utility>
 
 #include "backend/sqlite/sqlite_driver.h"
+#include "backend/sqlite_family/lock_wait.h"
 #include "backend/sqlite_family/sql_backend.h"
 
 namespace pgqrs::backend {
-namespace {
-
-using std::chrono::milliseconds;
-
-// SQLite waits at most this long inside one statement for a lock; the SQLite family's
-// executor then retries the whole transaction until connection_timeout_seconds is spent.
-// A quarter of the budget (at most 5 s) leaves room for several retries with jitter.
-milliseconds busy_timeout_for(const Config& config) {
-  const milliseconds budget = std::chrono::seconds(config.connection_timeout_seconds);
-  return std::clamp(budget / 4, milliseconds(10), milliseconds(5000));
-}
-
-}  // namespace
 
 std::unique_ptr<Backend> make_sqlite_backend(const Config& config, const Dsn& dsn) {
   sqlite::SqliteOptions options;
   options.path = dsn.path;
   options.use_wal = config.sqlite.use_wal;
-  options.busy_timeout = busy_timeout_for(config);
+  options.busy_timeout = sqlite_family::statement_lock_wait(config);
 
   Config effective = config;
   if (dsn.in_memory()) {
