@@ -40,6 +40,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/expect_throw.h"
+
 #include "pgqrs/pgqrs.h"
 
 namespace pgqrs_test {
@@ -140,24 +142,6 @@ class ConformanceTest : public ::testing::TestWithParam<BackendCase> {
 std::string Lower(std::string_view s);
 // True if `text` (case-insensitively) contains any of `needles`.
 bool ContainsAny(std::string_view text, const std::vector<std::string>& needles);
-
-// Runs `fn`, expects it to throw exactly E (or a subclass); returns the message, or
-// "<no exception>" / "<other exception: ...>" after recording a failure.
-template <class E, class Fn>
-std::string ExpectThrowMessage(Fn&& fn, const char* what) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": expected " << ::testing::internal::GetTypeName<E>()
-                  << ", got another exception: " << e.what();
-    return "<other exception>";
-  }
-  ADD_FAILURE() << what << ": expected " << ::testing::internal::GetTypeName<E>()
-                << ", got no exception";
-  return "<no exception>";
-}
 
 // Waits (real time) for `fut` for at most `limit`; true if it became ready.
 template <class T>

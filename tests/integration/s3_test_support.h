@@ -19,6 +19,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/expect_throw.h"
+
 #include "backend/s3/s3_client.h"
 #include "integration/process_util.h"
 #include "pgqrs/pgqrs.h"
@@ -33,23 +35,6 @@ namespace pgqrs_test {
                       "server (scripts/s3-test-server run ...)";                       \
     }                                                                                  \
   } while (0)
-
-// Runs `fn`, expects exactly E (or a subclass); returns its message.
-template <class E, class Fn>
-std::string ExpectThrowMessage(Fn&& fn, const char* what) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": expected " << ::testing::internal::GetTypeName<E>()
-                  << ", got another exception: " << e.what();
-    return "<other exception>";
-  }
-  ADD_FAILURE() << what << ": expected " << ::testing::internal::GetTypeName<E>()
-                << ", got no exception";
-  return "<no exception>";
-}
 
 // True if `text` contains any of `needles` (case-sensitive).
 inline bool ContainsAny(const std::string& text, const std::vector<std::string>& needles) {
