@@ -48,10 +48,8 @@ Execution finish(detail::StoreState& s, const detail::RunState& state, WorkflowS
 }
 
 std::optional<std::int64_t> run_id_of(detail::StoreState& s, const QueueMessage& msg) {
-  if (msg.payload.is_object() && msg.payload.contains("run_id") &&
-      msg.payload["run_id"].is_number_integer()) {
-    return msg.payload["run_id"].get<std::int64_t>();
-  }
+  // The payload is the run's input (as in the original pgqrs): the run is found from the
+  // message id.
   auto run = s.backend->find_run_by_message(msg.id);
   if (run) return run->id;
   return std::nullopt;
@@ -96,6 +94,20 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
     if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
     ex.wake_at = state->wake_at.value_or(s.now());
+  } catch (const TransientStepError& e) {
+    // A step recorded its transient failure (Run::record_step_transient, as the Python @step
+    // does) and the handler let the error escape: the run stays RUNNING and its message is
+    // hidden until the step's retry_at. With no retry scheduled the run fails.
+    if (state->lease_lost) return leave;
+    if (!state->wake_at) {
+      const RetriesExhaustedError final_error(
+          "run " + std::to_string(*run_id) +
+          ": transient failure with no retries left: " + e.what());
+      return finish(s, *state, WorkflowStatus::kError, std::nullopt,
+                    serialise_result(error_json(final_error), "error", true));
+    }
+    ex.disposition = Disposition::kDefer;
+    ex.wake_at = *state->wake_at;
   } catch (const CancelledError&) {
     if (state->lease_lost) return leave;
     s.backend->finish_run(*run_id, WorkflowStatus::kCancelled, std::nullopt, std::nullopt, s.now());

@@ -14,7 +14,7 @@ class ManualRunTest : public WorkflowTest {
   std::int64_t TriggerNamed(const std::string& name, const json& input) {
     pgqrs::workflow().name(name).create(store());
     auto msg = pgqrs::workflow().name(name).trigger(input).execute(store());
-    return msg.payload.at("run_id").get<std::int64_t>();
+    return RunIdOf(msg);
   }
 };
 
