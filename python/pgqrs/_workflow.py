@@ -75,7 +75,14 @@ class StepRetryPolicy:
         return f"StepRetryPolicy(max_attempts={self.max_attempts}, backoff={self.backoff!r})"
 
 
-_NO_INPUT: Any = object()
+class _NoInput:
+    """Default of WorkflowDef.__call__'s input: not given, so the run's own input is used."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+_NO_INPUT: Any = _NoInput()
 
 
 class WorkflowDef:
@@ -384,8 +391,6 @@ class StepGuard:
     """Records the outcome of a step that must execute."""
 
     name: str
-    # The original's defaults: 3 retries, min(60, 2^n) s with +-floor(delay/4) s jitter.
-    DEFAULT_MAX_ATTEMPTS = 3
 
     def __init__(self, run: Run, name: str, policy: Optional[StepRetryPolicy]) -> None:
         self._run = run
