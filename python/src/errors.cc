@@ -67,7 +67,19 @@ void bind_errors(nb::module_& m) {
   });
 }
 
+namespace {
+bool is_abort(nb::python_error& e) {
+  return PyObject_IsInstance(e.value().ptr(), PyExc_Exception) == 0;
+}
+}  // namespace
+
+void rethrow_handler_error(nb::python_error& e) {
+  if (is_abort(e)) throw pgqrs::HandlerAbort(std::make_exception_ptr(std::move(e)));
+  throw;
+}
+
 void rethrow_as_cpp(nb::python_error& e) {
+  if (is_abort(e)) throw pgqrs::HandlerAbort(std::make_exception_ptr(std::move(e)));
   nb::handle value = e.value();
   const std::string message = nb::cast<std::string>(nb::str(value));
   const std::string type = nb::type_name(value.type()).c_str();

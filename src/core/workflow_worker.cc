@@ -1,5 +1,7 @@
 #include "core/workflow_worker.h"
 
+#include <limits>
+
 #include "core/messages.h"
 #include "core/run_state.h"
 #include "core/workflow_json.h"
@@ -86,6 +88,14 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
       return finish(s, *state, WorkflowStatus::kError, std::nullopt, error_json(e).dump());
     }
     return finish(s, *state, WorkflowStatus::kSuccess, text, std::nullopt);
+  } catch (const HandlerAbort& a) {
+    // The run and its steps stay as they are; the message is visible again at once for a
+    // later worker, without a failed delivery counted; the abort's cause propagates.
+    if (!state->lease_lost) {
+      const auto now = s.now();
+      s.backend->release({msg.id}, r.worker, now, now, std::numeric_limits<std::int32_t>::max());
+    }
+    std::rethrow_exception(a.cause);
   } catch (const PausedError&) {
     if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
