@@ -15,7 +15,7 @@ MAKEFLAGS += --no-print-directory
 
 JOBS ?= 2
 CTEST_ARGS ?=
-DEMO_PRESET ?= release
+DEMO_PRESET ?= demo
 DEMO_ARGS ?=
 CMAKE ?= cmake
 CTEST ?= ctest
@@ -82,10 +82,14 @@ test: bootstrap
 	$(call run_tests,dev)
 	$(call run_pytest,dev)
 
-# Builds only the demo programs (not the tests), then runs them on fresh SQLite files: the
-# job queue demo, then the workflow that survives a killed worker.
-demo: bootstrap
-	$(CMAKE) --preset $(DEMO_PRESET)
+# Installs and builds only what the demo needs (the `demo` preset: core + SQLite backend, no
+# Postgres, Turso, S3, CLI or tests), then runs the demos on fresh SQLite files: the job
+# queue demo, then the workflow that survives a killed worker. Ninja's [n/N] lines are the
+# progress line of the build.
+demo:
+	scripts/bootstrap demo
+	@echo "make demo: building the core, the SQLite backend and the demo programs (preset $(DEMO_PRESET))"
+	$(CMAKE) --preset $(DEMO_PRESET) >/dev/null
 	$(CMAKE) --build --preset $(DEMO_PRESET) -j$(JOBS) --target pgqrs-demo pgqrs-workflow-demo
 	build/$(DEMO_PRESET)/examples/pgqrs-demo $(DEMO_ARGS)
 	@echo
