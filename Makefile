@@ -56,13 +56,14 @@ define run_pytest
 	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
 endef
 
-.PHONY: help bootstrap build test demo bench asan tsan format format-check tidy clean
+.PHONY: help bootstrap build test demo deb deb-test bench asan tsan format format-check tidy clean
 
 help:
 	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
 	@echo "make test          install deps, build the dev preset, run every test (ctest + pytest)"
 	@echo "make build         build the dev preset (no dependency install)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
+	@echo "make deb           build the Debian package (build/package/packages/pgqrs_*.deb)"
 	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
 	@echo "make format        clang-format -i every C++ file; format-check only reports"
 	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
@@ -81,6 +82,7 @@ test: bootstrap
 	$(call configure_build,dev)
 	$(call run_tests,dev)
 	$(call run_pytest,dev)
+	$(MAKE) deb-test
 
 # Installs and builds only what the demo needs (the `demo` preset: core + SQLite backend, no
 # Postgres, Turso, S3, CLI or tests), then runs the demos on fresh SQLite files: the job
@@ -94,6 +96,17 @@ demo:
 	build/$(DEMO_PRESET)/examples/pgqrs-demo $(DEMO_ARGS)
 	@echo
 	build/$(DEMO_PRESET)/examples/pgqrs-workflow-demo
+
+# The Debian package (cmake/Packaging.cmake): the `package` preset (shared library, CLI, man
+# page, every backend), then CPack. deb-test unpacks it into a scratch root and builds the
+# find_package(pgqrs) consumer against it (tests/package/deb_test.sh); `make test` runs it.
+deb: bootstrap
+	$(call configure_build,package)
+	cd build/package && cpack -G DEB >/dev/null
+	@ls build/package/packages/pgqrs_*.deb
+
+deb-test: deb
+	tests/package/deb_test.sh $$(ls -t build/package/packages/pgqrs_*.deb | head -n 1)
 
 # The benchmark grid (bench/run): release preset, a throwaway Postgres started by the script,
 # docs/benchmarks.md + docs/benchmarks.png + docs/benchmarks.jsonl. Knobs: BENCH_MESSAGES,
