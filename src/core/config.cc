@@ -166,7 +166,7 @@ void apply_validation_json(ValidationConfig& v, const std::string& text,
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (1e999)
     bad_value("validation", text, source, std::string("malformed JSON: ") + e.what());
   }
   if (!j.is_object()) bad_value("validation", text, source, "expected a JSON object");
