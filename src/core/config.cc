@@ -389,16 +389,21 @@ std::string redact_dsn(const std::string& dsn) {
     if (at != std::string::npos && at >= authority_start) {
       auto colon = out.find(':', authority_start);
       if (colon != std::string::npos && colon < at) {
+        // Both readings of the password: through the last '@' (hidden here) and libpq's,
+        // through the first '@' after the colon.
         const std::string password = out.substr(colon + 1, at - colon - 1);
+        const std::string libpq_password =
+            out.substr(colon + 1, out.find('@', colon + 1) - colon - 1);
         out.replace(colon + 1, at - colon - 1, "***");
         // The same text elsewhere in the DSN (pasted twice, or in a parameter) is masked
         // too; passwords shorter than kMinMaskedElsewhere are not searched for, or every
         // "a" of "localhost" would turn into "***" (docs/decisions.md H2).
         constexpr std::size_t kMinMaskedElsewhere = 4;
-        if (password.size() >= kMinMaskedElsewhere) {
-          for (auto pos = out.find(password, colon + 4); pos != std::string::npos;
-               pos = out.find(password, pos + 3)) {
-            out.replace(pos, password.size(), "***");
+        for (const std::string& secret : {password, libpq_password}) {
+          if (secret.size() < kMinMaskedElsewhere) continue;
+          for (auto pos = out.find(secret, colon + 4); pos != std::string::npos;
+               pos = out.find(secret, pos + 3)) {
+            out.replace(pos, secret.size(), "***");
           }
         }
       }
