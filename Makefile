@@ -55,7 +55,7 @@ define run_pytest
 	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
 endef
 
-.PHONY: help bootstrap build test demo wheel wheel-install deb deb-test bench asan tsan format format-check tidy clean
+.PHONY: help bootstrap build test demo fuzz fuzz-smoke fuzz-build wheel wheel-install deb deb-test bench asan tsan format format-check tidy clean
 
 help:
 	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
@@ -64,6 +64,7 @@ help:
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
 	@echo "make wheel         build the binary wheel, every backend inside (build/wheel/pgqrs-*.whl)"
 	@echo "make deb           build the Debian package (build/package/packages/pgqrs_*.deb)"
+	@echo "make fuzz          build the libFuzzer targets (clang-14, ASan+UBSan), run each FUZZ_SECONDS (60)"
 	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
 	@echo "make format        clang-format -i every C++ file; format-check only reports"
 	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
@@ -127,6 +128,33 @@ deb: bootstrap
 
 deb-test: deb
 	tests/package/deb_test.sh $$(ls -t build/package/packages/pgqrs_*.deb | head -n 1)
+
+# Fuzzing (fuzz/, docs/reliability.md): the `fuzz` preset builds every target with clang-14,
+# libFuzzer, ASan and UBSan; each runs FUZZ_SECONDS on its committed seed corpus
+# (fuzz/corpus/<target>) plus a scratch corpus in build/fuzz/corpus/<target> that keeps
+# what it discovers between runs. A crash stops make, and the input is left in build/fuzz/
+# (crash-*): fix it, then add the input to fuzz/corpus/<target> and a regression test.
+# fuzz-smoke replays only the committed corpora (seconds), as a quick check.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := dsn_fuzz config_fuzz payload_fuzz cli_args_fuzz s3_response_fuzz
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  echo "make fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  (cd build/fuzz && fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	     -print_final_stats=1 corpus/$$t $(CURDIR)/fuzz/corpus/$$t 2>&1 \
+	     | grep --line-buffered -E '^#[0-9]+.*(pulse|DONE)|ERROR|SUMMARY|stat::number_of_executed_units|crash-|escaped|shown') \
+	    || { echo "make fuzz: $$t failed (see the crash-* input in build/fuzz)"; exit 1; }; \
+	done
+
+fuzz-smoke: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  build/fuzz/fuzz/$$t -runs=0 fuzz/corpus/$$t 2>&1 | grep -E 'DONE|ERROR' ; \
+	done
+
+fuzz-build:
+	scripts/bootstrap fuzz
+	$(call configure_build,fuzz)
 
 # The benchmark grid (bench/run): release preset, a throwaway Postgres started by the script,
 # docs/benchmarks.md + docs/benchmarks.png + docs/benchmarks.jsonl. Knobs: BENCH_MESSAGES,
