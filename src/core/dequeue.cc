@@ -262,8 +262,11 @@ PollStats DequeueHandler::poll(const Store& store) const {
     pending.clear();
   };
   // Leases the next batch, archiving `pending` in the same call when there is any. If the
-  // combined call fails, the archive is done alone and the lease retried the usual way
-  // (which also replaces a reclaimed ephemeral consumer).
+  // combined call fails with its effect known (nothing was applied), the archive is done
+  // alone and the lease retried the usual way (which also replaces a reclaimed ephemeral
+  // consumer). If its outcome is unknown (ConnectionError::outcome_unknown: the server may
+  // have committed it), nothing is redone: `pending` is dropped, the error ends the loop,
+  // and a message whose archive did not commit is redelivered when its lease lapses.
   auto next_batch = [&]() -> std::vector<QueueMessage> {
     if (pending.empty()) return lease_batch(r);
     try {
@@ -271,6 +274,13 @@ PollStats DequeueHandler::poll(const Store& store) const {
       count(both.archived);
       pending.clear();
       return std::move(both.leased);
+    } catch (const ConnectionError& e) {
+      if (e.outcome_unknown()) {
+        pending.clear();
+        throw;
+      }
+      archive_pending();
+      return lease_batch(r);
     } catch (const Error&) {
       archive_pending();
       return lease_batch(r);
