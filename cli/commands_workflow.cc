@@ -25,16 +25,6 @@ std::string check_status(const std::string& text) {
   return "invalid status '" + text + "': choose one of " + names + " (any case)";
 }
 
-// The run id the trigger stored in the message payload {"input": ..., "run_id": N}.
-std::int64_t run_id_of(const QueueMessage& msg) {
-  const auto& p = msg.payload;
-  if (!p.is_object() || !p.contains("run_id") || !p["run_id"].is_number_integer()) {
-    throw InternalError("message " + std::to_string(msg.id) +
-                        " of the triggered run has no integer run_id");
-  }
-  return p["run_id"].get<std::int64_t>();
-}
-
 }  // namespace
 
 void register_workflow_commands(CLI::App& app, Context& ctx) {
@@ -145,7 +135,8 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
     nlohmann::json input = read_json_argument(o->input);
     QueueMessage msg =
         pgqrs::workflow().name(o->workflow).trigger(std::move(input)).execute(ctx.store());
-    std::int64_t run_id = run_id_of(msg);
+    // The payload is the input; the run is found from the message id.
+    std::int64_t run_id = pgqrs::run().message(msg).store(ctx.store()).record().id;
     Output out = ctx.output();
     if (out.json()) {
       out.print_json({{"run_id", run_id}, {"message_id", msg.id}});

@@ -26,6 +26,18 @@ namespace pgqrs {
 using MessageHandler = std::function<void(const QueueMessage&)>;
 using BatchHandler = std::function<void(const std::vector<QueueMessage>&)>;
 
+// Thrown by a handler (a queue handler or a workflow handler) to stop its loop at once, as a
+// process being torn down does (the Python bindings throw it for a BaseException that is not
+// an Exception: KeyboardInterrupt, SystemExit). The message(s) it was handling are released
+// visible now, without backoff and without counting a failed delivery; a workflow run and its
+// steps are left as they are (a later worker completes the run). Then `cause` is rethrown
+// from poll() / execute(), unchanged.
+struct HandlerAbort : std::exception {
+  explicit HandlerAbort(std::exception_ptr c) : cause(std::move(c)) {}
+  const char* what() const noexcept override { return "handler aborted its loop"; }
+  std::exception_ptr cause;
+};
+
 // Delay before a message whose handler threw becomes visible again:
 // min(cap, base * 2^(read_ct - 1)), then with jitter a uniformly random value in
 // [delay/2, delay].

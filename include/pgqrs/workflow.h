@@ -156,19 +156,29 @@ class Run {
   std::vector<StepRecord> steps() const;
 
   // Low-level step protocol (workflow_step uses it; the Python StepGuard maps onto it).
-  // acquire_step: kSkipped with the stored output if the step succeeded before; kExecute
-  // otherwise. Throws CancelledError if the run is being cancelled, StepNotReadyError if
-  // the step waits for a retry, ValidationError if `name` was already used in this execution
-  // or is empty, ExecutionFailedError if the step failed permanently before.
+  // acquire_step depends only on the stored step row: kSkipped with the stored output if the
+  // step succeeded before; kExecute if it has no row (one is inserted RUNNING), is RUNNING,
+  // or is ERROR with a retry_at that has come (back to RUNNING, error cleared, retry_count
+  // kept). Throws StepNotReadyError if it is ERROR with a later retry_at,
+  // RetriesExhaustedError if it is ERROR with no retry_at (a final failure),
+  // CancelledError if the run is being cancelled, ValidationError if `name` is empty or --
+  // in an execution driven by a workflow worker only -- was already used in it.
   StepResult acquire_step(std::string_view name);
   // Records success (output must be valid JSON: finite numbers, valid UTF-8; otherwise
   // SerializationError and nothing is recorded).
   void complete_step(std::string_view name, const json& output);
   // Records a permanent failure of the step (the run then fails).
   void fail_step(std::string_view name, const json& error);
-  // Records a transient failure: schedules the retry (policy: the step's, else the
-  // workflow's) and throws StepNotReadyError, or records ERROR and throws
-  // RetriesExhaustedError when no retry is left.
+  // Records a transient failure without throwing: the step becomes ERROR with `error`; if
+  // retries are left (policy: the step's, else the workflow's) retry_at = now + `delay`
+  // (default: the policy's backoff) and retry_count + 1, and retry_at is returned; else
+  // retry_at stays NULL and nullopt is returned. ValidationError for a negative delay.
+  std::optional<TimePoint> record_step_transient(
+      std::string_view name, const json& error,
+      std::optional<std::chrono::milliseconds> delay = std::nullopt,
+      const std::optional<StepRetryPolicy>& policy = {});
+  // record_step_transient, then throws StepNotReadyError (a retry is scheduled) or
+  // RetriesExhaustedError (none left).
   [[noreturn]] void fail_step_transient(std::string_view name, const TransientStepError& error,
                                         const std::optional<StepRetryPolicy>& policy = {});
 
@@ -176,6 +186,12 @@ class Run {
   // passed; then it resumes (finished steps are not re-run). Throws PausedError to unwind
   // the handler. Replaying past a pause that already elapsed returns normally.
   void pause(std::string_view reason, std::chrono::seconds resume_after);
+  // The original pgqrs Run.pause: records and returns (never throws for the pause itself).
+  // QUEUED|RUNNING|PAUSED -> PAUSED with error {"message", "resume_after": seconds}; no step
+  // row, the message's lease is untouched. If the handler then throws PausedError, a
+  // workflow worker hides the run's message until now + resume_after. False for a run that
+  // is finished or being cancelled; ValidationError for a negative resume_after.
+  bool pause_run(std::string_view message, std::chrono::seconds resume_after);
   // QUEUED|RUNNING|PAUSED -> CANCELLING; false (nothing changed) for a finished run.
   bool cancel();
 
@@ -281,8 +297,9 @@ class WorkflowBuilder {
 
   // Registers the definition and a queue of the same name; a no-op if it exists.
   WorkflowRecord create(const Store& store) const;
-  // Creates the run (QUEUED) and its message {"input": input, "run_id": id} in one
-  // transaction; returns the message. ValidationError for an unregistered workflow.
+  // Creates the run (QUEUED) and its message, whose payload is `input` (as in the original
+  // pgqrs; run().message(m) finds the run from the message id), in one transaction; returns
+  // the message. ValidationError for an unregistered workflow.
   QueueMessage execute(const Store& store) const;
   // Serves runs until stopped (see DequeueHandler::poll). Needs a WorkflowDef with a handler.
   PollStats poll(const Store& store) const;

@@ -66,14 +66,33 @@ def invoker(handler: Callable[..., Any], loop: asyncio.AbstractEventLoop) -> Cal
     def call_handler(*args: Any) -> Any:
         result = handler(*args)
         if inspect.isawaitable(result):
-            return asyncio.run_coroutine_threadsafe(_awaited(result), loop).result()
+            out = asyncio.run_coroutine_threadsafe(_awaited(result), loop).result()
+            if isinstance(out, _Abort):
+                raise out.exc  # re-raised here, on the engine thread: the loop stops
+            return out
         return result
 
     return call_handler
 
 
+class _Abort:
+    """A BaseException that is not an Exception (KeyboardInterrupt, SystemExit), carried
+    out of the event loop's task as a value: raised inside a task, asyncio would also
+    re-raise it from the event loop itself."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
 async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
+    try:
+        return await awaitable
+    except Exception:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # noqa: B036 - handed to the engine thread, see _Abort
+        return _Abort(exc)
 
 
 def new_stop() -> Any:

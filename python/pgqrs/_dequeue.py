@@ -54,7 +54,8 @@ class DequeueBuilder:
         return self
 
     def batch(self, n: int) -> "DequeueBuilder":
-        self._batch = n
+        """Messages per lease; clamped to >= 1. A single-message handle() needs 1."""
+        self._batch = max(1, int(n))
         return self
 
     def from_queue(self, name: str) -> "DequeueBuilder":
@@ -165,6 +166,9 @@ class DequeueBuilder:
         interrupted (raises PgqrsError, the worker is left Suspended), until() elapses or,
         with until_empty(), the queue is empty; returns PollStats. Cancelling the task
         stops the loop."""
+        if self._handler is not None and not self._batched and (self._batch or 1) != 1:
+            raise ValidationError("single-message handlers require batch size = 1, "
+                                  f"got {self._batch}")
         stop = _aio.new_stop()
         if self._workflow is not None:
             stats = await self._serve_workflow(store, stop)
@@ -192,10 +196,11 @@ class DequeueBuilder:
         wf = self._workflow
         loop = asyncio.get_running_loop()
 
-        def call_workflow(native_run: Any, input: Any) -> Any:
-            return wf(Run(native_run, store), input)
-
         policy = getattr(wf, "retry_policy", None)
+
+        def call_workflow(native_run: Any, input: Any) -> Any:
+            return wf(Run(native_run, store, policy), input)
+
         return await _aio.call_long(
             _pgqrs.serve_workflow, store._native, wf.name,
             None if self._consumer is None else self._consumer._native,

@@ -93,8 +93,9 @@ class RateLimitedError(PgqrsError):
     retry_after: float | None = None
 
 
-class ValidationError(PgqrsError):
-    """Bad input: names, sizes, negative delays, unknown runs, illegal run states."""
+class ValidationError(PgqrsError, builtins.ValueError):
+    """Bad input: names, sizes, negative delays, unknown runs, illegal run states (also a
+    builtins.ValueError, as in the original pgqrs)."""
 
     code = "validation"
 
@@ -130,7 +131,17 @@ class TransientStepError(PgqrsError):
         self.retry_after = retry_after
 
 
-class RetriesExhaustedError(PgqrsError):
+class ExecutionFailedError(PgqrsError):
+    """A run (or a step) ended in ERROR; the message carries the recorded error."""
+
+    code = "execution_failed"
+
+
+class RetriesExhaustedError(ExecutionFailedError):
+    """A step failed for good (a permanent failure, or its retries are used up): raised by
+    every later acquire of it. Also an ExecutionFailedError, so code written for either
+    reading of the original's error catches it."""
+
     code = "retries_exhausted"
 
 
@@ -150,12 +161,6 @@ class PausedError(PgqrsError):
 
 class WorkflowCancelledError(PgqrsError):
     code = "cancelled"
-
-
-class ExecutionFailedError(PgqrsError):
-    """A run (or a step) ended in ERROR; the message carries the recorded error."""
-
-    code = "execution_failed"
 
 
 class ConflictError(PgqrsError):

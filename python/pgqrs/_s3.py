@@ -37,6 +37,6 @@ def as_s3(store: "Store") -> S3StoreHandle:
     that is both a ConfigError and a TypeError, naming the store's backend."""
     backend = store.backend
     if backend != "s3":
-        raise NotS3StoreError(f"as_s3(): the store is on the {backend} backend, not s3 "
+        raise NotS3StoreError(f"as_s3(): expected 's3' store, got the {backend} backend "
                               "(open it with an s3://bucket/key.sqlite DSN)")
     return S3StoreHandle(store)

@@ -251,9 +251,10 @@ class Queues(_Table):
 
 class Messages(_Table):
     async def count(self) -> int:
-        """Every stored message: pending, delayed, leased, archived and dead."""
+        """Live messages, as in the original pgqrs: pending + delayed + leased (archived and
+        dead-lettered ones are not counted; admin.system_stats() has every total)."""
         s = await self._admin.system_stats()
-        return s.pending + s.delayed + s.leased + s.archived + s.dead
+        return s.pending + s.delayed + s.leased
 
     async def list_archived_by_queue(self, queue_id: int) -> list[QueueMessage]:
         for q in await self._admin.list_queues():

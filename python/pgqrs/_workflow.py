@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import random
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 
@@ -74,6 +75,16 @@ class StepRetryPolicy:
         return f"StepRetryPolicy(max_attempts={self.max_attempts}, backoff={self.backoff!r})"
 
 
+class _NoInput:
+    """Default of WorkflowDef.__call__'s input: not given, so the run's own input is used."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+_NO_INPUT: Any = _NoInput()
+
+
 class WorkflowDef:
     """A workflow definition: a name (also its queue's) and an async handler
     ``(run, input) -> output``. Calling it runs the handler under the run protocol:
@@ -93,8 +104,19 @@ class WorkflowDef:
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
-    async def __call__(self, ctx: "Run", input: Any) -> Any:
+    async def __call__(self, ctx: "Run", input: Any = _NO_INPUT) -> Any:
         from ._errors import ENGINE_SIGNALS
+        if input is _NO_INPUT:
+            input = ctx.input
+        record = await ctx.refresh()
+        if record.status == rec.WorkflowStatus.Success:
+            # As the original: a run that already succeeded runs its body again (its steps
+            # come back Skipped) and returns the result; the stored output stays the first.
+            result = self.fn(ctx, input)
+            if inspect.isawaitable(result):
+                result = await result
+            await ctx.success(result)
+            return result
         await ctx.start()
         try:
             result = self.fn(ctx, input)
@@ -175,9 +197,7 @@ class RunBuilder:
         self._store: "Store" = None
 
     def message(self, msg: QueueMessage) -> "RunBuilder":
-        self._message_id = msg.id
-        if isinstance(msg.payload, dict) and isinstance(msg.payload.get("run_id"), int):
-            self._run_id = msg.payload["run_id"]
+        self._message_id = msg.id  # the run is found from the message id
         return self
 
     def id(self, run_id: int) -> "RunBuilder":
@@ -278,9 +298,11 @@ class Run:
     obtained with ``await run().message(m).store(s).execute()`` to drive it by hand
     (start, steps, success / fail). Use it from one task at a time."""
 
-    def __init__(self, native: Any, store: "Store") -> None:
+    def __init__(self, native: Any, store: "Store",
+                 policy: Optional[StepRetryPolicy] = None) -> None:
         self._native = native
         self._store = store
+        self._policy = policy  # the workflow's retry policy (None: the original's backoff)
 
     def id(self) -> int:
         return self._native.id()
@@ -295,7 +317,7 @@ class Run:
 
     def with_time(self, iso: TimeLike) -> "Run":
         """A handle on the same run whose "now" is ``iso`` (steps, pauses)."""
-        return Run(self._native.with_time(to_micros(iso, "current_time")), self._store)
+        return Run(self._native.with_time(_time_arg(iso)), self._store, self._policy)
 
     async def start(self) -> None:
         """QUEUED|PAUSED|RUNNING -> RUNNING; ValidationError naming the state otherwise."""
@@ -312,11 +334,14 @@ class Run:
         """RUNNING -> ERROR with ``error`` (an exception, a message or a JSON value)."""
         return await _aio.call(self._native.fail, _error_json(error))
 
-    async def pause(self, message: str, resume_after_seconds: float) -> None:
-        """Durable pause: raises PausedError (let it propagate); the run resumes after
-        ``resume_after_seconds`` without re-running finished steps."""
-        await _aio.call(self._native.pause, message,
-                        _secs(resume_after_seconds, "resume_after_seconds"))
+    async def pause(self, message: str, resume_after_seconds: float) -> bool:
+        """As in the original pgqrs: records and returns True. The run becomes PAUSED with
+        error ``{"message", "resume_after"}`` (no step row; the message's lease is
+        untouched). Raise PausedError from a worker-driven handler afterwards and the
+        worker hides the run's message until the wake time; start() resumes the run. The
+        durable timer that raises by itself is ``sleep(name, seconds)``."""
+        return await _aio.call(self._native.pause_run, message,
+                               _secs(resume_after_seconds, "resume_after_seconds"))
 
     async def cancel(self) -> bool:
         """QUEUED|RUNNING|PAUSED -> CANCELLING; False for a finished run."""
@@ -330,8 +355,12 @@ class Run:
         return [rec.step(d) for d in await _aio.call(self._native.steps)]
 
     async def acquire_step(self, name: str, current_time: Optional[TimeLike] = None) -> "StepResult":
-        """Skipped with the stored value if step ``name`` succeeded before, else Execute
-        with a StepGuard to record the outcome."""
+        """Depends only on the stored step row, as in the original pgqrs; call it any number
+        of times. No row or RUNNING: Execute (a StepGuard records the outcome); SUCCESS:
+        Skipped with the stored value; ERROR waiting for a later retry: StepNotReadyError;
+        ERROR whose retry time came (at ``current_time``, RFC 3339, default now): Execute
+        again; ERROR with no retry left: RetriesExhaustedError (also an
+        ExecutionFailedError). A malformed ``current_time`` is a ValueError."""
         return await self._acquire(name, current_time, None)
 
     async def _acquire(self, name: str, current_time: Optional[TimeLike],
@@ -376,19 +405,48 @@ class StepGuard:
 
     async def fail_transient(self, code: str, message: str,
                              retry_after: Optional[float] = None) -> None:
-        """Records a transient failure and raises the engine's answer: StepNotReadyError
-        (a retry is scheduled; the worker gives the run back until then) or
-        RetriesExhaustedError (the step is ERROR). ``retry_after`` seconds, finite and
-        >= 0, overrides the policy's backoff for this retry (ValueError otherwise)."""
-        after_ms = None
+        """Records a transient failure and returns None (it never raises for the retry).
+        The step becomes ERROR with ``{"is_transient": true, "code", "message"}`` (+
+        ``retry_after``). While retries are left (retry_count < max_attempts, default 3) it
+        is retried at the guard's time + delay (``floor(retry_after)`` s, else the policy's
+        backoff; without a policy the original's min(60, 2^n) s +- floor(delay/4) s, at
+        least 1 s); otherwise retry_at stays NULL and the next acquire raises
+        RetriesExhaustedError. ``retry_after`` must be finite and >= 0 (ValueError)."""
         if retry_after is not None:
             if (isinstance(retry_after, bool) or not isinstance(retry_after, (int, float))
                     or not math.isfinite(retry_after) or retry_after < 0):
                 raise ValueError(f"retry_after must be finite and >= 0, got {retry_after!r}")
-            after_ms = int(round(retry_after * 1000))
-        text = f"{code}: {message}" if code else message
-        await _aio.call(self._run._native.fail_step_transient, self.name, text, after_ms,
-                        None if self._policy is None else self._policy._tuple())
+        error: dict[str, Any] = {"is_transient": True, "code": code, "message": message}
+        policy = self._policy or self._run._policy
+        delay_ms: Optional[int] = None
+        if retry_after is not None:
+            error["retry_after"] = retry_after
+            delay_ms = int(math.floor(retry_after)) * 1000
+        elif policy is None:
+            delay_ms = _original_delay(await self._retry_count()) * 1000
+        await _aio.call(self._run._native.fail_step_transient, self.name, error, delay_ms,
+                        None if policy is None else policy._tuple())
+
+    async def _retry_count(self) -> int:
+        for d in await _aio.call(self._run._native.steps):
+            step = rec.step(d)
+            if step.step_name == self.name:
+                return step.retry_count
+        return 0
+
+
+def _original_delay(n: int) -> int:
+    """The original pgqrs backoff for retry n + 1, in whole seconds."""
+    delay = min(60, 2 ** min(n, 6))
+    spread = delay // 4
+    return max(1, delay + random.randint(-spread, spread))
+
+
+def _time_arg(iso: TimeLike) -> int:
+    try:
+        return to_micros(iso, "current_time")
+    except ValidationError as e:  # a ValueError too
+        raise ValueError(str(e)) from None
 
 
 class StepResult:

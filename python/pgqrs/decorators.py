@@ -37,9 +37,9 @@ def step(fn: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None,
     """``@step`` (or ``@step(name=..., retry_policy=...)``) on ``async def s(ctx, *args)``.
     The step name is the function name. A step that succeeded before returns its stored
     value without running; otherwise the body runs and its return value is recorded. A
-    TransientStepError schedules a retry under the policy (StepNotReadyError, or
-    RetriesExhaustedError when none is left, is raised in its place); any other exception
-    fails the step and is re-raised."""
+    TransientStepError is recorded (StepGuard.fail_transient, code from the error's own
+    ``code`` attribute, else "TRANSIENT_ERROR"; ``retry_after`` from the error) and
+    re-raised; any other exception fails the step and is re-raised."""
 
     def wrap(body: Callable[..., Any]) -> Callable[..., Any]:
         step_name = name or body.__name__
@@ -56,9 +56,13 @@ def step(fn: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None,
                 if inspect.isawaitable(value):
                     value = await value
             except TransientStepError as exc:
-                # Records the retry and raises StepNotReadyError / RetriesExhaustedError.
-                await guard.fail_transient("", str(exc), exc.retry_after)
-                raise  # not reached: fail_transient always raises
+                # As the original: record the failure (ERROR, retry_at when a retry is
+                # left) and re-raise the user's error; a worker then hides the run's
+                # message until retry_at. The code is the exception's own `code`
+                # attribute when the user set one.
+                code = vars(exc).get("code") or "TRANSIENT_ERROR"
+                await guard.fail_transient(str(code), str(exc), exc.retry_after)
+                raise
             except ENGINE_SIGNALS:
                 raise
             except Exception as exc:

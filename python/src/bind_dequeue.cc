@@ -12,6 +12,7 @@
 
 #include "bindings.h"
 #include "convert.h"
+#include "errors.h"
 
 namespace pgqrs_py {
 namespace {
@@ -68,12 +69,20 @@ pgqrs::DequeueHandler with_handler(const LoopOptions& o, nb::object handler, boo
   if (batched) {
     return b.handle_batch([h](const std::vector<pgqrs::QueueMessage>& msgs) {
       nb::gil_scoped_acquire gil;
-      h.get()(to_py(msgs));
+      try {
+        h.get()(to_py(msgs));
+      } catch (nb::python_error& e) {
+        rethrow_handler_error(e);
+      }
     });
   }
   return b.handle([h](const pgqrs::QueueMessage& msg) {
     nb::gil_scoped_acquire gil;
-    h.get()(to_py(msg));
+    try {
+      h.get()(to_py(msg));
+    } catch (nb::python_error& e) {
+      rethrow_handler_error(e);
+    }
   });
 }
 

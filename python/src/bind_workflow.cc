@@ -84,6 +84,12 @@ void bind_run(nb::module_& m) {
             r.pause(reason, std::chrono::seconds(secs));
           },
           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "pause_run",
+          [](R& r, const std::string& message, std::int64_t secs) {
+            return r.pause_run(message, std::chrono::seconds(secs));
+          },
+          nb::call_guard<nb::gil_scoped_release>())
       .def("cancel", &R::cancel, nb::call_guard<nb::gil_scoped_release>())
       .def("record", [](const R& r) { return to_py(unlocked([&] { return r.record(); })); })
       .def("steps", [](const R& r) { return to_py_list(unlocked([&] { return r.steps(); })); })
@@ -111,16 +117,18 @@ void bind_run(nb::module_& m) {
            })
       .def(
           "fail_step_transient",
-          [](R& r, const std::string& name, const std::string& message,
-             std::optional<std::int64_t> retry_after_ms, std::optional<PolicyTuple> policy) {
+          // Records a transient failure (Run::record_step_transient) and returns whether a
+          // retry was scheduled; raises nothing for the retry itself.
+          [](R& r, const std::string& name, nb::handle error, std::optional<std::int64_t> delay_ms,
+             std::optional<PolicyTuple> policy) {
             auto p = to_policy(policy);
-            std::optional<Millis> after;
-            if (retry_after_ms) after = Millis(*retry_after_ms);
+            auto j = to_json(error, "error of step '" + name + "'");
+            std::optional<Millis> delay;
+            if (delay_ms) delay = Millis(*delay_ms);
             nb::gil_scoped_release release;
-            r.fail_step_transient(name, pgqrs::TransientStepError(message, after), p);
+            return r.record_step_transient(name, j, delay, p).has_value();
           },
-          nb::arg("name"), nb::arg("message"), nb::arg("retry_after_ms").none(),
-          nb::arg("policy").none())
+          nb::arg("name"), nb::arg("error"), nb::arg("delay_ms").none(), nb::arg("policy").none())
       .def(
           "sleep",
           [](R& r, const std::string& name, std::int64_t ms) { pgqrs::sleep(r, name, Millis(ms)); },

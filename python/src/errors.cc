@@ -54,12 +54,6 @@ void translate(const std::exception_ptr& p, void*) {
   }
 }
 
-std::string attr_str(nb::handle obj, const char* name) {
-  if (!nb::hasattr(obj, name)) return {};
-  nb::object v = obj.attr(name);
-  return v.is_none() ? std::string() : nb::cast<std::string>(nb::str(v));
-}
-
 }  // namespace
 
 void bind_errors(nb::module_& m) {
@@ -73,13 +67,35 @@ void bind_errors(nb::module_& m) {
   });
 }
 
+namespace {
+bool is_abort(nb::python_error& e) {
+  return PyObject_IsInstance(e.value().ptr(), PyExc_Exception) == 0;
+}
+}  // namespace
+
+void rethrow_handler_error(nb::python_error& e) {
+  if (is_abort(e)) throw pgqrs::HandlerAbort(std::make_exception_ptr(std::move(e)));
+  throw;
+}
+
 void rethrow_as_cpp(nb::python_error& e) {
+  if (is_abort(e)) throw pgqrs::HandlerAbort(std::make_exception_ptr(std::move(e)));
   nb::handle value = e.value();
   const std::string message = nb::cast<std::string>(nb::str(value));
   const std::string type = nb::type_name(value.type()).c_str();
   auto base = classes().find("pgqrs_error");
   if (base != classes().end() && PyObject_IsInstance(value.ptr(), base->second) == 1) {
-    const std::string code = attr_str(value, "code");
+    // Classified by type (the nearest registered pgqrs class in the MRO), never by the
+    // instance's writable `code` attribute: users set err.code = "TIMEOUT" on their own
+    // TransientStepError.
+    std::string code;
+    nb::object mro = value.type().attr("__mro__");
+    for (nb::handle cls : mro) {
+      for (const auto& [k, registered] : classes()) {
+        if (registered == cls.ptr() && k != "pgqrs_error") code = k;
+      }
+      if (!code.empty()) break;
+    }
     if (code == "connection") {
       const bool retryable =
           nb::hasattr(value, "retryable") && PyObject_IsTrue(value.attr("retryable").ptr()) == 1;

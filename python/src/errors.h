@@ -17,6 +17,13 @@ void bind_errors(nb::module_& m);
 // C++ error the engine acts on (PausedError, StepNotReadyError, CancelledError, ...) when it
 // is one of the package's PgqrsError classes; any other exception becomes a
 // pgqrs::ExecutionFailedError "<Type>: <message>". Needs the GIL. Never returns.
+// A BaseException that is not an Exception (KeyboardInterrupt, SystemExit, a simulated
+// crash) becomes pgqrs::HandlerAbort carrying `e` itself, so the loop stops, releases the
+// message at once and poll() re-raises the same object.
 [[noreturn]] void rethrow_as_cpp(nb::python_error& e);
+
+// For a queue handler: HandlerAbort as above for a BaseException that is not an Exception;
+// otherwise rethrows `e` unchanged. Needs the GIL. Never returns.
+[[noreturn]] void rethrow_handler_error(nb::python_error& e);
 
 }  // namespace pgqrs_py

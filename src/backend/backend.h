@@ -238,7 +238,7 @@ class Backend {
   }
   virtual std::vector<WorkflowRecord> list_workflows() { unsupported("workflows"); }
   // In ONE transaction: a QUEUED run row and its message on the workflow's queue with
-  // payload {"input": <input>, "run_id": <id>} (run.message_id = message id).
+  // payload <input> (run.message_id = message id: the run is found from the message).
   // ValidationError naming the workflow if it is not registered.
   virtual TriggeredRun trigger_run(std::string_view /*workflow*/, const std::string& /*input*/,
                                    TimePoint /*now*/) {
@@ -270,8 +270,12 @@ class Backend {
                           const std::optional<std::string>& /*error*/, TimePoint /*now*/) {
     unsupported("workflows");
   }
-  // RUNNING -> PAUSED. False if the run is in another state.
-  virtual bool pause_run(std::int64_t /*run_id*/, TimePoint /*now*/) { unsupported("workflows"); }
+  // QUEUED|RUNNING|PAUSED -> PAUSED, storing `error` when given (Run::pause_run records
+  // {"message", "resume_after"} there). False if the run is finished or being cancelled.
+  virtual bool pause_run(std::int64_t /*run_id*/, const std::optional<std::string>& /*error*/,
+                         TimePoint /*now*/) {
+    unsupported("workflows");
+  }
   // QUEUED|RUNNING|PAUSED -> CANCELLING; if the run's message is not leased now, it is made
   // visible now (vt = now) so a worker observes the cancellation promptly. False (nothing
   // changed) for CANCELLING or finished runs; nullopt for an unknown run id.
@@ -314,6 +318,7 @@ class Backend {
     std::optional<std::string> error;
     std::optional<TimePoint> retry_at;  // cleared when not given
     std::optional<std::int32_t> retry_count;
+    bool clear_error = false;  // set error to NULL (wins over `error`)
   };
   virtual bool update_step(std::int64_t /*run_id*/, std::string_view /*name*/,
                            const StepUpdate& /*update*/, TimePoint /*now*/) {

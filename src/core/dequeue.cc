@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <random>
 
 #include "core/messages.h"
@@ -129,10 +130,32 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
   std::vector<QueueMessage> failed;
   std::vector<std::int64_t> done;
   keeper.track(ids_of(msgs));
+  // HandlerAbort: the messages not handled yet are released visible now (no backoff, no
+  // failed delivery counted), those handled are archived (or left in `deferred`), and the
+  // abort's cause propagates.
+  auto abort = [&](const HandlerAbort& a) {
+    keeper.clear();
+    std::vector<std::int64_t> rest;
+    for (const auto& m : msgs) {
+      if (std::find(done.begin(), done.end(), m.id) == done.end()) rest.push_back(m.id);
+    }
+    const auto now = r.store->now();
+    if (!rest.empty()) {
+      r.store->backend->release(rest, r.worker, now, now, std::numeric_limits<std::int32_t>::max());
+    }
+    if (deferred) {
+      deferred->insert(deferred->end(), done.begin(), done.end());
+    } else if (!done.empty()) {
+      r.store->backend->archive(done, r.worker, now);
+    }
+    std::rethrow_exception(a.cause);
+  };
   if (many) {
     try {
       many(msgs);
       done = ids_of(msgs);
+    } catch (const HandlerAbort& a) {
+      abort(a);
     } catch (...) {
       out.first_error = std::current_exception();
       failed = msgs;
@@ -142,6 +165,8 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
       try {
         one(m);
         done.push_back(m.id);
+      } catch (const HandlerAbort& a) {
+        abort(a);
       } catch (...) {
         if (!out.first_error) out.first_error = std::current_exception();
         failed.push_back(m);
@@ -237,8 +262,11 @@ PollStats DequeueHandler::poll(const Store& store) const {
     pending.clear();
   };
   // Leases the next batch, archiving `pending` in the same call when there is any. If the
-  // combined call fails, the archive is done alone and the lease retried the usual way
-  // (which also replaces a reclaimed ephemeral consumer).
+  // combined call fails with its effect known (nothing was applied), the archive is done
+  // alone and the lease retried the usual way (which also replaces a reclaimed ephemeral
+  // consumer). If its outcome is unknown (ConnectionError::outcome_unknown: the server may
+  // have committed it), nothing is redone: `pending` is dropped, the error ends the loop,
+  // and a message whose archive did not commit is redelivered when its lease lapses.
   auto next_batch = [&]() -> std::vector<QueueMessage> {
     if (pending.empty()) return lease_batch(r);
     try {
@@ -246,6 +274,13 @@ PollStats DequeueHandler::poll(const Store& store) const {
       count(both.archived);
       pending.clear();
       return std::move(both.leased);
+    } catch (const ConnectionError& e) {
+      if (e.outcome_unknown()) {
+        pending.clear();
+        throw;
+      }
+      archive_pending();
+      return lease_batch(r);
     } catch (const Error&) {
       archive_pending();
       return lease_batch(r);

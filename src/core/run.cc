@@ -82,7 +82,7 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
     be.update_step(s.run_id, name, done, now);
     return;
   }
-  be.pause_run(s.run_id, now);
+  be.pause_run(s.run_id, std::nullopt, now);
   s.wake_at = wake;
   throw PausedError("run " + std::to_string(s.run_id) + " paused until " + core::format_time(wake) +
                     (reason.empty() ? "" : ": " + reason));
@@ -114,10 +114,14 @@ std::vector<StepRecord> Run::steps() const {
   return state_->store->backend->list_steps(state_->run_id);
 }
 
+// Depends only on the stored step row (the original pgqrs rule): may be called any number
+// of times for a name. The "used twice in one execution" check applies only to executions
+// driven by a workflow worker (message_id != 0), where a repeated name is a handler bug.
 StepResult Run::acquire_step(std::string_view name) {
   auto& s = *state_;
   core::validate_name(name, "step name");
-  if (s.used_steps.count(name) != 0) {
+  const bool worker_driven = s.message_id != 0;
+  if (worker_driven && s.used_steps.count(name) != 0) {
     throw ValidationError(step_label(s, name) + " is used twice in one execution; step names " +
                           "must be unique within a run");
   }
@@ -125,15 +129,17 @@ StepResult Run::acquire_step(std::string_view name) {
   step_boundary(s);
   const auto now = s.now();
   auto step = be.begin_step(s.run_id, name, now);
-  s.used_steps.emplace(name);
+  if (worker_driven) s.used_steps.emplace(name);
   switch (step.status) {
     case WorkflowStatus::kSuccess:
       return StepResult{StepResult::Status::kSkipped, step.output.value_or(json())};
     case WorkflowStatus::kError:
-      throw ExecutionFailedError(step_label(s, name) + " failed permanently before: " +
-                                 (step.error ? step.error->dump() : std::string("(no error)")));
-    case WorkflowStatus::kQueued:
-      if (step.retry_at && *step.retry_at > now) {
+    case WorkflowStatus::kQueued:  // a retry wait stored before ERROR + retry_at (D-entry)
+      if (!step.retry_at) {
+        throw RetriesExhaustedError(step_label(s, name) + " failed permanently (no retry left): " +
+                                    (step.error ? step.error->dump() : std::string("(no error)")));
+      }
+      if (*step.retry_at > now) {
         s.wake_at = *step.retry_at;
         throw StepNotReadyError(step_label(s, name) + " retries at " +
                                 core::format_time(*step.retry_at));
@@ -146,6 +152,7 @@ StepResult Run::acquire_step(std::string_view name) {
     Backend::StepUpdate u;
     u.status = WorkflowStatus::kRunning;
     u.retry_count = step.retry_count;
+    u.clear_error = true;
     be.update_step(s.run_id, name, u, now);
   }
   return StepResult{StepResult::Status::kExecute, json()};
@@ -174,33 +181,47 @@ void Run::fail_step(std::string_view name, const json& error) {
   s.store->backend->update_step(s.run_id, name, u, s.now());
 }
 
-void Run::fail_step_transient(std::string_view name, const TransientStepError& error,
-                              const std::optional<StepRetryPolicy>& policy) {
+std::optional<TimePoint> Run::record_step_transient(std::string_view name, const json& error,
+                                                    std::optional<std::chrono::milliseconds> delay,
+                                                    const std::optional<StepRetryPolicy>& policy) {
   auto& s = *state_;
   const StepRetryPolicy& p = policy ? *policy : s.workflow_policy;
+  if (delay && delay->count() < 0) {
+    throw ValidationError(step_label(s, name) + ": retry delay must not be negative");
+  }
   auto step = require_step(s, name);
   const auto now = s.now();
-  json err = {{"message", error.what()}, {"transient", true}};
   Backend::StepUpdate u;
-  u.error = err.dump();
+  u.status = WorkflowStatus::kError;
+  u.error = core::serialise_result(error, step_label(s, name) + " error", /*lenient=*/true);
   if (static_cast<std::uint32_t>(step.retry_count) >= p.max_attempts) {
-    u.status = WorkflowStatus::kError;
-    u.retry_count = step.retry_count;
+    u.retry_count = step.retry_count;  // retry_at stays NULL: a final failure
     s.store->backend->update_step(s.run_id, name, u, now);
-    throw RetriesExhaustedError(step_label(s, name) + " failed after " +
-                                std::to_string(step.retry_count) + " retries: " + error.what());
+    return std::nullopt;
   }
   const auto attempt = static_cast<std::uint32_t>(step.retry_count) + 1;
-  auto delay = error.retry_after() ? *error.retry_after() : p.backoff.delay_for(attempt);
-  if (delay.count() < 0) delay = std::chrono::milliseconds(0);
-  u.status = WorkflowStatus::kQueued;
-  u.retry_at = now + delay;
+  u.retry_at = now + (delay ? *delay : p.backoff.delay_for(attempt));
   u.retry_count = static_cast<std::int32_t>(attempt);
   s.store->backend->update_step(s.run_id, name, u, now);
   s.wake_at = *u.retry_at;
+  return u.retry_at;
+}
+
+void Run::fail_step_transient(std::string_view name, const TransientStepError& error,
+                              const std::optional<StepRetryPolicy>& policy) {
+  auto& s = *state_;
+  std::optional<std::chrono::milliseconds> delay = error.retry_after();
+  if (delay && delay->count() < 0) delay = std::chrono::milliseconds(0);
+  json err = {{"message", error.what()}, {"transient", true}};
+  auto retry_at = record_step_transient(name, err, delay, policy);
+  auto step = require_step(s, name);
+  if (!retry_at) {
+    throw RetriesExhaustedError(step_label(s, name) + " failed after " +
+                                std::to_string(step.retry_count) + " retries: " + error.what());
+  }
   throw StepNotReadyError(step_label(s, name) + " failed transiently (" + error.what() +
-                          "); retry " + std::to_string(attempt) + " of " +
-                          std::to_string(p.max_attempts) + " at " + core::format_time(*u.retry_at));
+                          "); retry " + std::to_string(step.retry_count) + " at " +
+                          core::format_time(*retry_at));
 }
 
 void Run::pause(std::string_view reason, std::chrono::seconds resume_after) {
@@ -208,6 +229,19 @@ void Run::pause(std::string_view reason, std::chrono::seconds resume_after) {
   const std::string name = "pause:" + std::to_string(++s.pause_count);
   durable_timer(s, name, std::chrono::duration_cast<std::chrono::milliseconds>(resume_after),
                 std::string(reason));
+}
+
+bool Run::pause_run(std::string_view message, std::chrono::seconds resume_after) {
+  auto& s = *state_;
+  if (resume_after.count() < 0) {
+    throw ValidationError("run " + std::to_string(s.run_id) +
+                          ": resume_after must not be negative");
+  }
+  const auto now = s.now();
+  const json error = {{"message", std::string(message)}, {"resume_after", resume_after.count()}};
+  if (!s.store->backend->pause_run(s.run_id, error.dump(), now)) return false;
+  s.wake_at = now + resume_after;
+  return true;
 }
 
 bool Run::cancel() {

@@ -32,17 +32,19 @@ bool finish(detail::RunState& s, WorkflowStatus status, const std::optional<std:
 void Run::start() {
   auto& s = *state_;
   const auto before = current(s);
+  // The original pgqrs' wording: "Run N is in terminal S state".
+  auto terminal = [&](WorkflowStatus st) {
+    return ValidationError("Run " + std::to_string(s.run_id) + " is in terminal " +
+                           std::string(to_string(st)) +
+                           " state; only a QUEUED, PAUSED or RUNNING run can be started");
+  };
   if (is_terminal(before.status) || before.status == WorkflowStatus::kCancelling) {
     if (before.status == WorkflowStatus::kCancelling)
       s.store->backend->start_run(s.run_id, s.now());
-    throw ValidationError(run_label(s) + " is " + std::string(to_string(before.status)) +
-                          "; only a QUEUED, PAUSED or RUNNING run can be started");
+    throw terminal(before.status);
   }
   auto started = s.store->backend->start_run(s.run_id, s.now());
-  if (!started.started) {
-    throw ValidationError(run_label(s) + " is " + std::string(to_string(started.run.status)) +
-                          "; only a QUEUED, PAUSED or RUNNING run can be started");
-  }
+  if (!started.started) throw terminal(started.run.status);
   s.input = started.run.input;
 }
 

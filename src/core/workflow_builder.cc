@@ -78,11 +78,7 @@ PollStats WorkflowBuilder::poll(const Store& store) const {
 // ---- run() ------------------------------------------------------------------------------
 
 RunBuilder& RunBuilder::message(const QueueMessage& msg) {
-  message_id_ = msg.id;
-  if (msg.payload.is_object() && msg.payload.contains("run_id") &&
-      msg.payload["run_id"].is_number_integer()) {
-    run_id_ = msg.payload["run_id"].get<std::int64_t>();
-  }
+  message_id_ = msg.id;  // the run is found from the message id (the payload is the input)
   return *this;
 }
 RunBuilder& RunBuilder::id(std::int64_t run_id) {

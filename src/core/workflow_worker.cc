@@ -1,5 +1,7 @@
 #include "core/workflow_worker.h"
 
+#include <limits>
+
 #include "core/messages.h"
 #include "core/run_state.h"
 #include "core/workflow_json.h"
@@ -48,10 +50,8 @@ Execution finish(detail::StoreState& s, const detail::RunState& state, WorkflowS
 }
 
 std::optional<std::int64_t> run_id_of(detail::StoreState& s, const QueueMessage& msg) {
-  if (msg.payload.is_object() && msg.payload.contains("run_id") &&
-      msg.payload["run_id"].is_number_integer()) {
-    return msg.payload["run_id"].get<std::int64_t>();
-  }
+  // The payload is the run's input (as in the original pgqrs): the run is found from the
+  // message id.
   auto run = s.backend->find_run_by_message(msg.id);
   if (run) return run->id;
   return std::nullopt;
@@ -88,6 +88,14 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
       return finish(s, *state, WorkflowStatus::kError, std::nullopt, error_json(e).dump());
     }
     return finish(s, *state, WorkflowStatus::kSuccess, text, std::nullopt);
+  } catch (const HandlerAbort& a) {
+    // The run and its steps stay as they are; the message is visible again at once for a
+    // later worker, without a failed delivery counted; the abort's cause propagates.
+    if (!state->lease_lost) {
+      const auto now = s.now();
+      s.backend->release({msg.id}, r.worker, now, now, std::numeric_limits<std::int32_t>::max());
+    }
+    std::rethrow_exception(a.cause);
   } catch (const PausedError&) {
     if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
@@ -96,6 +104,20 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
     if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
     ex.wake_at = state->wake_at.value_or(s.now());
+  } catch (const TransientStepError& e) {
+    // A step recorded its transient failure (Run::record_step_transient, as the Python @step
+    // does) and the handler let the error escape: the run stays RUNNING and its message is
+    // hidden until the step's retry_at. With no retry scheduled the run fails.
+    if (state->lease_lost) return leave;
+    if (!state->wake_at) {
+      const RetriesExhaustedError final_error(
+          "run " + std::to_string(*run_id) +
+          ": transient failure with no retries left: " + e.what());
+      return finish(s, *state, WorkflowStatus::kError, std::nullopt,
+                    serialise_result(error_json(final_error), "error", true));
+    }
+    ex.disposition = Disposition::kDefer;
+    ex.wake_at = *state->wake_at;
   } catch (const CancelledError&) {
     if (state->lease_lost) return leave;
     s.backend->finish_run(*run_id, WorkflowStatus::kCancelled, std::nullopt, std::nullopt, s.now());

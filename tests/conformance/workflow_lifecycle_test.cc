@@ -87,10 +87,9 @@ TEST_P(WorkflowLifecycleTest, TriggerCreatesQueuedRunAndItsMessage) {
 
   EXPECT_GT(msg.id, 0);
   EXPECT_EQ(msg.queue_id, wf.queue_id);
-  EXPECT_EQ(msg.payload.at("input"), input);
-  ASSERT_TRUE(msg.payload.contains("run_id")) << msg.payload.dump();
-  const auto run_id = msg.payload.at("run_id").get<std::int64_t>();
-  EXPECT_EQ(admin().get_message(msg.id).payload, msg.payload);
+  EXPECT_EQ(msg.payload, input) << "the payload is the input (as in the original pgqrs)";
+  EXPECT_EQ(admin().get_message(msg.id).payload, input);
+  const auto run_id = RunIdOf(msg);
 
   pgqrs::RunRecord by_msg = pgqrs::run().message(msg).store(store()).record();
   pgqrs::RunRecord by_id = pgqrs::run().id(run_id).store(store()).record();
@@ -115,7 +114,7 @@ TEST_P(WorkflowLifecycleTest, TriggerByNameWithoutHandlerWorks) {
   pgqrs::workflow().name(std::string("wf_by_name")).create(store());
   pgqrs::QueueMessage msg =
       pgqrs::workflow().name(std::string("wf_by_name")).trigger(json{{"x", 1}}).execute(store());
-  const auto run_id = msg.payload.at("run_id").get<std::int64_t>();
+  const auto run_id = RunIdOf(msg);
   EXPECT_EQ(Status(run_id), WorkflowStatus::kQueued);
   Drain(def);
   EXPECT_EQ(Status(run_id), WorkflowStatus::kSuccess) << Describe(run_id);

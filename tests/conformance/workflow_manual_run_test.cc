@@ -14,7 +14,7 @@ class ManualRunTest : public WorkflowTest {
   std::int64_t TriggerNamed(const std::string& name, const json& input) {
     pgqrs::workflow().name(name).create(store());
     auto msg = pgqrs::workflow().name(name).trigger(input).execute(store());
-    return msg.payload.at("run_id").get<std::int64_t>();
+    return RunIdOf(msg);
   }
 };
 
@@ -125,6 +125,81 @@ TEST_P(ManualRunTest, InAWorkersHandlerStartCompleteAndFailLeaveTheOutcomeToTheW
   EXPECT_EQ(stats->processed, 1u) << "the worker recorded the success itself";
   EXPECT_EQ(Status(id), WorkflowStatus::kSuccess);
   EXPECT_EQ(Record(id).output, (json{{"out", 2}}));
+}
+
+// The original pgqrs step protocol (issue 13, docs/decisions.md Y3): acquire_step depends only
+// on the stored row; a transient failure is ERROR with retry_at while a retry is left.
+TEST_P(ManualRunTest, AcquireStepDependsOnlyOnTheStoredRow) {
+  const auto id = TriggerNamed("manual_row", json::object());
+  pgqrs::Run run = pgqrs::run().id(id).store(store()).execute();  // not started
+  const auto t0 = now();
+  pgqrs::Run at0 = run.with_time(t0);
+  ASSERT_EQ(at0.acquire_step("s").status, pgqrs::StepResult::Status::kExecute);
+  ASSERT_EQ(at0.acquire_step("s").status, pgqrs::StepResult::Status::kExecute)
+      << "RUNNING: Execute again (outside a worker a name may be acquired any number of times)";
+
+  auto retry_at = at0.record_step_transient("s", json{{"code", "E"}}, 30s);
+  ASSERT_TRUE(retry_at.has_value());
+  EXPECT_EQ(MillisBetween(*retry_at, t0), 30000);
+  auto row = Step(id, "s");
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->status, WorkflowStatus::kError);
+  EXPECT_EQ(row->retry_count, 1);
+  EXPECT_THROW(run.with_time(t0 + 29s).acquire_step("s"), pgqrs::StepNotReadyError);
+  EXPECT_EQ(Step(id, "s")->status, WorkflowStatus::kError) << "not ready: nothing changes";
+
+  ASSERT_EQ(run.with_time(t0 + 30s).acquire_step("s").status, pgqrs::StepResult::Status::kExecute);
+  row = Step(id, "s");
+  EXPECT_EQ(row->status, WorkflowStatus::kRunning);
+  EXPECT_FALSE(row->retry_at.has_value());
+  EXPECT_FALSE(row->error.has_value()) << "the error is cleared";
+  EXPECT_EQ(row->retry_count, 1) << "retry_count is kept";
+
+  run.fail_step("s", json{{"message", "bad"}});
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THROW(run.with_time(t0 + 1h).acquire_step("s"), pgqrs::RetriesExhaustedError);
+  }
+}
+
+TEST_P(ManualRunTest, TransientFailuresStopAfterMaxAttemptsWithRetryAtNull) {
+  const auto id = TriggerNamed("manual_max", json::object());
+  pgqrs::Run run = pgqrs::run().id(id).store(store()).execute();
+  const pgqrs::StepRetryPolicy policy{2, pgqrs::BackoffStrategy::fixed(1s)};
+  auto t = now();
+  for (int n = 0; n < 2; ++n) {
+    ASSERT_EQ(run.with_time(t).acquire_step("s").status, pgqrs::StepResult::Status::kExecute);
+    auto at = run.with_time(t).record_step_transient("s", json{{"n", n}}, std::nullopt, policy);
+    ASSERT_TRUE(at.has_value()) << n;
+    t = *at;
+  }
+  ASSERT_EQ(run.with_time(t).acquire_step("s").status, pgqrs::StepResult::Status::kExecute);
+  EXPECT_FALSE(run.with_time(t).record_step_transient("s", json{{"n", 2}}, std::nullopt, policy))
+      << "no retry left: retry_at stays NULL";
+  auto row = Step(id, "s");
+  EXPECT_EQ(row->status, WorkflowStatus::kError);
+  EXPECT_FALSE(row->retry_at.has_value());
+  EXPECT_EQ(row->retry_count, 2);
+  EXPECT_THROW(run.with_time(t + 1h).acquire_step("s"), pgqrs::RetriesExhaustedError);
+}
+
+TEST_P(ManualRunTest, PauseRunRecordsAndStartResumes) {
+  const auto id = TriggerNamed("manual_pause", json::object());
+  pgqrs::Run run = pgqrs::run().id(id).store(store()).execute();
+  run.start();
+  EXPECT_TRUE(run.pause_run("approval", 30s));
+  const auto rec = pgqrs::run().id(id).store(store()).record();
+  EXPECT_EQ(rec.status, WorkflowStatus::kPaused);
+  EXPECT_EQ(rec.error, (json{{"message", "approval"}, {"resume_after", 30}}));
+  EXPECT_TRUE(run.steps().empty()) << "no step row";
+  run.start();
+  EXPECT_EQ(Status(id), WorkflowStatus::kRunning);
+  EXPECT_TRUE(run.complete(json{{"ok", true}}));
+  EXPECT_FALSE(run.pause_run("late", 1s)) << "a finished run is not paused";
+  const std::string what =
+      ExpectThrowMessage<pgqrs::ValidationError>([&] { run.start(); }, "start");
+  EXPECT_NE(what.find("Run " + std::to_string(id) + " is in terminal SUCCESS state"),
+            std::string::npos)
+      << what;
 }
 
 PGQRS_INSTANTIATE_CONFORMANCE(ManualRunTest);

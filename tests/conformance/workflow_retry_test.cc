@@ -108,7 +108,8 @@ class WorkflowRetryTest : public WorkflowTest {
     auto step = Step(run_id, "flaky");
     EXPECT_TRUE(step.has_value());
     if (!step) return {};
-    EXPECT_EQ(step->status, WorkflowStatus::kQueued) << "a step waiting for its retry is QUEUED";
+    EXPECT_EQ(step->status, WorkflowStatus::kError)
+        << "a step waiting for its retry is ERROR with retry_at";
     EXPECT_EQ(step->retry_count, k);
     EXPECT_TRUE(step->retry_at.has_value());
     if (step->retry_at) {

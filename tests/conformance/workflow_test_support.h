@@ -105,10 +105,14 @@ class WorkflowTest : public ConformanceTest {
     ConsumerFor(s, def.name());
   }
 
-  // Triggers a run of `def` with `input`; returns its id (the message's "run_id").
+  // Triggers a run of `def` with `input`; returns its id (found from the message: the
+  // payload is the input).
   std::int64_t Trigger(const pgqrs::WorkflowDef& def, const pgqrs::json& input = {}) {
     pgqrs::QueueMessage msg = pgqrs::workflow().name(def).trigger(input).execute(store());
-    return msg.payload.at("run_id").get<std::int64_t>();
+    return RunIdOf(msg);
+  }
+  std::int64_t RunIdOf(const pgqrs::QueueMessage& msg) {
+    return pgqrs::run().message(msg).store(store()).record().id;
   }
 
   // Runs a worker for `def` until no run message is deliverable now; fails the test (and

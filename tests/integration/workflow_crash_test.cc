@@ -192,7 +192,7 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
     for (int n = 0; n < kRuns; ++n) {
       auto msg =
           pgqrs::workflow().name(std::string(kWorkflow)).trigger(json{{"n", n}}).execute(store);
-      input_of[msg.payload.at("run_id").get<std::int64_t>()] = n;
+      input_of[pgqrs::run().message(msg).store(store).record().id] = n;
     }
   }
   ASSERT_EQ(input_of.size(), static_cast<std::size_t>(kRuns));

@@ -38,7 +38,7 @@ class SqliteWorkflowsTest : public SqliteBackendTest {
         break;
       case WorkflowStatus::kPaused:
         be().start_run(id, kT0);
-        EXPECT_TRUE(be().pause_run(id, kT0));
+        EXPECT_TRUE(be().pause_run(id, std::nullopt, kT0));
         break;
       case WorkflowStatus::kCancelling:
         EXPECT_EQ(be().cancel_run(id, kT0), true);
@@ -138,7 +138,7 @@ TEST_P(SqliteWorkflowsTest, TriggerCreatesTheRunAndItsMessage) {
   EXPECT_EQ(t.run.message_id, t.message.id);
 
   EXPECT_EQ(t.message.queue_id, wf.queue_id);
-  EXPECT_EQ(t.message.payload, (json{{"input", input}, {"run_id", t.run.id}}));
+  EXPECT_EQ(t.message.payload, input) << "the payload is the input (as in the original pgqrs)";
   EXPECT_EQ(t.message.vt, kT0 + 1s);
   EXPECT_EQ(t.message.enqueued_at, kT0 + 1s);
   EXPECT_EQ(t.message.read_ct, 0);
@@ -167,7 +167,7 @@ TEST_P(SqliteWorkflowsTest, TriggerKeepsNonObjectInputs) {
   for (const json& input : {json(nullptr), json(42), json("text"), json::array({1, 2})}) {
     const auto t = trigger("wf", input);
     EXPECT_EQ(run(t.run.id).input, input);
-    EXPECT_EQ(t.message.payload.at("input"), input);
+    EXPECT_EQ(t.message.payload, input);
   }
 }
 
@@ -287,20 +287,25 @@ TEST_P(SqliteWorkflowsTest, FinishRunWithAStatusThatIsNotFinalIsAnInternalError)
   EXPECT_EQ(run(id).status, WorkflowStatus::kRunning);
 }
 
-TEST_P(SqliteWorkflowsTest, PauseRunOnlyFromRunning) {
+TEST_P(SqliteWorkflowsTest, PauseRunFromQueuedRunningOrPausedStoresTheError) {
   const auto running = run_in(WorkflowStatus::kRunning);
-  EXPECT_TRUE(be().pause_run(running, kT0 + 1s));
+  EXPECT_TRUE(be().pause_run(running, std::nullopt, kT0 + 1s));
   EXPECT_EQ(run(running).status, WorkflowStatus::kPaused);
   EXPECT_EQ(run(running).updated_at, kT0 + 1s);
-  EXPECT_FALSE(be().pause_run(running, kT0 + 2s));  // already paused
+  EXPECT_FALSE(run(running).error);
+  const std::string why = R"({"message":"wait","resume_after":5})";
+  EXPECT_TRUE(be().pause_run(running, why, kT0 + 2s));  // already paused: records the error
+  EXPECT_EQ(run(running).error, json::parse(why));
 
-  for (const auto from :
-       {WorkflowStatus::kQueued, WorkflowStatus::kCancelling, WorkflowStatus::kSuccess}) {
+  const auto queued = run_in(WorkflowStatus::kQueued);
+  EXPECT_TRUE(be().pause_run(queued, std::nullopt, kT0 + 1s));
+  EXPECT_EQ(run(queued).status, WorkflowStatus::kPaused);
+  for (const auto from : {WorkflowStatus::kCancelling, WorkflowStatus::kSuccess}) {
     const auto id = run_in(from);
-    EXPECT_FALSE(be().pause_run(id, kT0 + 1s)) << to_string(from);
+    EXPECT_FALSE(be().pause_run(id, why, kT0 + 1s)) << to_string(from);
     EXPECT_EQ(run(id).status, from);
   }
-  EXPECT_FALSE(be().pause_run(12345, kT0));
+  EXPECT_FALSE(be().pause_run(12345, std::nullopt, kT0));
 }
 
 // ---- cancellation -------------------------------------------------------------------------
@@ -340,7 +345,7 @@ TEST_P(SqliteWorkflowsTest, CancelMakesAnInvisibleReleasedMessageVisibleNow) {
   const auto c = make_worker("c", "wf");
   ASSERT_EQ(dequeue("wf", 1, c).size(), 1U);
   be().start_run(t.run.id, kT0);
-  ASSERT_TRUE(be().pause_run(t.run.id, kT0));
+  ASSERT_TRUE(be().pause_run(t.run.id, std::nullopt, kT0));
   // The worker gives the message back until the pause ends, an hour from now.
   ASSERT_EQ(be().release({t.message.id}, c, kT0 + 1h, kT0, 5), std::vector<bool>{true});
 

@@ -111,7 +111,8 @@ class PostgresBackend final : public backend::Backend {
   bool finish_run(std::int64_t run_id, WorkflowStatus status,
                   const std::optional<std::string>& output, const std::optional<std::string>& error,
                   TimePoint now) override;
-  bool pause_run(std::int64_t run_id, TimePoint now) override;
+  bool pause_run(std::int64_t run_id, const std::optional<std::string>& error,
+                 TimePoint now) override;
   std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override;
   std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
   StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) override;

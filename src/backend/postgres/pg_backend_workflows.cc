@@ -43,9 +43,9 @@ constexpr char kInsertWorkflow[] =
 
 // $1 workflow name, $2 input (jsonb), $3 now, $4 the messages table's qualified name (for
 // its identity sequence), $5 notify channel. One statement: the message id is drawn first so
-// that the run row (QUEUED) and its message {"input": .., "run_id": ..} are inserted
-// together, each naming the other. The workflow's queue row is KEY SHARE-locked like an
-// enqueue's (migrations.cc). No row when the workflow is not registered.
+// that the run row (QUEUED) and its message (payload: the input, as in the original pgqrs)
+// are inserted together; the run names its message (run.message_id). The workflow's queue row is
+// KEY SHARE-locked like an enqueue's (migrations.cc). No row when the workflow is not registered.
 constexpr char kTriggerRun[] = R"sql(
 WITH wf AS (
   SELECT w.id, w.queue_id
@@ -62,7 +62,7 @@ WITH wf AS (
      m AS (
        INSERT INTO {s}.pgqrs_messages (id, queue_id, payload, vt, enqueued_at, read_ct)
        OVERRIDING SYSTEM VALUE
-       SELECT mid.id, wf.queue_id, jsonb_build_object('input', $2::jsonb, 'run_id', r.id),
+       SELECT mid.id, wf.queue_id, $2::jsonb,
               $3, $3, 0
        FROM wf, mid, r
        RETURNING )sql" PGQRS_PG_MESSAGE_COLUMNS R"sql(),
@@ -110,9 +110,10 @@ constexpr char kFinishRun[] = R"sql(
 UPDATE {s}.pgqrs_workflow_runs SET status = $2, output = $3, error = $4, updated_at = $5
 WHERE id = $1 AND status IN ('RUNNING', 'CANCELLING'))sql";
 
+// $1 run, $2 now, $3 error (NULL = keep).
 constexpr char kPauseRun[] =
-    "UPDATE {s}.pgqrs_workflow_runs SET status = 'PAUSED', updated_at = $2 "
-    "WHERE id = $1 AND status = 'RUNNING'";
+    "UPDATE {s}.pgqrs_workflow_runs SET status = 'PAUSED', error = coalesce($3, error), "
+    "updated_at = $2 WHERE id = $1 AND status IN ('QUEUED', 'RUNNING', 'PAUSED')";
 
 // $1 run, $2 now, $3 channel. QUEUED|RUNNING|PAUSED -> CANCELLING, and the run's message is
 // made visible now if it is invisible and not leased (vt > now and no consumer), so a
@@ -155,10 +156,11 @@ SELECT )sql" PGQRS_PG_STEP_COLUMNS R"sql( FROM {s}.pgqrs_workflow_steps
 WHERE run_id = $1 AND step_name = $2 AND NOT EXISTS (SELECT 1 FROM ins))sql";
 constexpr char kRunExists[] = "SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1)";
 // $3 status, $4 output, $5 error (NULL = keep), $6 retry_at (NULL = clear), $7 retry_count
-// (NULL = keep), $8 now. A recorded success is final.
+// (NULL = keep), $8 now, $9 true = clear the error. A recorded success is final.
 constexpr char kUpdateStep[] = R"sql(
 UPDATE {s}.pgqrs_workflow_steps
-SET status = $3, output = coalesce($4, output), error = coalesce($5, error), retry_at = $6,
+SET status = $3, output = coalesce($4, output),
+    error = CASE WHEN $9 THEN NULL ELSE coalesce($5, error) END, retry_at = $6,
     retry_count = coalesce($7, retry_count), updated_at = $8
 WHERE run_id = $1 AND step_name = $2 AND status <> 'SUCCESS')sql";
 // Creation order: identity values follow insertion order.
@@ -328,9 +330,13 @@ bool PostgresBackend::finish_run(std::int64_t run_id, WorkflowStatus status,
   });
 }
 
-bool PostgresBackend::pause_run(std::int64_t run_id, TimePoint now) {
+bool PostgresBackend::pause_run(std::int64_t run_id, const std::optional<std::string>& error,
+                                TimePoint now) {
   return exec_.write("pause_run", [&](Session& s) {
-    return s.exec(sql_(kPauseRun), Params().int8(run_id).time(now)).affected() > 0;
+    Params p;
+    p.int8(run_id).time(now);
+    jsonb_or_null(p, error);
+    return s.exec(sql_(kPauseRun), p).affected() > 0;
   });
 }
 
@@ -383,7 +389,7 @@ bool PostgresBackend::update_step(std::int64_t run_id, std::string_view name,
     jsonb_or_null(p, update.error);
     time_or_null(p, update.retry_at);
     int4_or_null(p, update.retry_count);
-    p.time(now);
+    p.time(now).boolean(update.clear_error);
     return s.exec(sql_(kUpdateStep), p).affected() > 0;
   });
 }

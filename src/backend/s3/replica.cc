@@ -36,7 +36,10 @@ Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings setti
       cache_(config.s3.cache_dir.empty() ? default_cache_dir()
                                          : std::filesystem::path(config.s3.cache_dir),
              dsn.bucket, dsn.key) {
-  if (!cache_.lock(/*private_fallback=*/mode_ == DurabilityMode::kDurable)) {
+  // A cache file already in use (another store, in this process or another) gives this
+  // store a private working copy of its own, in both modes (the original pgqrs: each
+  // connected store has its own working copy).
+  if (!cache_.lock(/*private_fallback=*/true)) {
     throw ConfigError("s3: the cache file " + cache_.db_path().string() +
                       " is in use by another process; in local mode the cache holds unsynced "
                       "writes, so processes cannot share it (give each its own s3.cache_dir)");
@@ -310,7 +313,7 @@ void Replica::install() {
     attached = base_.has_value();
   }
   auto refused = [&](const std::exception& e) {
-    return ConflictError("s3: install refused: " + describe() +
+    return ConflictError("s3: install refused (conflict): " + describe() +
                          " already exists and this store has never seen it; install never "
                          "overwrites an object (" +
                          e.what() + ")");
@@ -383,8 +386,8 @@ void Replica::snapshot() {
   std::optional<Base> base;
   bool local = false;
   auto refuse_dirty = [&] {
-    throw ConflictError("s3: snapshot refused: the local cache " + cache_.db_path().string() +
-                        " has writes not synced to " + describe() +
+    throw ConflictError("s3: snapshot refused: unsynced writes: the local cache " +
+                        cache_.db_path().string() + " has writes not synced to " + describe() +
                         " (sync() them first, or delete the cache file to discard them)");
   };
   {
@@ -419,8 +422,8 @@ void Replica::sync() {
     commit_once();
   } catch (const PreconditionFailedError& e) {
     throw ConflictError(std::string(e.what()) +
-                        "; nothing remote was overwritten and the local writes are kept "
-                        "(state() = ConcurrentChanges)");
+                        "; conflict: nothing remote was overwritten and the local writes are "
+                        "kept (state() = ConcurrentChanges)");
   }
 }
 

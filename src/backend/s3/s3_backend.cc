@@ -168,8 +168,9 @@ class S3Backend final : public Backend {
                   TimePoint now) override {
     PGQRS_S3_WRITE(finish_run(run_id, status, output, error, now));
   }
-  bool pause_run(std::int64_t run_id, TimePoint now) override {
-    PGQRS_S3_WRITE(pause_run(run_id, now));
+  bool pause_run(std::int64_t run_id, const std::optional<std::string>& error,
+                 TimePoint now) override {
+    PGQRS_S3_WRITE(pause_run(run_id, error, now));
   }
   std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override {
     PGQRS_S3_WRITE(cancel_run(run_id, now));

@@ -65,9 +65,10 @@ constexpr char kFinishRun[] = R"sql(
 UPDATE pgqrs_workflow_runs SET status = ?2, output = ?3, error = ?4, updated_at = ?5
 WHERE id = ?1 AND status IN ('RUNNING', 'CANCELLING'))sql";
 
+// ?1 run, ?2 now, ?3 error (NULL = keep).
 constexpr char kPauseRun[] =
-    "UPDATE pgqrs_workflow_runs SET status = 'PAUSED', updated_at = ?2 "
-    "WHERE id = ?1 AND status = 'RUNNING'";
+    "UPDATE pgqrs_workflow_runs SET status = 'PAUSED', error = COALESCE(?3, error), "
+    "updated_at = ?2 WHERE id = ?1 AND status IN ('QUEUED', 'RUNNING', 'PAUSED')";
 
 constexpr char kRunStatusAndMessage[] =
     "SELECT status, message_id FROM pgqrs_workflow_runs WHERE id = ?1";
@@ -93,10 +94,11 @@ VALUES (?1, ?2, 'RUNNING', 0, ?3, ?3)
 ON CONFLICT (run_id, step_name) DO NOTHING)sql";
 constexpr char kRunExists[] = "SELECT 1 FROM pgqrs_workflow_runs WHERE id = ?1";
 // ?3 status, ?4 output, ?5 error (NULL = keep), ?6 retry_at (NULL = clear), ?7 retry_count
-// (NULL = keep), ?8 now. A recorded success is final.
+// (NULL = keep), ?8 now, ?9 1 = clear the error. A recorded success is final.
 constexpr char kUpdateStep[] = R"sql(
 UPDATE pgqrs_workflow_steps
-SET status = ?3, output = COALESCE(?4, output), error = COALESCE(?5, error), retry_at = ?6,
+SET status = ?3, output = COALESCE(?4, output),
+    error = CASE WHEN ?9 = 1 THEN NULL ELSE COALESCE(?5, error) END, retry_at = ?6,
     retry_count = COALESCE(?7, retry_count), updated_at = ?8
 WHERE run_id = ?1 AND step_name = ?2 AND status <> 'SUCCESS')sql";
 // Creation order: ids are assigned in insertion order (a run's steps are only ever deleted
@@ -123,17 +125,6 @@ std::optional<StepRecord> step_by_name(Session& s, std::int64_t run_id, std::str
   q.bind(run_id).bind(name);
   if (!q.step()) return std::nullopt;
   return read_step(q);
-}
-
-// {"input": <input>, "run_id": <id>}, from the serialised (validated) input.
-std::string run_payload(const std::string& input, std::int64_t run_id) {
-  json parsed;
-  try {
-    parsed = json::parse(input);
-  } catch (const json::exception& e) {
-    throw SerializationError("workflow input is not valid JSON: " + std::string(e.what()));
-  }
-  return json{{"input", std::move(parsed)}, {"run_id", run_id}}.dump();
 }
 
 }  // namespace
@@ -183,8 +174,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
     }
     const std::int64_t run_id =
         s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
-    const std::int64_t message_id =
-        insert_message(s, wf->queue_id, run_payload(input, run_id), now, now, std::nullopt);
+    const std::int64_t message_id = insert_message(s, wf->queue_id, input, now, now, std::nullopt);
     s.query(kSetRunMessage).bind(run_id).bind(message_id).execute();
 
     backend::TriggeredRun out;
@@ -264,9 +254,10 @@ bool SqlFamilyBackend::finish_run(std::int64_t run_id, WorkflowStatus status,
   });
 }
 
-bool SqlFamilyBackend::pause_run(std::int64_t run_id, TimePoint now) {
+bool SqlFamilyBackend::pause_run(std::int64_t run_id, const std::optional<std::string>& error,
+                                 TimePoint now) {
   return exec_.write("pause_run", [&](Session& s) {
-    return s.query(kPauseRun).bind(run_id).bind(now).execute() > 0;
+    return s.query(kPauseRun).bind(run_id).bind(now).bind(error).execute() > 0;
   });
 }
 
@@ -320,6 +311,7 @@ bool SqlFamilyBackend::update_step(std::int64_t run_id, std::string_view name,
                .bind(update.retry_at)
                .bind(update.retry_count)
                .bind(now)
+               .bind(static_cast<std::int64_t>(update.clear_error ? 1 : 0))
                .execute() > 0;
   });
 }
