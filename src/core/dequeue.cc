@@ -262,8 +262,11 @@ PollStats DequeueHandler::poll(const Store& store) const {
     pending.clear();
   };
   // Leases the next batch, archiving `pending` in the same call when there is any. If the
-  // combined call fails, the archive is done alone and the lease retried the usual way
-  // (which also replaces a reclaimed ephemeral consumer).
+  // combined call fails with a retryable error (known to have changed nothing), the archive
+  // is done alone and the lease retried the usual way (which also replaces a reclaimed
+  // ephemeral consumer). Any other error propagates and ends the loop; after an
+  // outcome-unknown failure the write may have committed, so `pending` is dropped rather
+  // than archived again (messages it did not archive are redelivered when their lease lapses).
   auto next_batch = [&]() -> std::vector<QueueMessage> {
     if (pending.empty()) return lease_batch(r);
     try {
@@ -271,10 +274,14 @@ PollStats DequeueHandler::poll(const Store& store) const {
       count(both.archived);
       pending.clear();
       return std::move(both.leased);
-    } catch (const Error&) {
-      archive_pending();
-      return lease_batch(r);
+    } catch (const ConnectionError& e) {
+      if (e.outcome_unknown()) pending.clear();
+      if (!e.retryable()) throw;
+    } catch (const Error& e) {
+      if (!e.retryable()) throw;
     }
+    archive_pending();
+    return lease_batch(r);
   };
   try {
     while (auto msgs = session.next_batch(stats, next_batch)) {
