@@ -15,7 +15,7 @@ MAKEFLAGS += --no-print-directory
 
 JOBS ?= 2
 CTEST_ARGS ?=
-DEMO_PRESET ?= release
+DEMO_PRESET ?= demo
 DEMO_ARGS ?=
 CMAKE ?= cmake
 CTEST ?= ctest
@@ -43,26 +43,28 @@ define run_tests
 	$(TEST_SERVICES) $(CTEST) --preset $(1) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 endef
 
-# $(call run_pytest,PRESET): build the Python extension in the preset's tree, where
-# build/PRESET/python/pgqrs is a complete importable package (the library is already built
-# there, so this is fast), then run pytest against it with the venv of scripts/bootstrap.
-# `pip install .` builds the same package as a wheel (docs/python.md).
+# $(call run_pytest,SITE): pytest for the Python package installed in SITE (a directory put
+# on PYTHONPATH), with the venv of scripts/bootstrap. `make test` installs the wheel there
+# (pip install --target), so the tests exercise what users install, not the source tree.
 PGQRS_VENV = $(shell . scripts/lib.sh; pgqrs_venv_dir)
 PYTEST_ARGS ?=
 define run_pytest
-	$(CMAKE) --preset $(1) -DPGQRS_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(PGQRS_VENV)/bin/python
-	$(CMAKE) --build --preset $(1) -j$(JOBS) --target pgqrs_python
-	$(TEST_SERVICES) env PYTHONPATH=$(CURDIR)/build/$(1)/python \
+	cd /tmp && PYTHONPATH=$(1) $(PGQRS_VENV)/bin/python -c \
+	  'import pgqrs, sys; f = pgqrs.__file__; sys.exit(0 if f.startswith("$(1)/") else "pgqrs imported from " + f)'
+	$(TEST_SERVICES) env PYTHONPATH=$(1) \
 	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
 endef
 
-.PHONY: help bootstrap build test demo bench asan tsan format format-check tidy clean
+.PHONY: help bootstrap build test demo fuzz fuzz-smoke fuzz-build wheel wheel-install deb deb-test bench asan tsan format format-check tidy clean
 
 help:
 	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
 	@echo "make test          install deps, build the dev preset, run every test (ctest + pytest)"
 	@echo "make build         build the dev preset (no dependency install)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
+	@echo "make wheel         build the binary wheel, every backend inside (build/wheel/pgqrs-*.whl)"
+	@echo "make deb           build the Debian package (build/package/packages/pgqrs_*.deb)"
+	@echo "make fuzz          build the libFuzzer targets (clang-14, ASan+UBSan), run each FUZZ_SECONDS (60)"
 	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
 	@echo "make format        clang-format -i every C++ file; format-check only reports"
 	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
@@ -80,16 +82,79 @@ build:
 test: bootstrap
 	$(call configure_build,dev)
 	$(call run_tests,dev)
-	$(call run_pytest,dev)
+	$(MAKE) wheel-install
+	$(call run_pytest,$(CURDIR)/$(WHEEL_DIR)/site)
+	$(MAKE) deb-test
 
-# Builds only the demo programs (not the tests), then runs them on fresh SQLite files: the
-# job queue demo, then the workflow that survives a killed worker.
-demo: bootstrap
-	$(CMAKE) --preset $(DEMO_PRESET)
+# Installs and builds only what the demo needs (the `demo` preset: core + SQLite backend, no
+# Postgres, Turso, S3, CLI or tests), then runs the demos on fresh SQLite files: the job
+# queue demo, then the workflow that survives a killed worker. Ninja's [n/N] lines are the
+# progress line of the build.
+demo:
+	scripts/bootstrap demo
+	@echo "make demo: building the core, the SQLite backend and the demo programs (preset $(DEMO_PRESET))"
+	$(CMAKE) --preset $(DEMO_PRESET) >/dev/null
 	$(CMAKE) --build --preset $(DEMO_PRESET) -j$(JOBS) --target pgqrs-demo pgqrs-workflow-demo
 	build/$(DEMO_PRESET)/examples/pgqrs-demo $(DEMO_ARGS)
 	@echo
 	build/$(DEMO_PRESET)/examples/pgqrs-workflow-demo
+
+# The binary wheel: `pip wheel .` (scikit-build-core, Release, every backend; its build tree
+# build/python-<tag> is kept, so a second run rebuilds only what changed), then auditwheel
+# repair bundles the shared libraries it needs beyond the manylinux policy (libpq, libcurl,
+# OpenSSL, SQLite, yaml-cpp) and tags it. Ninja's [n/N] lines are the progress line.
+WHEEL_DIR := build/wheel
+wheel: bootstrap
+	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)/raw
+	$(PGQRS_VENV)/bin/python -m pip wheel . -v --no-deps --no-build-isolation \
+	  -w $(WHEEL_DIR)/raw 2>&1 | { grep --line-buffered -E '^\[[0-9]+/[0-9]+\]|Created wheel|rror' || true; }
+	PATH="$(PGQRS_VENV)/bin:$$PATH" $(PGQRS_VENV)/bin/auditwheel repair -w $(WHEEL_DIR) $(WHEEL_DIR)/raw/pgqrs-*.whl
+	@ls -l $(WHEEL_DIR)/pgqrs-*.whl
+
+# The wheel installed as users install it (pip, no index, no dependencies) into
+# $(WHEEL_DIR)/site, which `make test` puts on PYTHONPATH for pytest.
+wheel-install: wheel
+	rm -rf $(WHEEL_DIR)/site
+	$(PGQRS_VENV)/bin/python -m pip install -q --no-index --no-deps --target $(WHEEL_DIR)/site \
+	  $(WHEEL_DIR)/pgqrs-*.whl
+
+# The Debian package (cmake/Packaging.cmake): the `package` preset (shared library, CLI, man
+# page, every backend), then CPack. deb-test unpacks it into a scratch root and builds the
+# find_package(pgqrs) consumer against it (tests/package/deb_test.sh); `make test` runs it.
+deb: bootstrap
+	$(call configure_build,package)
+	cd build/package && cpack -G DEB >/dev/null
+	@ls build/package/packages/pgqrs_*.deb
+
+deb-test: deb
+	tests/package/deb_test.sh $$(ls -t build/package/packages/pgqrs_*.deb | head -n 1)
+
+# Fuzzing (fuzz/, docs/reliability.md): the `fuzz` preset builds every target with clang-14,
+# libFuzzer, ASan and UBSan; each runs FUZZ_SECONDS on its committed seed corpus
+# (fuzz/corpus/<target>) plus a scratch corpus in build/fuzz/corpus/<target> that keeps
+# what it discovers between runs. A crash stops make, and the input is left in build/fuzz/
+# (crash-*): fix it, then add the input to fuzz/corpus/<target> and a regression test.
+# fuzz-smoke replays only the committed corpora (seconds), as a quick check.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := dsn_fuzz config_fuzz payload_fuzz cli_args_fuzz s3_response_fuzz
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  echo "make fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  (cd build/fuzz && fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	     -print_final_stats=1 corpus/$$t $(CURDIR)/fuzz/corpus/$$t 2>&1 \
+	     | grep --line-buffered -E '^#[0-9]+.*(pulse|DONE)|ERROR|SUMMARY|stat::number_of_executed_units|crash-|escaped|shown') \
+	    || { echo "make fuzz: $$t failed (see the crash-* input in build/fuzz)"; exit 1; }; \
+	done
+
+fuzz-smoke: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  build/fuzz/fuzz/$$t -runs=0 fuzz/corpus/$$t 2>&1 | grep -E 'DONE|ERROR' ; \
+	done
+
+fuzz-build:
+	scripts/bootstrap fuzz
+	$(call configure_build,fuzz)
 
 # The benchmark grid (bench/run): release preset, a throwaway Postgres started by the script,
 # docs/benchmarks.md + docs/benchmarks.png + docs/benchmarks.jsonl. Knobs: BENCH_MESSAGES,

@@ -9,9 +9,11 @@ namespace pgqrs::cli {
 
 namespace {
 
-// The parse error of nlohmann::json without its "[json.exception.parse_error.101] " prefix:
-// "parse error at line 1, column 5: syntax error while parsing ...".
-std::string describe_parse_error(const nlohmann::json::parse_error& e) {
+// A parse failure of nlohmann::json without its "[json.exception.parse_error.101] " prefix:
+// "parse error at line 1, column 5: syntax error while parsing ...". Besides parse_error,
+// json::parse throws out_of_range for a number too large for a double ("number overflow
+// parsing '7e999'"); both are bad input.
+std::string describe_parse_error(const nlohmann::json::exception& e) {
   std::string what = e.what();
   if (auto close = what.find("] ");
       what.rfind("[json.exception", 0) == 0 && close != std::string::npos) {
@@ -26,7 +28,7 @@ std::string check_json(const std::string& text) {
     nlohmann::json parsed = nlohmann::json::parse(text);
     (void)parsed;
     return {};
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     return "invalid JSON payload: " + describe_parse_error(e);
   }
 }
@@ -44,7 +46,7 @@ nlohmann::json read_json_argument(const std::string& arg) {
   }
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw UsageError(std::string(where) + ": invalid JSON payload: " + describe_parse_error(e));
   }
 }

@@ -5,11 +5,14 @@
 // printed as "error: <message>" on stderr; with --format json a JSON error object is also
 // printed on stdout so scripts can always parse stdout. See docs/cli.md.
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "completion.h"
 #include "context.h"
 #include "pgqrs/pgqrs.h"
 
@@ -21,9 +24,52 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
-#ifndef PGQRS_CLI_VERSION
-#define PGQRS_CLI_VERSION "unknown"
-#endif
+// True when the command line asks for JSON output (--format json or --format=json). Used by
+// --version, which CLI11 answers before the other options are stored.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--format=json") return true;
+    if (arg == "--format" && i + 1 < argc && std::string(argv[i + 1]) == "json") return true;
+  }
+  return false;
+}
+
+// `pgqrs --version`: the library version, the schema version and the backends built in.
+std::string version_text(bool json) {
+  const pgqrs::BuildInfo info = pgqrs::build_info();
+  if (json) {
+    return nlohmann::json{{"version", info.library_version},
+                          {"schema_version", info.schema_version},
+                          {"backends", info.backends}}
+        .dump(2);
+  }
+  std::string backends;
+  for (const std::string& b : info.backends) backends += (backends.empty() ? "" : ", ") + b;
+  return "pgqrs " + info.library_version + "\nschema version " +
+         std::to_string(info.schema_version) + "\nbackends " + backends;
+}
+
+// `pgqrs completion SHELL`: registered last so the script covers every other command.
+void register_completion_command(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand(
+      "completion", "Print a shell completion script: source <(pgqrs completion bash)");
+  auto shell = std::make_shared<std::string>();
+  cmd->add_option("shell", *shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  cmd->callback([&app, &ctx, shell] {
+    ctx.set_action([&app, &ctx, shell] {
+      const std::string script = pgqrs::cli::completion_script(app, *shell);
+      auto out = ctx.output();
+      if (out.json()) {
+        out.print_json({{"shell", *shell}, {"script", script}});
+      } else {
+        out.stream() << script;
+      }
+    });
+  });
+}
 
 // Reports an error on stderr and, in JSON mode, as {"error": {...}} on stdout.
 void report_error(const Context& ctx, std::string_view code, const std::string& message) {
@@ -96,7 +142,10 @@ int main(int argc, char** argv) {
   CLI::App app{"pgqrs: manage pgqrs job queues (Postgres, SQLite, Turso, S3)", "pgqrs"};
   app.fallthrough();  // global options are accepted after the group and command too
   app.require_subcommand(1);
-  app.set_version_flag("--version", PGQRS_CLI_VERSION);
+  const bool json_requested = wants_json(argc, argv);
+  app.set_version_flag(
+      "--version", [json_requested] { return version_text(json_requested); },
+      "Print the library version, the schema version and the backends built in, then exit");
   app.footer(
       "The database comes from --dsn, else the config (--config FILE, PGQRS_CONFIG_FILE,\n"
       "PGQRS_DSN, ./pgqrs.yaml). Exit codes: 0 ok, 1 pgqrs error, 2 usage error.\n");
@@ -119,6 +168,7 @@ int main(int argc, char** argv) {
   pgqrs::cli::register_worker_commands(app, ctx);
   pgqrs::cli::register_workflow_commands(app, ctx);
   pgqrs::cli::register_s3_commands(app, ctx);
+  register_completion_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -81,8 +81,18 @@ message(STATUS "Turso engine: turso_sdk_kit ${PGQRS_TURSO_ENGINE_VERSION}, rustc
 
 # Runs on every build; cargo is a no-op (about a second) when nothing changed, and Ninja
 # relinks dependents only when the archive really changed (BYPRODUCTS + restat).
+# The C compiler settings cc-based crates (simsimd) fingerprint are unset, so that every
+# build of the engine sees the same environment: a build driven by pip (which may export
+# SOURCE_DATE_EPOCH, CC or CFLAGS) would otherwise invalidate the shared cache and the next
+# CMake build would rebuild it again (minutes each time).
+set(_turso_unset_env)
+foreach(_var CC CFLAGS CXX CXXFLAGS AR ARFLAGS HOST_CC HOST_CFLAGS SOURCE_DATE_EPOCH CPATH
+    C_INCLUDE_PATH CPLUS_INCLUDE_PATH CRATE_CC_NO_DEFAULTS)
+  list(APPEND _turso_unset_env --unset=${_var})
+endforeach()
+
 add_custom_target(pgqrs_turso_engine_build
-  COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${PGQRS_TURSO_CACHE_DIR}
+  COMMAND ${CMAKE_COMMAND} -E env ${_turso_unset_env} CARGO_TARGET_DIR=${PGQRS_TURSO_CACHE_DIR}
           RUSTC=${PGQRS_RUSTC} "PATH=${_turso_cargo_bin}:$ENV{PATH}"
           ${PGQRS_CARGO} build --release --locked -j ${PGQRS_CARGO_JOBS}
           --manifest-path ${_turso_crate_dir}/Cargo.toml

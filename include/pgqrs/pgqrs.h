@@ -11,5 +11,6 @@
 #include "pgqrs/records.h"
 #include "pgqrs/s3.h"
 #include "pgqrs/store.h"
+#include "pgqrs/version.h"
 #include "pgqrs/worker.h"
 #include "pgqrs/workflow.h"

@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -166,7 +167,7 @@ void apply_validation_json(ValidationConfig& v, const std::string& text,
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (1e999)
     bad_value("validation", text, source, std::string("malformed JSON: ") + e.what());
   }
   if (!j.is_object()) bad_value("validation", text, source, "expected a JSON object");
@@ -377,13 +378,34 @@ std::string redact_dsn(const std::string& dsn) {
   auto scheme_end = dsn.find("://");
   std::string out = dsn;
   if (scheme_end != std::string::npos) {
-    auto authority_start = scheme_end + 3;
-    auto at = out.find('@', authority_start);
-    auto slash = out.find('/', authority_start);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    // The user-info ends at the last '@' before the first '/', as in the Postgres backend's
+    // secret list (pg::uri_password). libpq also looks for it up to the first '/' (a '?'
+    // does not end it) but stops at the first '@'; a password typed with an unencoded '@'
+    // ("p@ss") must still be hidden whole.
+    const auto authority_start = scheme_end + 3;
+    const auto authority_end = std::min(out.find('/', authority_start), out.size());
+    const auto at =
+        authority_end == authority_start ? std::string::npos : out.rfind('@', authority_end - 1);
+    if (at != std::string::npos && at >= authority_start) {
       auto colon = out.find(':', authority_start);
       if (colon != std::string::npos && colon < at) {
+        // Both readings of the password: through the last '@' (hidden here) and libpq's,
+        // through the first '@' after the colon.
+        const std::string password = out.substr(colon + 1, at - colon - 1);
+        const std::string libpq_password =
+            out.substr(colon + 1, out.find('@', colon + 1) - colon - 1);
         out.replace(colon + 1, at - colon - 1, "***");
+        // The same text elsewhere in the DSN (pasted twice, or in a parameter) is masked
+        // too; passwords shorter than kMinMaskedElsewhere are not searched for, or every
+        // "a" of "localhost" would turn into "***" (docs/decisions.md H2).
+        constexpr std::size_t kMinMaskedElsewhere = 4;
+        for (const std::string& secret : {password, libpq_password}) {
+          if (secret.size() < kMinMaskedElsewhere) continue;
+          for (auto pos = out.find(secret, colon + 4); pos != std::string::npos;
+               pos = out.find(secret, pos + 3)) {
+            out.replace(pos, secret.size(), "***");
+          }
+        }
       }
     }
   }

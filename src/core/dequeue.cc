@@ -262,11 +262,11 @@ PollStats DequeueHandler::poll(const Store& store) const {
     pending.clear();
   };
   // Leases the next batch, archiving `pending` in the same call when there is any. If the
-  // combined call fails with a retryable error (known to have changed nothing), the archive
-  // is done alone and the lease retried the usual way (which also replaces a reclaimed
-  // ephemeral consumer). Any other error propagates and ends the loop; after an
-  // outcome-unknown failure the write may have committed, so `pending` is dropped rather
-  // than archived again (messages it did not archive are redelivered when their lease lapses).
+  // combined call fails with its effect known (nothing was applied), the archive is done
+  // alone and the lease retried the usual way (which also replaces a reclaimed ephemeral
+  // consumer). If its outcome is unknown (ConnectionError::outcome_unknown: the server may
+  // have committed it), nothing is redone: `pending` is dropped, the error ends the loop,
+  // and a message whose archive did not commit is redelivered when its lease lapses.
   auto next_batch = [&]() -> std::vector<QueueMessage> {
     if (pending.empty()) return lease_batch(r);
     try {
@@ -275,13 +275,16 @@ PollStats DequeueHandler::poll(const Store& store) const {
       pending.clear();
       return std::move(both.leased);
     } catch (const ConnectionError& e) {
-      if (e.outcome_unknown()) pending.clear();
-      if (!e.retryable()) throw;
-    } catch (const Error& e) {
-      if (!e.retryable()) throw;
+      if (e.outcome_unknown()) {
+        pending.clear();
+        throw;
+      }
+      archive_pending();
+      return lease_batch(r);
+    } catch (const Error&) {
+      archive_pending();
+      return lease_batch(r);
     }
-    archive_pending();
-    return lease_batch(r);
   };
   try {
     while (auto msgs = session.next_batch(stats, next_batch)) {

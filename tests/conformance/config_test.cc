@@ -217,6 +217,15 @@ TEST_F(ConfigTest, MalformedValidationJsonEnvIsConfigError) {
   EXPECT_TRUE(ContainsAny(msg, {"validation"})) << msg;
 }
 
+// Found by fuzz/config_fuzz: nlohmann::json's out_of_range for a number too large for a
+// double escaped Config::load() untyped.
+TEST_F(ConfigTest, ValidationJsonNumberOverflowIsConfigError) {
+  SetEnv("PGQRS_VALIDATION_CONFIG", R"({"max_payload_size_bytes": 1e999})");
+  std::string msg = ExpectThrowMessage<pgqrs::ConfigError>([] { pgqrs::Config::load(); },
+                                                           "PGQRS_VALIDATION_CONFIG overflow");
+  EXPECT_TRUE(ContainsAny(msg, {"validation"})) << msg;
+}
+
 TEST_F(ConfigTest, MalformedYamlFileIsConfigError) {
   fs::path file = Write("bad.yaml", "dsn: [unclosed\n  max_connections: : :\n");
   ExpectThrowMessage<pgqrs::ConfigError>([&] { pgqrs::Config::load(file); }, "bad yaml");

@@ -552,6 +552,16 @@ TEST_F(CliTest, InvalidQueueNameIsAValidationError) {
   EXPECT_EQ(parse_json(r)["error"]["code"], "validation") << describe(r);
 }
 
+// Found by fuzz/cli_args_fuzz: a number too large for a double made nlohmann::json throw
+// out_of_range, which escaped as an "internal" error (exit 1) instead of a usage error.
+TEST_F(CliTest, JsonNumberOverflowIsAUsageError) {
+  install_with_queue();
+  Result r = cli({"queue", "enqueue", "jobs", R"({"n": 7e999})"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("invalid JSON payload"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("overflow"), std::string::npos) << describe(r);
+}
+
 TEST_F(CliTest, MalformedJsonIsAUsageErrorAndEnqueuesNothing) {
   install_with_queue();
   Result r = cli({"queue", "enqueue", "jobs", R"({"n":)"});

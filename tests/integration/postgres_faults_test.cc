@@ -15,12 +15,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <future>
 #include <map>
 #include <set>
 #include <sstream>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -388,6 +390,65 @@ TEST(PostgresFaults, WriteWhoseServerDiesDuringCommitIsReportedOutcomeUnknown) {
   // (The crash may have lost the sequence's advance too: take the slow trigger away.)
   db.Exec("DROP TRIGGER slow_first ON \"" + schema.name() + "\".pgqrs_messages");
   EXPECT_EQ(pgqrs::enqueue().message({{"job", 2}}).to("q").execute(store).size(), 1u);
+}
+
+// The poll loop acknowledges a batch together with leasing the next one. When that combined
+// write's outcome is unknown (the server died before answering), the loop must not redo the
+// archive on its own: it ends with the outcome-unknown ConnectionError, and the message is
+// redelivered after its lease if the write did not commit (issue 12).
+TEST(PostgresFaults, PollLoopDoesNotRedoAnArchiveWhoseOutcomeIsUnknown) {
+  REQUIRE_PRIVATE_SERVER();
+  Schema schema(dsn, "pollkill");
+  const std::string app = "pgqrs_fault_pollkill";
+  pgqrs::Store store = pgqrs::connect_with_config(
+      ConfigFor(WithParam(dsn, "application_name=" + app), schema.name()));
+  pgqrs::admin(store).install();
+  store.queue("q");
+  pgqrs::enqueue().message({{"job", 1}}).to("q").execute(store);
+  pgqrs::enqueue().message({{"job", 2}}).to("q").execute(store);
+  {
+    PgAdmin db(dsn);
+    // Every archive (archived_at set) sleeps: the first one is the loop's combined
+    // archive-and-lease after the first message's handler returned.
+    const std::string s = "\"" + schema.name() + "\"";
+    db.Exec("CREATE FUNCTION " + s +
+            ".slow_archive() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); "
+            "RETURN NEW; END $$");
+    db.Exec("CREATE TRIGGER slow_archive BEFORE UPDATE ON " + s +
+            ".pgqrs_messages FOR EACH ROW WHEN (OLD.archived_at IS NULL AND NEW.archived_at IS "
+            "NOT NULL) EXECUTE FUNCTION " +
+            s + ".slow_archive()");
+    std::atomic<int> handled{0};
+    std::stop_source stop;
+    auto fut = std::async(std::launch::async, [&] {
+      return pgqrs::dequeue()
+          .from("q")
+          .batch(1)
+          .stop_token(stop.get_token())
+          .handle([&](const pgqrs::QueueMessage&) { ++handled; })
+          .poll(store);
+    });
+    const std::string pid = ActiveBackend(db, app);
+    ASSERT_EQ(::kill(std::stoi(pid), SIGKILL), 0);
+    const bool ended = fut.wait_for(20s) == std::future_status::ready;
+    stop.request_stop();  // so that a loop that went on (the bug) ends
+    EXPECT_TRUE(ended) << "the loop went on after an outcome-unknown acknowledgement";
+    try {
+      fut.get();
+      ADD_FAILURE() << "expected ConnectionError with outcome_unknown()";
+    } catch (const pgqrs::ConnectionError& e) {
+      EXPECT_TRUE(e.outcome_unknown()) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "expected ConnectionError with outcome_unknown(), got: " << e.what();
+    }
+    EXPECT_EQ(handled.load(), 1);
+  }
+  WaitUntilServerAccepts(dsn);
+  PgAdmin db(dsn);
+  EXPECT_EQ(db.Value("SELECT count(*) FROM \"" + schema.name() +
+                     "\".pgqrs_messages WHERE archived_at IS NOT NULL"),
+            "0")
+      << "not redone: the killed acknowledgement never committed and nothing repeated it";
 }
 
 // A deferred constraint trigger that sleeps at COMMIT, so a test can hit the commit.

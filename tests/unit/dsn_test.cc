@@ -75,6 +75,21 @@ TEST(Dsn, RedactHidesPasswords) {
   EXPECT_EQ(pgqrs::redact_dsn("postgresql://u@h/db"), "postgresql://u@h/db");
 }
 
+// Found by fuzz/dsn_fuzz: a password that also appears later in the DSN (pasted twice, or
+// typed into the host) was shown there.
+TEST(Dsn, RedactHidesEveryCopyOfThePassword) {
+  EXPECT_EQ(pgqrs::redact_dsn("postgres://u:p%40ss@hostp%40ss/db?application_name=p%40ss"),
+            "postgres://u:***@host***/db?application_name=***");
+  // An unencoded '@' in the password: all of it is hidden.
+  EXPECT_EQ(pgqrs::redact_dsn("postgresql://u:p@ss@localhost/db"),
+            "postgresql://u:***@localhost/db");
+  // libpq reads a '?' before the '@' as part of the password, so redaction does too.
+  EXPECT_EQ(pgqrs::redact_dsn("postgresql://u:pa?ss@localhost/db"),
+            "postgresql://u:***@localhost/db");
+  // Short passwords are masked only where they stand, so the rest stays readable.
+  EXPECT_EQ(pgqrs::redact_dsn("postgresql://u:a@localhost/db"), "postgresql://u:***@localhost/db");
+}
+
 TEST(Dsn, UnbuiltBackendIsAConfigError) {
   // Postgres is not part of this build yet; connect must say so, not crash.
   auto cfg = pgqrs::Config::from_dsn("turso:///tmp/pgqrs-unbuilt.db");

@@ -61,7 +61,7 @@ std::string_view uri_password(std::string_view uri) {
   const auto scheme_end = uri.find("://");
   if (scheme_end == std::string_view::npos) return {};
   std::string_view rest = uri.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find_first_of("/?"));
+  rest = rest.substr(0, rest.find('/'));  // as libpq: a '?' may be part of the user-info
   const auto at = rest.rfind('@');
   if (at == std::string_view::npos) return {};
   const std::string_view userinfo = rest.substr(0, at);

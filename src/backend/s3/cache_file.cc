@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -77,10 +79,29 @@ fs::path default_cache_dir() {
   return fs::temp_directory_path() / ("pgqrs-s3-" + std::to_string(::getuid()));
 }
 
+namespace {
+
+// Creates the missing directories of `dir` with mode 0700 (the cache holds copies of the
+// user's databases); directories that already exist keep their mode.
+void create_private_directories(const fs::path& dir, std::error_code& ec) {
+  fs::path partial;
+  for (const fs::path& part : dir) {
+    partial /= part;
+    if (fs::is_directory(partial, ec)) continue;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      ec = std::error_code(errno, std::generic_category());
+      return;
+    }
+  }
+  ec.clear();
+}
+
+}  // namespace
+
 CacheFile::CacheFile(const fs::path& cache_dir, const std::string& bucket, const std::string& key)
     : dir_(cache_dir / bucket), db_(dir_ / file_name_for(key)) {
   std::error_code ec;
-  fs::create_directories(dir_, ec);
+  create_private_directories(dir_, ec);
   if (ec) {
     throw ConnectionError("s3 cache: cannot create the cache directory " + dir_.string() + ": " +
                           ec.message() + " (set s3.cache_dir / PGQRS_S3_CACHE_DIR)");

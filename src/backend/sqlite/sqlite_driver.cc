@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "backend/sqlite_family/private_file.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::sqlite {
@@ -159,6 +160,7 @@ SqliteDriver::SqliteDriver(SqliteOptions options) : options_(std::move(options))
 std::unique_ptr<sqlite_family::Connection> SqliteDriver::open() {
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  sqlite_family::create_private_file(options_.path);  // 0600, and so are -wal and -shm
   const int rc = sqlite3_open_v2(options_.path.c_str(), &raw, flags, nullptr);
   DbPtr db(raw);  // owned even on failure: sqlite3_open_v2 allocates a handle regardless
   if (rc != SQLITE_OK) throw_sqlite_error(db.get(), rc, options_.path, {});

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <utility>
 
+#include "backend/sqlite_family/private_file.h"
 #include "backend/turso/turso_abi.h"
 #include "backend/turso/turso_status.h"
 #include "pgqrs/error.h"
@@ -256,6 +257,12 @@ void check_path(const std::string& path) {
 
 std::shared_ptr<Database> open_database(const TursoOptions& options) {
   check_path(options.path);
+  // 0600 for the database and the files the engine keeps beside it: unlike SQLite, Turso
+  // creates its -wal and -tshm (multi-process shared memory) files with the default mode,
+  // so they are created empty here first (an empty WAL is a WAL with no frames).
+  for (const char* suffix : {"", "-wal", "-tshm"}) {
+    sqlite_family::create_private_file(options.path + suffix);
+  }
   turso_database_config_t config{};
   config.async_io = 0;  // Turso drives its own I/O inside each call
   config.path = options.path.c_str();
