@@ -34,7 +34,7 @@ async def test_s3_handle_sync_snapshot_state(backend):
     other_cfg.s3_cache_dir = tempfile.mkdtemp(prefix="pgqrs-s3-cache-")
     other = await open_store(backend, other_cfg)
     s3_other = pgqrs.as_s3(other)
-    assert await s3_other.state() == pgqrs.SyncState.LocalMissing, "opening downloads nothing"
+    assert await s3_other.state() == pgqrs.SyncState.RemoteChanges, "opening downloads nothing"
     await s3_other.snapshot()
     [m] = await pgqrs.admin(other).list_messages("s3q")
     assert m.id == msg_id and m.payload == {"on": "s3"}

@@ -363,7 +363,7 @@ SyncState Replica::state() {
   auto head = client_.head(key_);
   std::shared_lock swap(swap_mu_);
   std::lock_guard lock(sync_mu_);
-  const bool local = cache_.size() > 0;  // an empty working copy holds nothing yet
+  const bool local = cache_.exists();
   const bool dirty = dirty_locked();
   if (!head) return dirty ? SyncState::kRemoteMissingDirty : SyncState::kRemoteMissingClean;
   if (!local) return SyncState::kLocalMissing;
