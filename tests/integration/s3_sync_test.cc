@@ -37,6 +37,16 @@ void Enqueue(const pgqrs::Store& s, const std::string& queue, int n) {
   pgqrs::enqueue().message(pgqrs::json{{"n", n}}).to(queue).execute(s);
 }
 
+// A local-mode store that installed, wrote one message to queue "seeded" and synced.
+pgqrs::Store PublishedLocalStore(const pgqrs::Config& config) {
+  pgqrs::Store s = pgqrs::connect_with_config(config);
+  pgqrs::admin(s).install();
+  s.queue("seeded");
+  Enqueue(s, "seeded", 1);
+  pgqrs::as_s3(s).sync();
+  return s;
+}
+
 class S3SyncTest : public ::testing::Test {
  protected:
   void SetUp() override { PGQRS_SKIP_UNLESS_S3(); }
@@ -144,11 +154,7 @@ TEST_F(S3SyncTest, SyncAfterTheObjectWasDeletedPublishesTheWorkingCopyAgain) {
 TEST_F(S3SyncTest, EachLocalStoreHasItsOwnWorkingCopyAndSeesTheRemoteAfterSnapshot) {
   // Two stores from the same config in one process (the same cache dir): both connect.
   const pgqrs::Config config = S3Config(key_, Cache("a"), DurabilityMode::kLocal);
-  pgqrs::Store seed = pgqrs::connect_with_config(config);
-  pgqrs::admin(seed).install();
-  seed.queue("seeded");
-  Enqueue(seed, "seeded", 1);
-  pgqrs::as_s3(seed).sync();
+  pgqrs::Store seed = PublishedLocalStore(config);
 
   pgqrs::Store second = pgqrs::connect_with_config(config);
   pgqrs::S3Store s2 = pgqrs::as_s3(second);
@@ -187,11 +193,7 @@ TEST_F(S3SyncTest, AFreshLocalInstallIsRefusedAtSyncOverAPublishedObject) {
   // the same config installs on its empty working copy. install() makes no request; sync()
   // is the create-only PUT, and is refused.
   const pgqrs::Config config = S3Config(key_, Cache("a"), DurabilityMode::kLocal);
-  pgqrs::Store seed = pgqrs::connect_with_config(config);
-  pgqrs::admin(seed).install();
-  seed.queue("seeded");
-  Enqueue(seed, "seeded", 1);
-  pgqrs::as_s3(seed).sync();
+  pgqrs::Store seed = PublishedLocalStore(config);
   const auto etag = DirectClient().head(key_)->etag;
 
   pgqrs::Store fresh = pgqrs::connect_with_config(config);
