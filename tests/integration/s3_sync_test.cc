@@ -5,7 +5,9 @@
 // group commit sharing PUTs between concurrent writers.
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,13 @@ fs::path CacheDb(const fs::path& cache_dir) {
     if (e.is_regular_file() && e.path().extension() == ".sqlite") return e.path();
   }
   return {};
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
 }
 
 std::uint64_t PutsOf(const pgqrs::Store& s) {
@@ -149,6 +158,32 @@ TEST_F(S3SyncTest, SyncAfterTheObjectWasDeletedPublishesTheWorkingCopyAgain) {
   EXPECT_EQ(DirectClient().head(key_)->etag, etag);
   EXPECT_EQ(sa.state(), SyncState::kConcurrentChanges);
   EXPECT_EQ(pgqrs::admin(a).list_messages("jobs").size(), 3u);  // the working copy is kept
+}
+
+TEST_F(S3SyncTest, ARepublishWhoseBaseWasNotRecordedIsRecognisedByTheNextSync) {
+  // A crash after the republishing PUT landed but before the new base was written: the
+  // next session still holds the deleted version's base. Its sync must find its own body
+  // on the server (no conflict, no second version), not lose or duplicate anything.
+  const pgqrs::Config config = S3Config(key_, Cache("a"), DurabilityMode::kLocal);
+  fs::path base_file;
+  std::string stale_base;
+  {
+    pgqrs::Store a = PublishedLocalStore(config);
+    base_file = CacheDb(Cache("a")).string() + ".sync";
+    stale_base = ReadFile(base_file);
+    DirectClient().remove(key_);
+    Enqueue(a, "seeded", 2);
+    pgqrs::as_s3(a).sync();  // republished
+  }
+  const auto etag = DirectClient().head(key_)->etag;
+  std::ofstream(base_file, std::ios::trunc) << stale_base;  // the "crash"
+
+  pgqrs::Store again = pgqrs::connect_with_config(config);
+  EXPECT_EQ(pgqrs::as_s3(again).state(), SyncState::kConcurrentChanges);
+  pgqrs::as_s3(again).sync();
+  EXPECT_EQ(pgqrs::as_s3(again).state(), SyncState::kInSync);
+  EXPECT_EQ(DirectClient().head(key_)->etag, etag);
+  EXPECT_EQ(RemoteMessages(key_, "seeded").size(), 2u);
 }
 
 TEST_F(S3SyncTest, EachLocalStoreHasItsOwnWorkingCopyAndSeesTheRemoteAfterSnapshot) {
