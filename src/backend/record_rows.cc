@@ -1,5 +1,7 @@
 #include "backend/record_rows.h"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -127,6 +129,40 @@ StepRecord read_step(const RowReader& row) {
   st.created_at = row.time(9);
   st.updated_at = row.time(10);
   return st;
+}
+
+WorkerInfo registered_worker(std::int64_t id, std::optional<std::int64_t> queue_id,
+                             std::string_view name, WorkerKind kind, std::string_view hostname,
+                             std::int64_t pid, TimePoint now) {
+  WorkerInfo w;
+  w.id = id;
+  w.queue_id = queue_id;
+  w.name = std::string(name);
+  w.kind = kind;
+  w.hostname = std::string(hostname);
+  w.pid = pid;
+  w.status = WorkerStatus::kReady;
+  w.started_at = std::chrono::floor<std::chrono::microseconds>(now);
+  w.heartbeat_at = w.started_at;
+  return w;
+}
+
+QueueMetrics read_queue_metrics(const RowReader& row, TimePoint now) {
+  QueueMetrics m;
+  m.queue_id = row.int64(0);
+  m.queue_name = row.text(1);
+  m.pending = row.count(2);
+  m.delayed = row.count(3);
+  m.leased = row.count(4);
+  m.archived = row.count(5);
+  m.dead = row.count(6);
+  if (auto oldest = row.optional_time(7)) {
+    // Stored times are whole microseconds: compare with `now` as it would be stored.
+    const TimePoint stored_now = std::chrono::floor<std::chrono::microseconds>(now);
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored_now - *oldest);
+    m.oldest_pending_age = std::max(age, std::chrono::milliseconds(0));
+  }
+  return m;
 }
 
 }  // namespace pgqrs::backend

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "pgqrs/clock.h"
 #include "pgqrs/records.h"
@@ -47,6 +48,7 @@ class RowReader {
   virtual std::string text(int col) const = 0;
   virtual TimePoint time(int col) const = 0;
 
+  std::uint64_t count(int col) const { return static_cast<std::uint64_t>(int64(col)); }
   std::optional<std::int64_t> optional_int64(int col) const {
     if (is_null(col)) return std::nullopt;
     return int64(col);
@@ -70,6 +72,15 @@ WorkflowRecord read_workflow(const RowReader& row);
 // status text is unknown.
 RunRecord read_run(const RowReader& row);
 StepRecord read_step(const RowReader& row);
+// The record of a worker just inserted as `id` by register_worker (status ready, started and
+// heartbeating at `now` as stored: whole microseconds), without reading it back.
+WorkerInfo registered_worker(std::int64_t id, std::optional<std::int64_t> queue_id,
+                             std::string_view name, WorkerKind kind, std::string_view hostname,
+                             std::int64_t pid, TimePoint now);
+// A queue's metrics row: queue id, queue name, then the counts pending, delayed, leased,
+// archived, dead, then the oldest pending message's visible-at time (NULL when none).
+// `now` is the time the counts describe (the age is measured from it, never negative).
+QueueMetrics read_queue_metrics(const RowReader& row, TimePoint now);
 // A stored run/step status text; InternalError naming `what` when it is unknown.
 WorkflowStatus parse_stored_status(const std::string& text, const std::string& what);
 

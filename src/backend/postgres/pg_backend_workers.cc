@@ -118,17 +118,8 @@ WorkerInfo PostgresBackend::register_worker(std::string_view name, WorkerKind ki
   return exec_.write("register_worker", [&](Session& s) {
     auto r = s.exec(sql_(kInsertWorker), params);
     if (r.rows() == 0) queue_not_found(*queue);
-    WorkerInfo w;
-    w.id = r.int8(0, 0);
-    w.queue_id = r.optional_int8(0, 1);
-    w.name = std::string(name);
-    w.kind = kind;
-    w.hostname = std::string(hostname);
-    w.pid = pid;
-    w.status = WorkerStatus::kReady;
-    w.started_at = stored(now);
-    w.heartbeat_at = stored(now);
-    return w;
+    return backend::registered_worker(r.int8(0, 0), r.optional_int8(0, 1), name, kind, hostname,
+                                      pid, now);
   });
 }
 

@@ -76,24 +76,17 @@ WorkerInfo SqlFamilyBackend::register_worker(std::string_view name, WorkerKind k
                                              std::string_view hostname, std::int64_t pid,
                                              TimePoint now) {
   return exec_.write("register_worker", [&](Session& s) {
-    WorkerInfo w;
-    if (queue && !queue->empty()) w.queue_id = require_queue_id(s, *queue);
-    w.id = s.query(kInsertWorker)
-               .bind(name)
-               .bind(to_string(kind))
-               .bind(w.queue_id)
-               .bind(hostname)
-               .bind(pid)
-               .bind(now)
-               .insert_returning_id();
-    w.name = std::string(name);
-    w.kind = kind;
-    w.hostname = std::string(hostname);
-    w.pid = pid;
-    w.status = WorkerStatus::kReady;
-    w.started_at = stored(now);
-    w.heartbeat_at = stored(now);
-    return w;
+    std::optional<std::int64_t> queue_id;
+    if (queue && !queue->empty()) queue_id = require_queue_id(s, *queue);
+    const std::int64_t id = s.query(kInsertWorker)
+                                .bind(name)
+                                .bind(to_string(kind))
+                                .bind(queue_id)
+                                .bind(hostname)
+                                .bind(pid)
+                                .bind(now)
+                                .insert_returning_id();
+    return backend::registered_worker(id, queue_id, name, kind, hostname, pid, now);
   });
 }
 
