@@ -151,7 +151,7 @@ std::optional<QueueInfo> PostgresBackend::find_queue(std::string_view name) {
   return exec_.read("find_queue", [&](Session& s) -> std::optional<QueueInfo> {
     auto r = s.exec(sql_(kQueueByName), Params().text(name));
     if (r.rows() == 0) return std::nullopt;
-    return read_queue(PgRow(r, 0));
+    return backend::read_queue(PgRow(r, 0));
   });
 }
 
@@ -160,7 +160,7 @@ std::vector<QueueInfo> PostgresBackend::list_queues() {
     auto r = s.exec(sql_(kAllQueues), Params());
     std::vector<QueueInfo> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_queue(PgRow(r, i)));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_queue(PgRow(r, i)));
     return out;
   });
 }

@@ -170,7 +170,7 @@ std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeuePar
   leased.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
     if (r.is_null(i, first)) continue;
-    leased.push_back(read_message(PgRow(r, i, first)));
+    leased.push_back(backend::read_message(PgRow(r, i, first)));
   }
   return leased;
 }
@@ -202,7 +202,7 @@ std::optional<QueueMessage> PostgresBackend::get_message(std::int64_t id) {
   return exec_.read("get_message", [&](Session& s) -> std::optional<QueueMessage> {
     auto r = s.exec(sql_(kMessageById), Params().int8(id));
     if (r.rows() == 0) return std::nullopt;
-    return read_message(PgRow(r, 0));
+    return backend::read_message(PgRow(r, 0));
   });
 }
 
@@ -217,7 +217,7 @@ std::vector<QueueMessage> PostgresBackend::list_messages(std::string_view queue,
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
       if (r.is_null(i, 1)) continue;
-      out.push_back(read_message(PgRow(r, i, 1)));
+      out.push_back(backend::read_message(PgRow(r, i, 1)));
     }
     return out;
   });
@@ -237,7 +237,7 @@ std::vector<QueueMessage> PostgresBackend::dead_letters(std::optional<std::strin
     auto r = s.exec(sql_(kDeadLetters), params.time(now).int4(max_read_ct));
     std::vector<QueueMessage> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(PgRow(r, i)));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_message(PgRow(r, i)));
     return out;
   });
 }

@@ -127,7 +127,7 @@ std::optional<WorkerInfo> PostgresBackend::get_worker(std::int64_t id) {
   return exec_.read("get_worker", [&](Session& s) -> std::optional<WorkerInfo> {
     auto r = s.exec(sql_(kWorkerById), Params().int8(id));
     if (r.rows() == 0) return std::nullopt;
-    return read_worker(PgRow(r, 0));
+    return backend::read_worker(PgRow(r, 0));
   });
 }
 
@@ -144,7 +144,7 @@ std::vector<WorkerInfo> PostgresBackend::list_workers(std::optional<std::string_
     auto r = s.exec(sql_(kListWorkers), params);
     std::vector<WorkerInfo> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_worker(PgRow(r, i)));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_worker(PgRow(r, i)));
     return out;
   });
 }
@@ -185,7 +185,7 @@ std::vector<QueueMessage> PostgresBackend::leased_messages(std::int64_t worker, 
     auto r = s.exec(sql_(kLeasedMessages), Params().int8(worker).time(now));
     std::vector<QueueMessage> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(PgRow(r, i)));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_message(PgRow(r, i)));
     return out;
   });
 }

@@ -183,7 +183,7 @@ Params& text_or_null(Params& p, const std::optional<std::string>& v) {
 
 std::optional<RunRecord> first_run(const Result& r) {
   if (r.rows() == 0) return std::nullopt;
-  return read_run(PgRow(r, 0));
+  return backend::read_run(PgRow(r, 0));
 }
 
 }  // namespace
@@ -200,7 +200,7 @@ WorkflowRecord PostgresBackend::create_workflow(std::string_view name, TimePoint
         s.exec(sql_(kLockWorkflowName),
                Params().text("pgqrs.workflow:" + schema_ + ":" + std::string(name)));
         auto existing = s.exec(sql_(kWorkflowByName), Params().text(name));
-        if (existing.rows() > 0) return read_workflow(PgRow(existing, 0));
+        if (existing.rows() > 0) return backend::read_workflow(PgRow(existing, 0));
         auto queue = s.exec(sql_(kQueueIdForWorkflow), Params().text(name).time(now));
         if (queue.rows() == 0) {
           throw InternalError("create_workflow: queue '" + std::string(name) +
@@ -208,7 +208,7 @@ WorkflowRecord PostgresBackend::create_workflow(std::string_view name, TimePoint
         }
         auto created =
             s.exec(sql_(kInsertWorkflow), Params().text(name).int8(queue.int8(0, 0)).time(now));
-        return read_workflow(PgRow(created, 0));
+        return backend::read_workflow(PgRow(created, 0));
       },
       /*idempotent=*/true);
 }
@@ -217,7 +217,7 @@ std::optional<WorkflowRecord> PostgresBackend::find_workflow(std::string_view na
   return exec_.read("find_workflow", [&](Session& s) -> std::optional<WorkflowRecord> {
     auto r = s.exec(sql_(kWorkflowByName), Params().text(name));
     if (r.rows() == 0) return std::nullopt;
-    return read_workflow(PgRow(r, 0));
+    return backend::read_workflow(PgRow(r, 0));
   });
 }
 
@@ -226,7 +226,7 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
     auto r = s.exec(sql_(kAllWorkflows), Params());
     std::vector<WorkflowRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_workflow(PgRow(r, i)));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_workflow(PgRow(r, i)));
     return out;
   });
 }
@@ -246,8 +246,8 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                             "pgqrs::workflow().name(def).create(store))");
     }
     backend::TriggeredRun out;
-    out.run = read_run(PgRow(r, 0));
-    out.message = read_message(PgRow(r, 0, kTriggerMessageColumn));
+    out.run = backend::read_run(PgRow(r, 0));
+    out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
     return out;
   });
 }
@@ -275,7 +275,7 @@ std::vector<RunRecord> PostgresBackend::list_runs(const backend::RunFilter& filt
     auto r = s.exec(sql_(kListRuns), p);
     std::vector<RunRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_run(PgRow(r, i)));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_run(PgRow(r, i)));
     return out;
   });
 }
@@ -346,7 +346,7 @@ std::optional<StepRecord> PostgresBackend::get_step(std::int64_t run_id, std::st
   return exec_.read("get_step", [&](Session& s) -> std::optional<StepRecord> {
     auto r = s.exec(sql_(kStep), Params().int8(run_id).text(name));
     if (r.rows() == 0) return std::nullopt;
-    return read_step(PgRow(r, 0));
+    return backend::read_step(PgRow(r, 0));
   });
 }
 
@@ -355,7 +355,7 @@ StepRecord PostgresBackend::begin_step(std::int64_t run_id, std::string_view nam
   auto begun = exec_.write("begin_step", [&](Session& s) -> std::optional<StepRecord> {
     auto r = s.exec(sql_(kBeginStep), Params().int8(run_id).text(name).time(now));
     if (r.rows() == 0) return std::nullopt;
-    return read_step(PgRow(r, 0));
+    return backend::read_step(PgRow(r, 0));
   });
   if (begun) return std::move(*begun);
   // Either a concurrent begin_step of the same step committed first (its row was not in
@@ -391,7 +391,7 @@ std::vector<StepRecord> PostgresBackend::list_steps(std::int64_t run_id) {
     auto r = s.exec(sql_(kListSteps), Params().int8(run_id));
     std::vector<StepRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_step(PgRow(r, i)));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_step(PgRow(r, i)));
     return out;
   });
 }

@@ -18,12 +18,6 @@
 namespace pgqrs::pg {
 
 using backend::kMessageColumnCount;
-using backend::read_message;
-using backend::read_queue;
-using backend::read_run;
-using backend::read_step;
-using backend::read_worker;
-using backend::read_workflow;
 
 // Row `row` of `r`, columns counted from `first`.
 class PgRow final : public backend::RowReader {

@@ -18,13 +18,6 @@
 
 namespace pgqrs::sqlite_family {
 
-using backend::read_message;
-using backend::read_queue;
-using backend::read_run;
-using backend::read_step;
-using backend::read_worker;
-using backend::read_workflow;
-
 // The current row of a stepped Query.
 class QueryRow final : public backend::RowReader {
  public:

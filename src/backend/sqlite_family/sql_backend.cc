@@ -82,7 +82,7 @@ std::optional<QueueInfo> SqlFamilyBackend::find_queue(std::string_view name) {
     auto q = s.query(kQueueByName);
     q.bind(name);
     if (!q.step()) return std::nullopt;
-    return read_queue(QueryRow(q));
+    return backend::read_queue(QueryRow(q));
   });
 }
 
@@ -90,7 +90,7 @@ std::vector<QueueInfo> SqlFamilyBackend::list_queues() {
   return exec_.read("list_queues", [](Session& s) {
     std::vector<QueueInfo> out;
     auto q = s.query(kAllQueues);
-    while (q.step()) out.push_back(read_queue(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_queue(QueryRow(q)));
     return out;
   });
 }

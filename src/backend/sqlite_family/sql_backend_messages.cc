@@ -99,7 +99,7 @@ std::vector<QueueMessage> SqlFamilyBackend::lease_in(Session& s, const backend::
       s.query(kMarkDead).bind(p.now).bind(p.queue).bind(p.max_read_ct).bind(p.limit).execute();
       auto q = s.query(kCandidates);
       q.bind(p.queue).bind(p.now).bind(p.max_read_ct).bind(p.limit);
-      while (q.step()) leased.push_back(read_message(QueryRow(q)));
+      while (q.step()) leased.push_back(backend::read_message(QueryRow(q)));
     }
     if (leased.empty()) {
       require_queue_id(s, p.queue);
@@ -121,7 +121,7 @@ std::optional<QueueMessage> SqlFamilyBackend::get_message(std::int64_t id) {
     auto q = s.query(kMessageById);
     q.bind(id);
     if (!q.step()) return std::nullopt;
-    return read_message(QueryRow(q));
+    return backend::read_message(QueryRow(q));
   });
 }
 
@@ -133,7 +133,7 @@ std::vector<QueueMessage> SqlFamilyBackend::list_messages(std::string_view queue
     std::vector<QueueMessage> out;
     auto q = s.query(kListMessages);
     q.bind(queue_id).bind(include_archived).bind(limit);
-    while (q.step()) out.push_back(read_message(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });
 }
@@ -146,7 +146,7 @@ std::vector<QueueMessage> SqlFamilyBackend::dead_letters(std::optional<std::stri
     std::vector<QueueMessage> out;
     auto q = s.query(kDeadLetters);
     q.bind(queue_id).bind(now).bind(max_read_ct);
-    while (q.step()) out.push_back(read_message(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });
 }

@@ -95,7 +95,7 @@ std::optional<WorkerInfo> SqlFamilyBackend::get_worker(std::int64_t id) {
     auto q = s.query(kWorkerById);
     q.bind(id);
     if (!q.step()) return std::nullopt;
-    return read_worker(QueryRow(q));
+    return backend::read_worker(QueryRow(q));
   });
 }
 
@@ -106,7 +106,7 @@ std::vector<WorkerInfo> SqlFamilyBackend::list_workers(std::optional<std::string
     std::vector<WorkerInfo> out;
     auto q = s.query(kListWorkers);
     q.bind(queue_id);
-    while (q.step()) out.push_back(read_worker(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_worker(QueryRow(q)));
     return out;
   });
 }
@@ -139,7 +139,7 @@ std::vector<QueueMessage> SqlFamilyBackend::leased_messages(std::int64_t worker,
     std::vector<QueueMessage> out;
     auto q = s.query(kLeasedMessages);
     q.bind(worker).bind(now);
-    while (q.step()) out.push_back(read_message(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });
 }

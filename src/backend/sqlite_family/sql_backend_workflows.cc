@@ -115,21 +115,21 @@ std::optional<WorkflowRecord> workflow_by_name(Session& s, std::string_view name
   auto q = s.query(kWorkflowByName);
   q.bind(name);
   if (!q.step()) return std::nullopt;
-  return read_workflow(QueryRow(q));
+  return backend::read_workflow(QueryRow(q));
 }
 
 std::optional<RunRecord> run_by_id(Session& s, std::int64_t run_id) {
   auto q = s.query(kRunById);
   q.bind(run_id);
   if (!q.step()) return std::nullopt;
-  return read_run(QueryRow(q));
+  return backend::read_run(QueryRow(q));
 }
 
 std::optional<StepRecord> step_by_name(Session& s, std::int64_t run_id, std::string_view name) {
   auto q = s.query(kStep);
   q.bind(run_id).bind(name);
   if (!q.step()) return std::nullopt;
-  return read_step(QueryRow(q));
+  return backend::read_step(QueryRow(q));
 }
 
 }  // namespace
@@ -159,7 +159,7 @@ std::vector<WorkflowRecord> SqlFamilyBackend::list_workflows() {
   return exec_.read("list_workflows", [](Session& s) {
     std::vector<WorkflowRecord> out;
     auto q = s.query(kAllWorkflows);
-    while (q.step()) out.push_back(read_workflow(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_workflow(QueryRow(q)));
     return out;
   });
 }
@@ -187,7 +187,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
     auto q = s.query(kMessageById);
     q.bind(message_id);
     if (!q.step()) throw InternalError("trigger_run: the new message is not readable");
-    out.message = read_message(QueryRow(q));
+    out.message = backend::read_message(QueryRow(q));
     return out;
   });
 }
@@ -214,7 +214,7 @@ std::optional<RunRecord> SqlFamilyBackend::find_run_by_message(std::int64_t mess
     auto q = s.query(kRunByMessage);
     q.bind(message_id);
     if (!q.step()) return std::nullopt;
-    return read_run(QueryRow(q));
+    return backend::read_run(QueryRow(q));
   });
 }
 
@@ -234,7 +234,7 @@ std::vector<RunRecord> SqlFamilyBackend::list_runs(const backend::RunFilter& fil
     }
     q.bind(filter.limit);
     if (filter.workflow) q.bind(*filter.workflow);
-    while (q.step()) out.push_back(read_run(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_run(QueryRow(q)));
     return out;
   });
 }
@@ -335,7 +335,7 @@ std::vector<StepRecord> SqlFamilyBackend::list_steps(std::int64_t run_id) {
     std::vector<StepRecord> out;
     auto q = s.query(kListSteps);
     q.bind(run_id);
-    while (q.step()) out.push_back(read_step(QueryRow(q)));
+    while (q.step()) out.push_back(backend::read_step(QueryRow(q)));
     return out;
   });
 }
