@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/run_transitions.h"
 #include "sqlite_family_test_support.h"
 
 namespace {
@@ -280,10 +281,12 @@ TEST_P(SqliteWorkflowsTest, FinishRunIsRefusedFromOtherStates) {
   EXPECT_FALSE(be().finish_run(12345, WorkflowStatus::kSuccess, "1", std::nullopt, kT0));
 }
 
+// The guard is the engine's (core/run_transitions.h), stated once for every backend.
 TEST_P(SqliteWorkflowsTest, FinishRunWithAStatusThatIsNotFinalIsAnInternalError) {
   const auto id = run_in(WorkflowStatus::kRunning);
-  EXPECT_THROW(be().finish_run(id, WorkflowStatus::kPaused, std::nullopt, std::nullopt, kT0),
-               pgqrs::InternalError);
+  EXPECT_THROW(
+      pgqrs::core::finish_run(be(), id, WorkflowStatus::kPaused, std::nullopt, std::nullopt, kT0),
+      pgqrs::InternalError);
   EXPECT_EQ(run(id).status, WorkflowStatus::kRunning);
 }
 
