@@ -44,8 +44,6 @@ class CacheFile {
   // one switches to a private file instead (name + "." + pid + random suffix, starting
   // empty, removed with its base on destruction): each store has its own working copy.
   void lock();
-  // True after lock() fell back to a private file.
-  bool is_private() const { return private_; }
 
   const std::filesystem::path& db_path() const { return db_; }
   bool exists() const;

@@ -412,8 +412,8 @@ void Replica::sync() {
   auto conflict = [&](const std::exception& e) {
     return ConflictError(std::string(e.what()) +
                          "; conflict: nothing remote was overwritten and the local writes are "
-                         "kept (state() = ConcurrentChanges; snapshot() is refused while they "
-                         "are, except after install() alone)");
+                         "kept (state() = ConcurrentChanges; snapshot() will not discard "
+                         "them unless the working copy holds only what install() made)");
   };
   try {
     commit_once();
