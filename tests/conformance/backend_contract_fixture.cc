@@ -1,49 +1,8 @@
 #include "conformance/backend_contract_fixture.h"
 
-#include <algorithm>
-#include <stdexcept>
-
 #include "backend/registry.h"
 
 namespace pgqrs_test {
-
-std::vector<std::int64_t> IdsOf(const std::vector<QueueMessage>& messages) {
-  std::vector<std::int64_t> ids;
-  ids.reserve(messages.size());
-  for (const auto& m : messages) ids.push_back(m.id);
-  return ids;
-}
-
-void Fill(Backend& backend, const std::string& queue, int n) {
-  EnqueueParams p;
-  p.queue = queue;
-  for (int i = 0; i < n; ++i) p.payloads.push_back(std::to_string(i));
-  p.visible_at = p.now = kT0;
-  backend.enqueue(p);
-}
-
-std::vector<std::int64_t> Drain(Backend& backend, const std::string& queue,
-                                const std::string& worker_name) {
-  const auto worker =
-      backend.register_worker(worker_name, WorkerKind::kConsumer, queue, "host", 1, kT0).id;
-  std::vector<std::int64_t> mine;
-  for (;;) {
-    DequeueParams p;
-    p.queue = queue;
-    p.limit = 7;
-    p.lease = 1h;  // time does not move: nothing is redelivered
-    p.consumer_worker_id = worker;
-    p.now = kT0;
-    const auto got = backend.dequeue(p);
-    if (got.empty()) return mine;
-    const auto ids = IdsOf(got);
-    const auto applied = backend.archive(ids, worker, kT0);
-    if (std::count(applied.begin(), applied.end(), true) != static_cast<long>(ids.size())) {
-      throw std::runtime_error("archive of a fresh lease did not apply");
-    }
-    mine.insert(mine.end(), ids.begin(), ids.end());
-  }
-}
 
 void BackendContractTest::SetUp() {
   const BackendCase& c = GetParam();

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/backend.h"
+#include "common/backend_helpers.h"
 #include "conformance/backend_fixture.h"
 #include "pgqrs/config.h"
 #include "pgqrs/error.h"
@@ -33,21 +34,6 @@ using pgqrs::WorkerStatus;
 using pgqrs::backend::Backend;
 using pgqrs::backend::DequeueParams;
 using pgqrs::backend::EnqueueParams;
-
-// A fixed, whole-second start time: every backend stores it exactly, so values read back
-// compare equal.
-inline const TimePoint kT0 = TimePoint(std::chrono::seconds(1'700'000'000));
-
-std::vector<std::int64_t> IdsOf(const std::vector<QueueMessage>& messages);
-
-// Enqueues payloads "0" .. "n-1" to `queue`, visible at kT0.
-void Fill(Backend& backend, const std::string& queue, int n);
-
-// Drains `queue` with its own consumer `worker_name` (leases of an hour at kT0, so nothing
-// is redelivered) and returns the ids it archived. Throws if an archive of a lease it just
-// got does not apply.
-std::vector<std::int64_t> Drain(Backend& backend, const std::string& queue,
-                                const std::string& worker_name);
 
 class BackendContractTest : public ::testing::TestWithParam<BackendCase> {
  protected:
