@@ -1,14 +1,17 @@
 // Child processes for tests: spawning a program with extra environment variables, running a
-// function in a forked child that reports back a string, waiting with a deadline, and
-// killing. Header-only; shared by the unit and integration tests.
+// program with its output captured, running a function in a forked child that reports back
+// a string, waiting with a deadline, and killing. Header-only; shared by the unit and integration
+// tests.
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -108,6 +111,100 @@ inline std::map<pid_t, int> WaitAll(const std::vector<pid_t>& pids,
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return result;
+}
+
+// What RunCaptured saw: the exit code (-1 unless the program exited), the signal that ended
+// it (0: none), everything it wrote, and why the run itself failed (empty: it did not).
+struct CapturedRun {
+  int exit_code = -1;
+  int term_signal = 0;
+  std::string out;
+  std::string err;
+  std::string failure;
+};
+
+// Runs argv[0] with exactly `env` as its environment (nothing inherited), in `cwd`, with
+// `input` on stdin, and captures its stdout and stderr. A program silent for `silence_limit`
+// is killed (failure says so). `input` must fit in a pipe buffer (64 KiB).
+inline CapturedRun RunCaptured(const std::vector<std::string>& argv,
+                               const std::vector<std::string>& env,
+                               const std::filesystem::path& cwd, const std::string& input = "",
+                               std::chrono::milliseconds silence_limit = std::chrono::minutes(1)) {
+  CapturedRun result;
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (::pipe(in_pipe) != 0 || ::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) {
+    result.failure = "pipe failed";
+    return result;
+  }
+  std::vector<std::string> argv_storage(argv);
+  std::vector<char*> argv_ptrs;
+  for (auto& a : argv_storage) argv_ptrs.push_back(a.data());
+  argv_ptrs.push_back(nullptr);
+  std::vector<std::string> env_storage(env);
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    result.failure = "fork failed";
+    return result;
+  }
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      ::close(fd);
+    }
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::execve(argv_ptrs[0], argv_ptrs.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  // Small inputs fit in the pipe buffer, so writing before reading cannot deadlock.
+  if (!input.empty() && ::write(in_pipe[1], input.data(), input.size()) < 0) {
+    result.failure = "write to the child's stdin failed";
+  }
+  ::close(in_pipe[1]);
+
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (::poll(fds, 2, static_cast<int>(silence_limit.count())) <= 0) {
+      if (errno == EINTR) continue;
+      result.failure =
+          "the child produced no output for " + std::to_string(silence_limit.count()) + " ms";
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.term_signal = WTERMSIG(status);
   }
   return result;
 }

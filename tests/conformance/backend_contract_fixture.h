@@ -27,13 +27,20 @@
 namespace pgqrs_test {
 
 using namespace std::chrono_literals;
+using pgqrs::json;
 using pgqrs::QueueMessage;
+using pgqrs::RunRecord;
+using pgqrs::StepRecord;
 using pgqrs::TimePoint;
 using pgqrs::WorkerKind;
 using pgqrs::WorkerStatus;
+using pgqrs::WorkflowStatus;
 using pgqrs::backend::Backend;
 using pgqrs::backend::DequeueParams;
 using pgqrs::backend::EnqueueParams;
+using pgqrs::backend::RunFilter;
+using pgqrs::backend::TriggeredRun;
+using StepUpdate = pgqrs::backend::Backend::StepUpdate;
 
 class BackendContractTest : public ::testing::TestWithParam<BackendCase> {
  protected:

@@ -11,14 +11,6 @@
 
 namespace pgqrs_test {
 
-using pgqrs::json;
-using pgqrs::RunRecord;
-using pgqrs::StepRecord;
-using pgqrs::WorkflowStatus;
-using pgqrs::backend::RunFilter;
-using pgqrs::backend::TriggeredRun;
-using StepUpdate = pgqrs::backend::Backend::StepUpdate;
-
 class WorkflowContractTest : public BackendContractTest {
  protected:
   TriggeredRun trigger(const std::string& workflow, const json& input = json::object(),

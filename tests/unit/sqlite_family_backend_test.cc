@@ -17,9 +17,8 @@ using pgqrs::backend::RunFilter;
 
 TEST(SqliteBackendSchema, MissingTableIsConfigErrorNamingIt) {
   ScratchDir dir;
-  const std::string path = (dir.path() / "broken.db").string();
-  auto backend = open_backend(path);
-  backend->install();
+  const std::string path = dir.file("broken.db");
+  auto backend = installed_backend(path);
   raw_connection(path)->exec("DROP TABLE pgqrs_workflow_steps");
   try {
     backend->schema_version();
@@ -31,9 +30,8 @@ TEST(SqliteBackendSchema, MissingTableIsConfigErrorNamingIt) {
 
 TEST(SqliteBackendSchema, FileDatabaseUsesWalAndIsSharedBetweenBackends) {
   ScratchDir dir;
-  const std::string path = (dir.path() / "shared.db").string();
-  auto first = open_backend(path);
-  first->install();
+  const std::string path = dir.file("shared.db");
+  auto first = installed_backend(path);
   first->create_queue("shared", kT0);
   auto second = open_backend(path);
   EXPECT_TRUE(second->find_queue("shared").has_value());
@@ -56,7 +54,7 @@ TEST(SqliteBackendOpen, MissingDirectoryIsConnectionErrorNamingThePath) {
 
 TEST(SqliteBackendOpen, FileThatIsNotADatabaseIsConnectionError) {
   ScratchDir dir;
-  const std::string path = (dir.path() / "notes.txt").string();
+  const std::string path = dir.file("notes.txt");
   {
     std::ofstream out(path);
     out << "this is certainly not a SQLite database, just some plain text that is long enough "
@@ -76,9 +74,8 @@ TEST(SqliteBackendOpen, FileThatIsNotADatabaseIsConnectionError) {
 // A failure after the run row was inserted rolls the run back too (one transaction).
 TEST(SqliteWorkflowsAtomicity, TriggerThatFailsToEnqueueLeavesNoRun) {
   ScratchDir dir;
-  const std::string path = (dir.path() / "wf.db").string();
-  auto backend = open_backend(path);
-  backend->install();
+  const std::string path = dir.file("wf.db");
+  auto backend = installed_backend(path);
   backend->create_workflow("wf", kT0);
   raw_connection(path)->exec(
       "CREATE TRIGGER pgqrs_test_refuse BEFORE INSERT ON pgqrs_messages "

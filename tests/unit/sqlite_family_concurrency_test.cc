@@ -21,10 +21,9 @@ TEST(SqliteBackendConcurrency, ProcessesSharingOneFileNeverShareAMessage) {
   constexpr int kMessages = 600;
   constexpr int kProcesses = 3;
   ScratchDir dir;
-  const std::string path = (dir.path() / "processes.db").string();
+  const std::string path = dir.file("processes.db");
   {
-    auto backend = open_backend(path);
-    backend->install();
+    auto backend = installed_backend(path);
     backend->create_queue("work", kT0);
     Fill(*backend, "work", kMessages);
   }  // closed before fork: children open their own connections

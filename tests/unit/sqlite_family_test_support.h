@@ -50,6 +50,13 @@ inline std::unique_ptr<Backend> open_backend(const std::string& path,
   return pgqrs::backend::make_sqlite_backend(config, sqlite_dsn(path));
 }
 
+// open_backend(path) with the schema installed.
+inline std::unique_ptr<Backend> installed_backend(const std::string& path) {
+  auto backend = open_backend(path);
+  backend->install();
+  return backend;
+}
+
 // A raw libsqlite3 connection to `path`, outside the backend (to tamper or hold locks).
 inline std::unique_ptr<pgqrs::sqlite_family::Connection> raw_connection(const std::string& path) {
   pgqrs::sqlite::SqliteOptions options;
