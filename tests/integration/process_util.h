@@ -1,11 +1,13 @@
 // Helpers for integration tests that run worker processes (pgqrs_queue_worker,
 // pgqrs_workflow_worker): the scratch dir and process helpers of tests/common, reading the
-// numbers a consumer logged, a file, an environment variable. Header-only.
+// numbers a consumer logged and checking each was handled once, a file, an environment
+// variable. Header-only.
 #pragma once
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,30 @@ inline std::vector<long> ReadNumbers(const std::filesystem::path& file) {
   long n = 0;
   while (in >> n) out.push_back(n);
   return out;
+}
+
+// Which of the numbers 0 .. expected-1 consumers logged more than once, and which never,
+// given how often each number was logged.
+struct DeliveryTally {
+  std::vector<long> duplicates;
+  std::vector<long> missing;
+};
+inline DeliveryTally TallyDeliveries(const std::map<long, int>& seen, long expected) {
+  DeliveryTally tally;
+  for (const auto& [n, times] : seen) {
+    if (times > 1) tally.duplicates.push_back(n);
+  }
+  for (long n = 0; n < expected; ++n) {
+    if (seen.find(n) == seen.end()) tally.missing.push_back(n);
+  }
+  return tally;
+}
+
+// "<count> <what>, first n=<first>" (no "first" when `numbers` is empty), for test messages.
+inline std::string DescribeNumbers(const std::vector<long>& numbers, const std::string& what) {
+  std::string text = std::to_string(numbers.size()) + " " + what;
+  if (!numbers.empty()) text += ", first n=" + std::to_string(numbers[0]);
+  return text;
 }
 
 inline std::string ReadFile(const std::filesystem::path& file) {
