@@ -1,6 +1,6 @@
 // Shared helpers of the SQLite driver unit tests (sqlite_family_*_test.cc): backends opened
-// through make_sqlite_backend() with a hand-filled Dsn, and a raw driver connection for
-// tampering and holding locks. The contracts of the storage interface are tested on every
+// through make_sqlite_backend(), and a raw driver connection for tampering and holding
+// locks. The contracts of the storage interface are tested on every
 // backend by the conformance suite (tests/conformance/contract_*); these tests cover what is
 // specific to the SQLite driver. Time is always injected.
 #pragma once
@@ -29,13 +29,9 @@ using pgqrs_test::Fill;
 using pgqrs_test::kT0;
 using pgqrs_test::ScratchDir;
 
-inline pgqrs::backend::Dsn sqlite_dsn(const std::string& path) {
-  pgqrs::backend::Dsn dsn;
-  dsn.scheme = pgqrs::backend::Scheme::kSqlite;
-  dsn.path = path;
-  dsn.raw = path == ":memory:" ? "sqlite::memory:" : "sqlite://" + path;
-  dsn.redacted = dsn.raw;
-  return dsn;
+// The DSN of a SQLite database at `path` (":memory:" for an in-memory one).
+inline std::string sqlite_dsn(const std::string& path) {
+  return path == ":memory:" ? "sqlite::memory:" : "sqlite://" + path;
 }
 
 inline pgqrs::Config test_config() {
@@ -47,7 +43,7 @@ inline pgqrs::Config test_config() {
 
 inline std::unique_ptr<Backend> open_backend(const std::string& path,
                                              const pgqrs::Config& config = test_config()) {
-  return pgqrs::backend::make_sqlite_backend(config, sqlite_dsn(path));
+  return pgqrs::backend::make_sqlite_backend(config, pgqrs::backend::parse_dsn(sqlite_dsn(path)));
 }
 
 // open_backend(path) with the schema installed.
