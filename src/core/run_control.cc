@@ -16,15 +16,19 @@ RunRecord current(const detail::RunState& s) {
 }
 
 // RUNNING|CANCELLING -> `status`, or CANCELLED when a cancel was requested meanwhile.
+// Wakes this store's result() waits when the run finished.
 bool finish(detail::RunState& s, WorkflowStatus status, const std::optional<std::string>& output,
             const std::optional<std::string>& error) {
   auto run = current(s);
+  bool finished = false;
   if (run.status == WorkflowStatus::kCancelling) {
-    return s.store->backend->finish_run(s.run_id, WorkflowStatus::kCancelled, std::nullopt,
-                                        std::nullopt, s.now());
+    finished = s.store->backend->finish_run(s.run_id, WorkflowStatus::kCancelled, std::nullopt,
+                                            std::nullopt, s.now());
+  } else if (run.status == WorkflowStatus::kRunning) {
+    finished = s.store->backend->finish_run(s.run_id, status, output, error, s.now());
   }
-  if (run.status != WorkflowStatus::kRunning) return false;
-  return s.store->backend->finish_run(s.run_id, status, output, error, s.now());
+  if (finished) s.store->activity.notify_run_finished();
+  return finished;
 }
 
 }  // namespace
