@@ -102,6 +102,10 @@ class ConformanceTest : public ::testing::TestWithParam<BackendCase> {
   const pgqrs::Store& store() const { return *store_; }
   pgqrs::TimePoint now() const { return clock_->now(); }
   void Advance(pgqrs::Duration d) { clock_->advance(d); }
+  // Waits (real time, bounded by `limit`) until at least `n` threads are blocked on the test
+  // clock, i.e. the engine is idle, waiting for time to pass or for a wake-up. An idle poll
+  // loop is two waiters (the loop and its lease keeper); a result(timeout) wait is one.
+  bool WaitForWaiters(std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(10));
 
   // Creates queue `name` on `s` (default: the test's store).
   pgqrs::QueueInfo MakeQueue(const std::string& name);
@@ -149,7 +153,8 @@ bool WaitReady(std::future<T>& fut, std::chrono::milliseconds limit) {
   return fut.wait_for(limit) == std::future_status::ready;
 }
 
-// Polls `pred` every few milliseconds (real time) until it is true or `limit` passes.
+// Polls `pred` every few milliseconds (real time) until it is true or `limit` passes. For
+// waiting on another thread's work; never to let engine time pass (move the clock instead).
 bool EventuallyTrue(const std::function<bool()>& pred, std::chrono::milliseconds limit);
 
 // Milliseconds between two time points (a - b).

@@ -379,8 +379,9 @@ TEST_P(DequeueTest, PollWithoutHandlerWaitsForAMessage) {
   auto fut = std::async(std::launch::async, [&] {
     return pgqrs::dequeue().from("q").stop_token(guard.get_token()).poll(store());
   });
-  EXPECT_FALSE(WaitReady(fut, 100ms)) << "poll() must block while the queue is empty";
-  auto id = EnqueueNumbers("q", 1)[0];
+  ASSERT_TRUE(WaitForWaiters(2)) << "poll() never went idle";
+  EXPECT_FALSE(WaitReady(fut, 0ms)) << "poll() must block while the queue is empty";
+  auto id = EnqueueNumbers("q", 1)[0];  // the clock never moves: the wake-up must do it
   if (!WaitReady(fut, 5000ms)) {
     guard.request_stop();
     fut.wait();
@@ -391,29 +392,23 @@ TEST_P(DequeueTest, PollWithoutHandlerWaitsForAMessage) {
   EXPECT_EQ(got[0].id, id);
 }
 
-// Ambiguity: the headers do not say whether .until() is measured on the injected clock or
-// on real time (idle waits are real time). This test advances the ManualClock as well as
-// waiting, so it pins "returns empty when the deadline passes" under either reading.
+// .until() is measured on the store's clock (decision in docs/decisions.md): the poll
+// returns empty once the test moves the clock to the deadline, not before.
 TEST_P(DequeueTest, PollUntilReturnsEmptyOnTimeout) {
   std::stop_source guard;
-  std::atomic<bool> done{false};
   auto fut = std::async(std::launch::async, [&] {
-    auto r = pgqrs::dequeue().from("q").until(200ms).stop_token(guard.get_token()).poll(store());
-    done = true;
-    return r;
+    return pgqrs::dequeue().from("q").until(200ms).stop_token(guard.get_token()).poll(store());
   });
-  std::thread ticker([&] {
-    for (int i = 0; i < 500 && !done; ++i) {
-      std::this_thread::sleep_for(10ms);
-      clock_->advance(50ms);
-    }
-  });
-  bool ready = WaitReady(fut, 5000ms);
+  const bool idle = WaitForWaiters(2);
+  Advance(199ms);
+  const bool early = idle && WaitForWaiters(2) && WaitReady(fut, 0ms);
+  Advance(1ms);
+  const bool ready = WaitReady(fut, 5000ms);
   if (!ready) guard.request_stop();
   fut.wait();
-  done = true;
-  ticker.join();
-  ASSERT_TRUE(ready) << "poll().until(200ms) did not return within 5 s";
+  ASSERT_TRUE(idle) << "poll() never went idle";
+  EXPECT_FALSE(early) << "poll().until(200ms) returned before the deadline on the clock";
+  ASSERT_TRUE(ready) << "poll().until(200ms) did not return once the clock reached it";
   EXPECT_TRUE(fut.get().empty());
 }
 
