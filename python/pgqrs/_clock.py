@@ -1,4 +1,4 @@
-"""ManualClock: engine time that only moves when a test moves it (docs/decisions.md T3).
+"""ManualClock: engine time that only moves when a test moves it (docs/decisions.md K1).
 
 A store connected with ``clock=ManualClock()`` reads every "now" from it and measures every
 engine wait on it: lease expiry and extension, heartbeats, poll back-off and ``until``,

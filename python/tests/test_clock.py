@@ -1,4 +1,4 @@
-"""pgqrs.ManualClock: engine time that moves only when the test moves it (decision T3)."""
+"""pgqrs.ManualClock: engine time that moves only when the test moves it (decision K1)."""
 
 from __future__ import annotations
 

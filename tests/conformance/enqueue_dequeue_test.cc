@@ -392,7 +392,7 @@ TEST_P(DequeueTest, PollWithoutHandlerWaitsForAMessage) {
   EXPECT_EQ(got[0].id, id);
 }
 
-// .until() is measured on the store's clock (decision in docs/decisions.md): the poll
+// .until() is measured on the store's clock (decision K1 in docs/decisions.md): the poll
 // returns empty once the test moves the clock to the deadline, not before.
 TEST_P(DequeueTest, PollUntilReturnsEmptyOnTimeout) {
   std::stop_source guard;
