@@ -35,6 +35,10 @@ class Clock {
   // false: the deadline passed first). pred is evaluated with the waiter's internal lock held,
   // before blocking and after every wake-up; it must be quick, must not throw and must not
   // call back into this waiter. Wake-ups may be spurious: pred is simply evaluated again.
+  // wait_until may also return false before the deadline: a ManualClock waiter does so at
+  // once when the clock was moved since that waiter's previous wait, so a caller that reads
+  // now(), works, then waits never misses a move made while it worked. Callers therefore
+  // treat any return as "re-check the time" (they loop).
   //
   // notify() wakes every thread blocked in wait_until on this waiter so that it re-evaluates
   // pred (interrupt, stop, "new work" wake-ups). A notify() with no thread blocked is not

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <set>
 
@@ -57,6 +58,7 @@ class ManualWaiter;
 struct ManualClock::Shared {
   std::atomic<long long> micros{0};
   std::atomic<std::size_t> blocked{0};  // threads inside a wait right now
+  std::atomic<std::uint64_t> moves{0};  // advance()/set() calls so far
   std::mutex mu;
   std::set<ManualWaiter*> waiters;  // GUARDED_BY(mu)
 
@@ -67,10 +69,12 @@ struct ManualClock::Shared {
 };
 
 // Blocks without a timeout: only ManualClock::advance/set (via Shared::wake_all) and notify()
-// wake it, after which it re-checks pred and the deadline.
+// wake it, after which it re-checks pred and the deadline. A move made while no wait of this
+// waiter was running (the caller was busy) ends the next wait at once, so it is never lost.
 class ManualWaiter final : public Clock::Waiter {
  public:
-  explicit ManualWaiter(std::shared_ptr<ManualClock::Shared> shared) : shared_(std::move(shared)) {
+  explicit ManualWaiter(std::shared_ptr<ManualClock::Shared> shared)
+      : shared_(std::move(shared)), seen_moves_(shared_->moves.load(std::memory_order_acquire)) {
     std::lock_guard lock(shared_->mu);
     shared_->waiters.insert(this);
   }
@@ -83,11 +87,17 @@ class ManualWaiter final : public Clock::Waiter {
 
   bool wait_until(TimePoint deadline, const std::function<bool()>& pred) override {
     std::unique_lock lock(mu_);
+    const auto moves = shared_->moves.load(std::memory_order_acquire);
+    if (moves != seen_moves_) {  // moved while the caller was busy: let it re-check the time
+      seen_moves_ = moves;
+      return pred();
+    }
     while (!pred()) {
       if (shared_->now() >= deadline) return false;
       shared_->blocked.fetch_add(1, std::memory_order_acq_rel);
       cv_.wait(lock);
       shared_->blocked.fetch_sub(1, std::memory_order_acq_rel);
+      seen_moves_ = shared_->moves.load(std::memory_order_acquire);
     }
     return true;
   }
@@ -101,6 +111,7 @@ class ManualWaiter final : public Clock::Waiter {
   std::shared_ptr<ManualClock::Shared> shared_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::uint64_t seen_moves_;  // GUARDED_BY(mu_): the moves the last wait accounted for
 };
 
 void ManualClock::Shared::wake_all() {
@@ -124,12 +135,14 @@ std::unique_ptr<Clock::Waiter> ManualClock::make_waiter() const {
 
 void ManualClock::set(TimePoint t) {
   shared_->micros.store(to_micros(t), std::memory_order_release);
+  shared_->moves.fetch_add(1, std::memory_order_acq_rel);
   shared_->wake_all();
 }
 
 void ManualClock::advance(Duration d) {
   shared_->micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(d).count(),
                             std::memory_order_acq_rel);
+  shared_->moves.fetch_add(1, std::memory_order_acq_rel);
   shared_->wake_all();
 }
 

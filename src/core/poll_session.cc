@@ -63,12 +63,11 @@ const Clock& real_time() {
 PollSession::PollSession(const ResolvedDequeue& r)
     : r_(r),
       next_status_check_(r.store->now() + r.poll_interval),
-      last_look_(r.store->now()),
       own_waiter_(r.named ? nullptr : r.store->clock->make_waiter()),
       waiter_(r.named ? r.named->waiter.get() : own_waiter_.get()),
       retry_waiter_(real_time().make_waiter()),
       keeper_(r.store, r.worker, r.lease) {
-  if (r_.until) deadline_ = last_look_ + *r_.until;
+  if (r_.until) deadline_ = r_.store->now() + *r_.until;
   if (r_.named) r_.named->interrupt_requested.store(false);
   try {
     if (r_.stop.stop_possible()) {
@@ -119,7 +118,6 @@ std::optional<PollStop> PollSession::should_stop() {
   if (r_.stop.stop_requested()) return PollStop::kStopRequested;
   if (interrupted_locally()) return PollStop::kInterrupted;
   const auto now = r_.store->now();
-  last_look_ = now;
   if (deadline_ && now >= *deadline_) return PollStop::kDeadline;
   if (r_.named && now >= next_status_check_) {
     next_status_check_ = now + r_.poll_interval;
@@ -131,7 +129,7 @@ std::optional<PollStop> PollSession::should_stop() {
 }
 
 void PollSession::idle_wait() {
-  auto until = last_look_ + r_.poll_interval;
+  auto until = r_.store->now() + r_.poll_interval;
   if (deadline_ && *deadline_ < until) until = *deadline_;
   waiter_->wait_until(until, [this] { return wake_condition(); });
   kicked_.store(false);

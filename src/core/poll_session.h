@@ -55,9 +55,8 @@ class PollSession {
 
   // Why the loop must stop now, if it must (interrupt, stop token, deadline).
   std::optional<PollStop> should_stop();
-  // Waits until one poll interval (on the clock) after the last should_stop() look (or the
-  // deadline, if nearer); returns early on new work, interrupt or stop request. Measuring
-  // from the last look means a clock move made while the loop was busy is not lost.
+  // Waits one poll interval on the clock (less if the deadline is nearer); returns early on
+  // new work, interrupt, stop request, or a clock move made while the loop was busy.
   void idle_wait();
   // Waits one poll interval of real time (transient storage error); returns early on stop
   // request or new work.
@@ -105,7 +104,6 @@ class PollSession {
   const ResolvedDequeue& r_;
   std::optional<TimePoint> deadline_;
   TimePoint next_status_check_;
-  TimePoint last_look_;  // the clock at the last should_stop()
   // The named worker's waiter (interrupt() notifies it) or, for the ephemeral consumer, own.
   std::unique_ptr<Clock::Waiter> own_waiter_;
   Clock::Waiter* waiter_ = nullptr;

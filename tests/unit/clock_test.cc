@@ -81,6 +81,23 @@ TEST(ManualClockTest, NotifyWakesEveryWaiterToRecheckItsPredicate) {
   EXPECT_TRUE(b.get());
 }
 
+TEST(ManualClockTest, AMoveBetweenWaitsEndsTheNextWaitAtOnce) {
+  pgqrs::ManualClock clock(kStart);
+  auto w = clock.make_waiter();
+  // The caller read now() (kStart) and was busy when the test moved the clock: its next wait
+  // (planned from the time it read) must not block past the move.
+  clock.advance(1s);
+  EXPECT_FALSE(w->wait_until(kStart + 2s, [] { return false; }))
+      << "returns so the caller re-checks the time";
+  // Accounted for now: the next wait blocks until the clock reaches its deadline.
+  auto fut = std::async(std::launch::async,
+                        [&] { return w->wait_until(kStart + 2s, [] { return false; }); });
+  ASSERT_TRUE(Blocked(clock, 1));
+  EXPECT_EQ(fut.wait_for(0ms), std::future_status::timeout);
+  clock.advance(1s);
+  ASSERT_EQ(fut.wait_for(10s), std::future_status::ready);
+}
+
 TEST(ManualClockTest, AWaiterOutlivesItsClock) {
   std::unique_ptr<pgqrs::Clock::Waiter> w;
   {
