@@ -1,6 +1,7 @@
 // Run: driving a run by hand (start / complete / fail / with_time) and RunBuilder::execute,
 // for callers outside a workflow worker (the Python bindings' Run handle).
 #include "core/run_state.h"
+#include "core/run_transitions.h"
 #include "core/workflow_json.h"
 #include "pgqrs/workflow.h"
 
@@ -15,18 +16,14 @@ RunRecord current(const detail::RunState& s) {
   return *r;
 }
 
-// RUNNING|CANCELLING -> `status`, or CANCELLED when a cancel was requested meanwhile.
-// Wakes this store's result() waits when the run finished.
+// RUNNING|CANCELLING -> `status`, or CANCELLED when a cancel was requested meanwhile
+// (core::finish_run). ValidationError for an unknown run. Wakes this store's result() waits
+// when the run finished.
 bool finish(detail::RunState& s, WorkflowStatus status, const std::optional<std::string>& output,
             const std::optional<std::string>& error) {
-  auto run = current(s);
-  bool finished = false;
-  if (run.status == WorkflowStatus::kCancelling) {
-    finished = s.store->backend->finish_run(s.run_id, WorkflowStatus::kCancelled, std::nullopt,
-                                            std::nullopt, s.now());
-  } else if (run.status == WorkflowStatus::kRunning) {
-    finished = s.store->backend->finish_run(s.run_id, status, output, error, s.now());
-  }
+  current(s);
+  const bool finished =
+      core::finish_run(*s.store->backend, s.run_id, status, output, error, s.now()).has_value();
   if (finished) s.store->activity.notify_run_finished();
   return finished;
 }
