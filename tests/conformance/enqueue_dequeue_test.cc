@@ -392,6 +392,23 @@ TEST_P(DequeueTest, PollWithoutHandlerWaitsForAMessage) {
   EXPECT_EQ(got[0].id, id);
 }
 
+// The idle back-off is measured on the store's clock: a delayed message is picked up when
+// the clock reaches its visibility time (no wake-up announces it), not before.
+TEST_P(DequeueTest, PollPicksUpADelayedMessageWhenTheClockReachesIt) {
+  auto id = pgqrs::enqueue().message({{"d", 1}}).to("q").delay(5s).execute(store())[0];
+  std::stop_source guard;
+  auto fut = std::async(std::launch::async, [&] {
+    return pgqrs::dequeue().from("q").stop_token(guard.get_token()).poll(store());
+  });
+  const std::string failure = DriveToDeadline(fut, 5s, 2);
+  if (!failure.empty()) guard.request_stop();
+  fut.wait();
+  ASSERT_EQ(failure, "") << "poll() of a message delayed 5 s";
+  auto got = fut.get();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, id);
+}
+
 // .until() is measured on the store's clock (decision K1 in docs/decisions.md): the poll
 // returns empty once the test moves the clock to the deadline, not before.
 TEST_P(DequeueTest, PollUntilReturnsEmptyOnTimeout) {
