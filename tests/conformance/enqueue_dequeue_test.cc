@@ -360,6 +360,26 @@ TEST_P(DequeueTest, OneShotFetchReusesOneEphemeralWorker) {
   EXPECT_LE(admin().list_workers().size(), 1u);
 }
 
+// The store's ephemeral consumer heartbeats at most once per heartbeat interval, measured
+// on the store's clock.
+TEST_P(DequeueTest, EphemeralConsumerHeartbeatsOncePerIntervalOfTheClock) {
+  EnqueueNumbers("q", 3);
+  const pgqrs::TimePoint t0 = now();
+  ASSERT_TRUE(pgqrs::dequeue().from("q").fetch_one(store()).has_value());
+  auto workers = admin().list_workers("q");
+  ASSERT_EQ(workers.size(), 1u);
+  const std::int64_t id = workers[0].id;
+  EXPECT_EQ(MillisBetween(admin().get_worker(id).heartbeat_at, t0), 0);
+  const auto every = std::chrono::seconds(config_.heartbeat_interval_seconds);
+  Advance(every - 1ms);
+  ASSERT_TRUE(pgqrs::dequeue().from("q").fetch_one(store()).has_value());
+  EXPECT_EQ(MillisBetween(admin().get_worker(id).heartbeat_at, t0), 0) << "within the interval";
+  Advance(1ms);
+  ASSERT_TRUE(pgqrs::dequeue().from("q").fetch_one(store()).has_value());
+  EXPECT_EQ(MillisBetween(admin().get_worker(id).heartbeat_at, now()), 0)
+      << "one interval of the clock later, the next call heartbeats";
+}
+
 TEST_P(DequeueTest, PollWithoutHandlerReturnsAvailableMessagesAtOnce) {
   EnqueueNumbers("q", 2);
   std::stop_source guard;
