@@ -420,7 +420,19 @@ TEST_P(DequeueTest, PollPicksUpADelayedMessageWhenTheClockReachesIt) {
   auto fut = std::async(std::launch::async, [&] {
     return pgqrs::dequeue().from("q").stop_token(guard.get_token()).poll(store());
   });
-  const std::string failure = DriveToDeadline(fut, 5s, 2);
+  // Not visible 1 ms before its delay ends: the poll keeps waiting.
+  std::string failure;
+  if (!WaitForWaiters(2)) failure = "the poll never blocked on the clock";
+  Advance(5s - 1ms);
+  if (failure.empty() && WaitForWaiters(2) && fut.wait_for(0ms) == std::future_status::ready) {
+    failure = "it returned before the message was visible";
+  }
+  // Visible now. An idle poll does not know when a delayed message becomes visible; it looks
+  // again within one poll interval of the clock.
+  Advance(1ms + std::chrono::milliseconds(config_.poll_interval_ms));
+  if (failure.empty() && fut.wait_for(5s) != std::future_status::ready) {
+    failure = "it did not return within one poll interval of the message becoming visible";
+  }
   if (!failure.empty()) guard.request_stop();
   fut.wait();
   ASSERT_EQ(failure, "") << "poll() of a message delayed 5 s";
