@@ -39,6 +39,9 @@ std::chrono::milliseconds operation_timeout(const Config& config) {
 
 }  // namespace
 
+SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config)
+    : SqlFamilyBackend(std::move(driver), config, Decoration{}) {}
+
 SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config,
                                    Decoration decoration)
     : driver_(std::move(driver)),

@@ -43,8 +43,8 @@ class SqlFamilyBackend : public backend::Backend {
   // Uses config.max_connections (at least 1) and config.connection_timeout_seconds. Opens
   // one connection at once, so an unreachable or invalid database fails here
   // (ConnectionError naming the path, or TimeoutError if it stays locked).
-  SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config,
-                   Decoration decoration = {});
+  SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config);
+  SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config, Decoration decoration);
   ~SqlFamilyBackend() override;
   SqlFamilyBackend(const SqlFamilyBackend&) = delete;
   SqlFamilyBackend& operator=(const SqlFamilyBackend&) = delete;
