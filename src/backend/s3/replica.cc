@@ -29,7 +29,7 @@ constexpr char kSqliteMagic[] = "SQLite format 3";  // + NUL: the first 16 bytes
 }  // namespace
 
 Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings settings)
-    : inner_config_(config),
+    : cache_config_(config),
       mode_(config.s3.mode),
       key_(dsn.key),
       client_(std::move(settings)),
@@ -42,11 +42,7 @@ Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings setti
   cache_.lock();
   // The cache runs in rollback-journal mode: after each commit the file is a complete
   // database (it is uploaded as is) and its change counter tells whether it changed.
-  inner_config_.sqlite.use_wal = false;
-  inner_dsn_.scheme = backend::Scheme::kSqlite;
-  inner_dsn_.path = cache_.db_path().string();
-  inner_dsn_.raw = "sqlite://" + inner_dsn_.path;
-  inner_dsn_.redacted = inner_dsn_.raw;
+  cache_config_.sqlite.use_wal = false;
 
   std::unique_lock swap(swap_mu_);
   if (mode_ == DurabilityMode::kDurable) {
@@ -60,50 +56,48 @@ Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings setti
     // Local mode never downloads here (snapshot() does): the working copy is what an
     // earlier session left, with its base, or empty. A base without its database is stale.
     if (cache_.size() == 0) cache_.remove_base();
-    {
-      std::lock_guard lock(sync_mu_);
-      base_ = cache_.read_base();
-    }
-    open_inner_locked();
+    std::lock_guard lock(sync_mu_);
+    base_ = cache_.read_base();
   }
-  inner_locked();  // a cache that cannot be opened fails connect()
 }
 
-Replica::~Replica() {
+Replica::~Replica() = default;
+
+void Replica::attach(sqlite_family::SqlFamilyBackend& store) {
   std::unique_lock swap(swap_mu_);
-  inner_.reset();
+  store_ = &store;
+}
+
+// ---- the gate -----------------------------------------------------------------------------
+
+void Replica::around_read(const std::function<void()>& op) {
+  if (mode_ == DurabilityMode::kDurable) refresh_if_changed();
+  std::shared_lock lock(swap_mu_);
+  op();
+}
+
+void Replica::around_write(const std::function<void()>& op) {
+  if (mode_ == DurabilityMode::kLocal) {
+    std::shared_lock lock(swap_mu_);
+    install_only_.store(false);
+    op();
+    return;
+  }
+  if (needs_refresh_.load()) refresh_if_changed();
+  std::uint64_t seq = 0;
+  {
+    std::shared_lock lock(swap_mu_);
+    op();
+    seq = note_applied();
+  }
+  wait_durable(seq);
 }
 
 // ---- cache swaps ----------------------------------------------------------------------
 
-void Replica::open_inner_locked() {
-  inner_.reset();
-  open_error_.clear();
-  try {
-    inner_ = backend::make_sqlite_backend(inner_config_, inner_dsn_);
-  } catch (const std::exception& e) {
-    open_error_ = e.what();
-  }
+void Replica::close_connections_locked() {
+  if (store_ != nullptr) store_->close_connections();
 }
-
-backend::Backend& Replica::inner_locked() {
-  if (!inner_) {
-    throw ConnectionError("s3: the local cache " + cache_.db_path().string() + " of " + describe() +
-                          " could not be opened: " + open_error_);
-  }
-  return *inner_;
-}
-
-namespace {
-// Opens the cache database again when it goes out of scope (after a swap, whatever happened).
-template <class Open>
-struct ReopenOnExit {
-  Open open;
-  ~ReopenOnExit() { open(); }
-};
-template <class Open>
-ReopenOnExit(Open) -> ReopenOnExit<Open>;
-}  // namespace
 
 void Replica::adopt_locked(std::string body, const std::string& etag) {
   if (!body.empty() &&
@@ -115,8 +109,7 @@ void Replica::adopt_locked(std::string body, const std::string& etag) {
     body[18] = 1;  // a WAL-mode file: use it in rollback-journal mode (file format 1)
     body[19] = 1;
   }
-  inner_.reset();
-  ReopenOnExit reopen{[this] { open_inner_locked(); }};
+  close_connections_locked();
   cache_.replace(body);
   Base base = CacheFile::base_of(body, etag);
   cache_.write_base(base);
@@ -127,8 +120,7 @@ void Replica::adopt_locked(std::string body, const std::string& etag) {
 }
 
 void Replica::reset_empty_locked() {
-  inner_.reset();
-  ReopenOnExit reopen{[this] { open_inner_locked(); }};
+  close_connections_locked();
   cache_.remove();
   cache_.remove_base();
   install_only_.store(false);
@@ -138,8 +130,7 @@ void Replica::reset_empty_locked() {
 }
 
 void Replica::restore_base_locked() {
-  inner_.reset();
-  ReopenOnExit reopen{[this] { open_inner_locked(); }};
+  close_connections_locked();
   std::lock_guard lock(sync_mu_);
   if (base_) {
     cache_.replace(base_bytes_);
@@ -308,7 +299,7 @@ void Replica::refresh_if_changed() {
 
 // ---- schema -----------------------------------------------------------------------------
 
-void Replica::install() {
+void Replica::install(const std::function<void()>& install_schema) {
   bool attached = false;
   {
     std::lock_guard lock(sync_mu_);
@@ -322,7 +313,7 @@ void Replica::install() {
   };
   if (mode_ == DurabilityMode::kDurable) {
     try {
-      write([](backend::Backend& b) { b.install(); });
+      install_schema();  // a gated write: published before it returns
     } catch (const ConflictError& e) {
       if (attached) throw;
       throw refused(e);
@@ -331,10 +322,13 @@ void Replica::install() {
   }
   // Local mode: only the working copy changes; the next sync() publishes it (and is
   // refused if another store published the object meanwhile).
-  std::shared_lock swap(swap_mu_);
-  const bool was_empty = !attached && cache_.size() == 0;
-  inner_locked().install();
-  if (was_empty) install_only_.store(true);
+  bool only_install = install_only_.load();  // the copy holds nothing but an install
+  {
+    std::shared_lock swap(swap_mu_);
+    only_install = only_install || (!attached && cache_.size() == 0);
+  }
+  install_schema();  // a gated write: changes only the working copy here
+  if (only_install) install_only_.store(true);
 }
 
 void Replica::uninstall() {

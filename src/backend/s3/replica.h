@@ -1,10 +1,11 @@
-// Replica: the S3 backend's sync layer (internal). It owns the local cache (a SQLite
-// database file run by the SQLite backend, composed, not copied) and keeps it related to the
-// remote object by ETag compare-and-swap. Design and guarantees: docs/s3.md.
+// Replica: the S3 backend's sync layer (internal). It owns the local cache file, which a
+// SQLite-family store runs on (s3_backend.cc), and keeps it related to the remote object by
+// ETag compare-and-swap. It sees every operation of that store as its OperationGate, as a
+// read or a write, whatever the operation is. Design and guarantees: docs/s3.md.
 //
 // Durable mode (default):
 //  - Opening downloads the object (one GET); a missing object gives an empty cache.
-//  - write(fn) applies fn to the cache, then returns only when a conditional PUT that
+//  - A write applies to the cache, then returns only when a conditional PUT that
 //    contains it succeeded (If-Match: <base ETag>, or If-None-Match: * before the object
 //    exists). GROUP COMMIT: one PUT at a time; writes that arrive while it is in flight are
 //    applied to the cache and share the next PUT. A write that changed nothing needs no PUT.
@@ -13,7 +14,7 @@
 //    downloaded and the writes fail with ConflictError; on a transport failure the cache is
 //    restored to the base and they fail with ConnectionError (outcome_unknown() when a PUT
 //    attempt may have landed; the next read or write re-reads the object first).
-//  - read(fn) first asks S3 whether the object changed (GET If-None-Match: <base ETag>, 304
+//  - A read first asks S3 whether the object changed (GET If-None-Match: <base ETag>, 304
 //    when not) and downloads it when it did, unless writes are in flight.
 // Local mode (the original pgqrs's rule): read/write touch only this store's working copy;
 // snapshot()/sync() move data.
@@ -35,24 +36,26 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
-#include <type_traits>
 #include <utility>
 
-#include "backend/backend.h"
 #include "backend/dsn.h"
 #include "backend/object_sync.h"
 #include "backend/s3/cache_file.h"
 #include "backend/s3/s3_client.h"
+#include "backend/sqlite_family/operation_gate.h"
+#include "backend/sqlite_family/sql_backend.h"
 #include "pgqrs/config.h"
 
 namespace pgqrs::s3 {
 
-class Replica final : public backend::ObjectSync {
+class Replica final : public backend::ObjectSync, public sqlite_family::OperationGate {
  public:
   // ConfigError for missing credentials or (local mode) a cache file another process uses;
   // ConnectionError when S3 cannot be reached.
@@ -61,47 +64,25 @@ class Replica final : public backend::ObjectSync {
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
-  template <class Fn>
-  auto read(Fn&& fn) -> std::invoke_result_t<Fn, backend::Backend&> {
-    if (mode_ == DurabilityMode::kDurable) refresh_if_changed();
-    std::shared_lock lock(swap_mu_);
-    return fn(inner_locked());
-  }
+  // The SQLite-family store that runs on the cache file (it runs every operation through
+  // this replica, as its OperationGate). Called once, after the store is constructed;
+  // before that, swaps have no connections to close.
+  void attach(sqlite_family::SqlFamilyBackend& store);
+  // The cache database file, and the Config its store must use (rollback-journal mode).
+  const std::filesystem::path& cache_path() const { return cache_.db_path(); }
+  const Config& cache_config() const { return cache_config_; }
 
-  template <class Fn>
-  auto write(Fn&& fn) -> std::invoke_result_t<Fn, backend::Backend&> {
-    using R = std::invoke_result_t<Fn, backend::Backend&>;
-    if (mode_ == DurabilityMode::kLocal) {
-      std::shared_lock lock(swap_mu_);
-      install_only_.store(false);
-      return fn(inner_locked());
-    }
-    if (needs_refresh_.load()) refresh_if_changed();
-    std::uint64_t seq = 0;
-    if constexpr (std::is_void_v<R>) {
-      {
-        std::shared_lock lock(swap_mu_);
-        fn(inner_locked());
-        seq = note_applied();
-      }
-      wait_durable(seq);
-    } else {
-      std::optional<R> result;
-      {
-        std::shared_lock lock(swap_mu_);
-        result.emplace(fn(inner_locked()));
-        seq = note_applied();
-      }
-      wait_durable(seq);
-      return std::move(*result);
-    }
-  }
+  // OperationGate. A read first refreshes the cache from S3 when the object changed
+  // (durable mode); a write returns only once a PUT containing it succeeded (durable mode).
+  void around_read(const std::function<void()>& op) override;
+  void around_write(const std::function<void()>& op) override;
 
-  // Creates or upgrades the schema. Durable mode publishes at once, with a create-only PUT
+  // Creates or upgrades the schema by calling `install_schema` (the store's own install, a
+  // gated write). Durable mode publishes at once, with a create-only PUT
   // when this store never saw the object: ConflictError when it exists (it is never
   // overwritten). Local mode changes only the working copy (sync() publishes it).
   // Re-installing on the object this store mirrors is a no-op.
-  void install();
+  void install(const std::function<void()>& install_schema);
   // Deletes the object (when it is still the version this store knows) and empties the cache.
   void uninstall();
 
@@ -129,29 +110,24 @@ class Replica final : public backend::ObjectSync {
   void handle_commit_failure(std::exception_ptr error);
   void refresh_if_changed();
 
-  // The SQLite backend on the cache; ConnectionError if it could not be reopened after a
-  // swap. Callers hold swap_mu_ (shared or exclusive).
-  backend::Backend& inner_locked();
-  // Callers hold swap_mu_ exclusively. Each closes the cache database, replaces it and opens
-  // it again (also when replacing failed, so the store stays usable).
+  // Callers hold swap_mu_ exclusively. Each closes the store's connections to the cache
+  // database and replaces the file; the store opens new connections at its next operation.
   void adopt_locked(std::string body, const std::string& etag);
   void reset_empty_locked();
   void restore_base_locked();
-  void open_inner_locked();
+  void close_connections_locked();
   bool dirty_locked() const;  // also needs sync_mu_ (reads base_)
 
   std::string describe() const { return client_.describe(key_); }
 
-  Config inner_config_;
-  backend::Dsn inner_dsn_;
+  Config cache_config_;
   DurabilityMode mode_;
   std::string key_;
   S3Client client_;
   CacheFile cache_;
 
-  std::shared_mutex swap_mu_;                // shared: an operation on inner_; exclusive: swap
-  std::unique_ptr<backend::Backend> inner_;  // GUARDED_BY(swap_mu_); destroyed before cache_
-  std::string open_error_;                   // GUARDED_BY(swap_mu_) why inner_ is null
+  std::shared_mutex swap_mu_;  // shared: an operation on the cache; exclusive: a swap
+  sqlite_family::SqlFamilyBackend* store_ = nullptr;  // GUARDED_BY(swap_mu_); not owned
 
   std::mutex sync_mu_;
   std::condition_variable cv_;

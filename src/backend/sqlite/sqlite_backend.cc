@@ -8,12 +8,16 @@
 
 namespace pgqrs::backend {
 
-std::unique_ptr<Backend> make_sqlite_backend(const Config& config, const Dsn& dsn) {
+std::unique_ptr<sqlite_family::Driver> make_sqlite_driver(const Config& config,
+                                                          const std::string& path) {
   sqlite::SqliteOptions options;
-  options.path = dsn.path;
+  options.path = path;
   options.use_wal = config.sqlite.use_wal;
   options.busy_timeout = sqlite_family::statement_lock_wait(config);
+  return std::make_unique<sqlite::SqliteDriver>(std::move(options));
+}
 
+std::unique_ptr<Backend> make_sqlite_backend(const Config& config, const Dsn& dsn) {
   Config effective = config;
   if (dsn.in_memory()) {
     // Every connection to ":memory:" opens its own, separate, empty database. The whole
@@ -21,8 +25,8 @@ std::unique_ptr<Backend> make_sqlite_backend(const Config& config, const Dsn& ds
     // on other threads wait for it; SQLite serialises them anyway).
     effective.max_connections = 1;
   }
-  return std::make_unique<sqlite_family::SqlFamilyBackend>(
-      std::make_unique<sqlite::SqliteDriver>(std::move(options)), effective);
+  return std::make_unique<sqlite_family::SqlFamilyBackend>(make_sqlite_driver(config, dsn.path),
+                                                           effective);
 }
 
 }  // namespace pgqrs::backend

@@ -24,14 +24,17 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
 #include "backend/sqlite_family/connection.h"
+#include "backend/sqlite_family/operation_gate.h"
 #include "backend/sqlite_family/pool.h"
 #include "backend/sqlite_family/transaction.h"
+#include "pgqrs/error.h"
 
 namespace pgqrs::sqlite_family {
 
@@ -45,18 +48,46 @@ class Executor {
   // writer of the file (in any process).
   template <class F>
   auto write(std::string_view op, F&& body) {
-    return run(op, Transaction::Mode::kImmediate, body);
+    return gated(/*write=*/true, [&] { return run(op, Transaction::Mode::kImmediate, body); });
   }
   // In a deferred (read) transaction: a consistent snapshot across several statements. In
   // WAL mode readers never wait for writers.
   template <class F>
   auto read(std::string_view op, F&& body) {
-    return run(op, Transaction::Mode::kDeferred, body);
+    return gated(/*write=*/false, [&] { return run(op, Transaction::Mode::kDeferred, body); });
   }
 
   std::chrono::milliseconds timeout() const { return timeout_; }
 
+  // Every later operation runs inside `gate` (operation_gate.h); null: none. Set before the
+  // store is used by more than one thread; the gate must outlive the executor's use.
+  void set_gate(OperationGate* gate) { gate_ = gate; }
+
  private:
+  // `call` directly, or as one operation through the gate.
+  template <class Call>
+  auto gated(bool write, Call&& call) -> std::invoke_result_t<Call&> {
+    using Result = std::invoke_result_t<Call&>;
+    if (gate_ == nullptr) return call();
+    if constexpr (std::is_void_v<Result>) {
+      if (write) {
+        gate_->around_write(call);
+      } else {
+        gate_->around_read(call);
+      }
+    } else {
+      std::optional<Result> out;
+      auto keep = [&] { out.emplace(call()); };
+      if (write) {
+        gate_->around_write(keep);
+      } else {
+        gate_->around_read(keep);
+      }
+      if (!out) throw InternalError("an operation gate returned without running the operation");
+      return std::move(*out);
+    }
+  }
+
   template <class F>
   std::invoke_result_t<F&, Session&> run(std::string_view op, Transaction::Mode mode, F& body) {
     using Result = std::invoke_result_t<F&, Session&>;
@@ -96,6 +127,7 @@ class Executor {
                                   std::chrono::steady_clock::time_point start) const;
 
   ConnectionPool& pool_;
+  OperationGate* gate_ = nullptr;
   const std::chrono::milliseconds timeout_;
   const std::string backend_name_;
   std::recursive_timed_mutex write_mu_;  // held by this process's writer (see above)

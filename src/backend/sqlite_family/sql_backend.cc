@@ -40,11 +40,16 @@ std::chrono::milliseconds operation_timeout(const Config& config) {
 }  // namespace
 
 SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config)
+    : SqlFamilyBackend(std::move(driver), config, Decoration{}) {}
+
+SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config,
+                                   Decoration decoration)
     : driver_(std::move(driver)),
-      name_(driver_->name()),
+      name_(decoration.name.empty() ? std::string(driver_->name()) : std::move(decoration.name)),
       pool_([d = driver_.get()] { return std::make_unique<Session>(d->open()); },
             config.max_connections, name_),
       exec_(pool_, operation_timeout(config), name_) {
+  exec_.set_gate(decoration.gate);
   // Open the first connection now: a bad path or a file that is not a database is reported
   // by connect(), not by the first queue operation.
   exec_.read("connect", [](Session&) {});

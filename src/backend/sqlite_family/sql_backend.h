@@ -30,17 +30,31 @@
 
 namespace pgqrs::sqlite_family {
 
-class SqlFamilyBackend final : public backend::Backend {
+// Not final: a store that keeps the same database somewhere else too (S3) derives from it and
+// runs every operation through an OperationGate; see s3/s3_backend.cc.
+class SqlFamilyBackend : public backend::Backend {
  public:
+  // What a deriving store changes: its name (errors, system_stats) and the gate every
+  // operation runs through (null: none; it must outlive this object's use).
+  struct Decoration {
+    std::string name;  // empty: the driver's ("sqlite", "turso")
+    OperationGate* gate = nullptr;
+  };
   // Uses config.max_connections (at least 1) and config.connection_timeout_seconds. Opens
   // one connection at once, so an unreachable or invalid database fails here
   // (ConnectionError naming the path, or TimeoutError if it stays locked).
   SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config);
+  SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config& config, Decoration decoration);
   ~SqlFamilyBackend() override;
   SqlFamilyBackend(const SqlFamilyBackend&) = delete;
   SqlFamilyBackend& operator=(const SqlFamilyBackend&) = delete;
 
   std::string_view name() const override { return name_; }
+
+  // Closes every pooled connection; the next operation opens new ones. For a gate that
+  // replaces the database file: call it while no operation is running (e.g. holding the
+  // gate exclusively), and before the file changes.
+  void close_connections() { pool_.drop_idle(); }
 
   // ---- schema (sql_backend.cc) ----
   void install() override;
