@@ -1,6 +1,7 @@
 #include "pgqrs/store.h"
 
 #include "backend/registry.h"
+#include "core/config_check.h"
 #include "core/identity.h"
 #include "core/store_state.h"
 #include "core/validation.h"
@@ -11,9 +12,10 @@
 namespace pgqrs {
 namespace detail {
 
-StoreState::StoreState(Config cfg, std::shared_ptr<const Clock> clk,
+StoreState::StoreState(Config cfg, backend::Dsn parsed, std::shared_ptr<const Clock> clk,
                        std::unique_ptr<backend::Backend> be)
     : config(std::move(cfg)),
+      dsn(std::move(parsed)),
       clock(std::move(clk)),
       backend(std::move(be)),
       limiter(config.validation) {}
@@ -70,6 +72,7 @@ std::int64_t StoreState::ephemeral_consumer_locked(const std::string& queue) {
 
 }  // namespace detail
 
+
 QueueInfo Store::queue(std::string_view name) const { return admin(*this).create_queue(name); }
 
 Producer Store::producer(std::string_view queue) const {
@@ -85,16 +88,20 @@ std::string_view Store::backend_name() const { return state_->backend->name(); }
 const Clock& Store::clock() const { return *state_->clock; }
 
 Store connect(std::string_view dsn) {
-  Config config = Config::load();
-  config.dsn = std::string(dsn);
-  return connect_with_config(config);
+  ConfigOverrides overrides;
+  overrides.dsn = std::string(dsn);
+  return connect_with_config(Config::load(std::nullopt, overrides));
 }
 
+// The one place a store's DSN is parsed: the value goes to the registry, the backend and
+// the store's state (docs/architecture.md, "A DSN from `connect`").
 Store connect_with_config(const Config& config, std::shared_ptr<const Clock> clock) {
-  config.validate();
+  core::validate_settings(config);
+  backend::Dsn dsn = backend::Dsn::parse(config.dsn);
   if (!clock) clock = std::make_shared<SystemClock>();
-  auto backend = backend::open_backend(config);
-  return Store(std::make_shared<detail::StoreState>(config, std::move(clock), std::move(backend)));
+  auto backend = backend::open_backend(config, dsn);
+  return Store(std::make_shared<detail::StoreState>(config, std::move(dsn), std::move(clock),
+                                                    std::move(backend)));
 }
 
 }  // namespace pgqrs

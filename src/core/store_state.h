@@ -10,6 +10,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/dsn.h"
 #include "core/activity_hub.h"
 #include "core/rate_limiter.h"
 #include "pgqrs/clock.h"
@@ -22,6 +23,7 @@ namespace pgqrs::detail {
 // Everything one Store (and its copies) shares. Thread-safe.
 struct StoreState {
   Config config;
+  backend::Dsn dsn;  // config.dsn, parsed once by connect_with_config
   std::shared_ptr<const Clock> clock;
   std::unique_ptr<backend::Backend> backend;
   core::RateLimiter limiter;
@@ -35,7 +37,8 @@ struct StoreState {
   // by an admin): forget it and register a fresh one. Returns the new id.
   std::int64_t replace_ephemeral_consumer(const std::string& queue, std::int64_t stale);
 
-  StoreState(Config cfg, std::shared_ptr<const Clock> clk, std::unique_ptr<backend::Backend> be);
+  StoreState(Config cfg, backend::Dsn parsed, std::shared_ptr<const Clock> clk,
+             std::unique_ptr<backend::Backend> be);
   // Stops the ephemeral consumers (best effort, never throws).
   ~StoreState();
 

@@ -58,12 +58,7 @@ class ScratchDir {
 };
 
 inline pgqrs::backend::Dsn sqlite_dsn(const std::string& path) {
-  pgqrs::backend::Dsn dsn;
-  dsn.scheme = pgqrs::backend::Scheme::kSqlite;
-  dsn.path = path;
-  dsn.raw = path == ":memory:" ? "sqlite::memory:" : "sqlite://" + path;
-  dsn.redacted = dsn.raw;
-  return dsn;
+  return path == ":memory:" ? pgqrs::backend::Dsn() : pgqrs::backend::Dsn::sqlite_file(path);
 }
 
 inline pgqrs::Config test_config() {

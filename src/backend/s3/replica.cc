@@ -31,11 +31,11 @@ constexpr char kSqliteMagic[] = "SQLite format 3";  // + NUL: the first 16 bytes
 Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings settings)
     : inner_config_(config),
       mode_(config.s3.mode),
-      key_(dsn.key),
+      key_(dsn.key()),
       client_(std::move(settings)),
       cache_(config.s3.cache_dir.empty() ? default_cache_dir()
                                          : std::filesystem::path(config.s3.cache_dir),
-             dsn.bucket, dsn.key) {
+             dsn.bucket(), dsn.key()) {
   // A cache file already in use (another store, in this process or another) gives this
   // store a private working copy of its own, in both modes (the original pgqrs: each
   // connected store has its own working copy).
@@ -47,10 +47,7 @@ Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings setti
   // The cache runs in rollback-journal mode: after each commit the file is a complete
   // database (it is uploaded as is) and its change counter tells whether it changed.
   inner_config_.sqlite.use_wal = false;
-  inner_dsn_.scheme = backend::Scheme::kSqlite;
-  inner_dsn_.path = cache_.db_path().string();
-  inner_dsn_.raw = "sqlite://" + inner_dsn_.path;
-  inner_dsn_.redacted = inner_dsn_.raw;
+  inner_dsn_ = backend::Dsn::sqlite_file(cache_.db_path().string());
 
   std::unique_lock swap(swap_mu_);
   const bool fetch = mode_ == DurabilityMode::kDurable || !cache_.exists();

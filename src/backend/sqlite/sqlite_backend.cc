@@ -10,7 +10,7 @@ namespace pgqrs::backend {
 
 std::unique_ptr<Backend> make_sqlite_backend(const Config& config, const Dsn& dsn) {
   sqlite::SqliteOptions options;
-  options.path = dsn.path;
+  options.path = dsn.path();
   options.use_wal = config.sqlite.use_wal;
   options.busy_timeout = sqlite_family::statement_lock_wait(config);
 
