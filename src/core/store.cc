@@ -1,6 +1,7 @@
 #include "pgqrs/store.h"
 
 #include "backend/registry.h"
+#include "backend/store_backend.h"
 #include "core/config_check.h"
 #include "core/identity.h"
 #include "core/store_state.h"
@@ -72,6 +73,7 @@ std::int64_t StoreState::ephemeral_consumer_locked(const std::string& queue) {
 
 }  // namespace detail
 
+backend::Backend& backend::backend_of(const Store& store) { return *store.state()->backend; }
 
 QueueInfo Store::queue(std::string_view name) const { return admin(*this).create_queue(name); }
 
