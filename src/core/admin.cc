@@ -10,7 +10,7 @@
 namespace pgqrs {
 namespace {
 
-detail::StoreState& st(const Store& store) { return *store.state(); }
+detail::StoreState& st(const Store& store) { return *StoreAccess::state(store); }
 std::int32_t max_read_ct(const Store& store) {
   return static_cast<std::int32_t>(store.config().max_read_ct);
 }

@@ -46,7 +46,7 @@ WorkflowBuilder& WorkflowBuilder::stop_token(std::stop_token token) {
 
 WorkflowRecord WorkflowBuilder::create(const Store& store) const {
   core::validate_name(name_, "workflow name");
-  auto& s = *store.state();
+  auto& s = *StoreAccess::state(store);
   return s.backend->create_workflow(name_, s.now());
 }
 
@@ -55,7 +55,7 @@ QueueMessage WorkflowBuilder::execute(const Store& store) const {
   if (!input_) {
     throw ValidationError("workflow '" + name_ + "': nothing to execute (call .trigger(input))");
   }
-  auto& s = *store.state();
+  auto& s = *StoreAccess::state(store);
   auto text = core::validate_payload(*input_, s.config.validation, "workflow input");
   s.limiter.acquire(1, s.now());
   auto triggered = s.backend->trigger_run(name_, text, s.now());
@@ -94,7 +94,7 @@ std::int64_t RunBuilder::resolve() const {
   if (!store_) throw ValidationError("run(): no store given (call .store(store))");
   if (run_id_) return *run_id_;
   if (message_id_) {
-    auto run = store_->state()->backend->find_run_by_message(*message_id_);
+    auto run = StoreAccess::state(*store_)->backend->find_run_by_message(*message_id_);
     if (!run) {
       throw ValidationError("message " + std::to_string(*message_id_) +
                             " does not belong to a workflow run");
@@ -106,7 +106,7 @@ std::int64_t RunBuilder::resolve() const {
 
 RunRecord RunBuilder::record() const {
   const auto id = resolve();
-  auto run = store_->state()->backend->get_run(id);
+  auto run = StoreAccess::state(*store_)->backend->get_run(id);
   if (!run) throw ValidationError("run " + std::to_string(id) + " not found");
   return *run;
 }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "backend/s3/replica.h"
-#include "core/store_state.h"
+#include "backend/store_backend.h"
 #include "integration/s3_test_support.h"
 
 namespace pgqrs_test {
@@ -26,7 +26,7 @@ fs::path CacheDb(const fs::path& cache_dir) {
 }
 
 std::uint64_t PutsOf(const pgqrs::Store& s) {
-  auto* replica = dynamic_cast<pgqrs::s3::Replica*>(s.state()->backend->object_sync());
+  auto* replica = dynamic_cast<pgqrs::s3::Replica*>(pgqrs::backend::backend_of(s).object_sync());
   return replica == nullptr ? 0 : replica->puts();
 }
 

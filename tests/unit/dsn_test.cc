@@ -193,6 +193,24 @@ TEST(Dsn, NoSecretOfFourOrMoreBytesSurvivesRedaction) {
   }
 }
 
+// Config::load applies explicit values before it validates: an overridden variable cannot
+// fail the load, and the DSN is left for connect to parse.
+TEST(Dsn, LoadOverridesTakeThePlaceOfTheEnvironmentBeforeValidation) {
+  ::setenv("PGQRS_SCHEMA", "not a schema", 1);
+  ::setenv("PGQRS_DSN", "nosuch://x", 1);
+  EXPECT_THROW(pgqrs::Config::load(), pgqrs::ConfigError);
+  pgqrs::ConfigOverrides overrides;
+  overrides.schema = "app";
+  overrides.dsn = "sqlite::memory:";
+  const pgqrs::Config config = pgqrs::Config::load(std::nullopt, overrides);
+  EXPECT_EQ(config.schema, "app");
+  EXPECT_EQ(config.dsn, "sqlite::memory:");
+  ::unsetenv("PGQRS_SCHEMA");
+  overrides.dsn.reset();
+  EXPECT_EQ(pgqrs::Config::load(std::nullopt, overrides).dsn, "nosuch://x");  // not parsed yet
+  ::unsetenv("PGQRS_DSN");
+}
+
 TEST(Dsn, UnbuiltBackendIsAConfigError) {
   // Postgres is not part of this build yet; connect must say so, not crash.
   auto cfg = pgqrs::Config::from_dsn("turso:///tmp/pgqrs-unbuilt.db");

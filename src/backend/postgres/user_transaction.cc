@@ -181,7 +181,7 @@ Transaction adopt(const Store& store, PGconn* conn) {
   if (conn == nullptr) throw ValidationError("postgres::adopt: the connection is null");
   auto impl = std::make_unique<pg::PgUserTransaction>(
       *pg, pg::Connection::borrow(conn, pg->connect_options()));
-  return Transaction(store.state(), std::move(impl));
+  return backend::make_transaction(store, std::move(impl));
 }
 
 }  // namespace pgqrs::postgres
