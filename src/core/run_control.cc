@@ -1,6 +1,7 @@
 // Run: driving a run by hand (start / complete / fail / with_time) and RunBuilder::execute,
 // for callers outside a workflow worker (the Python bindings' Run handle).
 #include "core/run_state.h"
+#include "core/run_transitions.h"
 #include "core/workflow_json.h"
 #include "pgqrs/workflow.h"
 
@@ -15,16 +16,12 @@ RunRecord current(const detail::RunState& s) {
   return *r;
 }
 
-// RUNNING|CANCELLING -> `status`, or CANCELLED when a cancel was requested meanwhile.
+// RUNNING|CANCELLING -> `status`, or CANCELLED when a cancel was requested meanwhile
+// (core::finish_run). ValidationError for an unknown run.
 bool finish(detail::RunState& s, WorkflowStatus status, const std::optional<std::string>& output,
             const std::optional<std::string>& error) {
-  auto run = current(s);
-  if (run.status == WorkflowStatus::kCancelling) {
-    return s.store->backend->finish_run(s.run_id, WorkflowStatus::kCancelled, std::nullopt,
-                                        std::nullopt, s.now());
-  }
-  if (run.status != WorkflowStatus::kRunning) return false;
-  return s.store->backend->finish_run(s.run_id, status, output, error, s.now());
+  current(s);
+  return core::finish_run(*s.store->backend, s.run_id, status, output, error, s.now()).has_value();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "core/messages.h"
 #include "core/run_state.h"
+#include "core/run_transitions.h"
 #include "core/workflow_json.h"
 
 namespace pgqrs::core {
@@ -33,15 +34,12 @@ Execution finish(detail::StoreState& s, const detail::RunState& state, WorkflowS
                  const std::optional<std::string>& output,
                  const std::optional<std::string>& error) {
   Execution ex;
-  auto current = s.backend->get_run(state.run_id);
-  if (current && current->status == WorkflowStatus::kCancelling) {
-    status = WorkflowStatus::kCancelled;
-  }
-  if (s.backend->finish_run(state.run_id, status, output, error, s.now())) {
-    ex.succeeded = status == WorkflowStatus::kSuccess;
+  if (const auto stored =
+          core::finish_run(*s.backend, state.run_id, status, output, error, s.now())) {
+    ex.succeeded = *stored == WorkflowStatus::kSuccess;
     return ex;
   }
-  current = s.backend->get_run(state.run_id);
+  const auto current = s.backend->get_run(state.run_id);
   if (current && current->status == WorkflowStatus::kPaused) {
     ex.disposition = Disposition::kDefer;
     ex.wake_at = state.wake_at.value_or(s.now());
@@ -120,7 +118,8 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
     ex.wake_at = *state->wake_at;
   } catch (const CancelledError&) {
     if (state->lease_lost) return leave;
-    s.backend->finish_run(*run_id, WorkflowStatus::kCancelled, std::nullopt, std::nullopt, s.now());
+    core::finish_run(*s.backend, *run_id, WorkflowStatus::kCancelled, std::nullopt, std::nullopt,
+                     s.now());
   } catch (const Error& e) {
     if (state->lease_lost) return leave;
     if ((e.code() == ErrorCode::kConnection || e.code() == ErrorCode::kTimeout) && e.retryable()) {

@@ -1,12 +1,8 @@
 #include "conformance/backend_fixture.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <random>
-#include <system_error>
 #include <thread>
 
 #include "conformance/postgres_cases.h"
@@ -21,14 +17,6 @@ namespace {
 // Suite-wide defaults applied to every config: idle polls wait on real time, so keep
 // them short; everything else stays at the documented defaults.
 void ApplySuiteDefaults(pgqrs::Config& config) { config.poll_interval_ms = 10; }
-
-std::string RandomHex(int len) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < len; ++i) out.push_back(kHex[rng() % 16]);
-  return out;
-}
 
 // The Turso case runs whenever the library was built with the Turso engine.
 std::optional<std::string> TursoUnavailableReason() {
@@ -83,24 +71,6 @@ std::optional<std::string> SkipReasonIfEnvMissing(const char* var) {
   return std::nullopt;
 }
 
-TempDir::TempDir() {
-  const fs::path base = fs::temp_directory_path();
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    fs::path candidate = base / ("pgqrs-conf-" + std::to_string(::getpid()) + "-" + RandomHex(12));
-    std::error_code ec;
-    if (fs::create_directory(candidate, ec)) {
-      path_ = candidate;
-      return;
-    }
-  }
-  throw std::runtime_error("could not create a temp dir under " + base.string());
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 void ConformanceTest::SetUp() {
   const BackendCase& c = GetParam();
   if (c.unavailable) {
@@ -132,7 +102,7 @@ void ConformanceTest::TearDown() {
 }
 
 pgqrs::Config ConformanceTest::FreshConfig() {
-  auto dir = std::make_unique<TempDir>();
+  auto dir = std::make_unique<TempDir>("pgqrs-conf");
   pgqrs::Config config = GetParam().make_config(dir->path());
   ApplySuiteDefaults(config);
   opened_.push_back(Opened{config, std::move(dir)});

@@ -41,6 +41,7 @@
 #include <gtest/gtest.h>
 
 #include "common/expect_throw.h"
+#include "common/scratch_dir.h"
 
 #include "pgqrs/pgqrs.h"
 
@@ -71,17 +72,7 @@ std::string BackendCaseName(const ::testing::TestParamInfo<BackendCase>& info);
 std::optional<std::string> SkipReasonIfEnvMissing(const char* var);
 
 // A fresh directory under the system temp dir, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = ScratchDir;
 
 // Base fixture for every conformance test.
 class ConformanceTest : public ::testing::TestWithParam<BackendCase> {

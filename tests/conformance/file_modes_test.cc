@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/scratch_dir.h"
 #include "pgqrs/pgqrs.h"
 
 namespace {
@@ -18,17 +19,8 @@ namespace fs = std::filesystem;
 
 class FileModesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    old_umask_ = ::umask(0);
-    char tmpl[] = "/tmp/pgqrs-modes-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    ::umask(old_umask_);
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void SetUp() override { old_umask_ = ::umask(0); }
+  void TearDown() override { ::umask(old_umask_); }
 
   // Installs, enqueues, leases and archives once, so every file the backend keeps exists.
   static void Use(const pgqrs::Store& store) {
@@ -53,7 +45,8 @@ class FileModesTest : public ::testing::Test {
   }
 
   mode_t old_umask_ = 0;
-  fs::path dir_;
+  pgqrs_test::ScratchDir scratch_{"pgqrs-modes"};
+  fs::path dir_ = scratch_.path();
 };
 
 TEST_F(FileModesTest, SqliteDatabaseAndItsWalAreOwnerOnly) {

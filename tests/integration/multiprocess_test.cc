@@ -23,9 +23,12 @@
 namespace {
 
 namespace fs = std::filesystem;
+using pgqrs_test::DeliveryTally;
+using pgqrs_test::DescribeNumbers;
 using pgqrs_test::ReadNumbers;
 using pgqrs_test::ScratchDir;
 using pgqrs_test::Spawn;
+using pgqrs_test::TallyDeliveries;
 using pgqrs_test::WaitAll;
 using namespace std::chrono_literals;
 
@@ -73,20 +76,10 @@ TEST_P(MultiprocessTest, OneProducerTwoConsumersArchiveEveryMessageExactlyOnce) 
   std::map<long, int> seen;
   for (long n : got_a) ++seen[n];
   for (long n : got_b) ++seen[n];
-  std::vector<long> duplicates;
-  std::vector<long> missing;
-  for (const auto& [n, times] : seen) {
-    if (times > 1) duplicates.push_back(n);
-  }
-  for (long n = 0; n < kMessages; ++n) {
-    if (seen.find(n) == seen.end()) missing.push_back(n);
-  }
-  EXPECT_TRUE(duplicates.empty()) << duplicates.size() << " messages processed more than once"
-                                  << (duplicates.empty() ? "" : ", first n=")
-                                  << (duplicates.empty() ? "" : std::to_string(duplicates[0]));
-  EXPECT_TRUE(missing.empty()) << missing.size() << " messages never processed"
-                               << (missing.empty() ? "" : ", first n=")
-                               << (missing.empty() ? "" : std::to_string(missing[0]));
+  const DeliveryTally tally = TallyDeliveries(seen, kMessages);
+  EXPECT_TRUE(tally.duplicates.empty())
+      << DescribeNumbers(tally.duplicates, "messages processed more than once");
+  EXPECT_TRUE(tally.missing.empty()) << DescribeNumbers(tally.missing, "messages never processed");
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kMessages));
   EXPECT_EQ(got_a.size() + got_b.size(), static_cast<std::size_t>(kMessages));
   EXPECT_FALSE(got_a.empty()) << "consumer A processed nothing (not a failure of correctness, "

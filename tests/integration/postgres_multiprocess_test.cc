@@ -83,21 +83,10 @@ TEST(PostgresMultiprocessTest, OneProducerFourConsumersArchiveEveryMessageExactl
     total += got.size();
     for (long n : got) ++seen[n];
   }
-  std::vector<long> duplicates;
-  std::vector<long> missing;
-  for (const auto& [n, times] : seen) {
-    if (times > 1) duplicates.push_back(n);
-  }
-  for (long n = 0; n < kMessages; ++n) {
-    if (seen.find(n) == seen.end()) missing.push_back(n);
-  }
-  EXPECT_TRUE(duplicates.empty()) << duplicates.size() << " messages processed more than once"
-                                  << (duplicates.empty()
-                                          ? ""
-                                          : ", first n=" + std::to_string(duplicates[0]));
-  EXPECT_TRUE(missing.empty()) << missing.size() << " messages never processed"
-                               << (missing.empty() ? ""
-                                                   : ", first n=" + std::to_string(missing[0]));
+  const DeliveryTally tally = TallyDeliveries(seen, kMessages);
+  EXPECT_TRUE(tally.duplicates.empty())
+      << DescribeNumbers(tally.duplicates, "messages processed more than once");
+  EXPECT_TRUE(tally.missing.empty()) << DescribeNumbers(tally.missing, "messages never processed");
   EXPECT_EQ(total, static_cast<std::size_t>(kMessages));
 
   // The database agrees: every message archived once, delivered once, nothing left.

@@ -49,11 +49,7 @@ class S3SigningTest : public ::testing::Test {
   }
   void TearDown() override {
     env_.clear();
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
+    if (pid_ > 0) pgqrs_test::KillAndReap(pid_);
   }
   pgqrs::s3::S3Client Client() {
     return pgqrs::s3::S3Client(pgqrs::s3::S3Settings::from_environment(s_.bucket));

@@ -114,11 +114,7 @@ class FaultProxy {
     ADD_FAILURE() << "the fault proxy did not start";
   }
   ~FaultProxy() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
+    if (pid_ > 0) KillAndReap(pid_);
   }
   FaultProxy(const FaultProxy&) = delete;
   FaultProxy& operator=(const FaultProxy&) = delete;

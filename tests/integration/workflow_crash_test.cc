@@ -231,9 +231,7 @@ void WorkflowCrashTest::RunScenario(int concurrency, int lease_seconds) {
   auto kill_worker = [&](std::size_t index) {
     const pid_t pid = alive[index];
     alive.erase(alive.begin() + static_cast<std::ptrdiff_t>(index));
-    int status = 0;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
+    const int status = pgqrs_test::KillAndReap(pid);
     killed_pids.insert(std::to_string(pid));
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
   };

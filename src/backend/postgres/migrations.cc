@@ -3,7 +3,7 @@
 #include <array>
 #include <string>
 
-#include "backend/backend.h"
+#include "backend/schema_catalog.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::pg {
@@ -127,16 +127,11 @@ CREATE TABLE {s}.pgqrs_workflow_steps (
 );
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigration1Tables{
-    "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
-    "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
-
-constexpr std::array<Migration, 1> kMigrations{{
-    {1, "queues, workers, messages, workflow tables", kMigration1, kMigration1Tables},
-}};
-
-static_assert(kMigrations.back().version == backend::kSchemaVersion,
-              "the last migration must be backend::kSchemaVersion");
+// The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
+// with {s} for the schema (sql_text.h).
+constexpr std::array<const char*, 1> kMigrationSql{kMigration1};
+static_assert(kMigrationSql.size() == backend::kSchemaVersion,
+              "every schema step needs its Postgres text");
 
 // One statement: foreign keys between the listed tables never block it.
 constexpr char kDropAll[] = R"sql(
@@ -154,8 +149,6 @@ std::string qualified(const StatementCache& sql, std::string_view table) {
 
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
-
 void install_schema(Executor& exec, StatementCache& sql, const std::string& schema) {
   exec.transaction(
       "install",
@@ -163,9 +156,9 @@ void install_schema(Executor& exec, StatementCache& sql, const std::string& sche
         s.exec(sql(kLockInstall), Params().text("pgqrs.install:" + schema));
         s.simple(with_schema(kCreateVersionTable, sql.quoted_schema()));
         std::int32_t version = current_version(s, sql);
-        for (const Migration& m : kMigrations) {
+        for (const backend::SchemaStep& m : backend::schema_steps()) {
           if (m.version <= version) continue;
-          s.simple(with_schema(m.sql, sql.quoted_schema()));
+          s.simple(with_schema(kMigrationSql[m.version - 1], sql.quoted_schema()));
           s.exec(sql(kRecordVersion), Params().int4(m.version).text(m.description));
           version = m.version;
         }
@@ -181,16 +174,9 @@ std::optional<std::int32_t> read_schema_version(Session& s, StatementCache& sql)
   const std::int32_t version = current_version(s, sql);
   if (version == 0) return std::nullopt;
   std::vector<std::string> expected;
-  for (const Migration& m : kMigrations) {
-    if (m.version > version) break;
-    for (std::string_view t : m.tables) expected.push_back(qualified(sql, t));
-  }
+  for (std::string_view t : backend::tables_up_to(version)) expected.push_back(qualified(sql, t));
   auto r = s.exec(sql(kMissingTables), Params().text_array(expected));
-  if (r.rows() > 0) {
-    throw ConfigError("the pgqrs schema is incomplete: table " + r.text(0, 0) +
-                      " is missing (schema version " + std::to_string(version) +
-                      " is recorded); run uninstall() then install() to recreate it");
-  }
+  if (r.rows() > 0) backend::throw_incomplete_schema(r.text(0, 0), version);
   return version;
 }
 

@@ -10,22 +10,12 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string_view>
 
 #include "backend/postgres/executor.h"
 #include "backend/postgres/sql_text.h"
 
 namespace pgqrs::pg {
-
-struct Migration {
-  std::int32_t version;
-  const char* description;
-  const char* sql;  // template with {s} (sql_text.h)
-  std::span<const std::string_view> tables;
-};
-
-std::span<const Migration> migrations();
 
 void install_schema(Executor& exec, StatementCache& sql, const std::string& schema);
 // Installed version, nullopt when there is no version table (or it is empty). ConfigError

@@ -20,10 +20,10 @@ ON CONFLICT (queue_name) DO NOTHING
 RETURNING id)sql";
 
 constexpr char kQueueByName[] =
-    "SELECT " PGQRS_PG_QUEUE_COLUMNS " FROM {s}.pgqrs_queues WHERE queue_name = $1";
+    "SELECT " PGQRS_QUEUE_COLUMNS " FROM {s}.pgqrs_queues WHERE queue_name = $1";
 // COLLATE "C": the same order as SQLite (bytewise), whatever the database's collation.
 constexpr char kAllQueues[] =
-    "SELECT " PGQRS_PG_QUEUE_COLUMNS " FROM {s}.pgqrs_queues ORDER BY queue_name COLLATE \"C\"";
+    "SELECT " PGQRS_QUEUE_COLUMNS " FROM {s}.pgqrs_queues ORDER BY queue_name COLLATE \"C\"";
 
 // delete_queue, step 1: lock the queue row (blocks enqueues into it until we finish).
 constexpr char kLockQueue[] = "SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 FOR UPDATE";
@@ -100,7 +100,7 @@ PostgresBackend::PostgresBackend(const Config& config, const backend::Dsn& dsn)
     : schema_(config.schema),
       options_(parse_connect_options(dsn, config)),
       channel_(make_channel(config.schema)),
-      pool_(options_, config.max_connections),
+      pool_(pool_policy(options_), config.max_connections, "postgres"),
       exec_(pool_, options_, schema_, options_.prepared),
       sql_(open_and_check(exec_, schema_, options_)) {}
 
@@ -151,7 +151,7 @@ std::optional<QueueInfo> PostgresBackend::find_queue(std::string_view name) {
   return exec_.read("find_queue", [&](Session& s) -> std::optional<QueueInfo> {
     auto r = s.exec(sql_(kQueueByName), Params().text(name));
     if (r.rows() == 0) return std::nullopt;
-    return read_queue(r, 0);
+    return backend::read_queue(PgRow(r, 0));
   });
 }
 
@@ -160,7 +160,7 @@ std::vector<QueueInfo> PostgresBackend::list_queues() {
     auto r = s.exec(sql_(kAllQueues), Params());
     std::vector<QueueInfo> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_queue(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_queue(PgRow(r, i)));
     return out;
   });
 }

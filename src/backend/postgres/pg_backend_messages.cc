@@ -58,7 +58,7 @@ constexpr char kDequeueCtes[] = R"sql(
        UPDATE {s}.pgqrs_messages
        SET vt = $3, read_ct = read_ct + 1, dequeued_at = $2, consumer_worker_id = $4
        WHERE id = ANY (ARRAY(SELECT id FROM c))
-       RETURNING )sql" PGQRS_PG_MESSAGE_COLUMNS ")";
+       RETURNING )sql" PGQRS_MESSAGE_COLUMNS ")";
 
 constexpr char kDequeueRows[] = R"sql(
        l.id, l.queue_id, l.payload, l.vt, l.enqueued_at, l.read_ct, l.dequeued_at,
@@ -96,14 +96,14 @@ WITH a AS (
 }
 
 constexpr char kMessageById[] =
-    "SELECT " PGQRS_PG_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE id = $1";
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE id = $1";
 
 // One row per message, or one row with NULL message columns when the queue has none;
 // no row when the queue does not exist. $2 include archived, $3 limit.
 constexpr char kListMessages[] = R"sql(
 SELECT q.id, m.* FROM {s}.pgqrs_queues q
 LEFT JOIN LATERAL (
-  SELECT )sql" PGQRS_PG_MESSAGE_COLUMNS R"sql( FROM {s}.pgqrs_messages
+  SELECT )sql" PGQRS_MESSAGE_COLUMNS R"sql( FROM {s}.pgqrs_messages
   WHERE queue_id = q.id AND ($2 OR archived_at IS NULL)
   ORDER BY id DESC LIMIT $3) m ON true
 WHERE q.queue_name = $1
@@ -117,7 +117,7 @@ constexpr char kQueueId[] = "SELECT id FROM {s}.pgqrs_queues WHERE queue_name = 
   "archived_at IS NULL AND (dead_at IS NOT NULL OR (vt <= $2 AND read_ct >= $3))"
 
 constexpr char kDeadLetters[] =
-    "SELECT " PGQRS_PG_MESSAGE_COLUMNS
+    "SELECT " PGQRS_MESSAGE_COLUMNS
     " FROM {s}.pgqrs_messages WHERE ($1::int8 IS NULL OR queue_id = $1) "
     "AND " PGQRS_PG_IS_DEAD_LETTER " ORDER BY id";
 
@@ -170,7 +170,7 @@ std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeuePar
   leased.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
     if (r.is_null(i, first)) continue;
-    leased.push_back(read_message(r, i, first));
+    leased.push_back(backend::read_message(PgRow(r, i, first)));
   }
   return leased;
 }
@@ -202,7 +202,7 @@ std::optional<QueueMessage> PostgresBackend::get_message(std::int64_t id) {
   return exec_.read("get_message", [&](Session& s) -> std::optional<QueueMessage> {
     auto r = s.exec(sql_(kMessageById), Params().int8(id));
     if (r.rows() == 0) return std::nullopt;
-    return read_message(r, 0);
+    return backend::read_message(PgRow(r, 0));
   });
 }
 
@@ -217,7 +217,7 @@ std::vector<QueueMessage> PostgresBackend::list_messages(std::string_view queue,
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
       if (r.is_null(i, 1)) continue;
-      out.push_back(read_message(r, i, 1));
+      out.push_back(backend::read_message(PgRow(r, i, 1)));
     }
     return out;
   });
@@ -237,7 +237,7 @@ std::vector<QueueMessage> PostgresBackend::dead_letters(std::optional<std::strin
     auto r = s.exec(sql_(kDeadLetters), params.time(now).int4(max_read_ct));
     std::vector<QueueMessage> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_message(PgRow(r, i)));
     return out;
   });
 }

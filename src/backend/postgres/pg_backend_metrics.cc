@@ -14,6 +14,7 @@
 
 #include "backend/postgres/migrations.h"
 #include "backend/postgres/pg_backend.h"
+#include "backend/postgres/rows.h"
 #include "backend/worker_tally.h"
 #include "pgqrs/error.h"
 
@@ -62,26 +63,6 @@ SELECT count(*) FROM {s}.pgqrs_messages
 WHERE queue_id = $1 AND archived_at IS NULL AND dead_at IS NULL AND vt > $2
   AND consumer_worker_id IS NOT NULL)sql";
 
-std::uint64_t count_at(const Result& r, int row, int col) {
-  return static_cast<std::uint64_t>(r.int8(row, col));
-}
-
-QueueMetrics read_metrics(const Result& r, int row, TimePoint now) {
-  QueueMetrics m;
-  m.queue_id = r.int8(row, 0);
-  m.queue_name = r.text(row, 1);
-  m.pending = count_at(r, row, 2);
-  m.delayed = count_at(r, row, 3);
-  m.leased = count_at(r, row, 4);
-  m.archived = count_at(r, row, 5);
-  m.dead = count_at(r, row, 6);
-  if (auto oldest = r.optional_time(row, 7)) {
-    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored(now) - *oldest);
-    m.oldest_pending_age = std::max(age, std::chrono::milliseconds(0));
-  }
-  return m;
-}
-
 }  // namespace
 
 QueueMetrics PostgresBackend::queue_metrics(std::string_view queue, TimePoint now,
@@ -89,7 +70,7 @@ QueueMetrics PostgresBackend::queue_metrics(std::string_view queue, TimePoint no
   return exec_.read("queue_metrics", [&](Session& s) {
     auto r = s.exec(sql_(kQueueMetrics), Params().time(now).int4(max_read_ct).text(queue));
     if (r.rows() == 0) queue_not_found(queue);
-    return read_metrics(r, 0, now);
+    return backend::read_queue_metrics(PgRow(r, 0), now);
   });
 }
 
@@ -99,7 +80,7 @@ std::vector<QueueMetrics> PostgresBackend::all_queue_metrics(TimePoint now,
     auto r = s.exec(sql_(kQueueMetrics), Params().time(now).int4(max_read_ct).null(kTextOid));
     std::vector<QueueMetrics> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_metrics(r, i, now));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_queue_metrics(PgRow(r, i), now));
     return out;
   });
 }
@@ -110,14 +91,15 @@ SystemStats PostgresBackend::system_stats(TimePoint now, std::int32_t max_read_c
     st.backend = std::string(name());
     st.schema_version = read_schema_version(s, sql_).value_or(0);
     auto r = s.exec(sql_(kTotals), Params().time(now).int4(max_read_ct));
-    st.queues = count_at(r, 0, 0);
-    st.workers = count_at(r, 0, 1);
-    st.active_workers = count_at(r, 0, 2);
-    st.pending = count_at(r, 0, 3);
-    st.delayed = count_at(r, 0, 4);
-    st.leased = count_at(r, 0, 5);
-    st.archived = count_at(r, 0, 6);
-    st.dead = count_at(r, 0, 7);
+    const PgRow row(r, 0);
+    st.queues = row.count(0);
+    st.workers = row.count(1);
+    st.active_workers = row.count(2);
+    st.pending = row.count(3);
+    st.delayed = row.count(4);
+    st.leased = row.count(5);
+    st.archived = row.count(6);
+    st.dead = row.count(7);
     return st;
   });
 }
@@ -130,9 +112,10 @@ WorkerStats PostgresBackend::worker_stats(std::string_view queue, TimePoint now)
     WorkerStats st;
     st.queue_name = std::string(queue);
     auto r = s.exec(sql_(kWorkersByStatus), Params().int8(queue_id));
-    for (int i = 0; i < r.rows(); ++i) backend::tally_workers(st, r.text(i, 0), count_at(r, i, 1));
+    for (int i = 0; i < r.rows(); ++i)
+      backend::tally_workers(st, r.text(i, 0), PgRow(r, i).count(1));
     st.leased_messages =
-        count_at(s.exec(sql_(kLeasedInQueue), Params().int8(queue_id).time(now)), 0, 0);
+        PgRow(s.exec(sql_(kLeasedInQueue), Params().int8(queue_id).time(now)), 0).count(0);
     return st;
   });
 }

@@ -19,11 +19,11 @@ WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM q)
 RETURNING id, queue_id)sql";
 
 constexpr char kWorkerById[] =
-    "SELECT " PGQRS_PG_WORKER_COLUMNS " FROM {s}.pgqrs_workers WHERE id = $1";
+    "SELECT " PGQRS_WORKER_COLUMNS " FROM {s}.pgqrs_workers WHERE id = $1";
 
 constexpr char kQueueId[] = "SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1";
 
-constexpr char kListWorkers[] = "SELECT " PGQRS_PG_WORKER_COLUMNS
+constexpr char kListWorkers[] = "SELECT " PGQRS_WORKER_COLUMNS
                                 " FROM {s}.pgqrs_workers WHERE ($1::int8 IS NULL OR queue_id = $1) "
                                 "ORDER BY id";
 
@@ -45,7 +45,7 @@ constexpr char kHeartbeat[] = "UPDATE {s}.pgqrs_workers SET heartbeat_at = $2 WH
   "consumer_worker_id = $1 AND vt > $2 AND coalesce(archived_at, dead_at) IS NULL"
 
 constexpr char kLeasedMessages[] =
-    "SELECT " PGQRS_PG_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE " PGQRS_PG_LEASED_BY_WORKER
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE " PGQRS_PG_LEASED_BY_WORKER
     " ORDER BY vt, id";
 
 // $3 channel: the released messages are deliverable now.
@@ -118,17 +118,8 @@ WorkerInfo PostgresBackend::register_worker(std::string_view name, WorkerKind ki
   return exec_.write("register_worker", [&](Session& s) {
     auto r = s.exec(sql_(kInsertWorker), params);
     if (r.rows() == 0) queue_not_found(*queue);
-    WorkerInfo w;
-    w.id = r.int8(0, 0);
-    w.queue_id = r.optional_int8(0, 1);
-    w.name = std::string(name);
-    w.kind = kind;
-    w.hostname = std::string(hostname);
-    w.pid = pid;
-    w.status = WorkerStatus::kReady;
-    w.started_at = stored(now);
-    w.heartbeat_at = stored(now);
-    return w;
+    return backend::registered_worker(r.int8(0, 0), r.optional_int8(0, 1), name, kind, hostname,
+                                      pid, now);
   });
 }
 
@@ -136,7 +127,7 @@ std::optional<WorkerInfo> PostgresBackend::get_worker(std::int64_t id) {
   return exec_.read("get_worker", [&](Session& s) -> std::optional<WorkerInfo> {
     auto r = s.exec(sql_(kWorkerById), Params().int8(id));
     if (r.rows() == 0) return std::nullopt;
-    return read_worker(r, 0);
+    return backend::read_worker(PgRow(r, 0));
   });
 }
 
@@ -153,7 +144,7 @@ std::vector<WorkerInfo> PostgresBackend::list_workers(std::optional<std::string_
     auto r = s.exec(sql_(kListWorkers), params);
     std::vector<WorkerInfo> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_worker(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_worker(PgRow(r, i)));
     return out;
   });
 }
@@ -194,7 +185,7 @@ std::vector<QueueMessage> PostgresBackend::leased_messages(std::int64_t worker, 
     auto r = s.exec(sql_(kLeasedMessages), Params().int8(worker).time(now));
     std::vector<QueueMessage> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_message(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_message(PgRow(r, i)));
     return out;
   });
 }

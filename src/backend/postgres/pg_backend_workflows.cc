@@ -23,9 +23,9 @@ namespace {
 
 constexpr char kLockWorkflowName[] = "SELECT pg_advisory_xact_lock(hashtext($1))";
 constexpr char kWorkflowByName[] =
-    "SELECT " PGQRS_PG_WORKFLOW_COLUMNS " FROM {s}.pgqrs_workflows WHERE name = $1";
+    "SELECT " PGQRS_WORKFLOW_COLUMNS " FROM {s}.pgqrs_workflows WHERE name = $1";
 constexpr char kAllWorkflows[] =
-    "SELECT " PGQRS_PG_WORKFLOW_COLUMNS " FROM {s}.pgqrs_workflows ORDER BY name";
+    "SELECT " PGQRS_WORKFLOW_COLUMNS " FROM {s}.pgqrs_workflows ORDER BY name";
 // An existing queue of the same name is adopted; only a missing one is created.
 constexpr char kQueueIdForWorkflow[] = R"sql(
 WITH ins AS (
@@ -37,7 +37,7 @@ UNION ALL
 SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 AND NOT EXISTS (SELECT 1 FROM ins))sql";
 constexpr char kInsertWorkflow[] =
     "INSERT INTO {s}.pgqrs_workflows (name, queue_id, created_at) VALUES ($1, $2, $3) "
-    "RETURNING " PGQRS_PG_WORKFLOW_COLUMNS;
+    "RETURNING " PGQRS_WORKFLOW_COLUMNS;
 
 // ---- runs ----
 
@@ -65,7 +65,7 @@ WITH wf AS (
        SELECT mid.id, wf.queue_id, $2::jsonb,
               $3, $3, 0
        FROM wf, mid, r
-       RETURNING )sql" PGQRS_PG_MESSAGE_COLUMNS R"sql(),
+       RETURNING )sql" PGQRS_MESSAGE_COLUMNS R"sql(),
      n AS (SELECT pg_notify($5, $1) FROM m)
 SELECT r.id, r.workflow_id, $1::text, r.message_id, r.status, r.input, r.output, r.error,
        r.created_at, r.updated_at, m.*, (SELECT count(*) FROM n)
@@ -94,7 +94,7 @@ SELECT r.id, r.workflow_id, w.name, r.message_id, r.status, r.input, r.output, r
        r.created_at, r.updated_at
 FROM u AS r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
 UNION ALL
-SELECT )sql" PGQRS_PG_RUN_COLUMNS R"sql(
+SELECT )sql" PGQRS_RUN_COLUMNS R"sql(
 FROM {s}.pgqrs_workflow_runs r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
 WHERE r.id = $1 AND NOT EXISTS (SELECT 1 FROM u))sql";
 
@@ -137,7 +137,7 @@ SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1),
 
 // ---- steps ----
 
-constexpr char kStep[] = "SELECT " PGQRS_PG_STEP_COLUMNS
+constexpr char kStep[] = "SELECT " PGQRS_STEP_COLUMNS
                          " FROM {s}.pgqrs_workflow_steps WHERE run_id = $1 AND step_name = $2";
 // Inserts the step as RUNNING unless it exists; returns the row either way (the new one, or
 // the existing one as of the statement's start). No row when the run does not exist or a
@@ -149,10 +149,10 @@ WITH ins AS (
   SELECT $1, $2, 'RUNNING', 0, $3, $3
   WHERE EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1)
   ON CONFLICT (run_id, step_name) DO NOTHING
-  RETURNING )sql" PGQRS_PG_STEP_COLUMNS R"sql()
+  RETURNING )sql" PGQRS_STEP_COLUMNS R"sql()
 SELECT * FROM ins
 UNION ALL
-SELECT )sql" PGQRS_PG_STEP_COLUMNS R"sql( FROM {s}.pgqrs_workflow_steps
+SELECT )sql" PGQRS_STEP_COLUMNS R"sql( FROM {s}.pgqrs_workflow_steps
 WHERE run_id = $1 AND step_name = $2 AND NOT EXISTS (SELECT 1 FROM ins))sql";
 constexpr char kRunExists[] = "SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1)";
 // $3 status, $4 output, $5 error (NULL = keep), $6 retry_at (NULL = clear), $7 retry_count
@@ -165,7 +165,7 @@ SET status = $3, output = coalesce($4, output),
 WHERE run_id = $1 AND step_name = $2 AND status <> 'SUCCESS')sql";
 // Creation order: identity values follow insertion order.
 constexpr char kListSteps[] =
-    "SELECT " PGQRS_PG_STEP_COLUMNS " FROM {s}.pgqrs_workflow_steps WHERE run_id = $1 ORDER BY id";
+    "SELECT " PGQRS_STEP_COLUMNS " FROM {s}.pgqrs_workflow_steps WHERE run_id = $1 ORDER BY id";
 
 // Optional values as typed parameters (SQL NULL of the column's type when absent).
 Params& jsonb_or_null(Params& p, const std::optional<std::string>& v) {
@@ -183,7 +183,7 @@ Params& text_or_null(Params& p, const std::optional<std::string>& v) {
 
 std::optional<RunRecord> first_run(const Result& r) {
   if (r.rows() == 0) return std::nullopt;
-  return read_run(r, 0);
+  return backend::read_run(PgRow(r, 0));
 }
 
 }  // namespace
@@ -200,7 +200,7 @@ WorkflowRecord PostgresBackend::create_workflow(std::string_view name, TimePoint
         s.exec(sql_(kLockWorkflowName),
                Params().text("pgqrs.workflow:" + schema_ + ":" + std::string(name)));
         auto existing = s.exec(sql_(kWorkflowByName), Params().text(name));
-        if (existing.rows() > 0) return read_workflow(existing, 0);
+        if (existing.rows() > 0) return backend::read_workflow(PgRow(existing, 0));
         auto queue = s.exec(sql_(kQueueIdForWorkflow), Params().text(name).time(now));
         if (queue.rows() == 0) {
           throw InternalError("create_workflow: queue '" + std::string(name) +
@@ -208,7 +208,7 @@ WorkflowRecord PostgresBackend::create_workflow(std::string_view name, TimePoint
         }
         auto created =
             s.exec(sql_(kInsertWorkflow), Params().text(name).int8(queue.int8(0, 0)).time(now));
-        return read_workflow(created, 0);
+        return backend::read_workflow(PgRow(created, 0));
       },
       /*idempotent=*/true);
 }
@@ -217,7 +217,7 @@ std::optional<WorkflowRecord> PostgresBackend::find_workflow(std::string_view na
   return exec_.read("find_workflow", [&](Session& s) -> std::optional<WorkflowRecord> {
     auto r = s.exec(sql_(kWorkflowByName), Params().text(name));
     if (r.rows() == 0) return std::nullopt;
-    return read_workflow(r, 0);
+    return backend::read_workflow(PgRow(r, 0));
   });
 }
 
@@ -226,7 +226,7 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
     auto r = s.exec(sql_(kAllWorkflows), Params());
     std::vector<WorkflowRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_workflow(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_workflow(PgRow(r, i)));
     return out;
   });
 }
@@ -246,8 +246,8 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                             "pgqrs::workflow().name(def).create(store))");
     }
     backend::TriggeredRun out;
-    out.run = read_run(r, 0);
-    out.message = read_message(r, 0, kTriggerMessageColumn);
+    out.run = backend::read_run(PgRow(r, 0));
+    out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
     return out;
   });
 }
@@ -275,7 +275,7 @@ std::vector<RunRecord> PostgresBackend::list_runs(const backend::RunFilter& filt
     auto r = s.exec(sql_(kListRuns), p);
     std::vector<RunRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_run(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_run(PgRow(r, i)));
     return out;
   });
 }
@@ -301,12 +301,8 @@ backend::Backend::RunBoundary PostgresBackend::run_boundary(std::int64_t run_id,
         s.exec(sql_(kRunBoundary), Params().int8(run_id).int8(message_id).int8(worker).time(now));
     RunBoundary b;
     if (!r.is_null(0, 0)) {
-      const std::string text = r.text(0, 0);
-      b.status = parse_workflow_status(text);
-      if (!b.status) {
-        throw InternalError("workflow run " + std::to_string(run_id) + " has unknown status '" +
-                            text + "'");
-      }
+      b.status =
+          backend::parse_stored_status(r.text(0, 0), "workflow run " + std::to_string(run_id));
     }
     b.lease_held = r.boolean(0, 1);
     return b;
@@ -316,10 +312,6 @@ backend::Backend::RunBoundary PostgresBackend::run_boundary(std::int64_t run_id,
 bool PostgresBackend::finish_run(std::int64_t run_id, WorkflowStatus status,
                                  const std::optional<std::string>& output,
                                  const std::optional<std::string>& error, TimePoint now) {
-  if (!is_terminal(status)) {
-    throw InternalError("finish_run: " + std::string(to_string(status)) +
-                        " is not a final status (SUCCESS, ERROR or CANCELLED)");
-  }
   return exec_.write("finish_run", [&](Session& s) {
     Params p;
     p.int8(run_id).text(to_string(status));
@@ -354,7 +346,7 @@ std::optional<StepRecord> PostgresBackend::get_step(std::int64_t run_id, std::st
   return exec_.read("get_step", [&](Session& s) -> std::optional<StepRecord> {
     auto r = s.exec(sql_(kStep), Params().int8(run_id).text(name));
     if (r.rows() == 0) return std::nullopt;
-    return read_step(r, 0);
+    return backend::read_step(PgRow(r, 0));
   });
 }
 
@@ -363,7 +355,7 @@ StepRecord PostgresBackend::begin_step(std::int64_t run_id, std::string_view nam
   auto begun = exec_.write("begin_step", [&](Session& s) -> std::optional<StepRecord> {
     auto r = s.exec(sql_(kBeginStep), Params().int8(run_id).text(name).time(now));
     if (r.rows() == 0) return std::nullopt;
-    return read_step(r, 0);
+    return backend::read_step(PgRow(r, 0));
   });
   if (begun) return std::move(*begun);
   // Either a concurrent begin_step of the same step committed first (its row was not in
@@ -399,7 +391,7 @@ std::vector<StepRecord> PostgresBackend::list_steps(std::int64_t run_id) {
     auto r = s.exec(sql_(kListSteps), Params().int8(run_id));
     std::vector<StepRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_step(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_step(PgRow(r, i)));
     return out;
   });
 }

@@ -21,28 +21,15 @@ void CurlHeaders::add(const std::string& line) {
   list_ = next;
 }
 
-EasyPool::Lease::~Lease() {
-  if (handle_ && pool_ != nullptr) pool_->give_back(std::move(handle_));
-}
-
-EasyPool::Lease EasyPool::acquire() {
-  {
-    std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      CurlEasy h = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(h));
-    }
-  }
-  ensure_curl_initialised();
-  CurlEasy h(curl_easy_init());
-  if (!h) throw InternalError("s3: curl_easy_init failed");
-  return Lease(this, std::move(h));
-}
-
-void EasyPool::give_back(CurlEasy handle) {
-  std::lock_guard lock(mu_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(handle));
+EasyPool make_easy_pool(std::size_t max_idle) {
+  EasyPool::Policy policy;
+  policy.open = [](EasyPool::Deadline) {
+    ensure_curl_initialised();
+    CurlEasy h(curl_easy_init());
+    if (!h) throw InternalError("s3: curl_easy_init failed");
+    return h;
+  };
+  return EasyPool(std::move(policy), EasyPool::kUnbounded, "s3", max_idle);
 }
 
 }  // namespace pgqrs::s3

@@ -5,8 +5,7 @@
 //  - CurlEasy: one easy handle; reset() before each request keeps its connection cache, so
 //    consecutive requests to the same endpoint reuse a kept-alive connection.
 //  - CurlHeaders: a curl_slist of request headers, freed on destruction.
-//  - EasyPool: lends easy handles to threads (one request at a time per handle) and keeps up
-//    to `max_idle` of them for reuse. Thread-safe.
+//  - EasyPool: the backends' pool (backend/pool.h) over easy handles.
 #pragma once
 
 #include <curl/curl.h>
@@ -16,6 +15,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "backend/pool.h"
 
 namespace pgqrs::s3 {
 
@@ -40,34 +41,10 @@ class CurlHeaders {
   curl_slist* list_ = nullptr;
 };
 
-class EasyPool {
- public:
-  explicit EasyPool(std::size_t max_idle) : max_idle_(max_idle) {}
-
-  // A handle borrowed from the pool; returned to it on destruction.
-  class Lease {
-   public:
-    Lease(EasyPool* pool, CurlEasy handle) : pool_(pool), handle_(std::move(handle)) {}
-    ~Lease();
-    Lease(Lease&&) = default;
-    Lease& operator=(Lease&&) = delete;
-    CURL* get() const { return handle_.get(); }
-    // Drops the handle instead of returning it (after an error that may leave it unusable).
-    void discard() { handle_.reset(); }
-
-   private:
-    EasyPool* pool_;
-    CurlEasy handle_;
-  };
-
-  // Throws InternalError when curl cannot allocate a handle.
-  Lease acquire();
-
- private:
-  void give_back(CurlEasy handle);
-  std::size_t max_idle_;
-  std::mutex mu_;
-  std::vector<CurlEasy> idle_;  // GUARDED_BY(mu_)
-};
+// Lends easy handles, one request at a time per handle, opening more as needed (never
+// waits) and keeping up to `max_idle` returned ones (backend/pool.h). InternalError when
+// curl cannot allocate a handle.
+using EasyPool = backend::Pool<CurlEasy>;
+EasyPool make_easy_pool(std::size_t max_idle);
 
 }  // namespace pgqrs::s3

@@ -175,6 +175,10 @@ class S3Backend final : public Backend {
   std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override {
     PGQRS_S3_WRITE(cancel_run(run_id, now));
   }
+  RunBoundary run_boundary(std::int64_t run_id, std::int64_t message_id, std::int64_t worker,
+                           TimePoint now) override {
+    PGQRS_S3_READ(run_boundary(run_id, message_id, worker, now));
+  }
   std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override {
     PGQRS_S3_READ(get_step(run_id, name));
   }

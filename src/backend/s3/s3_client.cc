@@ -196,7 +196,7 @@ std::vector<ListedObject> parse_list_response(const std::string& xml, std::strin
   return out;
 }
 
-S3Client::S3Client(S3Settings settings) : settings_(std::move(settings)), pool_(8) {
+S3Client::S3Client(S3Settings settings) : settings_(std::move(settings)), pool_(make_easy_pool(8)) {
   ensure_curl_initialised();
 }
 
@@ -271,7 +271,7 @@ S3Client::Response S3Client::perform_once(const Request& req) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   } else {
     resp.curl_error = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(resp.code);
-    lease.discard();  // a broken connection stays with its handle; start afresh
+    lease.mark_broken();  // a broken connection stays with its handle; start afresh
   }
   resp.etag = sink.etag;
   resp.content_length = sink.content_length;

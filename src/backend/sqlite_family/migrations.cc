@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "backend/backend.h"
+#include "backend/schema_catalog.h"
 #include "backend/sqlite_family/lookups.h"
 #include "pgqrs/error.h"
 
@@ -118,16 +118,10 @@ CREATE TABLE pgqrs_workflow_steps (
 );
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigration1Tables{
-    "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
-    "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
-
-constexpr std::array<Migration, 1> kMigrations{{
-    {1, "queues, workers, messages, workflow tables", kMigration1, kMigration1Tables},
-}};
-
-static_assert(kMigrations.back().version == backend::kSchemaVersion,
-              "the last migration must be backend::kSchemaVersion");
+// The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
+constexpr std::array<std::string_view, 1> kMigrationSql{kMigration1};
+static_assert(kMigrationSql.size() == backend::kSchemaVersion,
+              "every schema step needs its SQLite text");
 
 // Children before parents, so that foreign keys never block a DROP.
 constexpr char kDropAll[] = R"sql(
@@ -148,14 +142,12 @@ std::int32_t current_version(Session& s) {
 
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
-
 void install_schema(Executor& exec) {
-  for (const Migration& m : kMigrations) {
+  for (const backend::SchemaStep& m : backend::schema_steps()) {
     exec.write("install", [&](Session& s) {
       s.exec(kCreateVersionTable);
       if (current_version(s) >= m.version) return;
-      s.exec(m.sql);
+      s.exec(kMigrationSql[m.version - 1]);
       // applied_at is bookkeeping for operators, not queue semantics: wall clock is fine.
       s.query(kRecordVersion)
           .bind(m.version)
@@ -170,15 +162,8 @@ std::optional<std::int32_t> read_schema_version(Session& s) {
   if (!table_exists(s, "pgqrs_schema_version")) return std::nullopt;
   const std::int32_t version = current_version(s);
   if (version == 0) return std::nullopt;
-  for (const Migration& m : kMigrations) {
-    if (m.version > version) break;
-    for (std::string_view table : m.tables) {
-      if (!table_exists(s, table)) {
-        throw ConfigError("the pgqrs schema is incomplete: table " + std::string(table) +
-                          " is missing (schema version " + std::to_string(version) +
-                          " is recorded); run uninstall() then install() to recreate it");
-      }
-    }
+  for (std::string_view table : backend::tables_up_to(version)) {
+    if (!table_exists(s, table)) backend::throw_incomplete_schema(table, version);
   }
   return version;
 }

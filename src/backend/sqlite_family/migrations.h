@@ -9,23 +9,12 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string_view>
 
 #include "backend/sqlite_family/executor.h"
 #include "backend/sqlite_family/session.h"
 
 namespace pgqrs::sqlite_family {
-
-struct Migration {
-  std::int32_t version;
-  std::string_view description;
-  std::string_view sql;                      // one or more statements
-  std::span<const std::string_view> tables;  // tables this migration creates
-};
-
-// All migrations, ascending by version; the last one's version is backend::kSchemaVersion.
-std::span<const Migration> migrations();
 
 // Applies the missing migrations. Idempotent; safe to run from several processes at once.
 void install_schema(Executor& exec);

@@ -14,9 +14,9 @@ namespace pgqrs::sqlite_family {
 namespace {
 
 constexpr char kQueueByName[] =
-    "SELECT " PGQRS_SQL_QUEUE_COLUMNS " FROM pgqrs_queues WHERE queue_name = ?1";
+    "SELECT " PGQRS_QUEUE_COLUMNS " FROM pgqrs_queues WHERE queue_name = ?1";
 constexpr char kAllQueues[] =
-    "SELECT " PGQRS_SQL_QUEUE_COLUMNS " FROM pgqrs_queues ORDER BY queue_name";
+    "SELECT " PGQRS_QUEUE_COLUMNS " FROM pgqrs_queues ORDER BY queue_name";
 constexpr char kQueueHasMessages[] = "SELECT 1 FROM pgqrs_messages WHERE queue_id = ?1 LIMIT 1";
 constexpr char kQueueLiveWorkers[] =
     "SELECT COUNT(*) FROM pgqrs_workers WHERE queue_id = ?1 AND status <> 'stopped'";
@@ -82,7 +82,7 @@ std::optional<QueueInfo> SqlFamilyBackend::find_queue(std::string_view name) {
     auto q = s.query(kQueueByName);
     q.bind(name);
     if (!q.step()) return std::nullopt;
-    return read_queue(q);
+    return backend::read_queue(QueryRow(q));
   });
 }
 
@@ -90,7 +90,7 @@ std::vector<QueueInfo> SqlFamilyBackend::list_queues() {
   return exec_.read("list_queues", [](Session& s) {
     std::vector<QueueInfo> out;
     auto q = s.query(kAllQueues);
-    while (q.step()) out.push_back(read_queue(q));
+    while (q.step()) out.push_back(backend::read_queue(QueryRow(q)));
     return out;
   });
 }

@@ -4,13 +4,12 @@
 // transaction and reports one flag per id, in input order.
 #include "backend/sqlite_family/sql_backend.h"
 
+#include "backend/sqlite_family/lease_sql.h"
+
 namespace pgqrs::sqlite_family {
 namespace {
 
 // Parameters common to every statement below: ?1 = id, ?2 = worker, ?3 = now.
-#define PGQRS_SQL_HELD_BY_WORKER                                                        \
-  " WHERE id = ?1 AND consumer_worker_id = ?2 AND vt > ?3 AND archived_at IS NULL AND " \
-  "dead_at IS NULL"
 
 constexpr char kArchive[] = "UPDATE pgqrs_messages SET archived_at = ?3" PGQRS_SQL_HELD_BY_WORKER;
 

@@ -23,7 +23,7 @@ WHERE id IN (
 
 // Dequeue, step 2: the first ?4 deliverable messages in delivery order, served in that
 // order by pgqrs_messages_dequeue_idx ("+read_ct" keeps the planner on it).
-constexpr char kCandidates[] = "SELECT " PGQRS_SQL_MESSAGE_COLUMNS R"sql(
+constexpr char kCandidates[] = "SELECT " PGQRS_MESSAGE_COLUMNS R"sql(
 FROM pgqrs_messages
 WHERE queue_id = (SELECT id FROM pgqrs_queues WHERE queue_name = ?1)
   AND archived_at IS NULL AND dead_at IS NULL AND vt <= ?2 AND +read_ct < ?3
@@ -36,9 +36,9 @@ SET vt = ?1, read_ct = read_ct + 1, dequeued_at = ?2, consumer_worker_id = ?3
 WHERE id = ?4)sql";
 
 constexpr char kMessageById[] =
-    "SELECT " PGQRS_SQL_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE id = ?1";
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE id = ?1";
 
-constexpr char kListMessages[] = "SELECT " PGQRS_SQL_MESSAGE_COLUMNS R"sql(
+constexpr char kListMessages[] = "SELECT " PGQRS_MESSAGE_COLUMNS R"sql(
 FROM pgqrs_messages
 WHERE queue_id = ?1 AND (?2 OR archived_at IS NULL)
 ORDER BY id DESC LIMIT ?3)sql";
@@ -49,7 +49,7 @@ ORDER BY id DESC LIMIT ?3)sql";
   "archived_at IS NULL AND (dead_at IS NOT NULL OR (vt <= ?2 AND read_ct >= ?3))"
 
 constexpr char kDeadLetters[] =
-    "SELECT " PGQRS_SQL_MESSAGE_COLUMNS
+    "SELECT " PGQRS_MESSAGE_COLUMNS
     " FROM pgqrs_messages WHERE (?1 IS NULL OR queue_id = ?1) AND " PGQRS_SQL_IS_DEAD_LETTER
     " ORDER BY id";
 
@@ -99,7 +99,7 @@ std::vector<QueueMessage> SqlFamilyBackend::lease_in(Session& s, const backend::
       s.query(kMarkDead).bind(p.now).bind(p.queue).bind(p.max_read_ct).bind(p.limit).execute();
       auto q = s.query(kCandidates);
       q.bind(p.queue).bind(p.now).bind(p.max_read_ct).bind(p.limit);
-      while (q.step()) leased.push_back(read_message(q));
+      while (q.step()) leased.push_back(backend::read_message(QueryRow(q)));
     }
     if (leased.empty()) {
       require_queue_id(s, p.queue);
@@ -121,7 +121,7 @@ std::optional<QueueMessage> SqlFamilyBackend::get_message(std::int64_t id) {
     auto q = s.query(kMessageById);
     q.bind(id);
     if (!q.step()) return std::nullopt;
-    return read_message(q);
+    return backend::read_message(QueryRow(q));
   });
 }
 
@@ -133,7 +133,7 @@ std::vector<QueueMessage> SqlFamilyBackend::list_messages(std::string_view queue
     std::vector<QueueMessage> out;
     auto q = s.query(kListMessages);
     q.bind(queue_id).bind(include_archived).bind(limit);
-    while (q.step()) out.push_back(read_message(q));
+    while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });
 }
@@ -146,7 +146,7 @@ std::vector<QueueMessage> SqlFamilyBackend::dead_letters(std::optional<std::stri
     std::vector<QueueMessage> out;
     auto q = s.query(kDeadLetters);
     q.bind(queue_id).bind(now).bind(max_read_ct);
-    while (q.step()) out.push_back(read_message(q));
+    while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });
 }

@@ -14,6 +14,7 @@
 
 #include "backend/sqlite_family/lookups.h"
 #include "backend/sqlite_family/migrations.h"
+#include "backend/sqlite_family/rows.h"
 #include "backend/sqlite_family/sql_backend.h"
 #include "backend/worker_tally.h"
 #include "pgqrs/error.h"
@@ -62,24 +63,6 @@ SELECT COUNT(*) FROM pgqrs_messages
 WHERE queue_id = ?1 AND archived_at IS NULL AND dead_at IS NULL AND vt > ?2
   AND consumer_worker_id IS NOT NULL)sql";
 
-std::uint64_t count_at(Query& q, int col) { return static_cast<std::uint64_t>(q.int64(col)); }
-
-QueueMetrics read_metrics(Query& q, TimePoint now) {
-  QueueMetrics m;
-  m.queue_id = q.int64(0);
-  m.queue_name = q.text(1);
-  m.pending = count_at(q, 2);
-  m.delayed = count_at(q, 3);
-  m.leased = count_at(q, 4);
-  m.archived = count_at(q, 5);
-  m.dead = count_at(q, 6);
-  if (auto oldest = q.optional_time(7)) {
-    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored(now) - *oldest);
-    m.oldest_pending_age = std::max(age, std::chrono::milliseconds(0));
-  }
-  return m;
-}
-
 }  // namespace
 
 QueueMetrics SqlFamilyBackend::queue_metrics(std::string_view queue, TimePoint now,
@@ -89,7 +72,7 @@ QueueMetrics SqlFamilyBackend::queue_metrics(std::string_view queue, TimePoint n
     auto q = s.query(kQueueMetrics);
     q.bind(now).bind(max_read_ct).bind(queue_id);
     if (!q.step()) throw InternalError("queue_metrics: no row for queue " + std::string(queue));
-    return read_metrics(q, now);
+    return backend::read_queue_metrics(QueryRow(q), now);
   });
 }
 
@@ -99,7 +82,7 @@ std::vector<QueueMetrics> SqlFamilyBackend::all_queue_metrics(TimePoint now,
     std::vector<QueueMetrics> out;
     auto q = s.query(kQueueMetrics);
     q.bind(now).bind(max_read_ct).bind(std::nullopt);
-    while (q.step()) out.push_back(read_metrics(q, now));
+    while (q.step()) out.push_back(backend::read_queue_metrics(QueryRow(q), now));
     return out;
   });
 }
@@ -112,18 +95,18 @@ SystemStats SqlFamilyBackend::system_stats(TimePoint now, std::int32_t max_read_
     {
       auto q = s.query(kCounts);
       q.step();
-      st.queues = count_at(q, 0);
-      st.workers = count_at(q, 1);
-      st.active_workers = count_at(q, 2);
+      st.queues = QueryRow(q).count(0);
+      st.workers = QueryRow(q).count(1);
+      st.active_workers = QueryRow(q).count(2);
     }
     auto q = s.query(kMessageTotals);
     q.bind(now).bind(max_read_ct);
     q.step();
-    st.pending = count_at(q, 0);
-    st.delayed = count_at(q, 1);
-    st.leased = count_at(q, 2);
-    st.archived = count_at(q, 3);
-    st.dead = count_at(q, 4);
+    st.pending = QueryRow(q).count(0);
+    st.delayed = QueryRow(q).count(1);
+    st.leased = QueryRow(q).count(2);
+    st.archived = QueryRow(q).count(3);
+    st.dead = QueryRow(q).count(4);
     return st;
   });
 }
@@ -136,12 +119,12 @@ WorkerStats SqlFamilyBackend::worker_stats(std::string_view queue, TimePoint now
     {
       auto q = s.query(kWorkersByStatus);
       q.bind(queue_id);
-      while (q.step()) backend::tally_workers(st, q.text(0), count_at(q, 1));
+      while (q.step()) backend::tally_workers(st, q.text(0), QueryRow(q).count(1));
     }
     auto q = s.query(kLeasedInQueue);
     q.bind(queue_id).bind(now);
     q.step();
-    st.leased_messages = count_at(q, 0);
+    st.leased_messages = QueryRow(q).count(0);
     return st;
   });
 }

@@ -16,10 +16,9 @@ INSERT INTO pgqrs_workers
   (name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at)
 VALUES (?1, ?2, ?3, ?4, ?5, 'ready', ?6, ?6) RETURNING id)sql";
 
-constexpr char kWorkerById[] =
-    "SELECT " PGQRS_SQL_WORKER_COLUMNS " FROM pgqrs_workers WHERE id = ?1";
+constexpr char kWorkerById[] = "SELECT " PGQRS_WORKER_COLUMNS " FROM pgqrs_workers WHERE id = ?1";
 
-constexpr char kListWorkers[] = "SELECT " PGQRS_SQL_WORKER_COLUMNS
+constexpr char kListWorkers[] = "SELECT " PGQRS_WORKER_COLUMNS
                                 " FROM pgqrs_workers WHERE (?1 IS NULL OR queue_id = ?1) "
                                 "ORDER BY id";
 
@@ -36,7 +35,7 @@ constexpr char kHeartbeat[] = "UPDATE pgqrs_workers SET heartbeat_at = ?2 WHERE 
   "consumer_worker_id = ?1 AND vt > ?2 AND archived_at IS NULL AND dead_at IS NULL"
 
 constexpr char kLeasedMessages[] =
-    "SELECT " PGQRS_SQL_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE " PGQRS_SQL_LEASED_BY_WORKER
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE " PGQRS_SQL_LEASED_BY_WORKER
     " ORDER BY vt, id";
 
 constexpr char kReleaseWorkerMessages[] =
@@ -77,24 +76,17 @@ WorkerInfo SqlFamilyBackend::register_worker(std::string_view name, WorkerKind k
                                              std::string_view hostname, std::int64_t pid,
                                              TimePoint now) {
   return exec_.write("register_worker", [&](Session& s) {
-    WorkerInfo w;
-    if (queue && !queue->empty()) w.queue_id = require_queue_id(s, *queue);
-    w.id = s.query(kInsertWorker)
-               .bind(name)
-               .bind(to_string(kind))
-               .bind(w.queue_id)
-               .bind(hostname)
-               .bind(pid)
-               .bind(now)
-               .insert_returning_id();
-    w.name = std::string(name);
-    w.kind = kind;
-    w.hostname = std::string(hostname);
-    w.pid = pid;
-    w.status = WorkerStatus::kReady;
-    w.started_at = stored(now);
-    w.heartbeat_at = stored(now);
-    return w;
+    std::optional<std::int64_t> queue_id;
+    if (queue && !queue->empty()) queue_id = require_queue_id(s, *queue);
+    const std::int64_t id = s.query(kInsertWorker)
+                                .bind(name)
+                                .bind(to_string(kind))
+                                .bind(queue_id)
+                                .bind(hostname)
+                                .bind(pid)
+                                .bind(now)
+                                .insert_returning_id();
+    return backend::registered_worker(id, queue_id, name, kind, hostname, pid, now);
   });
 }
 
@@ -103,7 +95,7 @@ std::optional<WorkerInfo> SqlFamilyBackend::get_worker(std::int64_t id) {
     auto q = s.query(kWorkerById);
     q.bind(id);
     if (!q.step()) return std::nullopt;
-    return read_worker(q);
+    return backend::read_worker(QueryRow(q));
   });
 }
 
@@ -114,7 +106,7 @@ std::vector<WorkerInfo> SqlFamilyBackend::list_workers(std::optional<std::string
     std::vector<WorkerInfo> out;
     auto q = s.query(kListWorkers);
     q.bind(queue_id);
-    while (q.step()) out.push_back(read_worker(q));
+    while (q.step()) out.push_back(backend::read_worker(QueryRow(q)));
     return out;
   });
 }
@@ -147,7 +139,7 @@ std::vector<QueueMessage> SqlFamilyBackend::leased_messages(std::int64_t worker,
     std::vector<QueueMessage> out;
     auto q = s.query(kLeasedMessages);
     q.bind(worker).bind(now);
-    while (q.step()) out.push_back(read_message(q));
+    while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });
 }

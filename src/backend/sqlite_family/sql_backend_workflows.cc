@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/sqlite_family/lease_sql.h"
 #include "backend/sqlite_family/lookups.h"
 #include "backend/sqlite_family/rows.h"
 #include "backend/sqlite_family/sql_backend.h"
@@ -22,9 +23,9 @@ namespace {
 // ---- workflows ----
 
 constexpr char kWorkflowByName[] =
-    "SELECT " PGQRS_SQL_WORKFLOW_COLUMNS " FROM pgqrs_workflows WHERE name = ?1";
+    "SELECT " PGQRS_WORKFLOW_COLUMNS " FROM pgqrs_workflows WHERE name = ?1";
 constexpr char kAllWorkflows[] =
-    "SELECT " PGQRS_SQL_WORKFLOW_COLUMNS " FROM pgqrs_workflows ORDER BY name";
+    "SELECT " PGQRS_WORKFLOW_COLUMNS " FROM pgqrs_workflows ORDER BY name";
 constexpr char kInsertWorkflow[] =
     "INSERT INTO pgqrs_workflows (name, queue_id, created_at) VALUES (?1, ?2, ?3) RETURNING id";
 
@@ -36,7 +37,11 @@ VALUES (?1, 'QUEUED', ?2, ?3, ?3) RETURNING id)sql";
 constexpr char kSetRunMessage[] = "UPDATE pgqrs_workflow_runs SET message_id = ?2 WHERE id = ?1";
 // The same text as the message read of sql_backend_messages.cc (one cached statement).
 constexpr char kMessageById[] =
-    "SELECT " PGQRS_SQL_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE id = ?1";
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE id = ?1";
+
+// ?1 message, ?2 worker, ?3 now: a row when the worker holds a valid lease on the message
+// (lease_sql.h).
+constexpr char kLeaseHeld[] = "SELECT 1 FROM pgqrs_messages" PGQRS_SQL_HELD_BY_WORKER;
 
 constexpr char kRunById[] = PGQRS_SQL_SELECT_RUNS " WHERE r.id = ?1";
 constexpr char kRunByMessage[] = PGQRS_SQL_SELECT_RUNS " WHERE r.message_id = ?1";
@@ -86,8 +91,8 @@ WHERE id = ?1 AND archived_at IS NULL AND dead_at IS NULL AND vt > ?2
 
 // ---- steps ----
 
-constexpr char kStep[] = "SELECT " PGQRS_SQL_STEP_COLUMNS
-                         " FROM pgqrs_workflow_steps WHERE run_id = ?1 AND step_name = ?2";
+constexpr char kStep[] =
+    "SELECT " PGQRS_STEP_COLUMNS " FROM pgqrs_workflow_steps WHERE run_id = ?1 AND step_name = ?2";
 constexpr char kBeginStep[] = R"sql(
 INSERT INTO pgqrs_workflow_steps (run_id, step_name, status, retry_count, created_at, updated_at)
 VALUES (?1, ?2, 'RUNNING', 0, ?3, ?3)
@@ -104,27 +109,27 @@ WHERE run_id = ?1 AND step_name = ?2 AND status <> 'SUCCESS')sql";
 // Creation order: ids are assigned in insertion order (a run's steps are only ever deleted
 // together with the run), which is exact even when callers' clocks disagree.
 constexpr char kListSteps[] =
-    "SELECT " PGQRS_SQL_STEP_COLUMNS " FROM pgqrs_workflow_steps WHERE run_id = ?1 ORDER BY id";
+    "SELECT " PGQRS_STEP_COLUMNS " FROM pgqrs_workflow_steps WHERE run_id = ?1 ORDER BY id";
 
 std::optional<WorkflowRecord> workflow_by_name(Session& s, std::string_view name) {
   auto q = s.query(kWorkflowByName);
   q.bind(name);
   if (!q.step()) return std::nullopt;
-  return read_workflow(q);
+  return backend::read_workflow(QueryRow(q));
 }
 
 std::optional<RunRecord> run_by_id(Session& s, std::int64_t run_id) {
   auto q = s.query(kRunById);
   q.bind(run_id);
   if (!q.step()) return std::nullopt;
-  return read_run(q);
+  return backend::read_run(QueryRow(q));
 }
 
 std::optional<StepRecord> step_by_name(Session& s, std::int64_t run_id, std::string_view name) {
   auto q = s.query(kStep);
   q.bind(run_id).bind(name);
   if (!q.step()) return std::nullopt;
-  return read_step(q);
+  return backend::read_step(QueryRow(q));
 }
 
 }  // namespace
@@ -154,7 +159,7 @@ std::vector<WorkflowRecord> SqlFamilyBackend::list_workflows() {
   return exec_.read("list_workflows", [](Session& s) {
     std::vector<WorkflowRecord> out;
     auto q = s.query(kAllWorkflows);
-    while (q.step()) out.push_back(read_workflow(q));
+    while (q.step()) out.push_back(backend::read_workflow(QueryRow(q)));
     return out;
   });
 }
@@ -182,7 +187,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
     auto q = s.query(kMessageById);
     q.bind(message_id);
     if (!q.step()) throw InternalError("trigger_run: the new message is not readable");
-    out.message = read_message(q);
+    out.message = backend::read_message(QueryRow(q));
     return out;
   });
 }
@@ -191,12 +196,25 @@ std::optional<RunRecord> SqlFamilyBackend::get_run(std::int64_t run_id) {
   return exec_.read("get_run", [&](Session& s) { return run_by_id(s, run_id); });
 }
 
+backend::Backend::RunBoundary SqlFamilyBackend::run_boundary(std::int64_t run_id,
+                                                             std::int64_t message_id,
+                                                             std::int64_t worker, TimePoint now) {
+  return exec_.read("run_boundary", [&](Session& s) {
+    RunBoundary b;
+    if (auto run = run_by_id(s, run_id)) b.status = run->status;
+    auto q = s.query(kLeaseHeld);
+    q.bind(message_id).bind(worker).bind(now);
+    b.lease_held = q.step();
+    return b;
+  });
+}
+
 std::optional<RunRecord> SqlFamilyBackend::find_run_by_message(std::int64_t message_id) {
   return exec_.read("find_run_by_message", [&](Session& s) -> std::optional<RunRecord> {
     auto q = s.query(kRunByMessage);
     q.bind(message_id);
     if (!q.step()) return std::nullopt;
-    return read_run(q);
+    return backend::read_run(QueryRow(q));
   });
 }
 
@@ -216,7 +234,7 @@ std::vector<RunRecord> SqlFamilyBackend::list_runs(const backend::RunFilter& fil
     }
     q.bind(filter.limit);
     if (filter.workflow) q.bind(*filter.workflow);
-    while (q.step()) out.push_back(read_run(q));
+    while (q.step()) out.push_back(backend::read_run(QueryRow(q)));
     return out;
   });
 }
@@ -239,10 +257,6 @@ backend::RunStart SqlFamilyBackend::start_run(std::int64_t run_id, TimePoint now
 bool SqlFamilyBackend::finish_run(std::int64_t run_id, WorkflowStatus status,
                                   const std::optional<std::string>& output,
                                   const std::optional<std::string>& error, TimePoint now) {
-  if (!is_terminal(status)) {
-    throw InternalError("finish_run: " + std::string(to_string(status)) +
-                        " is not a final status (SUCCESS, ERROR or CANCELLED)");
-  }
   return exec_.write("finish_run", [&](Session& s) {
     return s.query(kFinishRun)
                .bind(run_id)
@@ -321,7 +335,7 @@ std::vector<StepRecord> SqlFamilyBackend::list_steps(std::int64_t run_id) {
     std::vector<StepRecord> out;
     auto q = s.query(kListSteps);
     q.bind(run_id);
-    while (q.step()) out.push_back(read_step(q));
+    while (q.step()) out.push_back(backend::read_step(QueryRow(q)));
     return out;
   });
 }

@@ -1,19 +1,22 @@
-// SQLite-family backend unit tests: worker rows, zombies and metrics.
-#include "sqlite_family_test_support.h"
-
+// Backend contract (src/backend/backend.h) on every backend: worker rows (registration,
+// status compare-and-set, heartbeat, leases held, zombies, purge, delete) and metrics.
+// Time is injected (kT0 + offsets), never slept.
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "conformance/backend_contract_fixture.h"
+
+namespace pgqrs_test {
 namespace {
 
-using namespace pgqrs_sqlite_test;  // NOLINT(google-build-using-namespace): test helpers
-
-class SqliteWorkersTest : public SqliteBackendTest {};
-PGQRS_SQLITE_STORAGE_TESTS(SqliteWorkersTest);
+class BackendWorkersContract : public BackendContractTest {};
+PGQRS_INSTANTIATE_CONFORMANCE(BackendWorkersContract);
 
 // ---- metrics ------------------------------------------------------------------------------
 
-TEST_P(SqliteWorkersTest, QueueMetricsPutEachMessageInOneBucket) {
+TEST_P(BackendWorkersContract, QueueMetricsPutEachMessageInOneBucket) {
   constexpr std::int32_t kMax = 2;
   make_queue("m");
   make_queue("empty");
@@ -70,7 +73,7 @@ TEST_P(SqliteWorkersTest, QueueMetricsPutEachMessageInOneBucket) {
   EXPECT_EQ(all[1].pending, 2U);
 
   const auto stats = be().system_stats(kT0, kMax);
-  EXPECT_EQ(stats.backend, "sqlite");
+  EXPECT_EQ(stats.backend, backend_name());
   EXPECT_EQ(stats.schema_version, pgqrs::backend::kSchemaVersion);
   EXPECT_EQ(stats.queues, 2U);
   EXPECT_EQ(stats.workers, 1U);
@@ -82,7 +85,7 @@ TEST_P(SqliteWorkersTest, QueueMetricsPutEachMessageInOneBucket) {
   EXPECT_EQ(stats.dead, 1U);
 }
 
-TEST_P(SqliteWorkersTest, WorkerStatsCountByStatusAndLeases) {
+TEST_P(BackendWorkersContract, WorkerStatsCountByStatusAndLeases) {
   make_queue("q");
   const auto a = make_worker("a", "q");
   const auto b = make_worker("b", "q");
@@ -103,7 +106,7 @@ TEST_P(SqliteWorkersTest, WorkerStatsCountByStatusAndLeases) {
 
 // ---- workers ------------------------------------------------------------------------------
 
-TEST_P(SqliteWorkersTest, RegisterGetAndListWorkers) {
+TEST_P(BackendWorkersContract, RegisterGetAndListWorkers) {
   make_queue("q");
   const auto w = be().register_worker("consumer-1", WorkerKind::kConsumer, "q", "host-a", 77, kT0);
   const auto admin =
@@ -128,7 +131,7 @@ TEST_P(SqliteWorkersTest, RegisterGetAndListWorkers) {
   EXPECT_EQ(be().list_workers("q")[0].id, w.id);
 }
 
-TEST_P(SqliteWorkersTest, ChangeWorkerStatusIsACompareAndSet) {
+TEST_P(BackendWorkersContract, ChangeWorkerStatusIsACompareAndSet) {
   make_queue("q");
   const auto w = make_worker("w", "q");
   auto change = be().change_worker_status(w, {WorkerStatus::kReady}, WorkerStatus::kPolling, kT0);
@@ -156,7 +159,7 @@ TEST_P(SqliteWorkersTest, ChangeWorkerStatusIsACompareAndSet) {
   EXPECT_FALSE(change.current.has_value());
 }
 
-TEST_P(SqliteWorkersTest, HeartbeatUpdatesTheWorker) {
+TEST_P(BackendWorkersContract, HeartbeatUpdatesTheWorker) {
   make_queue("q");
   const auto w = make_worker("w", "q");
   EXPECT_TRUE(be().heartbeat(w, kT0 + 42s));
@@ -164,12 +167,12 @@ TEST_P(SqliteWorkersTest, HeartbeatUpdatesTheWorker) {
   EXPECT_FALSE(be().heartbeat(555, kT0));
 }
 
-TEST_P(SqliteWorkersTest, LeasedMessagesAndReleasingThemAll) {
+TEST_P(BackendWorkersContract, LeasedMessagesAndReleasingThemAll) {
   make_queue("q");
   const auto c = make_worker("c", "q");
   const auto ids = enqueue("q", 3);
   ASSERT_EQ(dequeue("q", 2, c, kT0, 30s).size(), 2U);
-  EXPECT_EQ(ids_of(be().leased_messages(c, kT0 + 1s)), (std::vector<std::int64_t>{ids[0], ids[1]}));
+  EXPECT_EQ(IdsOf(be().leased_messages(c, kT0 + 1s)), (std::vector<std::int64_t>{ids[0], ids[1]}));
   EXPECT_TRUE(be().leased_messages(c, kT0 + 30s).empty());  // expired
   EXPECT_EQ(be().release_worker_messages(c, kT0 + 2s), 2U);
   EXPECT_TRUE(be().leased_messages(c, kT0 + 2s).empty());
@@ -177,7 +180,7 @@ TEST_P(SqliteWorkersTest, LeasedMessagesAndReleasingThemAll) {
   EXPECT_EQ(dequeue("q", 3, c, kT0 + 2s).size(), 3U);
 }
 
-TEST_P(SqliteWorkersTest, ReclaimZombiesReleasesTheirLeasesAndStopsThem) {
+TEST_P(BackendWorkersContract, ReclaimZombiesReleasesTheirLeasesAndStopsThem) {
   make_queue("z");
   make_queue("other");
   const auto zombie = make_worker("zombie", "z");
@@ -197,11 +200,11 @@ TEST_P(SqliteWorkersTest, ReclaimZombiesReleasesTheirLeasesAndStopsThem) {
   const auto m = be().get_message(ids[0]);
   EXPECT_EQ(m->vt, kT0 + 60s);
   EXPECT_FALSE(m->consumer_worker_id.has_value());
-  EXPECT_EQ(ids_of(be().leased_messages(alive, kT0 + 60s)), std::vector<std::int64_t>{ids[2]});
+  EXPECT_EQ(IdsOf(be().leased_messages(alive, kT0 + 60s)), std::vector<std::int64_t>{ids[2]});
   EXPECT_EQ(be().reclaim_zombies("z", kT0 + 50s, kT0 + 60s), 0U);
 }
 
-TEST_P(SqliteWorkersTest, PurgeWorkersDeletesOnlyOldUnreferencedStoppedWorkers) {
+TEST_P(BackendWorkersContract, PurgeWorkersDeletesOnlyOldUnreferencedStoppedWorkers) {
   make_queue("q");
   const auto stop = [&](std::int64_t id) {
     ASSERT_TRUE(
@@ -225,7 +228,7 @@ TEST_P(SqliteWorkersTest, PurgeWorkersDeletesOnlyOldUnreferencedStoppedWorkers) 
   EXPECT_TRUE(be().get_worker(recent).has_value());
 }
 
-TEST_P(SqliteWorkersTest, DeleteWorkerRequiresAStoppedUnreferencedWorker) {
+TEST_P(BackendWorkersContract, DeleteWorkerRequiresAStoppedUnreferencedWorker) {
   make_queue("q");
   const auto w = make_worker("w", "q");
   const auto p = make_worker("p", "q", WorkerKind::kProducer);
@@ -247,3 +250,4 @@ TEST_P(SqliteWorkersTest, DeleteWorkerRequiresAStoppedUnreferencedWorker) {
 }
 
 }  // namespace
+}  // namespace pgqrs_test

@@ -1,0 +1,91 @@
+// MessageStore: the capability that stores messages and hands out leases on them (the hot
+// path of every queue). Shared contracts of every capability: see backend/backend.h.
+//
+// Room for flow control (issue 14): priorities, dedup keys and concurrency keys are message
+// columns written by enqueue() (fields of EnqueueParams); the limits a lease must respect
+// are applied inside dequeue()'s transaction (fields of DequeueParams), never in memory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgqrs/clock.h"
+#include "pgqrs/records.h"
+
+namespace pgqrs::backend {
+
+struct EnqueueParams {
+  std::string queue;
+  std::vector<std::string> payloads;  // serialised JSON, validated
+  TimePoint visible_at;               // vt of the new messages
+  TimePoint now;                      // enqueued_at
+  std::optional<std::int64_t> producer_worker_id;
+};
+
+struct DequeueParams {
+  std::string queue;
+  std::uint32_t limit = 1;
+  Duration lease{};  // new vt = now + lease
+  std::int64_t consumer_worker_id = 0;
+  TimePoint now;
+  std::int32_t max_read_ct = 5;  // messages with read_ct >= this are dead-lettered, not leased
+};
+
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+
+  // All rows in one transaction; ids returned in input order.
+  virtual std::vector<std::int64_t> enqueue(const EnqueueParams& p) = 0;
+  // Leases up to p.limit deliverable messages, oldest visible first (vt, id): sets
+  // vt = now + lease, read_ct += 1, dequeued_at = now, consumer_worker_id. Candidates with
+  // read_ct >= max_read_ct are marked dead (dead_at = now, consumer cleared) instead. Result
+  // ordered by (vt,id) of the candidates, i.e. delivery order. The consumer is checked in
+  // the same transaction: unknown -> WorkerNotFoundError, stopped -> StateTransitionError.
+  virtual std::vector<QueueMessage> dequeue(const DequeueParams& p) = 0;
+
+  // Owner-only operations: apply to a message only when it is not archived/dead, its
+  // consumer_worker_id == worker and its lease is valid (vt > now). One flag per id.
+  virtual std::vector<bool> archive(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                    TimePoint now) = 0;
+  virtual std::vector<bool> remove(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                   TimePoint now) = 0;
+  // Sets vt = new_vt for leased messages of `worker`.
+  virtual std::vector<bool> set_lease(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                      TimePoint new_vt, TimePoint now) = 0;
+  // Gives messages back: vt = visible_at, consumer_worker_id = NULL; a message whose
+  // read_ct >= max_read_ct is dead-lettered instead (dead_at = now). Counts as applied.
+  virtual std::vector<bool> release(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                    TimePoint visible_at, TimePoint now,
+                                    std::int32_t max_read_ct) = 0;
+  // Like release(), for a delivery that did not fail (a workflow run paused or waiting for a
+  // step retry): vt = visible_at, consumer NULL, and the delivery is not counted (read_ct -=
+  // 1, never below 0), so it never dead-letters the message.
+  virtual std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
+                                  TimePoint visible_at, TimePoint now) = 0;
+
+  // The handler poll loop's step: archive `ids` (as archive(ids, p.consumer_worker_id,
+  // p.now)) and lease the next batch (as dequeue(p)), in ONE transaction: either both happen
+  // or neither. (A caller that gets an outcome-unknown error must not redo it blindly.)
+  struct ArchiveAndLease {
+    std::vector<bool> archived;        // one flag per id of `ids`
+    std::vector<QueueMessage> leased;  // as dequeue() returns them
+  };
+  virtual ArchiveAndLease archive_and_dequeue(const std::vector<std::int64_t>& ids,
+                                              const DequeueParams& p) = 0;
+
+  virtual std::optional<QueueMessage> get_message(std::int64_t id) = 0;
+  // Newest first.
+  virtual std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
+                                                  bool include_archived) = 0;
+  // Dead letters: dead_at set, or (not archived, vt <= now, read_ct >= max_read_ct).
+  virtual std::vector<QueueMessage> dead_letters(std::optional<std::string_view> queue,
+                                                 TimePoint now, std::int32_t max_read_ct) = 0;
+  // dead letter -> fresh (read_ct = 0, vt = now, dead_at = NULL, consumer NULL).
+  virtual bool replay_dead_letter(std::int64_t id, TimePoint now, std::int32_t max_read_ct) = 0;
+};
+
+}  // namespace pgqrs::backend

@@ -1,0 +1,104 @@
+// WorkflowStore: the capability that stores workflow definitions, runs and steps. The engine
+// owns the run state machine and the step protocol (src/core/run*.cc); these are its atomic
+// storage operations. JSON values arrive serialised (validated) and return parsed.
+// Shared contracts of every capability: see backend/backend.h.
+//
+// Room for workflow coordination (issue 15): messages to a run, events and streams from a
+// run, child runs and forks are separate tables with their own capability (e.g. a
+// RunMessageStore beside this one), not more methods here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgqrs/clock.h"
+#include "pgqrs/records.h"
+#include "pgqrs/workflow.h"
+
+namespace pgqrs::backend {
+
+using pgqrs::RunFilter;
+
+struct TriggeredRun {
+  RunRecord run;
+  QueueMessage message;
+};
+
+// Result of WorkflowStore::start_run.
+struct RunStart {
+  RunRecord run;         // after the call
+  bool started = false;  // moved (or stayed) RUNNING: the caller should execute it
+};
+
+class WorkflowStore {
+ public:
+  virtual ~WorkflowStore() = default;
+
+  // ---- definitions
+  // Registers workflow `name` and a queue of the same name (each created if missing).
+  // Idempotent: returns the existing record.
+  virtual WorkflowRecord create_workflow(std::string_view name, TimePoint now) = 0;
+  virtual std::optional<WorkflowRecord> find_workflow(std::string_view name) = 0;
+  virtual std::vector<WorkflowRecord> list_workflows() = 0;
+
+  // ---- runs
+  // In ONE transaction: a QUEUED run row and its message on the workflow's queue with
+  // payload <input> (run.message_id = message id: the run is found from the message).
+  // ValidationError naming the workflow if it is not registered.
+  virtual TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
+                                   TimePoint now) = 0;
+  virtual std::optional<RunRecord> get_run(std::int64_t run_id) = 0;
+  virtual std::optional<RunRecord> find_run_by_message(std::int64_t message_id) = 0;
+  virtual std::vector<RunRecord> list_runs(const RunFilter& filter) = 0;
+  // QUEUED|PAUSED|RUNNING -> RUNNING (started = true); CANCELLING -> CANCELLED (started =
+  // false); a finished run is returned unchanged (started = false).
+  virtual RunStart start_run(std::int64_t run_id, TimePoint now) = 0;
+  // Compare-and-set: RUNNING|CANCELLING -> `status` (SUCCESS, ERROR or CANCELLED) with
+  // output / error. False (nothing changed) if the run is in another state; the engine
+  // decides what that means (core/run_control.cc).
+  virtual bool finish_run(std::int64_t run_id, WorkflowStatus status,
+                          const std::optional<std::string>& output,
+                          const std::optional<std::string>& error, TimePoint now) = 0;
+  // QUEUED|RUNNING|PAUSED -> PAUSED, storing `error` when given (Run::pause_run records
+  // {"message", "resume_after"} there). False if the run is finished or being cancelled.
+  virtual bool pause_run(std::int64_t run_id, const std::optional<std::string>& error,
+                         TimePoint now) = 0;
+  // QUEUED|RUNNING|PAUSED -> CANCELLING; if the run's message is not leased now, it is made
+  // visible now (vt = now) so a worker observes the cancellation promptly. False (nothing
+  // changed) for CANCELLING or finished runs; nullopt for an unknown run id.
+  virtual std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) = 0;
+
+  // What a step boundary must know, in one read (one snapshot): the run's status (nullopt:
+  // no such run) and whether `worker` holds a valid lease on `message_id` (not archived or
+  // dead, consumer == worker, vt > now).
+  struct RunBoundary {
+    std::optional<WorkflowStatus> status;
+    bool lease_held = false;
+  };
+  virtual RunBoundary run_boundary(std::int64_t run_id, std::int64_t message_id,
+                                   std::int64_t worker, TimePoint now) = 0;
+
+  // ---- steps (unique by run and name)
+  virtual std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) = 0;
+  // Inserts step `name` as RUNNING if absent; returns the row either way.
+  virtual StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) = 0;
+  // Sets status (and output / error / retry_at / retry_count when given) of an existing step
+  // unless it already SUCCEEDED (a recorded success is final). Returns whether it applied.
+  struct StepUpdate {
+    WorkflowStatus status = WorkflowStatus::kRunning;
+    std::optional<std::string> output;
+    std::optional<std::string> error;
+    std::optional<TimePoint> retry_at;  // cleared when not given
+    std::optional<std::int32_t> retry_count;
+    bool clear_error = false;  // set error to NULL (wins over `error`)
+  };
+  virtual bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
+                           TimePoint now) = 0;
+  // Oldest first (creation order).
+  virtual std::vector<StepRecord> list_steps(std::int64_t run_id) = 0;
+};
+
+}  // namespace pgqrs::backend

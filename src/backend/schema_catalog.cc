@@ -1,0 +1,41 @@
+#include "backend/schema_catalog.h"
+
+#include <array>
+#include <string>
+
+#include "pgqrs/error.h"
+
+namespace pgqrs::backend {
+namespace {
+
+constexpr std::array<std::string_view, 6> kStep1Tables{
+    "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
+    "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
+
+constexpr std::array<SchemaStep, 1> kSteps{{
+    {1, "queues, workers, messages, workflow tables", kStep1Tables},
+}};
+
+static_assert(kSteps.back().version == kSchemaVersion,
+              "the last schema step must be backend::kSchemaVersion");
+
+}  // namespace
+
+std::span<const SchemaStep> schema_steps() { return kSteps; }
+
+std::vector<std::string_view> tables_up_to(std::int32_t version) {
+  std::vector<std::string_view> out;
+  for (const SchemaStep& step : kSteps) {
+    if (step.version > version) break;
+    out.insert(out.end(), step.tables.begin(), step.tables.end());
+  }
+  return out;
+}
+
+void throw_incomplete_schema(std::string_view table, std::int32_t version) {
+  throw ConfigError("the pgqrs schema is incomplete: table " + std::string(table) +
+                    " is missing (schema version " + std::to_string(version) +
+                    " is recorded); run uninstall() then install() to recreate it");
+}
+
+}  // namespace pgqrs::backend
