@@ -26,8 +26,9 @@ enum class SyncState {
   kRemoteChanges,       // local clean; the remote moved on (another writer)
   kConcurrentChanges,   // both changed: sync() would conflict
   kLocalMissing,        // no cache file; the remote exists (snapshot() fetches it)
-  kRemoteMissingClean,  // no remote object; local has nothing unsynced (install() creates it)
-  kRemoteMissingDirty,  // no remote object; local has writes never published (sync() creates it)
+  kRemoteMissingClean,  // no remote object; local has nothing unsynced (install() creates it;
+                        // in local mode install() + sync())
+  kRemoteMissingDirty,  // no remote object; local has unpublished writes (sync() creates it)
 };
 
 // "InSync", "LocalChanges", ... (the names the CLI and Python use).
@@ -38,14 +39,16 @@ class S3Store {
   // One HEAD request; compares the remote ETag and the local file with the base.
   SyncState state() const;
   // Replaces the local cache with the remote object (one GET). ConflictError, changing
-  // nothing, when the cache has unsynced writes (sync() them first) or the object does not
-  // exist. In durable mode, first waits for writes in flight.
+  // nothing, when the cache has unsynced writes (sync() them first; a local-mode working
+  // copy holding only what install() made on an empty one may be replaced) or the object
+  // does not exist. In durable mode, first waits for writes in flight.
   void snapshot() const;
   // Publishes local writes with one conditional PUT (If-Match the base ETag; If-None-Match: *
-  // when the object was never published). Nothing to publish: no request. ConflictError when
-  // the remote changed meanwhile: nothing remote is overwritten, and the local writes stay
-  // (local mode; state() then says ConcurrentChanges). In durable mode this waits until
-  // every write made so far is on S3.
+  // when this store has no base). Nothing to publish: no request. ConflictError when the
+  // remote changed meanwhile (or, without a base, exists): nothing remote is overwritten, and
+  // the local writes stay (local mode; state() then says ConcurrentChanges). Local mode: an
+  // object deleted since the base is published again (HEAD, then If-None-Match: *). In
+  // durable mode this waits until every write made so far is on S3.
   void sync() const;
 
   const Store& store() const { return store_; }

@@ -8,6 +8,7 @@ See docs/python.md.
 from __future__ import annotations
 
 from . import _errors, _pgqrs
+from ._clock import ManualClock
 from ._config import Config
 from ._dequeue import (DequeueBuilder, archive, archive_batch, consume, consume_batch, delete,
                        dequeue, enqueue, enqueue_batch, enqueue_delayed, extend_vt, produce,
@@ -36,7 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # connecting
-    "connect", "connect_with", "Config", "Store", "admin", "Admin",
+    "connect", "connect_with", "Config", "Store", "admin", "Admin", "ManualClock",
     # workers and queues
     "Producer", "Consumer", "ConsumeIterator", "DequeueBuilder", "dequeue", "produce",
     "produce_batch", "consume", "consume_batch", "enqueue", "enqueue_batch",

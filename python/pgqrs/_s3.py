@@ -15,9 +15,11 @@ __all__ = ["S3StoreHandle", "as_s3"]
 
 
 class S3StoreHandle:
-    """snapshot() pulls the remote object into the local cache (ConflictError if local has
-    unsynced writes); sync() publishes local changes (ConflictError on a concurrent
-    write); state() compares the two."""
+    """snapshot() pulls the remote object into the local working copy (ConflictError
+    saying "unsynced writes" if it holds writes not yet published); sync() publishes local
+    changes (ConflictError saying "conflict" when another store published meanwhile; an
+    object deleted remotely is published again); state() compares the two. In local mode
+    opening downloads nothing and install() stays in the working copy until sync()."""
 
     def __init__(self, store: "Store") -> None:
         self._store = store

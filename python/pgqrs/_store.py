@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from . import _aio, _pgqrs
 from . import _records as rec
+from ._clock import ManualClock
 from ._config import Config
-from ._errors import PgqrsError
+from ._errors import PgqrsError, ValidationError
 from ._records import (QueueInfo, QueueMessage, QueueMetrics, RunRecord, SchemaInfo,
                        StepRecord, SystemStats, WorkerHealth, WorkerInfo, WorkerStats,
                        WorkflowRecord, WorkflowStatus)
@@ -25,16 +26,30 @@ __all__ = ["connect", "connect_with", "admin", "Store", "Admin", "Workers", "Que
 _ALL = 2**32 - 1  # "no limit" for the record listings
 
 
-async def connect(dsn: str) -> "Store":
+async def connect(dsn: str, clock: Optional[ManualClock] = None) -> "Store":
     """A store for ``dsn`` with defaults and PGQRS_* environment applied. Does not install
-    the schema (see Admin.install)."""
-    return Store(await _aio.call(_pgqrs.connect, dsn))
+    the schema (see Admin.install). ``clock``: a ManualClock for tests (default: real
+    time)."""
+    if clock is None:
+        return Store(await _aio.call(_pgqrs.connect, dsn))
+    native_clock = _native_clock(clock)
+    return Store(await _aio.call(_pgqrs.connect_on_clock, dsn, native_clock), clock)
 
 
-async def connect_with(config: Config) -> "Store":
-    """A store for a complete Config (validated here: ConfigError names a bad field)."""
+async def connect_with(config: Config, clock: Optional[ManualClock] = None) -> "Store":
+    """A store for a complete Config (validated here: ConfigError names a bad field).
+    ``clock``: a ManualClock for tests (default: real time)."""
     native = config._native.copy()
-    return Store(await _aio.call(_pgqrs.connect_with, native))
+    if clock is None:
+        return Store(await _aio.call(_pgqrs.connect_with, native))
+    native_clock = _native_clock(clock)
+    return Store(await _aio.call(_pgqrs.connect_with_on_clock, native, native_clock), clock)
+
+
+def _native_clock(clock: Any) -> Any:
+    if not isinstance(clock, ManualClock):
+        raise ValidationError(f"clock: expected a pgqrs.ManualClock or None, got {clock!r}")
+    return clock._native
 
 
 def admin(store: "Store") -> "Admin":
@@ -44,8 +59,9 @@ def admin(store: "Store") -> "Admin":
 class Store:
     """A handle to one pgqrs database. Cheap to share between tasks and threads."""
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: Any, clock: Optional[ManualClock] = None) -> None:
         self._native = native
+        self._clock = clock  # the ManualClock it was connected on, if any
 
     @property
     def backend(self) -> str:

@@ -228,17 +228,28 @@ class RunBuilder:
         """Waits for the outcome (as get(), but waiting); pgqrs.TimeoutError after
         ``timeout`` seconds (None: no limit). Waiting does not hold a thread."""
         args = self._args()
-        deadline = None if timeout is None else time.monotonic() + _secs_f(timeout)
+        # The timeout is measured on the store's clock (a ManualClock when the store was
+        # connected on one); the re-reads between are real time, so no thread is held.
+        now = _clock_reader(self._store)
+        deadline = None if timeout is None else now() + _secs_f(timeout)
         interval = max(0.005, min(0.2, self._store.config.poll_interval_ms / 1000.0))
         while True:
             record = rec.run(await _aio.call(_pgqrs.run_record, *args))
             if record.status in (rec.WorkflowStatus.Success, rec.WorkflowStatus.Error,
                                  rec.WorkflowStatus.Cancelled):
                 return await _aio.call(_pgqrs.run_get, *args)
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and now() >= deadline:
                 raise TimeoutError(f"run {record.id} did not finish within {timeout} s "
                                    f"(status {record.status.value})")
             await asyncio.sleep(interval)
+
+
+def _clock_reader(store: Any) -> Callable[[], float]:
+    """Seconds on the store's clock: its ManualClock, else time.monotonic."""
+    clock = getattr(store, "_clock", None)
+    if clock is None:
+        return time.monotonic
+    return lambda: clock._native.now_us() / 1_000_000
 
 
 def _secs_f(value: float) -> float:

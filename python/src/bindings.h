@@ -36,5 +36,6 @@ void bind_workers(nb::module_& m);   // Producer, Consumer, enqueue
 void bind_dequeue(nb::module_& m);   // fetch, poll, handlers, StopSource
 void bind_workflow(nb::module_& m);  // workflow builder calls, Run, serve_workflow
 void bind_s3(nb::module_& m);        // S3 handle (when the S3 backend is built)
+void bind_clock(nb::module_& m);     // ManualClock, connecting on it
 
 }  // namespace pgqrs_py

@@ -80,11 +80,12 @@ def backend(request, tmp_path) -> BackendCase:
         yield BackendCase(name, f"s3://{bucket}/py-{uuid.uuid4().hex[:12]}.sqlite")
 
 
-async def open_store(case: BackendCase, config: Optional[pgqrs.Config] = None) -> pgqrs.Store:
-    """A store for the case (or for `config`, made from case.config()); skips the test when
-    this build lacks the backend."""
+async def open_store(case: BackendCase, config: Optional[pgqrs.Config] = None,
+                     clock: Optional[pgqrs.ManualClock] = None) -> pgqrs.Store:
+    """A store for the case (or for `config`, made from case.config()), on `clock` when
+    given; skips the test when this build lacks the backend."""
     try:
-        store = await pgqrs.connect_with(config or case.config())
+        store = await pgqrs.connect_with(config or case.config(), clock=clock)
     except pgqrs.ConfigError as e:
         if "backend is not available in this build" in str(e):
             pytest.skip(f"{case.name}: this build has no {case.name} backend ({e})")
@@ -97,6 +98,31 @@ async def store(backend: BackendCase) -> AsyncIterator[pgqrs.Store]:
     s = await open_store(backend)
     await pgqrs.admin(s).install()
     yield s
+
+
+@pytest.fixture
+def clock() -> pgqrs.ManualClock:
+    """A ManualClock starting on a whole second (tests move it; nothing sleeps)."""
+    return pgqrs.ManualClock(pgqrs.ManualClock().now().replace(microsecond=0))
+
+
+@pytest.fixture
+async def clocked_store(backend: BackendCase, clock: pgqrs.ManualClock) -> pgqrs.Store:
+    """A store on the `clock` fixture: engine time (leases, heartbeats, poll waits, until,
+    retries, durable sleeps, result timeouts) moves only when the test moves the clock."""
+    s = await open_store(backend, clock=clock)
+    await pgqrs.admin(s).install()
+    return s
+
+
+async def idle(clock: pgqrs.ManualClock, waiters: int = 2, timeout: float = 10.0) -> None:
+    """Waits (real time, bounded) until `waiters` engine threads are blocked on `clock`: an
+    idle poll loop is two (the loop and its lease keeper)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while clock.waiting() < waiters:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"fewer than {waiters} threads ever waited on the clock")
+        await asyncio.sleep(0.001)
 
 
 @pytest.fixture

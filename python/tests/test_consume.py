@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import pgqrs
-from conftest import within
+from conftest import idle, within
 
 
 class MyHandlerError(Exception):
@@ -82,17 +82,18 @@ async def test_consume_iter_yields_messages_and_closes(store):
     assert [w.status for w in workers] == [pgqrs.WorkerStatus.Stopped], "closed consumer"
 
 
-async def test_consume_iter_waits_and_close_ends_a_waiting_iteration(store):
+async def test_consume_iter_waits_and_close_ends_a_waiting_iteration(clocked_store, clock):
+    store = clocked_store
     await store.queue("itw")
     it = store.consume_iter("itw", poll_interval_ms=20)
     nxt = asyncio.create_task(it.__anext__())
-    await asyncio.sleep(0.3)
+    await idle(clock)
     assert not nxt.done(), "waits for a message"
     msg_id = await pgqrs.produce(store, "itw", {"w": 1})
     msg = await within(nxt, 10)
     assert msg.id == msg_id
     waiting = asyncio.create_task(it.__anext__())
-    await asyncio.sleep(0.2)
+    await idle(clock)  # the clock never moves: only close() can end this wait
     await within(it.close(), 10)
     with pytest.raises(StopAsyncIteration):
         await within(waiting, 10)

@@ -20,7 +20,8 @@ async def test_s3_handle_sync_snapshot_state(backend):
     s3 = pgqrs.as_s3(store)
     assert isinstance(s3, pgqrs.S3StoreHandle)
     await store.queue("s3q")
-    assert await s3.state() == pgqrs.SyncState.LocalChanges, "local mode: not published yet"
+    assert await s3.state() == pgqrs.SyncState.RemoteMissingDirty, \
+        "local mode: install() and the queue are not published yet"
     await s3.sync()
     assert await s3.state() == pgqrs.SyncState.InSync
     msg_id = await pgqrs.produce(store, "s3q", {"on": "s3"})
@@ -33,8 +34,8 @@ async def test_s3_handle_sync_snapshot_state(backend):
     other_cfg.s3_cache_dir = tempfile.mkdtemp(prefix="pgqrs-s3-cache-")
     other = await open_store(backend, other_cfg)
     s3_other = pgqrs.as_s3(other)
-    if await s3_other.state() != pgqrs.SyncState.InSync:
-        await s3_other.snapshot()
+    assert await s3_other.state() == pgqrs.SyncState.RemoteChanges, "opening downloads nothing"
+    await s3_other.snapshot()
     [m] = await pgqrs.admin(other).list_messages("s3q")
     assert m.id == msg_id and m.payload == {"on": "s3"}
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import pgqrs
-from conftest import within
+from conftest import idle, within
 
 
 async def wait_until(pred, timeout: float = 20.0, interval: float = 0.02):
@@ -121,27 +121,37 @@ async def test_cancelling_the_poll_task_stops_the_loop(store):
     assert await consumer.status() == pgqrs.WorkerStatus.Ready, "the loop ended cleanly"
 
 
-async def test_poll_without_handler_waits_for_a_message(store):
+async def test_poll_without_handler_waits_for_a_message(clocked_store, clock):
+    store = clocked_store
     await store.queue("wait")
     consumer = await store.consumer("wait")
     task = asyncio.create_task(pgqrs.dequeue().worker(consumer).poll_interval(20).poll(store))
-    await asyncio.sleep(0.2)
+    await idle(clock)
     assert not task.done()
+    # The clock never moves: the enqueue's wake-up must end the wait.
     msg_id = await pgqrs.produce(store, "wait", {"late": True})
     got = await within(task, 10)
     assert [m.id for m in got] == [msg_id]
-    empty = await within(pgqrs.dequeue().worker(consumer).until(0.2).poll(store))
-    assert empty == []
+    # until() is measured on the store's clock: not over at 0.199 s, over at 0.2 s.
+    until = asyncio.create_task(pgqrs.dequeue().worker(consumer).until(0.2).poll(store))
+    await idle(clock)
+    clock.advance(0.199)
+    await idle(clock)
+    assert not until.done()
+    clock.advance(0.001)
+    assert await within(until, 10) == []
 
 
-async def test_zombie_reclaim_and_worker_admin(store):
+async def test_zombie_reclaim_and_worker_admin(clocked_store, clock):
+    store = clocked_store
     admin = pgqrs.admin(store)
     await store.queue("z")
     await pgqrs.produce(store, "z", {"z": 1})
     consumer = await store.consumer("z")
     [m] = await consumer.dequeue(batch_size=1)
     assert [x.id for x in await admin.worker_messages(consumer.worker_id)] == [m.id]
-    await asyncio.sleep(1.1)
+    assert await admin.reclaim_messages("z", older_than_seconds=1) == 0, "it just beat"
+    clock.advance(1.1)
     assert await admin.reclaim_messages("z", older_than_seconds=1) == 1
     assert (await admin.get_worker(consumer.worker_id)).status == pgqrs.WorkerStatus.Stopped
     stats = await admin.worker_stats("z")

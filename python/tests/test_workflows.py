@@ -81,8 +81,8 @@ async def test_permanent_error_fails_the_run(wf_store):
     assert s.status == pgqrs.WorkflowStatus.Error and "disk on fire" in str(s.error)
 
 
-async def test_transient_errors_are_retried_under_the_policy(wf_store):
-    store = wf_store
+async def test_transient_errors_are_retried_under_the_policy(clocked_store, clock):
+    store = clocked_store
     attempts = []
 
     @workflow(name="flaky_wf",
@@ -101,7 +101,7 @@ async def test_transient_errors_are_retried_under_the_policy(wf_store):
         await serve(store, flaky_wf)
         if (await pgqrs.run().message(msg).store(store).get()) is not None:
             break
-        await asyncio.sleep(0.06)
+        clock.advance(0.05)  # the fixed back-off, on the store's clock
     assert await pgqrs.run().message(msg).store(store).result(timeout=10) == {"r": "fine"}
     assert len(attempts) == 3
     record = await pgqrs.run().message(msg).store(store).record()
@@ -129,8 +129,8 @@ async def test_retries_exhausted_ends_the_run_in_error(wf_store):
         await pgqrs.run().message(msg).store(store).result(timeout=5)
 
 
-async def test_pause_then_resume_without_rerunning_finished_steps(wf_store):
-    store = wf_store
+async def test_pause_then_resume_without_rerunning_finished_steps(clocked_store, clock):
+    store = clocked_store
     ran = []
 
     @workflow(name="pause_wf")
@@ -150,7 +150,9 @@ async def test_pause_then_resume_without_rerunning_finished_steps(wf_store):
     rec = await pgqrs.run().message(msg).store(store).record()
     assert rec.status == pgqrs.WorkflowStatus.Paused
     assert await pgqrs.run().message(msg).store(store).get() is None
-    await asyncio.sleep(1.1)
+    await serve(store, pause_wf)
+    assert ran == ["before"], "the durable sleep has not come due on the clock"
+    clock.advance(1)
     await serve(store, pause_wf)
     assert await pgqrs.run().message(msg).store(store).result(timeout=5) == {"done": True}
     assert ran == ["before", "after"]

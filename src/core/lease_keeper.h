@@ -1,12 +1,14 @@
 // LeaseKeeper: a background thread that, while a handler runs, keeps the leases of the
 // in-flight messages alive (vt = now + lease, every lease/3) and sends the worker's
-// heartbeat every heartbeat interval. Started by a poll loop or a one-shot handler call and
-// stopped (joined, bounded by one storage call) when it ends.
+// heartbeat every heartbeat interval. Both periods are measured on the store's Clock (a
+// ManualClock drives them). Started by a poll loop or a one-shot handler call and stopped
+// (joined, bounded by one storage call) when it ends.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -36,15 +38,19 @@ class LeaseKeeper {
   std::int64_t worker_;  // GUARDED_BY(mu_)
   std::chrono::seconds lease_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;                                    // GUARDED_BY(mu_)
-  std::vector<std::int64_t> tracked_;                    // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point tracked_since_;  // GUARDED_BY(mu_)
-  // When the thread will next look at its work (it sleeps until then). track() wakes it
+  std::unique_ptr<Clock::Waiter> waiter_;
+  // Planned when the keeper is made, not when its thread first runs: a clock move in between
+  // must count.
+  TimePoint first_heartbeat_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> replan_{false};    // set by track() when the thread must re-plan
+  std::vector<std::int64_t> tracked_;  // GUARDED_BY(mu_)
+  TimePoint tracked_since_;            // GUARDED_BY(mu_)
+  // When the thread will next look at its work (it waits until then). track() wakes it
   // only when the new set needs attention sooner, so a poll loop does not pay two thread
   // wake-ups per batch. GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point planned_wake_;
-  std::chrono::steady_clock::duration extend_every_;
+  TimePoint planned_wake_;
+  Duration extend_every_;
   std::thread thread_;
 };
 

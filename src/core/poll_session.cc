@@ -50,15 +50,25 @@ ResolvedDequeue resolve(const DequeueAccess::Options& opts, const Store& store) 
   return r;
 }
 
+namespace {
+
+// Real time for the retry pause (see the header).
+const Clock& real_time() {
+  static const SystemClock clock;
+  return clock;
+}
+
+}  // namespace
+
 PollSession::PollSession(const ResolvedDequeue& r)
     : r_(r),
-      next_status_check_(std::chrono::steady_clock::now() + r.poll_interval),
+      next_status_check_(r.store->now() + r.poll_interval),
+      own_waiter_(r.named ? nullptr : r.store->clock->make_waiter()),
+      waiter_(r.named ? r.named->waiter.get() : own_waiter_.get()),
+      retry_waiter_(real_time().make_waiter()),
       keeper_(r.store, r.worker, r.lease) {
-  if (r_.until) deadline_ = std::chrono::steady_clock::now() + *r_.until;
-  if (r_.named) {
-    std::lock_guard lock(r_.named->mu);
-    r_.named->interrupt_requested = false;
-  }
+  if (r_.until) deadline_ = r_.store->now() + *r_.until;
+  if (r_.named) r_.named->interrupt_requested.store(false);
   try {
     if (r_.stop.stop_possible()) {
       stop_cb_.emplace(r_.stop, std::function<void()>([this] { wake(false); }));
@@ -74,13 +84,9 @@ PollSession::PollSession(const ResolvedDequeue& r)
 }
 
 void PollSession::wake(bool kick) {
-  std::mutex& mu = r_.named ? r_.named->mu : local_mu_;
-  std::condition_variable& cv = r_.named ? r_.named->cv : local_cv_;
-  {
-    std::lock_guard lock(mu);
-    if (kick) kicked_ = true;
-  }
-  cv.notify_all();
+  if (kick) kicked_.store(true);
+  waiter_->notify();
+  retry_waiter_->notify();
 }
 
 void PollSession::unsubscribe() {
@@ -101,16 +107,17 @@ PollSession::~PollSession() {
   }
 }
 
-bool PollSession::interrupted_locally() {
-  if (!r_.named) return false;
-  std::lock_guard lock(r_.named->mu);
-  return r_.named->interrupt_requested;
+bool PollSession::interrupted_locally() { return r_.named && r_.named->interrupt_requested.load(); }
+
+bool PollSession::wake_condition() const {
+  return kicked_.load() || r_.stop.stop_requested() ||
+         (r_.named && r_.named->interrupt_requested.load());
 }
 
 std::optional<PollStop> PollSession::should_stop() {
   if (r_.stop.stop_requested()) return PollStop::kStopRequested;
   if (interrupted_locally()) return PollStop::kInterrupted;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = r_.store->now();
   if (deadline_ && now >= *deadline_) return PollStop::kDeadline;
   if (r_.named && now >= next_status_check_) {
     next_status_check_ = now + r_.poll_interval;
@@ -122,19 +129,16 @@ std::optional<PollStop> PollSession::should_stop() {
 }
 
 void PollSession::idle_wait() {
-  auto until = std::chrono::steady_clock::now() + r_.poll_interval;
+  auto until = r_.store->now() + r_.poll_interval;
   if (deadline_ && *deadline_ < until) until = *deadline_;
-  if (r_.named) {
-    std::unique_lock lock(r_.named->mu);
-    r_.named->cv.wait_until(lock, until, [&] {
-      return kicked_ || r_.stop.stop_requested() || r_.named->interrupt_requested;
-    });
-    kicked_ = false;
-  } else {
-    std::unique_lock lock(local_mu_);
-    local_cv_.wait_until(lock, until, [&] { return kicked_ || r_.stop.stop_requested(); });
-    kicked_ = false;
-  }
+  waiter_->wait_until(until, [this] { return wake_condition(); });
+  kicked_.store(false);
+}
+
+void PollSession::retry_wait() {
+  retry_waiter_->wait_until(real_time().now() + r_.poll_interval,
+                            [this] { return wake_condition(); });
+  kicked_.store(false);
 }
 
 void PollSession::finish(PollStop why) {

@@ -3,13 +3,18 @@
 // For a named consumer it moves the worker ready -> polling on start and, on finish,
 // polling -> ready (normal end) or interrupted -> suspended (interrupt); it watches the
 // worker's status (in-process interrupt signal at once, other processes' changes at most one
-// poll interval late), waits between idle polls so that interrupt and the stop token wake it,
-// and runs a LeaseKeeper for heartbeats and lease extension.
+// poll interval late), waits between idle polls so that interrupt, the stop token and new
+// work (the store's ActivityHub, the backend's subscription) wake it, and runs a LeaseKeeper
+// for heartbeats and lease extension.
+// Time: the poll interval, the `until` deadline and the status re-check period are measured
+// on the store's Clock (a ManualClock drives them; with one that never moves, only wake-ups
+// end an idle wait). The pause before retrying a transient storage error is real time
+// (steady_clock): it waits for the machine, not for the schedule.
 // For the store's ephemeral consumer (no .worker()), it does no status bookkeeping.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,9 +64,12 @@ class PollSession {
 
   // Why the loop must stop now, if it must (interrupt, stop token, deadline).
   std::optional<PollStop> should_stop();
-  // Sleeps up to one poll interval (less if the deadline is nearer); returns early on
-  // interrupt or stop request.
+  // Waits one poll interval on the clock (less if the deadline is nearer); returns early on
+  // new work, interrupt, stop request, or a clock move made while the loop was busy.
   void idle_wait();
+  // Waits one poll interval of real time (transient storage error); returns early on stop
+  // request or new work.
+  void retry_wait();
   LeaseKeeper& keeper() { return keeper_; }
 
   // One turn of a poll loop: calls `fetch` (which leases messages) until it returns some,
@@ -81,7 +89,7 @@ class PollSession {
         msgs = fetch();
       } catch (const Error& e) {
         if (!e.retryable()) throw;
-        idle_wait();
+        retry_wait();
         continue;
       }
       if (!msgs.empty()) return msgs;
@@ -100,15 +108,19 @@ class PollSession {
   void wake(bool kick);
   void unsubscribe();
 
+  bool wake_condition() const;
+
   const ResolvedDequeue& r_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_;
-  std::chrono::steady_clock::time_point next_status_check_;
-  std::mutex local_mu_;  // used when there is no named worker
-  std::condition_variable local_cv_;
+  std::optional<TimePoint> deadline_;
+  TimePoint next_status_check_;
+  // The named worker's waiter (interrupt() notifies it) or, for the ephemeral consumer, own.
+  std::unique_ptr<Clock::Waiter> own_waiter_;
+  Clock::Waiter* waiter_ = nullptr;
+  std::unique_ptr<Clock::Waiter> retry_waiter_;  // real time
   std::optional<std::stop_callback<std::function<void()>>> stop_cb_;
   // Set by an enqueue signal (same store or the backend's subscription); cleared by the
-  // next idle_wait. GUARDED_BY(the worker's mu or local_mu_).
-  bool kicked_ = false;
+  // next idle_wait.
+  std::atomic<bool> kicked_{false};
   std::uint64_t activity_token_ = 0;
   std::unique_ptr<backend::Subscription> subscription_;
   LeaseKeeper keeper_;

@@ -17,11 +17,15 @@ RunRecord current(const detail::RunState& s) {
 }
 
 // RUNNING|CANCELLING -> `status`, or CANCELLED when a cancel was requested meanwhile
-// (core::finish_run). ValidationError for an unknown run.
+// (core::finish_run). ValidationError for an unknown run. Wakes this store's result() waits
+// when the run finished.
 bool finish(detail::RunState& s, WorkflowStatus status, const std::optional<std::string>& output,
             const std::optional<std::string>& error) {
   current(s);
-  return core::finish_run(*s.store->backend, s.run_id, status, output, error, s.now()).has_value();
+  const bool finished =
+      core::finish_run(*s.store->backend, s.run_id, status, output, error, s.now()).has_value();
+  if (finished) s.store->activity.notify_run_finished();
+  return finished;
 }
 
 }  // namespace

@@ -51,23 +51,22 @@ std::int64_t Store::State::replace_ephemeral_consumer(const std::string& queue,
 }
 
 std::int64_t Store::State::ephemeral_consumer_locked(const std::string& queue) {
-  const auto steady_now = std::chrono::steady_clock::now();
+  const auto t = now();
   auto it = ephemeral_.find(queue);
   if (it != ephemeral_.end()) {
-    if (steady_now - it->second.last_heartbeat <
-        std::chrono::seconds(config.heartbeat_interval_seconds)) {
+    if (t - it->second.last_heartbeat < std::chrono::seconds(config.heartbeat_interval_seconds)) {
       return it->second.id;
     }
-    if (backend->heartbeat(it->second.id, now())) {
-      it->second.last_heartbeat = steady_now;
+    if (backend->heartbeat(it->second.id, t)) {
+      it->second.last_heartbeat = t;
       return it->second.id;
     }
     ephemeral_.erase(it);  // deleted by someone else: register a new one
   }
   auto info =
       backend->register_worker("ephemeral-" + core::generated_worker_name(), WorkerKind::kConsumer,
-                               queue, core::hostname(), core::process_id(), now());
-  ephemeral_[queue] = Ephemeral{info.id, steady_now};
+                               queue, core::hostname(), core::process_id(), t);
+  ephemeral_[queue] = Ephemeral{info.id, t};
   return info.id;
 }
 

@@ -1,8 +1,8 @@
 // Shared state behind Store and worker handles (internal).
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -34,7 +34,8 @@ class Store::State {
 
   // The store's ephemeral consumer for `queue`, used by one-shot calls without .worker():
   // registered on first use, reused afterwards (so worker rows do not grow with calls),
-  // heartbeated at most once per heartbeat interval, stopped when the store goes away.
+  // heartbeated at most once per heartbeat interval (on the clock), stopped when the store
+  // goes away.
   std::int64_t ephemeral_consumer(const std::string& queue);
   // The ephemeral consumer `stale` turned out stopped or deleted (e.g. reclaimed as a zombie
   // by an admin): forget it and register a fresh one. Returns the new id.
@@ -50,7 +51,7 @@ class Store::State {
  private:
   struct Ephemeral {
     std::int64_t id = 0;
-    std::chrono::steady_clock::time_point last_heartbeat;
+    TimePoint last_heartbeat;
   };
   std::int64_t ephemeral_consumer_locked(const std::string& queue);
   std::mutex ephemeral_mu_;
@@ -76,10 +77,10 @@ class Worker::State {
   std::int64_t queue_id = 0;
   WorkerKind kind = WorkerKind::kConsumer;
 
-  // In-process wake-up for a poll loop of this worker (set by interrupt()).
-  std::mutex mu;
-  std::condition_variable cv;
-  bool interrupt_requested = false;
+  // In-process wake-up for the poll loops of this worker: interrupt() sets the flag, then
+  // notifies the waiter (made by the store's clock) they idle on.
+  std::unique_ptr<Clock::Waiter> waiter;
+  std::atomic<bool> interrupt_requested{false};
 };
 
 struct WorkerAccess {

@@ -25,6 +25,7 @@ std::shared_ptr<detail::WorkerState> register_worker(const Store& store, const s
   state->queue = queue;
   state->queue_id = info.queue_id.value_or(0);
   state->kind = kind;
+  state->waiter = s.clock->make_waiter();
   return state;
 }
 
@@ -133,11 +134,8 @@ bool Consumer::release_with_visibility(std::int64_t id, TimePoint visible_at) co
 
 void Consumer::interrupt() const {
   core::interrupt(*state_->store, state_->id);
-  {
-    std::lock_guard lock(state_->mu);
-    state_->interrupt_requested = true;
-  }
-  state_->cv.notify_all();
+  state_->interrupt_requested.store(true);
+  state_->waiter->notify();
 }
 
 // ---- builders --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // pgqrs::workflow() and pgqrs::run(): registering, triggering and serving workflows, and
 // waiting for a run's outcome.
-#include <thread>
+#include <algorithm>
+#include <atomic>
 
 #include "core/poll_session.h"
 #include "core/store_state.h"
@@ -134,18 +135,37 @@ std::optional<json> RunBuilder::get() const { return outcome(record()); }
 
 json RunBuilder::result(std::chrono::milliseconds timeout) const {
   if (timeout.count() < 0) throw ValidationError("result(): timeout must not be negative");
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const auto interval = std::chrono::milliseconds(
-      std::clamp<std::uint32_t>(store_ ? store_->config().poll_interval_ms : 50, 5, 200));
+  auto run = record();  // validates the run and the store first
+  if (auto out = outcome(run)) return *out;
+  auto& s = *StoreAccess::state(*store_);
+  const auto deadline = s.now() + timeout;
+  // Re-read the run every poll interval of the store's clock, and at once when a run
+  // finishes through this store (its ActivityHub); other processes' finishes are seen at the
+  // next re-read.
+  const auto interval =
+      std::chrono::milliseconds(std::clamp<std::uint32_t>(s.config.poll_interval_ms, 5, 200));
+  auto waiter = s.clock->make_waiter();
+  std::atomic<bool> finished{false};
+  const auto token = s.activity.add_run_listener([&] {
+    finished.store(true);
+    waiter->notify();
+  });
+  struct Unlisten {
+    detail::StoreState& s;
+    std::uint64_t token;
+    ~Unlisten() { s.activity.remove(token); }
+  } unlisten{s, token};
   while (true) {
-    auto run = record();
-    if (auto out = outcome(run)) return *out;
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const auto now = s.now();
+    if (now >= deadline) {
       throw TimeoutError("run " + std::to_string(run.id) + " did not finish within " +
                          std::to_string(timeout.count()) + " ms (status " +
                          std::string(to_string(run.status)) + ")");
     }
-    std::this_thread::sleep_for(interval);
+    waiter->wait_until(std::min(now + interval, deadline), [&] { return finished.load(); });
+    finished.store(false);
+    run = record();
+    if (auto out = outcome(run)) return *out;
   }
 }
 

@@ -172,6 +172,7 @@ PollStats serve_workflow(const WorkflowDef& def, ResolvedDequeue& r) {
       case Disposition::kLeave:
         break;
     }
+    r.store->activity.notify_run_finished();  // result() waits of this store re-read at once
   }
   session.finish(stats.stop);
   return stats;

@@ -14,8 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Suite-wide defaults applied to every config: idle polls wait on real time, so keep
-// them short; everything else stays at the documented defaults.
+// Suite-wide defaults applied to every config: a small poll interval (measured on the
+// test's ManualClock, like every engine wait); everything else stays at the documented
+// defaults.
 void ApplySuiteDefaults(pgqrs::Config& config) { config.poll_interval_ms = 10; }
 
 // The Turso case runs whenever the library was built with the Turso engine.
@@ -151,6 +152,15 @@ bool ContainsAny(std::string_view text, const std::vector<std::string>& needles)
   const std::string hay = Lower(text);
   return std::any_of(needles.begin(), needles.end(),
                      [&](const std::string& n) { return hay.find(Lower(n)) != std::string::npos; });
+}
+
+bool ConformanceTest::WaitForWaiters(std::size_t n, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (clock_->waiting() < n) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
 }
 
 bool EventuallyTrue(const std::function<bool()>& pred, std::chrono::milliseconds limit) {

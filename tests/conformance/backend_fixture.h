@@ -93,6 +93,28 @@ class ConformanceTest : public ::testing::TestWithParam<BackendCase> {
   const pgqrs::Store& store() const { return *store_; }
   pgqrs::TimePoint now() const { return clock_->now(); }
   void Advance(pgqrs::Duration d) { clock_->advance(d); }
+  // Waits (real time, bounded by `limit`) until at least `n` threads are blocked on the test
+  // clock, i.e. the engine is idle, waiting for time to pass or for a wake-up. An idle poll
+  // loop is two waiters (the loop and its lease keeper); a result(timeout) wait is one.
+  bool WaitForWaiters(std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(10));
+  // Drives a wait (running as `fut`) that must end when the clock has moved `after` from
+  // now: waits until `waiters` threads block on the clock, moves it 1 ms short of `after`
+  // (the wait must still be running), then the last 1 ms (it must end within 5 s of real
+  // time). Returns "" when it did, else what went wrong.
+  template <class T>
+  std::string DriveToDeadline(std::future<T>& fut, pgqrs::Duration after, std::size_t waiters) {
+    using namespace std::chrono_literals;
+    if (!WaitForWaiters(waiters)) return "the wait never blocked on the clock";
+    Advance(after - 1ms);
+    if (WaitForWaiters(waiters) && fut.wait_for(0ms) == std::future_status::ready) {
+      return "it ended 1 ms before its deadline on the clock";
+    }
+    Advance(1ms);
+    if (fut.wait_for(5s) != std::future_status::ready) {
+      return "it did not end once the clock reached its deadline";
+    }
+    return "";
+  }
 
   // Creates queue `name` on `s` (default: the test's store).
   pgqrs::QueueInfo MakeQueue(const std::string& name);
@@ -140,7 +162,8 @@ bool WaitReady(std::future<T>& fut, std::chrono::milliseconds limit) {
   return fut.wait_for(limit) == std::future_status::ready;
 }
 
-// Polls `pred` every few milliseconds (real time) until it is true or `limit` passes.
+// Polls `pred` every few milliseconds (real time) until it is true or `limit` passes. For
+// waiting on another thread's work; never to let engine time pass (move the clock instead).
 bool EventuallyTrue(const std::function<bool()>& pred, std::chrono::milliseconds limit);
 
 // Milliseconds between two time points (a - b).

@@ -302,9 +302,9 @@ TEST_P(HandlerTest, WorkerIsPollingWhileHandlerPollRuns) {
   EXPECT_EQ(c().status(), pgqrs::WorkerStatus::kReady);
 }
 
-// The cadence of the loop's heartbeats and lease extensions may be driven by real time
-// (the headers do not say); what is pinned is their effect, measured on the injected
-// clock. Each test waits (bounded, real time) inside the handler for the effect to show.
+// The loop's heartbeats and lease extensions keep the store's clock: moving the ManualClock
+// makes them due at once. Each test moves the clock inside the handler and waits (bounded,
+// real time) for the lease keeper's thread to write the effect.
 TEST_P(HandlerTest, PollSendsHeartbeatsWhileHandlerRuns) {
   pgqrs::Store s = MakeStore([](pgqrs::Config& cfg) { cfg.heartbeat_interval_seconds = 1; });
   MakeQueue(s, "q");
@@ -334,6 +334,7 @@ TEST_P(HandlerTest, LeaseIsExtendedWhileHandlerRunsSoASlowHandlerKeepsItsMessage
   auto id = EnqueueNumbers("q", 1)[0];
   auto other = pgqrs::consumer("other", "q").create(store());
   bool stolen = false;
+  int extensions = 0;
   auto stats = RunPoll([&](std::stop_token tok) {
     return pgqrs::dequeue()
         .worker(c())
@@ -341,18 +342,21 @@ TEST_P(HandlerTest, LeaseIsExtendedWhileHandlerRunsSoASlowHandlerKeepsItsMessage
         .until_empty()
         .stop_token(tok)
         .handle([&](const pgqrs::QueueMessage&) {
-          // 3.6 s of injected time against a 3 s lease, in small steps. The lease keeper may
-          // run on real time, so injected time moves slower than real time (75 ms per
-          // 100 ms): a keeper extending every lease/3 has seconds of slack on a busy machine.
-          for (int i = 0; i < 48; ++i) {
-            clock_->advance(75ms);
-            std::this_thread::sleep_for(100ms);
+          // 4 s of injected time against a 3 s lease, one extension period (lease/3) at a
+          // time: each step makes an extension due, which must move vt to now + lease.
+          for (int i = 0; i < 4; ++i) {
+            clock_->advance(1s);
+            const pgqrs::TimePoint want = now() + 3s;
+            if (EventuallyTrue([&] { return admin().get_message(id).vt >= want; }, 5000ms)) {
+              ++extensions;
+            }
             if (!other.dequeue(1).empty()) stolen = true;
           }
         })
         .poll(store());
   });
   ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(extensions, 4) << "the lease was not extended to now + 3 s every 1 s of the clock";
   EXPECT_FALSE(stolen) << "another consumer got the message while its handler still ran";
   EXPECT_TRUE(admin().get_message(id).archived_at.has_value())
       << "the slow handler's message was not archived (lease lapsed)";
@@ -384,31 +388,25 @@ TEST_P(HandlerTest, PollStatsProcessedCountsOnlyArchivedMessages) {
   EXPECT_EQ(stats->processed, 1u) << "processed must equal the number of archived messages";
 }
 
+// .until() is measured on the store's clock: the loop returns when the test moves the
+// clock to the deadline, not before, and without any real time passing.
 TEST_P(HandlerTest, HandlerPollUntilReturnsDeadlineOnEmptyQueue) {
-  std::atomic<bool> done{false};
-  std::thread ticker([&] {
-    // See DequeueTest.PollUntilReturnsEmptyOnTimeout: the deadline may be measured on
-    // either clock, so move the injected one too.
-    for (int i = 0; i < 500 && !done; ++i) {
-      std::this_thread::sleep_for(10ms);
-      clock_->advance(50ms);
-    }
+  std::stop_source guard;
+  auto fut = std::async(std::launch::async, [&] {
+    return pgqrs::dequeue()
+        .worker(c())
+        .until(200ms)
+        .stop_token(guard.get_token())
+        .handle([](const pgqrs::QueueMessage&) {})
+        .poll(store());
   });
-  auto stats = RunPoll(
-      [&](std::stop_token tok) {
-        return pgqrs::dequeue()
-            .worker(c())
-            .until(200ms)
-            .stop_token(tok)
-            .handle([](const pgqrs::QueueMessage&) {})
-            .poll(store());
-      },
-      5000ms);
-  done = true;
-  ticker.join();
-  ASSERT_TRUE(stats.has_value());
-  EXPECT_EQ(stats->stop, pgqrs::PollStop::kDeadline) << pgqrs::to_string(stats->stop);
-  EXPECT_EQ(stats->processed, 0u);
+  const std::string failure = DriveToDeadline(fut, 200ms, 2);
+  if (!failure.empty()) guard.request_stop();
+  fut.wait();
+  ASSERT_EQ(failure, "") << "poll().until(200ms)";
+  pgqrs::PollStats stats = fut.get();
+  EXPECT_EQ(stats.stop, pgqrs::PollStop::kDeadline) << pgqrs::to_string(stats.stop);
+  EXPECT_EQ(stats.processed, 0u);
 }
 
 TEST_P(HandlerTest, StopTokenEndsHandlerPoll) {
@@ -420,8 +418,9 @@ TEST_P(HandlerTest, StopTokenEndsHandlerPoll) {
         .handle([](const pgqrs::QueueMessage&) {})
         .poll(store());
   });
-  EXPECT_FALSE(WaitReady(fut, 100ms)) << "poll() must keep waiting on an empty queue";
-  source.request_stop();
+  ASSERT_TRUE(WaitForWaiters(2)) << "the poll loop never went idle";
+  EXPECT_FALSE(WaitReady(fut, 0ms)) << "poll() must keep waiting on an empty queue";
+  source.request_stop();  // the clock never moves: only the stop request can end the wait
   ASSERT_TRUE(WaitReady(fut, 2000ms)) << "poll() did not return within 2 s of request_stop";
   EXPECT_EQ(fut.get().stop, pgqrs::PollStop::kStopRequested);
 }
@@ -436,8 +435,8 @@ TEST_P(HandlerTest, HandlerPollPicksUpMessagesEnqueuedWhileWaiting) {
         .handle([&](const pgqrs::QueueMessage&) { ++handled; })
         .poll(store());
   });
-  std::this_thread::sleep_for(50ms);
-  EnqueueNumbers("q", 3);
+  ASSERT_TRUE(WaitForWaiters(2)) << "the poll loop never went idle";
+  EnqueueNumbers("q", 3);  // the clock never moves: the enqueue's wake-up must do it
   bool all = EventuallyTrue([&] { return handled.load() == 3; }, 5000ms);
   source.request_stop();
   fut.wait();

@@ -208,6 +208,10 @@ TEST_P(WorkerTest, SuspendViaAdminStopsAPollingWorker) {
     FAIL() << "worker never reached status polling while poll() ran";
   }
   admin().suspend_worker(c.id());
+  // Nothing wakes the loop in-process: it re-reads its status once per poll interval of
+  // the store's clock.
+  ASSERT_TRUE(WaitForWaiters(2)) << "the poll loop never went idle";
+  Advance(std::chrono::milliseconds(config_.poll_interval_ms));
   bool returned = WaitReady(bg->fut, 5000ms);
   if (!returned) bg->guard.request_stop();
   bg->fut.wait();

@@ -1,8 +1,13 @@
 // The S3 sync layer against the S3 test server: the seven states, snapshot / sync / install
-// refusals, conflicts between stores on one object (nothing remote is overwritten), durable
-// reads seeing other writers, and group commit sharing PUTs between concurrent writers.
+// refusals, conflicts between stores on one object (nothing remote is overwritten), local
+// mode's working copies (the original pgqrs's rule: install is local, sync publishes or is
+// refused, a deleted object is published again), durable reads seeing other writers, and
+// group commit sharing PUTs between concurrent writers.
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -25,6 +30,13 @@ fs::path CacheDb(const fs::path& cache_dir) {
   return {};
 }
 
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
 std::uint64_t PutsOf(const pgqrs::Store& s) {
   auto* replica = dynamic_cast<pgqrs::s3::Replica*>(pgqrs::backend::backend_of(s).object_sync());
   return replica == nullptr ? 0 : replica->puts();
@@ -32,6 +44,16 @@ std::uint64_t PutsOf(const pgqrs::Store& s) {
 
 void Enqueue(const pgqrs::Store& s, const std::string& queue, int n) {
   pgqrs::enqueue().message(pgqrs::json{{"n", n}}).to(queue).execute(s);
+}
+
+// A local-mode store that installed, wrote one message to queue "seeded" and synced.
+pgqrs::Store PublishedLocalStore(const pgqrs::Config& config) {
+  pgqrs::Store s = pgqrs::connect_with_config(config);
+  pgqrs::admin(s).install();
+  s.queue("seeded");
+  Enqueue(s, "seeded", 1);
+  pgqrs::as_s3(s).sync();
+  return s;
 }
 
 class S3SyncTest : public ::testing::Test {
@@ -51,7 +73,10 @@ TEST_F(S3SyncTest, EveryStateOfTheMatrixIsReportedAndResolved) {
   pgqrs::S3Store sa = pgqrs::as_s3(a);
   EXPECT_EQ(sa.state(), SyncState::kRemoteMissingClean);
 
-  pgqrs::admin(a).install();  // create-only PUT, also in local mode
+  pgqrs::admin(a).install();  // local mode: only the working copy; sync() publishes it
+  EXPECT_EQ(sa.state(), SyncState::kRemoteMissingDirty);
+  EXPECT_FALSE(DirectClient().head(key_).has_value());
+  sa.sync();  // create-only PUT
   EXPECT_EQ(sa.state(), SyncState::kInSync);
 
   a.queue("jobs");
@@ -85,22 +110,155 @@ TEST_F(S3SyncTest, EveryStateOfTheMatrixIsReportedAndResolved) {
   EXPECT_EQ(sa.state(), SyncState::kInSync);
   EXPECT_EQ(pgqrs::admin(a).list_messages("jobs").size(), 2u);
 
-  // The object disappears: clean, then dirty once a writes; sync re-creates it.
+  // The object disappears: clean, then dirty once a writes; sync publishes it again.
   DirectClient().remove(key_);
   EXPECT_EQ(sa.state(), SyncState::kRemoteMissingClean);
   Enqueue(a, "jobs", 4);
   EXPECT_EQ(sa.state(), SyncState::kRemoteMissingDirty);
   ExpectThrowMessage<pgqrs::ConflictError>([&] { sa.snapshot(); }, "snapshot with local writes");
+  sa.sync();
+  EXPECT_EQ(sa.state(), SyncState::kInSync);
+  EXPECT_EQ(RemoteMessages(key_, "jobs").size(), 3u);
 }
 
-TEST_F(S3SyncTest, SyncAfterTheObjectWasDeletedIsAConflictNotARecreation) {
+TEST_F(S3SyncTest, SyncAfterTheObjectWasDeletedPublishesTheWorkingCopyAgain) {
   pgqrs::Store a = pgqrs::connect_with_config(S3Config(key_, Cache("a"), DurabilityMode::kLocal));
+  pgqrs::S3Store sa = pgqrs::as_s3(a);
   pgqrs::admin(a).install();
   a.queue("jobs");
+  Enqueue(a, "jobs", 1);
+  sa.sync();
   DirectClient().remove(key_);
-  // The base names a version that no longer exists: If-Match fails (no silent re-create).
-  ExpectThrowMessage<pgqrs::ConflictError>([&] { pgqrs::as_s3(a).sync(); }, "sync after delete");
+
+  // Nothing new locally: sync() has nothing to publish and makes no request.
+  const auto puts = PutsOf(a);
+  sa.sync();
+  EXPECT_EQ(PutsOf(a), puts);
   EXPECT_FALSE(DirectClient().head(key_).has_value());
+
+  // With local writes, the refused If-Match (the base is gone) becomes a create-only PUT.
+  Enqueue(a, "jobs", 2);
+  sa.sync();
+  EXPECT_EQ(sa.state(), SyncState::kInSync);
+  auto remote = RemoteMessages(key_, "jobs");
+  std::set<int> ns;  // everything a ever synced, and the new write
+  for (const auto& m : remote) ns.insert(m.payload.at("n").get<int>());
+  EXPECT_EQ(ns, (std::set<int>{1, 2}));
+
+  // Deleted and re-created by another store before a's sync: a conflict, nothing replaced.
+  DirectClient().remove(key_);
+  pgqrs::Store b = pgqrs::connect_with_config(S3Config(key_, Cache("b")));
+  pgqrs::admin(b).install();
+  b.queue("theirs");
+  const auto etag = DirectClient().head(key_)->etag;
+  Enqueue(a, "jobs", 3);
+  const std::string msg =
+      ExpectThrowMessage<pgqrs::ConflictError>([&] { sa.sync(); }, "sync over a re-creation");
+  EXPECT_TRUE(ContainsAny(msg, {"conflict"})) << msg;
+  EXPECT_EQ(DirectClient().head(key_)->etag, etag);
+  EXPECT_EQ(sa.state(), SyncState::kConcurrentChanges);
+  EXPECT_EQ(pgqrs::admin(a).list_messages("jobs").size(), 3u);  // the working copy is kept
+}
+
+TEST_F(S3SyncTest, ARepublishWhoseBaseWasNotRecordedIsRecognisedByTheNextSync) {
+  // A crash after the republishing PUT landed but before the new base was written: the
+  // next session still holds the deleted version's base. Its sync must find its own body
+  // on the server (no conflict, no second version), not lose or duplicate anything.
+  const pgqrs::Config config = S3Config(key_, Cache("a"), DurabilityMode::kLocal);
+  fs::path base_file;
+  std::string stale_base;
+  {
+    pgqrs::Store a = PublishedLocalStore(config);
+    base_file = CacheDb(Cache("a")).string() + ".sync";
+    stale_base = ReadFile(base_file);
+    DirectClient().remove(key_);
+    Enqueue(a, "seeded", 2);
+    pgqrs::as_s3(a).sync();  // republished
+  }
+  const auto etag = DirectClient().head(key_)->etag;
+  std::ofstream(base_file, std::ios::trunc) << stale_base;  // the "crash"
+
+  pgqrs::Store again = pgqrs::connect_with_config(config);
+  EXPECT_EQ(pgqrs::as_s3(again).state(), SyncState::kConcurrentChanges);
+  pgqrs::as_s3(again).sync();
+  EXPECT_EQ(pgqrs::as_s3(again).state(), SyncState::kInSync);
+  EXPECT_EQ(DirectClient().head(key_)->etag, etag);
+  EXPECT_EQ(RemoteMessages(key_, "seeded").size(), 2u);
+}
+
+TEST_F(S3SyncTest, EachLocalStoreHasItsOwnWorkingCopyAndSeesTheRemoteAfterSnapshot) {
+  // Two stores from the same config in one process (the same cache dir): both connect.
+  const pgqrs::Config config = S3Config(key_, Cache("a"), DurabilityMode::kLocal);
+  pgqrs::Store seed = PublishedLocalStore(config);
+
+  pgqrs::Store second = pgqrs::connect_with_config(config);
+  pgqrs::S3Store s2 = pgqrs::as_s3(second);
+  EXPECT_EQ(s2.state(), SyncState::kRemoteChanges);  // opening downloads nothing
+  s2.snapshot();
+  EXPECT_EQ(s2.state(), SyncState::kInSync);
+  ASSERT_EQ(pgqrs::admin(second).list_messages("seeded").size(), 1u);
+
+  // Writes in one working copy do not reach the other until sync() + snapshot().
+  Enqueue(second, "seeded", 2);
+  EXPECT_EQ(pgqrs::admin(seed).list_messages("seeded").size(), 1u);
+  EXPECT_EQ(pgqrs::as_s3(seed).state(), SyncState::kInSync);
+  s2.sync();
+  pgqrs::as_s3(seed).snapshot();
+  EXPECT_EQ(pgqrs::admin(seed).list_messages("seeded").size(), 2u);
+}
+
+TEST_F(S3SyncTest, LocalModeReopensItsCacheWithoutDownloading) {
+  const pgqrs::Config config = S3Config(key_, Cache("a"), DurabilityMode::kLocal);
+  {
+    pgqrs::Store a = pgqrs::connect_with_config(config);
+    pgqrs::admin(a).install();
+    a.queue("jobs");
+    pgqrs::as_s3(a).sync();
+    Enqueue(a, "jobs", 1);  // unsynced when the store closes
+  }
+  pgqrs::Store again = pgqrs::connect_with_config(config);
+  EXPECT_EQ(pgqrs::as_s3(again).state(), SyncState::kLocalChanges);
+  EXPECT_EQ(pgqrs::admin(again).list_messages("jobs").size(), 1u);  // the unsynced write
+  pgqrs::as_s3(again).sync();
+  EXPECT_EQ(RemoteMessages(key_, "jobs").size(), 1u);
+}
+
+TEST_F(S3SyncTest, AFreshLocalInstallIsRefusedAtSyncOverAPublishedObject) {
+  // The original pgqrs's "fresh replacement writer": the object exists; a second store of
+  // the same config installs on its empty working copy. install() makes no request; sync()
+  // is the create-only PUT, and is refused.
+  const pgqrs::Config config = S3Config(key_, Cache("a"), DurabilityMode::kLocal);
+  pgqrs::Store seed = PublishedLocalStore(config);
+  const auto etag = DirectClient().head(key_)->etag;
+
+  pgqrs::Store fresh = pgqrs::connect_with_config(config);
+  pgqrs::S3Store sf = pgqrs::as_s3(fresh);
+  pgqrs::admin(fresh).install();
+  EXPECT_EQ(PutsOf(fresh), 0u);
+  EXPECT_EQ(sf.state(), SyncState::kConcurrentChanges);
+  std::string msg =
+      ExpectThrowMessage<pgqrs::ConflictError>([&] { sf.sync(); }, "fresh install over an object");
+  EXPECT_TRUE(ContainsAny(msg, {"conflict"})) << msg;
+  EXPECT_TRUE(ContainsAny(msg, {"already exists"})) << msg;
+  EXPECT_EQ(DirectClient().head(key_)->etag, etag);  // nothing remote was overwritten
+  EXPECT_EQ(sf.state(), SyncState::kConcurrentChanges);
+  // The working copy holds only what install() made: snapshot() may replace it.
+  sf.snapshot();
+  EXPECT_EQ(sf.state(), SyncState::kInSync);
+  EXPECT_EQ(pgqrs::admin(fresh).list_messages("seeded").size(), 1u);
+
+  // A fresh working copy with writes of its own: the same refusal, the writes are kept and
+  // snapshot() will not throw them away.
+  pgqrs::Store other = pgqrs::connect_with_config(config);
+  pgqrs::admin(other).install();
+  other.queue("mine");
+  ExpectThrowMessage<pgqrs::ConflictError>([&] { pgqrs::as_s3(other).sync(); },
+                                           "fresh install with writes");
+  msg = ExpectThrowMessage<pgqrs::ConflictError>([&] { pgqrs::as_s3(other).snapshot(); },
+                                                 "snapshot over writes of a fresh copy");
+  EXPECT_TRUE(ContainsAny(msg, {"unsynced writes"})) << msg;
+  EXPECT_EQ(pgqrs::admin(other).list_queues().size(), 1u);
+  EXPECT_EQ(DirectClient().head(key_)->etag, etag);
 }
 
 TEST_F(S3SyncTest, SnapshotIsRefusedWhileLocalWritesAreUnsynced) {
@@ -117,21 +275,19 @@ TEST_F(S3SyncTest, SnapshotIsRefusedWhileLocalWritesAreUnsynced) {
   EXPECT_EQ(RemoteMessages(key_, "jobs").size(), 1u);
 }
 
-TEST_F(S3SyncTest, InstallAgainstAnExistingObjectIsRefusedAndOverwritesNothing) {
-  // Both stores open while the object does not exist yet.
+TEST_F(S3SyncTest, DurableInstallAgainstAnExistingObjectIsRefusedAndOverwritesNothing) {
+  // Both stores open while the object does not exist yet. (Local mode refuses at sync():
+  // AFreshLocalInstallIsRefusedAtSyncOverAPublishedObject.)
   pgqrs::Store a = pgqrs::connect_with_config(S3Config(key_, Cache("a")));
   pgqrs::Store b = pgqrs::connect_with_config(S3Config(key_, Cache("b")));
-  pgqrs::Store c = pgqrs::connect_with_config(S3Config(key_, Cache("c"), DurabilityMode::kLocal));
   pgqrs::admin(a).install();
   a.queue("keep");
   Enqueue(a, "keep", 7);
   const auto etag = DirectClient().head(key_)->etag;
 
-  for (const pgqrs::Store* s : {&b, &c}) {
-    const std::string msg = ExpectThrowMessage<pgqrs::ConflictError>(
-        [&] { pgqrs::admin(*s).install(); }, "install over an existing object");
-    EXPECT_TRUE(ContainsAny(msg, {"already exists"})) << msg;
-  }
+  const std::string msg = ExpectThrowMessage<pgqrs::ConflictError>(
+      [&] { pgqrs::admin(b).install(); }, "install over an existing object");
+  EXPECT_TRUE(ContainsAny(msg, {"already exists"})) << msg;
   EXPECT_EQ(DirectClient().head(key_)->etag, etag);
   auto remote = RemoteMessages(key_, "keep");
   ASSERT_EQ(remote.size(), 1u);

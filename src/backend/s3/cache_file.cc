@@ -116,20 +116,20 @@ CacheFile::~CacheFile() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
-bool CacheFile::lock(bool private_fallback) {
+void CacheFile::lock() {
   const fs::path lock_path = db_.string() + ".lock";
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) throw ConnectionError("s3 cache: cannot open " + lock_path.string());
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) return true;
+  // flock locks belong to the open file description: a second store in this process is
+  // refused like another process.
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) return;
   ::close(lock_fd_);
   lock_fd_ = -1;
-  if (!private_fallback) return false;
   std::random_device rd;
   db_ = db_.string() + "." + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000);
   private_ = true;
   remove();
   remove_base();
-  return true;
 }
 
 bool CacheFile::exists() const {

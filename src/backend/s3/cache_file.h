@@ -40,10 +40,10 @@ class CacheFile {
   CacheFile(const CacheFile&) = delete;
   CacheFile& operator=(const CacheFile&) = delete;
 
-  // Takes the cache's process lock. When another process holds it: with `private_fallback`
-  // switches to a private file (name + "." + pid + random suffix, removed on destruction)
-  // and returns true; otherwise returns false.
-  bool lock(bool private_fallback);
+  // Takes the cache's lock. When another store holds it (in this process or another), this
+  // one switches to a private file instead (name + "." + pid + random suffix, starting
+  // empty, removed with its base on destruction): each store has its own working copy.
+  void lock();
 
   const std::filesystem::path& db_path() const { return db_; }
   bool exists() const;

@@ -39,19 +39,14 @@ Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings setti
   // A cache file already in use (another store, in this process or another) gives this
   // store a private working copy of its own, in both modes (the original pgqrs: each
   // connected store has its own working copy).
-  if (!cache_.lock(/*private_fallback=*/true)) {
-    throw ConfigError("s3: the cache file " + cache_.db_path().string() +
-                      " is in use by another process; in local mode the cache holds unsynced "
-                      "writes, so processes cannot share it (give each its own s3.cache_dir)");
-  }
+  cache_.lock();
   // The cache runs in rollback-journal mode: after each commit the file is a complete
   // database (it is uploaded as is) and its change counter tells whether it changed.
   inner_config_.sqlite.use_wal = false;
   inner_dsn_ = backend::Dsn::sqlite_file(cache_.db_path().string());
 
   std::unique_lock swap(swap_mu_);
-  const bool fetch = mode_ == DurabilityMode::kDurable || !cache_.exists();
-  if (fetch) {
+  if (mode_ == DurabilityMode::kDurable) {
     GetResult r = client_.get(key_);
     if (r.kind == GetResult::Kind::kOk) {
       adopt_locked(std::move(r.body), r.etag);
@@ -59,6 +54,9 @@ Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings setti
       reset_empty_locked();
     }
   } else {
+    // Local mode never downloads here (snapshot() does): the working copy is what an
+    // earlier session left, with its base, or empty. A base without its database is stale.
+    if (cache_.size() == 0) cache_.remove_base();
     {
       std::lock_guard lock(sync_mu_);
       base_ = cache_.read_base();
@@ -119,6 +117,7 @@ void Replica::adopt_locked(std::string body, const std::string& etag) {
   cache_.replace(body);
   Base base = CacheFile::base_of(body, etag);
   cache_.write_base(base);
+  install_only_.store(false);
   std::lock_guard lock(sync_mu_);
   base_ = std::move(base);
   if (mode_ == DurabilityMode::kDurable) base_bytes_ = std::move(body);
@@ -129,6 +128,7 @@ void Replica::reset_empty_locked() {
   ReopenOnExit reopen{[this] { open_inner_locked(); }};
   cache_.remove();
   cache_.remove_base();
+  install_only_.store(false);
   std::lock_guard lock(sync_mu_);
   base_.reset();
   base_bytes_.clear();
@@ -201,7 +201,7 @@ void Replica::wait_durable(std::uint64_t seq) {
   }
 }
 
-std::uint64_t Replica::commit_once() {
+std::uint64_t Replica::commit_once(bool create_only) {
   std::string body;
   std::uint64_t target = 0;
   std::optional<Base> base;
@@ -214,12 +214,14 @@ std::uint64_t Replica::commit_once() {
     if (!changed) return target;
     body = cache_.read();
   }
-  const PutCondition cond = base ? PutCondition::if_match(base->etag) : PutCondition::if_absent();
+  const PutCondition cond =
+      base && !create_only ? PutCondition::if_match(base->etag) : PutCondition::if_absent();
   std::string etag = client_.put(key_, body, cond);
   puts_.fetch_add(1);
   Base next = CacheFile::base_of(body, etag);
   std::lock_guard lock(sync_mu_);
   cache_.write_base(next);
+  install_only_.store(false);
   base_ = std::move(next);
   if (mode_ == DurabilityMode::kDurable) base_bytes_ = std::move(body);
   return target;
@@ -324,23 +326,12 @@ void Replica::install() {
     }
     return;
   }
-  bool was_empty = false;
-  {
-    std::shared_lock swap(swap_mu_);
-    was_empty = !attached && cache_.size() == 0;
-    inner_locked().install();
-  }
-  if (attached) return;  // local mode: published by the next sync()
-  std::lock_guard commit(local_commit_mu_);
-  try {
-    commit_once();
-  } catch (const PreconditionFailedError& e) {
-    if (was_empty) {
-      std::unique_lock swap(swap_mu_);
-      reset_empty_locked();
-    }
-    throw refused(e);
-  }
+  // Local mode: only the working copy changes; the next sync() publishes it (and is
+  // refused if another store published the object meanwhile).
+  std::shared_lock swap(swap_mu_);
+  const bool was_empty = !attached && cache_.size() == 0;
+  inner_locked().install();
+  if (was_empty) install_only_.store(true);
 }
 
 void Replica::uninstall() {
@@ -390,7 +381,7 @@ void Replica::snapshot() {
   {
     std::shared_lock swap(swap_mu_);
     std::lock_guard lock(sync_mu_);
-    if (dirty_locked()) refuse_dirty();
+    if (dirty_locked() && !install_only_.load()) refuse_dirty();
     base = base_;
     local = cache_.exists() && cache_.size() > 0;
   }
@@ -403,7 +394,7 @@ void Replica::snapshot() {
   std::unique_lock swap(swap_mu_);
   {
     std::lock_guard lock(sync_mu_);
-    if (dirty_locked()) refuse_dirty();
+    if (dirty_locked() && !install_only_.load()) refuse_dirty();
   }
   adopt_locked(std::move(r.body), r.etag);
 }
@@ -415,12 +406,30 @@ void Replica::sync() {
     return;
   }
   std::lock_guard commit(local_commit_mu_);
+  auto conflict = [&](const std::exception& e) {
+    return ConflictError(std::string(e.what()) +
+                         "; conflict: nothing remote was overwritten and the local writes are "
+                         "kept (state() = ConcurrentChanges; snapshot() will not discard "
+                         "them unless the working copy holds only what install() made)");
+  };
   try {
     commit_once();
+    return;
   } catch (const PreconditionFailedError& e) {
-    throw ConflictError(std::string(e.what()) +
-                        "; conflict: nothing remote was overwritten and the local writes are "
-                        "kept (state() = ConcurrentChanges)");
+    bool had_base = false;
+    {
+      std::lock_guard lock(sync_mu_);
+      had_base = base_.has_value();
+    }
+    // Refused over a base: if the object is gone (deleted since), publish the working copy
+    // again, as the original pgqrs does. Create-only, so a writer that re-created it in the
+    // meantime is a conflict too. Without a base the refusal was "already exists".
+    if (!had_base || client_.head(key_).has_value()) throw conflict(e);
+  }
+  try {
+    commit_once(/*create_only=*/true);
+  } catch (const PreconditionFailedError& e) {
+    throw conflict(e);
   }
 }
 

@@ -15,7 +15,18 @@
 //    attempt may have landed; the next read or write re-reads the object first).
 //  - read(fn) first asks S3 whether the object changed (GET If-None-Match: <base ETag>, 304
 //    when not) and downloads it when it did, unless writes are in flight.
-// Local mode: read/write touch only the cache; snapshot()/sync() move data.
+// Local mode (the original pgqrs's rule): read/write touch only this store's working copy;
+// snapshot()/sync() move data.
+//  - Opening never downloads: the working copy is the cache file as an earlier session left
+//    it (with its base), or empty. Each store has its own (CacheFile::lock): a second store
+//    on the same cache gets a private, empty one, discarded when it closes.
+//  - install() changes only the working copy; the next sync() publishes it.
+//  - sync() PUTs the working copy when it changed: If-Match the base, or create-only without
+//    one. A refusal is a ConflictError (nothing remote overwritten, the working copy kept),
+//    except that an object deleted since the base is published again (create-only PUT).
+//  - snapshot() replaces the working copy with the remote object; refused while it holds
+//    writes sync() has not published, except a copy that holds only what install() made on
+//    an empty one (nothing to lose: the remote object has the schema too).
 //
 // Thread-safe. Lock order: swap_mu_ before sync_mu_.
 #pragma once
@@ -62,6 +73,7 @@ class Replica final : public backend::ObjectSync {
     using R = std::invoke_result_t<Fn, backend::Backend&>;
     if (mode_ == DurabilityMode::kLocal) {
       std::shared_lock lock(swap_mu_);
+      install_only_.store(false);
       return fn(inner_locked());
     }
     if (needs_refresh_.load()) refresh_if_changed();
@@ -85,9 +97,10 @@ class Replica final : public backend::ObjectSync {
     }
   }
 
-  // Creates or upgrades the schema; publishes with a create-only PUT when the object does
-  // not exist (both modes). ConflictError when it exists but this store never saw it (it
-  // is never overwritten); re-installing on the object this store mirrors is a no-op.
+  // Creates or upgrades the schema. Durable mode publishes at once, with a create-only PUT
+  // when this store never saw the object: ConflictError when it exists (it is never
+  // overwritten). Local mode changes only the working copy (sync() publishes it).
+  // Re-installing on the object this store mirrors is a no-op.
   void install();
   // Deletes the object (when it is still the version this store knows) and empties the cache.
   void uninstall();
@@ -109,9 +122,10 @@ class Replica final : public backend::ObjectSync {
 
   std::uint64_t note_applied();
   void wait_durable(std::uint64_t seq);
-  // Captures the cache and PUTs it if it differs from the base. Throws what the PUT threw.
-  // Returns the highest write sequence it covers.
-  std::uint64_t commit_once();
+  // Captures the cache and PUTs it if it differs from the base: If-Match the base, or
+  // create-only when there is none or `create_only`. Throws what the PUT threw. Returns the
+  // highest write sequence it covers.
+  std::uint64_t commit_once(bool create_only = false);
   void handle_commit_failure(std::exception_ptr error);
   void refresh_if_changed();
 
@@ -149,6 +163,9 @@ class Replica final : public backend::ObjectSync {
   std::deque<Failure> failures_;  // GUARDED_BY(sync_mu_)  recent failed ranges
   std::atomic<bool> needs_refresh_{false};
   std::mutex local_commit_mu_;  // local mode: one sync() at a time
+  // Local mode: the working copy has no base and holds only what install() made on an empty
+  // one. Set by install(), cleared by any write and whenever a base is set or dropped.
+  std::atomic<bool> install_only_{false};
   std::atomic<std::uint64_t> puts_{0};
 };
 
