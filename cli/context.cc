@@ -8,129 +8,35 @@
 
 namespace pgqrs::cli {
 
-namespace {
-
-constexpr std::size_t kMinSecretLength = 3;  // shorter strings would mangle every message
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex_value(s[i + 1]);
-      int lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  if (from.empty()) return;
-  for (std::size_t pos = text.find(from); pos != std::string::npos;
-       pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-}  // namespace
-
-std::vector<std::string> dsn_secrets(std::string_view dsn) {
-  std::vector<std::string> found;
-  auto add = [&](std::string_view secret) {
-    if (secret.empty()) return;
-    found.emplace_back(secret);
-    std::string decoded = percent_decode(secret);
-    if (decoded != secret) found.push_back(std::move(decoded));
-  };
-  if (auto scheme_end = dsn.find("://"); scheme_end != std::string_view::npos) {
-    std::string_view rest = dsn.substr(scheme_end + 3);
-    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-      std::string_view userinfo = authority.substr(0, at);
-      if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
-        add(userinfo.substr(colon + 1));
-      }
-    }
-  }
-  // password=... as a URL query parameter or a libpq keyword/value pair.
-  static constexpr std::string_view kKey = "password=";
-  for (std::size_t i = 0; i + kKey.size() <= dsn.size(); ++i) {
-    bool match = true;
-    for (std::size_t k = 0; k < kKey.size(); ++k) {
-      if (lower(dsn[i + k]) != kKey[k]) {
-        match = false;
-        break;
-      }
-    }
-    if (!match) continue;
-    if (i > 0 && dsn[i - 1] != '?' && dsn[i - 1] != '&' && dsn[i - 1] != ' ') continue;
-    std::size_t start = i + kKey.size();
-    std::size_t end = dsn.find_first_of("& ", start);
-    add(dsn.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-  }
-  return found;
-}
-
 Output Context::output() const {
   return Output(parse_format(opts_.format).value_or(Format::kTable), *out_);
 }
 
-void Context::remember_secrets(const std::string& dsn) {
-  if (dsn.empty()) return;
-  raw_dsns_.push_back(dsn);
-  for (auto& s : dsn_secrets(dsn)) secrets_.push_back(std::move(s));
+void Context::remember_dsn(const std::string& dsn) {
+  if (!dsn.empty()) raw_dsns_.push_back(dsn);
 }
 
 std::string Context::scrub(std::string message) const {
-  for (const auto& raw : raw_dsns_) {
-    if (message.find(raw) != std::string::npos) {
-      std::string redacted;
-      try {
-        redacted = redact_dsn(raw);
-      } catch (...) {
-        redacted = "<dsn>";
-      }
-      replace_all(message, raw, redacted);
-    }
-  }
-  for (const auto& secret : secrets_) {
-    if (secret.size() >= kMinSecretLength) replace_all(message, secret, "***");
-  }
+  for (const auto& raw : raw_dsns_) message = scrub_dsn(std::move(message), raw);
   return message;
 }
 
 Config Context::resolve_config() {
-  // Explicit flags win over the environment. Config::load() validates what it reads, so a
-  // variable the flag overrides must not be read at all (a stale PGQRS_DSN must not break
-  // `--dsn good`): drop it from this process's environment first. The CLI is single-threaded
-  // here, so touching the environment is safe.
+  // Every DSN this process was given, for scrub(): the flag, the environment, the files.
   if (const char* env_dsn = std::getenv("PGQRS_DSN")) {  // NOLINT(concurrency-mt-unsafe)
-    remember_secrets(env_dsn);
+    remember_dsn(env_dsn);
   }
-  remember_secrets(opts_.dsn);
-  if (!opts_.dsn.empty()) ::unsetenv("PGQRS_DSN");        // NOLINT(concurrency-mt-unsafe)
-  if (!opts_.schema.empty()) ::unsetenv("PGQRS_SCHEMA");  // NOLINT(concurrency-mt-unsafe)
+  remember_dsn(opts_.dsn);
 
+  // Explicit flags win over files and the environment, and take their place before the
+  // load validates (a stale PGQRS_SCHEMA must not break `--schema good`).
+  ConfigOverrides overrides;
+  if (!opts_.dsn.empty()) overrides.dsn = opts_.dsn;
+  if (!opts_.schema.empty()) overrides.schema = opts_.schema;
   std::optional<std::filesystem::path> file;
   if (!opts_.config_file.empty()) file = opts_.config_file;
-  Config config = Config::load(file);
-  remember_secrets(config.dsn);
-  if (!opts_.dsn.empty()) config.dsn = opts_.dsn;
-  if (!opts_.schema.empty()) config.schema = opts_.schema;
+  Config config = Config::load(file, overrides);
+  remember_dsn(config.dsn);
   if (config.dsn.empty()) {
     throw UsageError(
         "no DSN given. Name the database in one of these ways:\n"
@@ -139,8 +45,7 @@ Config Context::resolve_config() {
         "  3. a config file with a 'dsn:' key: --config FILE, the file named by "
         "PGQRS_CONFIG_FILE, or ./pgqrs.yaml");
   }
-  config.validate();
-  return config;
+  return config;  // connect_with_config() parses and checks the DSN
 }
 
 const Store& Context::store() {

@@ -55,26 +55,22 @@ class Context {
   void set_action(std::function<void()> action) { action_ = std::move(action); }
   const std::function<void()>& action() const { return action_; }
 
-  // `message` with every password of every DSN this process has seen replaced by "***".
-  // Defence in depth: the library already redacts its own messages.
+  // `message` with every DSN this process has seen hidden (pgqrs::scrub_dsn: the DSN
+  // redacted, its passwords replaced by "***"). Defence in depth: the library already
+  // redacts its own messages.
   std::string scrub(std::string message) const;
 
  private:
   Config resolve_config();
-  void remember_secrets(const std::string& dsn);
+  void remember_dsn(const std::string& dsn);
 
   GlobalOptions opts_;
   std::ostream* out_;
   std::optional<Store> store_;
   std::string redacted_dsn_;
   std::vector<std::string> raw_dsns_;
-  std::vector<std::string> secrets_;
   std::function<void()> action_;
   bool s3_auto_sync_ = true;
 };
-
-// Passwords found in a DSN: the user-info password of a URL ("user:pw@host"), and any
-// password=... parameter, each raw and percent-decoded. Exposed for tests.
-std::vector<std::string> dsn_secrets(std::string_view dsn);
 
 }  // namespace pgqrs::cli

@@ -1,5 +1,5 @@
-// libFuzzer target: DSN parsing, every scheme (parse_dsn), and for postgresql:// DSNs the
-// libpq options (parse_connect_options: pgqrs_* parameters, URI checks, secrets).
+// libFuzzer target: DSN parsing, every scheme (backend::Dsn::parse: pgqrs_* parameters,
+// redaction, secrets), and for postgresql:// DSNs the libpq check (parse_connect_options).
 // Contract: a value or a ConfigError; a password found in the DSN never appears as the
 // password of the redacted form.
 #include <cstddef>
@@ -18,15 +18,15 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   pgqrs::fuzz::expect_typed_errors("dsn", [&] {
-    const pgqrs::backend::Dsn dsn = pgqrs::backend::parse_dsn(text);
-    if (dsn.scheme != pgqrs::backend::Scheme::kPostgres) return;
+    const pgqrs::backend::Dsn dsn = pgqrs::backend::Dsn::parse(text);
+    if (dsn.scheme() != pgqrs::backend::Scheme::kPostgres) return;
     const pgqrs::pg::ConnectOptions options =
         pgqrs::pg::parse_connect_options(dsn, pgqrs::Config{});
     for (const std::string& secret : options.secrets) {
       // A password containing the mask itself cannot be told apart from its redaction, and
-      // passwords under 4 bytes are only masked where they stand (redact_dsn).
+      // passwords under 4 bytes are only masked where they stand (backend/dsn.h).
       if (secret.size() < 4 || secret.find("***") != std::string::npos) continue;
-      for (const std::string* shown : {&options.redacted, &dsn.redacted}) {
+      for (const std::string* shown : {&options.redacted, &dsn.redacted()}) {
         if (shown->find(":" + secret + "@") != std::string::npos) {
           std::fprintf(stderr, "dsn: password (%zu bytes) shown in redacted DSN (%zu bytes): %s\n",
                        secret.size(), shown->size(),

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgqrs {
@@ -39,6 +40,14 @@ struct S3Config {
   std::string cache_dir;
 };
 
+// Values that take the place of what files and the environment say, applied by
+// Config::load() before it validates (e.g. a command line's --dsn / --schema), so a stale
+// PGQRS_DSN or PGQRS_SCHEMA that is overridden cannot fail the load.
+struct ConfigOverrides {
+  std::optional<std::string> dsn;
+  std::optional<std::string> schema;
+};
+
 struct Config {
   std::string dsn;
   std::string schema = "public";
@@ -56,17 +65,24 @@ struct Config {
   // A default Config for `dsn` (no files or environment consulted).
   static Config from_dsn(std::string dsn);
 
-  // Layered load as described above. `file`, when given, takes the place of
-  // PGQRS_CONFIG_FILE. A missing explicit file is a ConfigError; a missing ./pgqrs.yaml is not.
-  // Every field but the dsn is validated (callers may still replace the dsn; connecting
-  // validates it).
-  static Config load(const std::optional<std::filesystem::path>& file = std::nullopt);
+  // Layered load as described above, then `overrides`. `file`, when given, takes the place
+  // of PGQRS_CONFIG_FILE. A missing explicit file is a ConfigError; a missing ./pgqrs.yaml is
+  // not. Every field but the dsn is validated (callers may still replace the dsn; connecting
+  // parses and checks it).
+  static Config load(const std::optional<std::filesystem::path>& file = std::nullopt,
+                     const ConfigOverrides& overrides = {});
 
   // Throws ConfigError naming the first invalid field.
   void validate() const;
 };
 
-// The DSN with any password replaced by "***", safe to print.
+// The DSN with any password replaced by "***", safe to print. Works on any text, also one
+// that is not a valid DSN.
 std::string redact_dsn(const std::string& dsn);
+
+// `message` with `dsn` (as given; valid or not) hidden in it: each copy of the whole DSN
+// replaced by redact_dsn(dsn), and each password of the DSN (as written or percent-decoded,
+// 3 bytes or more) replaced by "***". For messages that may quote a DSN from outside.
+std::string scrub_dsn(std::string message, std::string_view dsn);
 
 }  // namespace pgqrs

@@ -91,7 +91,10 @@ class DequeueBuilder {
   DequeueHandler handle(MessageHandler handler) const;
   DequeueHandler handle_batch(BatchHandler handler) const;
 
-  // Internal: read by the engine.
+ private:
+  friend class DequeueHandler;
+  friend class WorkflowBuilder;  // serves runs with the same loop settings
+  friend struct DequeueAccess;  // the engine's access (src/core); not for users
   struct Options {
     std::string queue;
     std::optional<std::uint32_t> batch;
@@ -103,18 +106,12 @@ class DequeueBuilder {
     std::stop_token stop;
     RetryBackoff backoff;
   };
-  const Options& options() const { return opts_; }
-
- private:
   Options opts_;
 };
 
 // A dequeue builder with a handler attached.
 class DequeueHandler {
  public:
-  DequeueHandler(DequeueBuilder::Options opts, MessageHandler one, BatchHandler many)
-      : opts_(std::move(opts)), one_(std::move(one)), many_(std::move(many)) {}
-
   // One attempt: leases a message (or a batch), runs the handler, archives on success.
   // If the handler throws, the message(s) are released with the retry backoff and the
   // exception is rethrown unchanged. Returns false if there was nothing to process.
@@ -125,6 +122,10 @@ class DequeueHandler {
   PollStats poll(const Store& store) const;
 
  private:
+  friend class DequeueBuilder;
+  DequeueHandler(DequeueBuilder::Options opts, MessageHandler one, BatchHandler many)
+      : opts_(std::move(opts)), one_(std::move(one)), many_(std::move(many)) {}
+
   DequeueBuilder::Options opts_;
   MessageHandler one_;
   BatchHandler many_;

@@ -32,11 +32,9 @@
 
 namespace pgqrs {
 
-namespace backend {
-class UserTransaction;
-}
-
 namespace postgres {
+
+struct TransactionAccess;  // the engine's side of a Transaction (src/core); not for users
 
 // One statement parameter ($1, $2, ...), sent as text (the server converts it to the type
 // the statement needs; add a cast such as $1::int when the type is ambiguous) or SQL NULL.
@@ -115,18 +113,14 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
   ~Transaction();
 
-  // Internal: used by begin(), the libpq adapter and EnqueueBuilder::execute(Transaction&).
-  Transaction(std::shared_ptr<detail::StoreState> store,
-              std::unique_ptr<backend::UserTransaction> impl);
-  backend::UserTransaction& impl() const;
-  const std::shared_ptr<detail::StoreState>& store_state() const { return store_; }
-  // Queues to wake after commit (set by enqueue).
-  void wake_after_commit(const std::string& queue);
-
  private:
-  std::shared_ptr<detail::StoreState> store_;
-  std::unique_ptr<backend::UserTransaction> impl_;
-  std::vector<std::string> wake_;
+  friend struct TransactionAccess;
+  class Impl;  // the backend's transaction
+  Transaction(Store store, std::unique_ptr<Impl> impl);
+
+  Store store_;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::string> wake_;  // queues to wake after commit (set by enqueue)
 };
 
 // Opens a transaction (BEGIN) on a connection of the store's pool. ConfigError when the

@@ -18,10 +18,6 @@
 
 namespace pgqrs {
 
-namespace backend {
-class ObjectSync;
-}
-
 // How the local cache relates to the remote object. "Changes" are relative to the base: the
 // version last downloaded (snapshot) or uploaded (sync).
 enum class SyncState {
@@ -59,9 +55,8 @@ class S3Store {
 
  private:
   friend S3Store as_s3(const Store& store);
-  S3Store(Store store, backend::ObjectSync* sync) : store_(std::move(store)), sync_(sync) {}
-  Store store_;                // keeps the backend alive
-  backend::ObjectSync* sync_;  // owned by the store's backend
+  explicit S3Store(Store store) : store_(std::move(store)) {}
+  Store store_;  // an s3:// store (as_s3 checked); keeps the backend alive
 };
 
 // The S3 controls of `store`; ConfigError naming the backend when it is not an s3:// store.

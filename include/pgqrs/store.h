@@ -15,9 +15,7 @@
 
 namespace pgqrs {
 
-namespace detail {
-struct StoreState;
-}
+struct StoreAccess;  // the engine's access to a Store's shared state (src/core); not for users
 
 class Producer;
 class Consumer;
@@ -35,12 +33,13 @@ class Store {
   std::string_view backend_name() const;
   const Clock& clock() const;
 
-  // Internal: shared state used by the engine. Not part of the stable API.
-  const std::shared_ptr<detail::StoreState>& state() const { return state_; }
-  explicit Store(std::shared_ptr<detail::StoreState> state) : state_(std::move(state)) {}
+  // Opaque: the engine's state shared by the copies of a Store.
+  class State;
 
  private:
-  std::shared_ptr<detail::StoreState> state_;
+  friend struct StoreAccess;
+  explicit Store(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
 };
 
 // Opens a store for `dsn` with defaults and PGQRS_* environment applied (Config::load, with

@@ -21,9 +21,9 @@
 
 namespace pgqrs {
 
-namespace detail {
-struct WorkerState;
-}
+struct WorkerAccess;  // the engine's access to a worker handle's state (src/core); not for users
+class ProducerBuilder;
+class ConsumerBuilder;
 
 class Worker {
  public:
@@ -41,27 +41,30 @@ class Worker {
   void resume() const;
   void shutdown() const;
 
-  // Internal.
-  const std::shared_ptr<detail::WorkerState>& state() const { return state_; }
+  // Opaque: the engine's state shared by the copies of a worker handle.
+  class State;
 
  protected:
-  explicit Worker(std::shared_ptr<detail::WorkerState> state) : state_(std::move(state)) {}
-  std::shared_ptr<detail::WorkerState> state_;
+  friend struct WorkerAccess;
+  explicit Worker(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
 };
 
 class Producer : public Worker {
  public:
-  explicit Producer(std::shared_ptr<detail::WorkerState> state) : Worker(std::move(state)) {}
   // Returns the new message id.
   std::int64_t enqueue(const json& payload) const;
   std::int64_t enqueue_delayed(const json& payload, std::chrono::seconds delay) const;
   // One statement / transaction for the whole batch; ids in input order.
   std::vector<std::int64_t> batch_enqueue(const std::vector<json>& payloads) const;
+
+ private:
+  friend class ProducerBuilder;
+  explicit Producer(std::shared_ptr<State> state) : Worker(std::move(state)) {}
 };
 
 class Consumer : public Worker {
  public:
-  explicit Consumer(std::shared_ptr<detail::WorkerState> state) : Worker(std::move(state)) {}
   // Leases up to `limit` messages for the default lock time (config).
   std::vector<QueueMessage> dequeue(std::uint32_t limit = 1) const;
   std::vector<QueueMessage> dequeue_with_vt(std::uint32_t limit, std::chrono::seconds lease) const;
@@ -85,6 +88,10 @@ class Consumer : public Worker {
   // polling -> interrupted: a running poll() returns promptly and leaves the worker
   // suspended. StateTransitionError if the worker is not polling.
   void interrupt() const;
+
+ private:
+  friend class ConsumerBuilder;
+  explicit Consumer(std::shared_ptr<State> state) : Worker(std::move(state)) {}
 };
 
 // Builders: pgqrs::producer("name", "queue").create(store).

@@ -136,9 +136,8 @@ struct StepResult {
   json value;  // the stored output when kSkipped
 };
 
-namespace detail {
-struct RunState;
-}
+struct RunAccess;  // the engine's access to a Run (src/core); not for users
+class RunBuilder;
 
 // One execution of a workflow run, handed to the handler. Not thread-safe: use it from the
 // handler's thread. Methods that record progress throw pgqrs errors that the workflow
@@ -214,21 +213,25 @@ class Run {
   // stay used in the copy; the copies are otherwise independent.
   Run with_time(TimePoint t) const;
 
-  explicit Run(std::shared_ptr<detail::RunState> state) : state_(std::move(state)) {}
+  // Opaque: the engine's state of this execution.
+  class State;
 
  private:
+  friend struct RunAccess;
+  friend class RunBuilder;
   friend void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
-  std::shared_ptr<detail::RunState> state_;
+  explicit Run(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
 };
 
 // Durable timer named `name` within the run: the first time, the run is paused until now +
 // duration (PausedError unwinds the handler); once due, later executions pass straight on.
 void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
 
-namespace detail {
-// Control-flow errors a step body must not swallow into a step failure.
+// True for the control-flow errors a step body must let through rather than turn into a
+// step failure: PausedError, StepNotReadyError, CancelledError, RetriesExhaustedError, and
+// ConnectionError / TimeoutError (the step's outcome is not known).
 bool is_engine_signal(const Error& e) noexcept;
-}  // namespace detail
 
 // Runs `fn` as step `name` of `run` unless it succeeded before, in which case its stored
 // output is returned (converted back to fn's result type). fn's result must be
@@ -274,7 +277,7 @@ auto workflow_step(Run& run, std::string_view name, F&& fn,
   } catch (const TransientStepError& e) {
     run.fail_step_transient(name, e, policy);
   } catch (const Error& e) {
-    if (!detail::is_engine_signal(e)) run.fail_step(name, json{{"message", e.what()}});
+    if (!is_engine_signal(e)) run.fail_step(name, json{{"message", e.what()}});
     throw;
   } catch (const std::exception& e) {
     run.fail_step(name, json{{"message", e.what()}});

@@ -29,32 +29,31 @@ namespace {
 
 }  // namespace
 
-std::unique_ptr<Backend> open_backend(const Config& config) {
-  Dsn dsn = parse_dsn(config.dsn);
-  switch (dsn.scheme) {
+std::unique_ptr<Backend> open_backend(const Config& config, const Dsn& dsn) {
+  switch (dsn.scheme()) {
     case Scheme::kSqlite:
 #if PGQRS_WITH_SQLITE
       return make_sqlite_backend(config, dsn);
 #else
-      not_built(dsn.scheme, "PGQRS_WITH_SQLITE");
+      not_built(dsn.scheme(), "PGQRS_WITH_SQLITE");
 #endif
     case Scheme::kPostgres:
 #if PGQRS_WITH_POSTGRES
       return make_postgres_backend(config, dsn);
 #else
-      not_built(dsn.scheme, "PGQRS_WITH_POSTGRES");
+      not_built(dsn.scheme(), "PGQRS_WITH_POSTGRES");
 #endif
     case Scheme::kTurso:
 #if PGQRS_WITH_TURSO
       return make_turso_backend(config, dsn);
 #else
-      not_built(dsn.scheme, "PGQRS_WITH_TURSO");
+      not_built(dsn.scheme(), "PGQRS_WITH_TURSO");
 #endif
     case Scheme::kS3:
 #if PGQRS_WITH_S3
       return make_s3_backend(config, dsn);
 #else
-      not_built(dsn.scheme, "PGQRS_WITH_S3");
+      not_built(dsn.scheme(), "PGQRS_WITH_S3");
 #endif
   }
   throw InternalError("unhandled DSN scheme");

@@ -11,7 +11,9 @@
 
 namespace pgqrs::backend {
 
-// Parses config.dsn and opens its backend (does not install the schema).
-std::unique_ptr<Backend> open_backend(const Config& config);
+// Opens the backend for `dsn`'s scheme (does not install the schema). `config` supplies
+// everything but the DSN (config.dsn is not read). ConfigError when the scheme's backend
+// is not part of this build.
+std::unique_ptr<Backend> open_backend(const Config& config, const Dsn& dsn);
 
 }  // namespace pgqrs::backend

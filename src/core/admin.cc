@@ -10,7 +10,7 @@
 namespace pgqrs {
 namespace {
 
-detail::StoreState& st(const Store& store) { return *store.state(); }
+detail::StoreState& st(const Store& store) { return *StoreAccess::state(store); }
 std::int32_t max_read_ct(const Store& store) {
   return static_cast<std::int32_t>(store.config().max_read_ct);
 }
@@ -26,7 +26,7 @@ void Admin::install() const { st(store_).backend->install(); }
 SchemaInfo Admin::verify() const {
   auto version = st(store_).backend->schema_version();
   if (!version) {
-    throw ConfigError("pgqrs schema is not installed in " + redact_dsn(store_.config().dsn) +
+    throw ConfigError("pgqrs schema is not installed in " + st(store_).dsn.redacted() +
                       " (run `pgqrs admin install` or admin(store).install())");
   }
   if (*version != backend::kSchemaVersion) {

@@ -15,8 +15,10 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <string_view>
 
 #include "backend/dsn.h"
+#include "core/config_check.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs {
@@ -301,7 +303,8 @@ Config Config::from_dsn(std::string dsn) {
   return c;
 }
 
-Config Config::load(const std::optional<std::filesystem::path>& file) {
+Config Config::load(const std::optional<std::filesystem::path>& file,
+                    const ConfigOverrides& overrides) {
   Config c;
   for (const char* name : {"pgqrs.yaml", "pgqrs.yml"}) {
     std::error_code ec;
@@ -325,24 +328,29 @@ Config Config::load(const std::optional<std::filesystem::path>& file) {
     }
     apply_yaml(c, *explicit_file);
   }
-  // Validate everything but the dsn: callers may still replace it (e.g. the CLI's --dsn),
-  // and connect_with_config() validates the final one.
-  std::string dsn = std::move(c.dsn);
-  c.dsn = "sqlite::memory:";
-  c.validate();
-  c.dsn = std::move(dsn);
+  if (overrides.dsn) c.dsn = *overrides.dsn;
+  if (overrides.schema) c.schema = *overrides.schema;
+  // Everything but the dsn: callers may still replace it, and connecting parses the final
+  // one (once: backend::Dsn::parse in connect_with_config).
+  core::validate_settings(c);
   return c;
 }
 
 void Config::validate() const {
-  backend::parse_dsn(dsn);  // throws ConfigError for an empty or malformed dsn
+  backend::Dsn::parse(dsn);  // throws ConfigError for an empty or malformed dsn
+  core::validate_settings(*this);
+}
+
+void core::validate_settings(const Config& c) {
+  const auto& schema = c.schema;
+  const auto& validation = c.validation;
   static const std::regex kIdentifier("[A-Za-z_][A-Za-z0-9_]{0,62}");
   if (!std::regex_match(schema, kIdentifier)) {
     bad_value("schema", schema, "config",
               "expected an identifier of 1-63 letters, digits or '_' not starting with a digit");
   }
   for (const auto& f : kScalarFields) {
-    std::uint32_t v = this->*f.member;
+    std::uint32_t v = c.*f.member;
     if (v < f.min || v > f.max) {
       bad_value(f.key, std::to_string(v), "config",
                 "must be between " + std::to_string(f.min) + " and " + std::to_string(f.max));
@@ -373,45 +381,17 @@ void Config::validate() const {
   }
 }
 
-std::string redact_dsn(const std::string& dsn) {
-  // scheme://user:password@host... -> scheme://user:***@host...
-  auto scheme_end = dsn.find("://");
-  std::string out = dsn;
-  if (scheme_end != std::string::npos) {
-    // The user-info ends at the last '@' before the first '/', as in the Postgres backend's
-    // secret list (pg::uri_password). libpq also looks for it up to the first '/' (a '?'
-    // does not end it) but stops at the first '@'; a password typed with an unencoded '@'
-    // ("p@ss") must still be hidden whole.
-    const auto authority_start = scheme_end + 3;
-    const auto authority_end = std::min(out.find('/', authority_start), out.size());
-    const auto at =
-        authority_end == authority_start ? std::string::npos : out.rfind('@', authority_end - 1);
-    if (at != std::string::npos && at >= authority_start) {
-      auto colon = out.find(':', authority_start);
-      if (colon != std::string::npos && colon < at) {
-        // Both readings of the password: through the last '@' (hidden here) and libpq's,
-        // through the first '@' after the colon.
-        const std::string password = out.substr(colon + 1, at - colon - 1);
-        const std::string libpq_password =
-            out.substr(colon + 1, out.find('@', colon + 1) - colon - 1);
-        out.replace(colon + 1, at - colon - 1, "***");
-        // The same text elsewhere in the DSN (pasted twice, or in a parameter) is masked
-        // too; passwords shorter than kMinMaskedElsewhere are not searched for, or every
-        // "a" of "localhost" would turn into "***" (docs/decisions.md H2).
-        constexpr std::size_t kMinMaskedElsewhere = 4;
-        for (const std::string& secret : {password, libpq_password}) {
-          if (secret.size() < kMinMaskedElsewhere) continue;
-          for (auto pos = out.find(secret, colon + 4); pos != std::string::npos;
-               pos = out.find(secret, pos + 3)) {
-            out.replace(pos, secret.size(), "***");
-          }
-        }
-      }
-    }
+std::string redact_dsn(const std::string& dsn) { return backend::redact_dsn_text(dsn); }
+
+std::string scrub_dsn(std::string message, std::string_view dsn) {
+  if (dsn.empty()) return message;
+  const std::string redacted = backend::redact_dsn_text(dsn);
+  for (auto pos = message.find(dsn); pos != std::string::npos;
+       pos = message.find(dsn, pos + redacted.size())) {
+    message.replace(pos, dsn.size(), redacted);
   }
-  // key=value style: password=secret
-  static const std::regex kPasswordParam("(password=)[^&\\s]*", std::regex::icase);
-  return std::regex_replace(out, kPasswordParam, "$1***");
+  constexpr std::size_t kMinSecretLength = 3;  // shorter ones would mangle every message
+  return backend::scrub_secrets(std::move(message), backend::dsn_secrets(dsn), kMinSecretLength);
 }
 
 }  // namespace pgqrs

@@ -2,6 +2,7 @@
 
 #include "core/messages.h"
 #include "core/store_state.h"
+#include "core/transaction_access.h"
 #include "pgqrs/error.h"
 #include "pgqrs/postgres.h"
 
@@ -68,7 +69,8 @@ std::string resolve_queue(const std::string& queue_in, const std::optional<Produ
 std::vector<std::int64_t> EnqueueBuilder::execute(postgres::Transaction& tx) const {
   std::optional<std::int64_t> producer_id;
   const std::string queue = resolve_queue(queue_, producer_, producer_id);
-  if (producer_ && producer_->state()->store != tx.store_state()) {
+  const Store& tx_store = postgres::TransactionAccess::store(tx);
+  if (producer_ && WorkerAccess::state(*producer_)->store != StoreAccess::state(tx_store)) {
     throw ValidationError("producer " + std::to_string(producer_->id()) +
                           " belongs to a different store than the transaction");
   }
@@ -78,16 +80,18 @@ std::vector<std::int64_t> EnqueueBuilder::execute(postgres::Transaction& tx) con
         "failed)");
   }
   bool visible_now = false;
-  auto ids = core::enqueue_messages_in(*tx.store_state(), tx.impl(), queue, payloads_, delay_,
-                                       producer_id, at_, visible_now);
-  if (visible_now) tx.wake_after_commit(queue);
+  auto ids = core::enqueue_messages_in(*StoreAccess::state(tx_store),
+                                       postgres::TransactionAccess::user_transaction(tx), queue,
+                                       payloads_, delay_, producer_id, at_, visible_now);
+  if (visible_now) postgres::TransactionAccess::wake_after_commit(tx, queue);
   return ids;
 }
 
 std::vector<std::int64_t> EnqueueBuilder::execute(const Store& store) const {
   std::optional<std::int64_t> producer_id;
   const std::string queue = resolve_queue(queue_, producer_, producer_id);
-  return core::enqueue_messages(*store.state(), queue, payloads_, delay_, producer_id, at_);
+  return core::enqueue_messages(*StoreAccess::state(store), queue, payloads_, delay_, producer_id,
+                                at_);
 }
 
 }  // namespace pgqrs

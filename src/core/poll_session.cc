@@ -6,13 +6,13 @@
 
 namespace pgqrs::core {
 
-ResolvedDequeue resolve(const DequeueBuilder::Options& opts, const Store& store) {
+ResolvedDequeue resolve(const DequeueAccess::Options& opts, const Store& store) {
   ResolvedDequeue r;
-  r.store = store.state();
+  r.store = StoreAccess::state(store);
   const Config& cfg = r.store->config;
   r.queue = opts.queue;
   if (opts.consumer) {
-    if (opts.consumer->state()->store != r.store) {
+    if (WorkerAccess::state(*opts.consumer)->store != r.store) {
       throw ValidationError("consumer " + std::to_string(opts.consumer->id()) +
                             " belongs to a different store");
     }
@@ -22,7 +22,7 @@ ResolvedDequeue resolve(const DequeueBuilder::Options& opts, const Store& store)
                             " belongs to queue '" + opts.consumer->queue() + "', not '" + r.queue +
                             "'");
     }
-    r.named = opts.consumer->state();
+    r.named = WorkerAccess::state(*opts.consumer);
     r.worker = opts.consumer->id();
   }
   if (r.queue.empty()) {

@@ -27,6 +27,15 @@
 #include "pgqrs/error.h"
 #include "pgqrs/records.h"
 
+namespace pgqrs {
+
+// The engine's access to a DequeueBuilder's settings (private to users).
+struct DequeueAccess {
+  using Options = DequeueBuilder::Options;
+};
+
+}  // namespace pgqrs
+
 namespace pgqrs::core {
 
 // A dequeue builder's options with every default filled in.
@@ -44,7 +53,7 @@ struct ResolvedDequeue {
   RetryBackoff backoff;
 };
 
-ResolvedDequeue resolve(const DequeueBuilder::Options& opts, const Store& store);
+ResolvedDequeue resolve(const DequeueAccess::Options& opts, const Store& store);
 
 class PollSession {
  public:

@@ -5,7 +5,9 @@
 #include <cmath>
 
 #include "backend/backend.h"
+#include "backend/store_backend.h"
 #include "core/store_state.h"
+#include "core/transaction_access.h"
 #include "pgqrs/error.h"
 #include "pgqrs/postgres.h"
 
@@ -25,8 +27,7 @@ Param::Param(double v) {
 
 Param::Param(const json& v) : text_(v.dump()) {}
 
-Transaction::Transaction(std::shared_ptr<detail::StoreState> store,
-                         std::unique_ptr<backend::UserTransaction> impl)
+Transaction::Transaction(Store store, std::unique_ptr<Impl> impl)
     : store_(std::move(store)), impl_(std::move(impl)) {}
 
 Transaction::Transaction(Transaction&&) noexcept = default;
@@ -43,14 +44,27 @@ Transaction& Transaction::operator=(Transaction&& other) noexcept {
 
 Transaction::~Transaction() { rollback(); }
 
-backend::UserTransaction& Transaction::impl() const {
-  if (!impl_) throw StateTransitionError("postgres::Transaction: moved-from transaction");
-  return *impl_;
+// ---- the engine's side (core/transaction_access.h) ----------------------------------------
+
+Transaction TransactionAccess::make(const Store& store,
+                                    std::unique_ptr<backend::UserTransaction> tx) {
+  return Transaction(store, std::make_unique<Transaction::Impl>(std::move(tx)));
 }
 
-bool Transaction::active() const { return impl_ && impl_->active(); }
+backend::UserTransaction& TransactionAccess::user_transaction(const Transaction& tx) {
+  if (!tx.impl_) throw StateTransitionError("postgres::Transaction: moved-from transaction");
+  return *tx.impl_->tx;
+}
 
-void Transaction::wake_after_commit(const std::string& queue) { wake_.push_back(queue); }
+const Store& TransactionAccess::store(const Transaction& tx) { return tx.store_; }
+
+void TransactionAccess::wake_after_commit(Transaction& tx, const std::string& queue) {
+  tx.wake_.push_back(queue);
+}
+
+// ---- the user's side ----------------------------------------------------------------------
+
+bool Transaction::active() const { return impl_ && impl_->tx->active(); }
 
 Result Transaction::execute(std::string_view sql, const std::vector<Param>& params) {
   if (!active()) {
@@ -58,7 +72,7 @@ Result Transaction::execute(std::string_view sql, const std::vector<Param>& para
         "postgres::Transaction::execute: the transaction is finished (committed, rolled back "
         "or failed)");
   }
-  return impl_->execute(sql, params);
+  return impl_->tx->execute(sql, params);
 }
 
 void Transaction::commit() {
@@ -67,18 +81,27 @@ void Transaction::commit() {
         "postgres::Transaction::commit: the transaction is finished (committed, rolled back "
         "or failed)");
   }
-  impl_->commit();
-  for (const std::string& queue : wake_) store_->activity.notify(queue);
+  impl_->tx->commit();
+  for (const std::string& queue : wake_) StoreAccess::state(store_)->activity.notify(queue);
   wake_.clear();
 }
 
 void Transaction::rollback() noexcept {
   wake_.clear();
-  if (impl_) impl_->rollback();
+  if (impl_) impl_->tx->rollback();
 }
 
 Transaction begin(const Store& store) {
-  return Transaction(store.state(), store.state()->backend->begin_user_transaction());
+  return TransactionAccess::make(store,
+                                 StoreAccess::state(store)->backend->begin_user_transaction());
 }
 
 }  // namespace pgqrs::postgres
+
+namespace pgqrs::backend {
+
+postgres::Transaction make_transaction(const Store& store, std::unique_ptr<UserTransaction> tx) {
+  return postgres::TransactionAccess::make(store, std::move(tx));
+}
+
+}  // namespace pgqrs::backend

@@ -72,7 +72,7 @@ Run Run::with_time(TimePoint t) const {
 Run RunBuilder::execute() const {
   auto rec = record();
   auto state = std::make_shared<detail::RunState>();
-  state->store = store_->state();
+  state->store = StoreAccess::state(*store_);
   state->handle = *store_;
   state->run_id = rec.id;
   state->input = rec.input;

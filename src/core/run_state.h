@@ -10,11 +10,13 @@
 #include "core/store_state.h"
 #include "pgqrs/workflow.h"
 
-namespace pgqrs::detail {
+namespace pgqrs {
 
-struct RunState {
-  std::shared_ptr<StoreState> store;
-  Store handle{nullptr};
+// One execution of a run; opaque to users (pgqrs/workflow.h), detail::RunState to the engine.
+class Run::State {
+ public:
+  std::shared_ptr<Store::State> store;
+  Store handle = StoreAccess::make(nullptr);
   std::int64_t run_id = 0;
   // The run's message and the worker leasing it for this execution (0 when the Run was not
   // made by a workflow worker, e.g. in unit tests: then no lease is checked).
@@ -39,9 +41,18 @@ struct RunState {
   TimePoint now() const { return fixed_now ? *fixed_now : store->now(); }
 };
 
+struct RunAccess {
+  static Run make(std::shared_ptr<Run::State> state) { return Run(std::move(state)); }
+};
+
+namespace detail {
+
+using RunState = Run::State;
+
 // Throws ConflictError (and sets s.lease_lost) unless this execution still holds the run's
 // message lease: not archived, leased to s.worker_id, vt in the future. A no-op when
 // s.message_id is 0.
 void check_lease(RunState& s);
 
-}  // namespace pgqrs::detail
+}  // namespace detail
+}  // namespace pgqrs

@@ -30,17 +30,27 @@ std::string_view to_string(SyncState state) noexcept {
   return "Unknown";
 }
 
-SyncState S3Store::state() const { return sync_->state(); }
-void S3Store::snapshot() const { sync_->snapshot(); }
-void S3Store::sync() const { sync_->sync(); }
+namespace {
+
+// The sync layer of an s3:// store; as_s3() made sure there is one.
+backend::ObjectSync& sync_of(const Store& store) {
+  backend::ObjectSync* sync = StoreAccess::state(store)->backend->object_sync();
+  if (sync == nullptr) throw InternalError("S3Store on a store without an S3 sync layer");
+  return *sync;
+}
+
+}  // namespace
+
+SyncState S3Store::state() const { return sync_of(store_).state(); }
+void S3Store::snapshot() const { sync_of(store_).snapshot(); }
+void S3Store::sync() const { sync_of(store_).sync(); }
 
 S3Store as_s3(const Store& store) {
-  backend::ObjectSync* sync = store.state()->backend->object_sync();
-  if (sync == nullptr) {
+  if (StoreAccess::state(store)->backend->object_sync() == nullptr) {
     throw ConfigError("as_s3: this store uses the " + std::string(store.backend_name()) +
                       " backend, not s3 (snapshot/sync/state exist only for s3:// DSNs)");
   }
-  return S3Store(store, sync);
+  return S3Store(store);
 }
 
 }  // namespace pgqrs

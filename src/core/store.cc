@@ -1,6 +1,8 @@
 #include "pgqrs/store.h"
 
 #include "backend/registry.h"
+#include "backend/store_backend.h"
+#include "core/config_check.h"
 #include "core/identity.h"
 #include "core/store_state.h"
 #include "core/validation.h"
@@ -9,16 +11,16 @@
 #include "pgqrs/worker.h"
 
 namespace pgqrs {
-namespace detail {
 
-StoreState::StoreState(Config cfg, std::shared_ptr<const Clock> clk,
-                       std::unique_ptr<backend::Backend> be)
+Store::State::State(Config cfg, backend::Dsn parsed, std::shared_ptr<const Clock> clk,
+                    std::unique_ptr<backend::Backend> be)
     : config(std::move(cfg)),
+      dsn(std::move(parsed)),
       clock(std::move(clk)),
       backend(std::move(be)),
       limiter(config.validation) {}
 
-StoreState::~StoreState() {
+Store::State::~State() {
   std::lock_guard lock(ephemeral_mu_);
   for (const auto& [queue, eph] : ephemeral_) {
     try {
@@ -35,19 +37,20 @@ StoreState::~StoreState() {
   }
 }
 
-std::int64_t StoreState::ephemeral_consumer(const std::string& queue) {
+std::int64_t Store::State::ephemeral_consumer(const std::string& queue) {
   std::lock_guard lock(ephemeral_mu_);
   return ephemeral_consumer_locked(queue);
 }
 
-std::int64_t StoreState::replace_ephemeral_consumer(const std::string& queue, std::int64_t stale) {
+std::int64_t Store::State::replace_ephemeral_consumer(const std::string& queue,
+                                                      std::int64_t stale) {
   std::lock_guard lock(ephemeral_mu_);
   auto it = ephemeral_.find(queue);
   if (it != ephemeral_.end() && it->second.id == stale) ephemeral_.erase(it);
   return ephemeral_consumer_locked(queue);
 }
 
-std::int64_t StoreState::ephemeral_consumer_locked(const std::string& queue) {
+std::int64_t Store::State::ephemeral_consumer_locked(const std::string& queue) {
   const auto t = now();
   auto it = ephemeral_.find(queue);
   if (it != ephemeral_.end()) {
@@ -67,7 +70,9 @@ std::int64_t StoreState::ephemeral_consumer_locked(const std::string& queue) {
   return info.id;
 }
 
-}  // namespace detail
+backend::Backend& backend::backend_of(const Store& store) {
+  return *StoreAccess::state(store)->backend;
+}
 
 QueueInfo Store::queue(std::string_view name) const { return admin(*this).create_queue(name); }
 
@@ -84,16 +89,20 @@ std::string_view Store::backend_name() const { return state_->backend->name(); }
 const Clock& Store::clock() const { return *state_->clock; }
 
 Store connect(std::string_view dsn) {
-  Config config = Config::load();
-  config.dsn = std::string(dsn);
-  return connect_with_config(config);
+  ConfigOverrides overrides;
+  overrides.dsn = std::string(dsn);
+  return connect_with_config(Config::load(std::nullopt, overrides));
 }
 
+// The one place a store's DSN is parsed: the value goes to the registry, the backend and
+// the store's state (docs/architecture.md, "A DSN from `connect`").
 Store connect_with_config(const Config& config, std::shared_ptr<const Clock> clock) {
-  config.validate();
+  core::validate_settings(config);
+  backend::Dsn dsn = backend::Dsn::parse(config.dsn);
   if (!clock) clock = std::make_shared<SystemClock>();
-  auto backend = backend::open_backend(config);
-  return Store(std::make_shared<detail::StoreState>(config, std::move(clock), std::move(backend)));
+  auto backend = backend::open_backend(config, dsn);
+  return StoreAccess::make(std::make_shared<detail::StoreState>(
+      config, std::move(dsn), std::move(clock), std::move(backend)));
 }
 
 }  // namespace pgqrs

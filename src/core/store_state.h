@@ -10,18 +10,23 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/dsn.h"
 #include "core/activity_hub.h"
 #include "core/rate_limiter.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/config.h"
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
+#include "pgqrs/worker.h"
 
-namespace pgqrs::detail {
+namespace pgqrs {
 
-// Everything one Store (and its copies) shares. Thread-safe.
-struct StoreState {
+// Everything one Store (and its copies) shares. Thread-safe. Opaque to users (pgqrs/store.h
+// declares it); the engine names it detail::StoreState and reaches it through StoreAccess.
+class Store::State {
+ public:
   Config config;
+  backend::Dsn dsn;  // config.dsn, parsed once by connect_with_config
   std::shared_ptr<const Clock> clock;
   std::unique_ptr<backend::Backend> backend;
   core::RateLimiter limiter;
@@ -36,9 +41,10 @@ struct StoreState {
   // by an admin): forget it and register a fresh one. Returns the new id.
   std::int64_t replace_ephemeral_consumer(const std::string& queue, std::int64_t stale);
 
-  StoreState(Config cfg, std::shared_ptr<const Clock> clk, std::unique_ptr<backend::Backend> be);
+  State(Config cfg, backend::Dsn parsed, std::shared_ptr<const Clock> clk,
+        std::unique_ptr<backend::Backend> be);
   // Stops the ephemeral consumers (best effort, never throws).
-  ~StoreState();
+  ~State();
 
   TimePoint now() const { return clock->now(); }
 
@@ -52,10 +58,19 @@ struct StoreState {
   std::map<std::string, Ephemeral> ephemeral_;  // GUARDED_BY(ephemeral_mu_)
 };
 
-// One worker handle's shared state (copies of a Producer/Consumer share it).
-struct WorkerState {
-  std::shared_ptr<StoreState> store;
-  Store handle{nullptr};  // the same store, as the public handle
+// The engine's access to a Store: its state, and a Store for a state (a null one for a
+// handle filled in later).
+struct StoreAccess {
+  static const std::shared_ptr<Store::State>& state(const Store& store) { return store.state_; }
+  static Store make(std::shared_ptr<Store::State> state) { return Store(std::move(state)); }
+};
+
+// One worker handle's shared state (copies of a Producer/Consumer share it); opaque to users
+// (pgqrs/worker.h), detail::WorkerState to the engine.
+class Worker::State {
+ public:
+  std::shared_ptr<Store::State> store;
+  Store handle = StoreAccess::make(nullptr);  // the same store, as the public handle
   std::int64_t id = 0;
   std::string name;
   std::string queue;
@@ -68,4 +83,12 @@ struct WorkerState {
   std::atomic<bool> interrupt_requested{false};
 };
 
-}  // namespace pgqrs::detail
+struct WorkerAccess {
+  static const std::shared_ptr<Worker::State>& state(const Worker& worker) { return worker.state_; }
+};
+
+namespace detail {
+using StoreState = Store::State;
+using WorkerState = Worker::State;
+}  // namespace detail
+}  // namespace pgqrs

@@ -14,11 +14,11 @@ std::shared_ptr<detail::WorkerState> register_worker(const Store& store, const s
                                                      const std::string& queue, WorkerKind kind) {
   core::validate_name(name, "worker name");
   core::validate_name(queue, "queue name");
-  auto& s = *store.state();
+  auto& s = *StoreAccess::state(store);
   auto info =
       s.backend->register_worker(name, kind, queue, core::hostname(), core::process_id(), s.now());
   auto state = std::make_shared<detail::WorkerState>();
-  state->store = store.state();
+  state->store = StoreAccess::state(store);
   state->handle = store;
   state->id = info.id;
   state->name = info.name;

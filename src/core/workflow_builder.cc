@@ -47,7 +47,7 @@ WorkflowBuilder& WorkflowBuilder::stop_token(std::stop_token token) {
 
 WorkflowRecord WorkflowBuilder::create(const Store& store) const {
   core::validate_name(name_, "workflow name");
-  auto& s = *store.state();
+  auto& s = *StoreAccess::state(store);
   return s.backend->create_workflow(name_, s.now());
 }
 
@@ -56,7 +56,7 @@ QueueMessage WorkflowBuilder::execute(const Store& store) const {
   if (!input_) {
     throw ValidationError("workflow '" + name_ + "': nothing to execute (call .trigger(input))");
   }
-  auto& s = *store.state();
+  auto& s = *StoreAccess::state(store);
   auto text = core::validate_payload(*input_, s.config.validation, "workflow input");
   s.limiter.acquire(1, s.now());
   auto triggered = s.backend->trigger_run(name_, text, s.now());
@@ -95,7 +95,7 @@ std::int64_t RunBuilder::resolve() const {
   if (!store_) throw ValidationError("run(): no store given (call .store(store))");
   if (run_id_) return *run_id_;
   if (message_id_) {
-    auto run = store_->state()->backend->find_run_by_message(*message_id_);
+    auto run = StoreAccess::state(*store_)->backend->find_run_by_message(*message_id_);
     if (!run) {
       throw ValidationError("message " + std::to_string(*message_id_) +
                             " does not belong to a workflow run");
@@ -107,7 +107,7 @@ std::int64_t RunBuilder::resolve() const {
 
 RunRecord RunBuilder::record() const {
   const auto id = resolve();
-  auto run = store_->state()->backend->get_run(id);
+  auto run = StoreAccess::state(*store_)->backend->get_run(id);
   if (!run) throw ValidationError("run " + std::to_string(id) + " not found");
   return *run;
 }
@@ -137,7 +137,7 @@ json RunBuilder::result(std::chrono::milliseconds timeout) const {
   if (timeout.count() < 0) throw ValidationError("result(): timeout must not be negative");
   auto run = record();  // validates the run and the store first
   if (auto out = outcome(run)) return *out;
-  auto& s = *store_->state();
+  auto& s = *StoreAccess::state(*store_);
   const auto deadline = s.now() + timeout;
   // Re-read the run every poll interval of the store's clock, and at once when a run
   // finishes through this store (its ActivityHub); other processes' finishes are seen at the

@@ -74,8 +74,6 @@ std::chrono::milliseconds BackoffStrategy::delay_for(std::uint32_t attempt) cons
   return std::chrono::milliseconds(delay);
 }
 
-namespace detail {
-
 bool is_engine_signal(const Error& e) noexcept {
   switch (e.code()) {
     case ErrorCode::kPaused:
@@ -90,5 +88,4 @@ bool is_engine_signal(const Error& e) noexcept {
   }
 }
 
-}  // namespace detail
 }  // namespace pgqrs

@@ -65,13 +65,13 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
 
   auto state = std::make_shared<detail::RunState>();
   state->store = r.store;
-  state->handle = Store(r.store);
+  state->handle = StoreAccess::make(r.store);
   state->run_id = *run_id;
   state->message_id = msg.id;
   state->worker_id = r.worker;
   state->input = start.run.input;
   state->workflow_policy = def.retry_policy();
-  Run run(state);
+  Run run = RunAccess::make(state);
   // A handler that lost its lease (detail::check_lease) stops wherever it is; its message
   // now belongs to another worker, so it is left alone and nothing is recorded.
   const Execution leave{Disposition::kLeave, {}, false};

@@ -2,6 +2,15 @@
 
 #include "backend/registry.h"
 
+namespace {
+
+// As connect_with_config does: the DSN parsed once, handed to the registry.
+std::unique_ptr<pgqrs::backend::Backend> Open(const pgqrs::Config& config) {
+  return pgqrs::backend::open_backend(config, pgqrs::backend::Dsn::parse(config.dsn));
+}
+
+}  // namespace
+
 namespace pgqrs_test {
 
 void BackendContractTest::SetUp() {
@@ -9,7 +18,7 @@ void BackendContractTest::SetUp() {
   if (c.unavailable) {
     if (auto reason = c.unavailable()) GTEST_SKIP() << "backend " << c.name << ": " << *reason;
   }
-  backend_ = pgqrs::backend::open_backend(OpenConfig());
+  backend_ = Open(OpenConfig());
   backend_->install();
 }
 
@@ -40,7 +49,7 @@ pgqrs::Config BackendContractTest::OpenConfig() {
 }
 
 Backend& BackendContractTest::OpenFresh(bool install) {
-  others_.push_back(pgqrs::backend::open_backend(OpenConfig()));
+  others_.push_back(Open(OpenConfig()));
   if (install) others_.back()->install();
   return *others_.back();
 }

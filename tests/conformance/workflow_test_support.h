@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "conformance/backend_fixture.h"
+#include "core/store_state.h"
 
 // Status names in failure messages ("CANCELLING", not "4-byte object <03-00 00-00>").
 namespace pgqrs {
@@ -178,7 +179,7 @@ class WorkflowTest : public ConformanceTest {
 
  private:
   pgqrs::Consumer ConsumerFor(const pgqrs::Store& s, const std::string& queue) {
-    const auto key = std::make_pair(s.state().get(), queue);
+    const auto key = std::make_pair(pgqrs::StoreAccess::state(s).get(), queue);
     auto it = consumers_.find(key);
     if (it != consumers_.end()) return it->second;
     pgqrs::Consumer c =

@@ -151,6 +151,17 @@ TEST_F(CliTest, DsnFlagBeatsEnvironment) {
   EXPECT_EQ(r.exit_code, 0) << describe(r);
 }
 
+// The flag takes the place of the variable before the config is validated (no unsetenv).
+TEST_F(CliTest, SchemaFlagBeatsAnInvalidSchemaInTheEnvironment) {
+  install_with_queue();
+  Result r = cli_env({"--dsn", dsn_, "--schema", "public", "queue", "get", "jobs"},
+                     {"PGQRS_SCHEMA=not a schema"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  Result bad = cli_env({"--dsn", dsn_, "queue", "get", "jobs"}, {"PGQRS_SCHEMA=not a schema"});
+  EXPECT_NE(bad.exit_code, 0) << describe(bad);
+  EXPECT_NE(bad.err.find("schema"), std::string::npos) << describe(bad);
+}
+
 TEST_F(CliTest, DsnFromConfigFile) {
   install_with_queue();
   fs::path other = dir_ / "elsewhere";

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/postgres/pg_backend.h"
-#include "core/store_state.h"
+#include "backend/store_backend.h"
 #include "integration/pg_admin.h"
 #include "integration/process_util.h"
 #include "pgqrs/pgqrs.h"
@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 std::string ListenerState(const pgqrs::Store& store) {
-  auto* pg = dynamic_cast<pgqrs::pg::PostgresBackend*>(store.state()->backend.get());
+  auto* pg = dynamic_cast<pgqrs::pg::PostgresBackend*>(&pgqrs::backend::backend_of(store));
   return pg == nullptr ? "not postgres" : pg->listener_state();
 }
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backend/s3/replica.h"
-#include "core/store_state.h"
+#include "backend/store_backend.h"
 #include "integration/s3_test_support.h"
 
 namespace pgqrs_test {
@@ -38,7 +38,7 @@ std::string ReadFile(const fs::path& path) {
 }
 
 std::uint64_t PutsOf(const pgqrs::Store& s) {
-  auto* replica = dynamic_cast<pgqrs::s3::Replica*>(s.state()->backend->object_sync());
+  auto* replica = dynamic_cast<pgqrs::s3::Replica*>(pgqrs::backend::backend_of(s).object_sync());
   return replica == nullptr ? 0 : replica->puts();
 }
 

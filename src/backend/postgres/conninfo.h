@@ -1,14 +1,8 @@
-// How the Postgres backend turns a pgqrs DSN into libpq connection parameters.
-//
-// The DSN is a libpq URI (postgresql://user:pass@host:port/db?param=value...). Query
-// parameters whose name starts with "pgqrs_" are pgqrs options and are removed before the
-// URI reaches libpq:
-//   pgqrs_prepared=true|false  server-side prepared statements (default true; they are also
-//                              turned off automatically when a pooler loses them, see
-//                              docs/postgres.md)
-//   pgqrs_listen=true|false    the LISTEN connection for wake-ups (default true)
-// An unknown pgqrs_* parameter, a bad value, or a URI libpq cannot parse is a ConfigError
-// naming the redacted DSN. Passwords never appear in any message (scrub()).
+// How the Postgres backend turns the parsed DSN (backend/dsn.h: the libpq URI without the
+// pgqrs_* parameters, their values, the redacted form and the secrets) into libpq connection
+// parameters. Prepared statements are also turned off automatically when a pooler loses
+// them (docs/postgres.md). A URI libpq cannot parse is a ConfigError naming the redacted
+// DSN. Passwords never appear in any message (scrub()).
 #pragma once
 
 #include <chrono>
@@ -29,7 +23,8 @@ struct ConnectOptions {
   std::chrono::seconds connect_timeout{30};  // per attempt and overall (connection_timeout)
 };
 
-// Throws ConfigError as described above.
+// Checks the URI with libpq (ConfigError as described above); adds libpq's reading of the
+// password to the DSN's secrets.
 ConnectOptions parse_connect_options(const backend::Dsn& dsn, const Config& config);
 
 // `message` with every secret replaced by "***".

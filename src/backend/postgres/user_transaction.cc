@@ -5,7 +5,7 @@
 
 #include "backend/postgres/message_sql.h"
 #include "backend/postgres/pg_backend.h"
-#include "core/store_state.h"
+#include "backend/store_backend.h"
 #include "pgqrs/error.h"
 #include "pgqrs/postgres_libpq.h"
 
@@ -172,7 +172,7 @@ std::unique_ptr<backend::UserTransaction> PostgresBackend::begin_user_transactio
 namespace pgqrs::postgres {
 
 Transaction adopt(const Store& store, PGconn* conn) {
-  auto* pg = dynamic_cast<pg::PostgresBackend*>(store.state()->backend.get());
+  auto* pg = dynamic_cast<pg::PostgresBackend*>(&backend::backend_of(store));
   if (pg == nullptr) {
     throw ConfigError(
         "postgres::adopt needs a store on the postgres backend; this store uses the " +
@@ -181,7 +181,7 @@ Transaction adopt(const Store& store, PGconn* conn) {
   if (conn == nullptr) throw ValidationError("postgres::adopt: the connection is null");
   auto impl = std::make_unique<pg::PgUserTransaction>(
       *pg, pg::Connection::borrow(conn, pg->connect_options()));
-  return Transaction(store.state(), std::move(impl));
+  return backend::make_transaction(store, std::move(impl));
 }
 
 }  // namespace pgqrs::postgres

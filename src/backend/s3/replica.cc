@@ -31,11 +31,11 @@ constexpr char kSqliteMagic[] = "SQLite format 3";  // + NUL: the first 16 bytes
 Replica::Replica(const Config& config, const backend::Dsn& dsn, S3Settings settings)
     : cache_config_(config),
       mode_(config.s3.mode),
-      key_(dsn.key),
+      key_(dsn.key()),
       client_(std::move(settings)),
       cache_(config.s3.cache_dir.empty() ? default_cache_dir()
                                          : std::filesystem::path(config.s3.cache_dir),
-             dsn.bucket, dsn.key) {
+             dsn.bucket(), dsn.key()) {
   // A cache file already in use (another store, in this process or another) gives this
   // store a private working copy of its own, in both modes (the original pgqrs: each
   // connected store has its own working copy).

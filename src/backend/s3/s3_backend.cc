@@ -20,7 +20,7 @@ using s3::Replica;
 // Credentials and endpoint from the environment; each request may take up to
 // connection_timeout_seconds (connecting: at most 10 s of it).
 s3::S3Settings settings_for(const Config& config, const Dsn& dsn) {
-  s3::S3Settings s = s3::S3Settings::from_environment(dsn.bucket);
+  s3::S3Settings s = s3::S3Settings::from_environment(dsn.bucket());
   s.request_timeout = std::chrono::seconds(config.connection_timeout_seconds);
   s.connect_timeout =
       std::min<std::chrono::milliseconds>(s.request_timeout, std::chrono::seconds(10));

@@ -25,7 +25,7 @@ std::unique_ptr<Backend> make_sqlite_backend(const Config& config, const Dsn& ds
     // on other threads wait for it; SQLite serialises them anyway).
     effective.max_connections = 1;
   }
-  return std::make_unique<sqlite_family::SqlFamilyBackend>(make_sqlite_driver(config, dsn.path),
+  return std::make_unique<sqlite_family::SqlFamilyBackend>(make_sqlite_driver(config, dsn.path()),
                                                            effective);
 }
 

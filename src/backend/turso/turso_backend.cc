@@ -10,7 +10,7 @@ namespace pgqrs::backend {
 
 std::unique_ptr<Backend> make_turso_backend(const Config& config, const Dsn& dsn) {
   turso::TursoOptions options;
-  options.path = dsn.path;
+  options.path = dsn.path();
   options.busy_timeout = sqlite_family::statement_lock_wait(config);
   // Several processes may share the file, as with SQLite (docs/turso.md, "Processes"). Turso
   // calls this mode experimental; pgqrs's multi-process and SIGKILL crash tests pass on it.
