@@ -26,9 +26,11 @@ bool mentions_lock(const std::string& message) {
 }
 
 // Turso reports ENOSPC / EDQUOT from its Rust I/O layer as text (TURSO_IOERR, sometimes a
-// plain TURSO_ERROR): "No space left on device (os error 28)", "Disk quota exceeded".
+// plain TURSO_ERROR): "I/O error (pwritev): no storage space", "No space left on device
+// (os error 28)", "Disk quota exceeded".
 bool mentions_no_space(const std::string& message) {
-  return message.find("No space left") != std::string::npos ||
+  return message.find("no storage space") != std::string::npos ||
+         message.find("No space left") != std::string::npos ||
          message.find("os error 28)") != std::string::npos ||
          message.find("Disk quota exceeded") != std::string::npos ||
          message.find("database or disk is full") != std::string::npos;
