@@ -135,6 +135,7 @@ struct FileBackend {
   std::string name;    // test-name suffix
   std::string scheme;  // "sqlite" or "turso"
 };
+void PrintTo(const FileBackend& b, std::ostream* os) { *os << b.name; }
 
 class OutOfSpaceFileTest : public ::testing::TestWithParam<FileBackend> {
  protected:
