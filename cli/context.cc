@@ -36,6 +36,7 @@ Config Context::resolve_config() {
   std::optional<std::filesystem::path> file;
   if (!opts_.config_file.empty()) file = opts_.config_file;
   Config config = Config::load(file, overrides);
+  config.connect_timeout_seconds = opts_.connect_timeout;
   remember_dsn(config.dsn);
   if (config.dsn.empty()) {
     throw UsageError(

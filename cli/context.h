@@ -28,6 +28,9 @@ struct GlobalOptions {
   std::string config_file;
   std::string format = "table";
   std::string log_level = "warn";
+  // Seconds connect() keeps trying a database that refuses or does not answer. A person at a
+  // terminal wants to hear at once that the server is down, not after the library's 30 s.
+  std::uint32_t connect_timeout = 2;
 };
 
 class Context {

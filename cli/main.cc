@@ -159,6 +159,9 @@ int main(int argc, char** argv) {
                  "PGQRS_CONFIG_FILE)");
   app.add_option("--format", opts.format, "Output format: table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
+  app.add_option("--connect-timeout", opts.connect_timeout,
+                 "Seconds to keep trying a database that refuses or does not answer (default 2)")
+      ->check(CLI::Range(1, 3600));
   app.add_option("--log-level", opts.log_level,
                  "Log level: error, warn (default), info, debug, trace")
       ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));

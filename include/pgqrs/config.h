@@ -53,6 +53,11 @@ struct Config {
   std::string schema = "public";
   std::uint32_t max_connections = 16;
   std::uint32_t connection_timeout_seconds = 30;
+  // How long connect() keeps trying to reach the database (refused, unreachable) before it
+  // fails with ConnectionError; 0: connection_timeout_seconds. Postgres: the whole first
+  // connection, retries included; S3: each connection attempt. (SQLite and Turso open a
+  // local file.) The CLI sets it from --connect-timeout (default 2).
+  std::uint32_t connect_timeout_seconds = 0;
   std::uint32_t default_lock_time_seconds = 30;
   std::uint32_t default_max_batch_size = 100;
   std::uint32_t max_read_ct = 5;

@@ -31,6 +31,7 @@ class Config:
     schema: str
     max_connections: int
     connection_timeout_seconds: int
+    connect_timeout_seconds: int
     default_lock_time_seconds: int
     default_max_batch_size: int
     max_read_ct: int

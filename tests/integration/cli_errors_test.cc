@@ -2,6 +2,14 @@
 // DSN sources, secrets). Fixture and helpers: tests/common/cli_fixture.h.
 #include "common/cli_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
 namespace {
 
 using namespace pgqrs::cli_test;  // NOLINT(google-build-using-namespace)
@@ -205,6 +213,47 @@ TEST_F(CliTest, PasswordNeverPrinted) {
   Result r = cli_env({"admin", "verify"}, {"PGQRS_DSN=" + pg, "PGQRS_CONNECTION_TIMEOUT=2"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_EQ(r.err.find(secret), std::string::npos) << describe(r);
+}
+
+// A loopback port nothing listens on: bound, read, closed.
+int UnusedLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A server that is down is reported promptly (--connect-timeout, default 2 s) instead of
+// after the library's 30 s of retries, as a connection error without the password.
+TEST_F(CliTest, RefusedConnectionFailsFastWithAConnectionError) {
+  const auto backends = pgqrs::build_info().backends;
+  if (std::find(backends.begin(), backends.end(), "postgres") == backends.end()) {
+    GTEST_SKIP() << "this build has no postgres backend";
+  }
+  const std::string secret = "refusedsecret";
+  const std::string dsn =
+      "postgresql://u:" + secret + "@127.0.0.1:" + std::to_string(UnusedLoopbackPort()) + "/db";
+  const auto start = std::chrono::steady_clock::now();
+  Result r = run_cli({"--dsn", dsn, "--format", "json", "queue", "list"}, base_env(), dir_);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  json e = parse_json(r);
+  EXPECT_EQ(e["error"]["code"], "connection") << describe(r);
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("cannot connect"), std::string::npos)
+      << describe(r);
+  EXPECT_EQ(r.out.find(secret), std::string::npos) << describe(r);
+  EXPECT_EQ(r.err.find(secret), std::string::npos) << describe(r);
+  // Default 2 s of retries; generous headroom for a loaded machine, far below the 30 s of
+  // the library default this replaces.
+  EXPECT_LT(took, std::chrono::seconds(15)) << describe(r);
+
+  r = run_cli({"--dsn", dsn, "--connect-timeout", "0", "queue", "list"}, base_env(), dir_);
+  EXPECT_EQ(r.exit_code, 2) << "--connect-timeout must be 1..3600\n" << describe(r);
 }
 
 }  // namespace

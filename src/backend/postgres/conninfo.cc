@@ -33,6 +33,9 @@ ConnectOptions parse_connect_options(const backend::Dsn& dsn, const Config& conf
   o.prepared = dsn.postgres().prepared;
   o.listen = dsn.postgres().listen;
   o.connect_timeout = std::chrono::seconds(config.connection_timeout_seconds);
+  o.first_connect_timeout = config.connect_timeout_seconds == 0
+                                ? o.connect_timeout
+                                : std::chrono::seconds(config.connect_timeout_seconds);
 
   // Let libpq check the rest now, so a malformed DSN fails at connect() with a ConfigError
   // rather than as a connection failure later.

@@ -21,6 +21,8 @@ struct ConnectOptions {
   bool prepared = true;
   bool listen = true;
   std::chrono::seconds connect_timeout{30};  // per attempt and overall (connection_timeout)
+  // connect()'s first connection: how long to keep trying (Config::connect_timeout_seconds).
+  std::chrono::seconds first_connect_timeout{30};
 };
 
 // Checks the URI with libpq (ConfigError as described above); adds libpq's reading of the

@@ -31,6 +31,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -86,6 +87,11 @@ class Executor {
   auto read(std::string_view op, F&& body) {
     return run(op, OpKind::kRead, /*idempotent=*/true, body);
   }
+  // read() within `budget` instead of the executor's timeout (connect()'s first read).
+  template <class F>
+  auto read_within(std::string_view op, std::chrono::milliseconds budget, F&& body) {
+    return run(op, OpKind::kRead, /*idempotent=*/true, body, budget);
+  }
   template <class F>
   auto write(std::string_view op, F&& body) {
     return run(op, OpKind::kWrite, /*idempotent=*/false, body);
@@ -105,11 +111,11 @@ class Executor {
   using Clock = std::chrono::steady_clock;
 
   template <class F>
-  std::invoke_result_t<F&, Session&> run(std::string_view op, OpKind mode, bool idempotent,
-                                         F& body) {
+  std::invoke_result_t<F&, Session&> run(std::string_view op, OpKind mode, bool idempotent, F& body,
+                                         std::optional<std::chrono::milliseconds> budget = {}) {
     using R = std::invoke_result_t<F&, Session&>;
     const auto start = Clock::now();
-    const auto deadline = start + timeout_;
+    const auto deadline = start + budget.value_or(timeout_);
     for (int attempt = 0;; ++attempt) {
       auto lease = pool_.acquire(deadline);
       // Inside BEGIN ... COMMIT statements go unprepared: a failed PQprepare (e.g. a name a

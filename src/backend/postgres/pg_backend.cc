@@ -72,7 +72,9 @@ std::string make_channel(const std::string& schema) {
 // checks the schema and returns it quoted.
 std::string open_and_check(Executor& exec, const std::string& schema,
                            const ConnectOptions& options) {
-  return exec.read("connect", [&](Session& s) {
+  const auto budget =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options.first_connect_timeout);
+  return exec.read_within("connect", budget, [&](Session& s) {
     std::string quoted = quote_identifier(s.connection(), schema);
     static const Statement kExists = make_statement(kSchemaExists);
     auto r = s.exec(kExists, Params().text(schema));

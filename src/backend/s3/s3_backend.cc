@@ -24,6 +24,9 @@ s3::S3Settings settings_for(const Config& config, const Dsn& dsn) {
   s.request_timeout = std::chrono::seconds(config.connection_timeout_seconds);
   s.connect_timeout =
       std::min<std::chrono::milliseconds>(s.request_timeout, std::chrono::seconds(10));
+  if (config.connect_timeout_seconds != 0) {
+    s.connect_timeout = std::chrono::seconds(config.connect_timeout_seconds);
+  }
   return s;
 }
 
