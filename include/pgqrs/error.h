@@ -31,6 +31,7 @@ enum class ErrorCode {
   kRateLimited,
   kStateTransition,
   kConnection,
+  kStorageFull,
   kTimeout,
   kConflict,
   kTransientStep,
@@ -107,6 +108,17 @@ class ConnectionError : public Error {
 
  private:
   bool outcome_unknown_;
+};
+
+// The disk (or filesystem) holding a local database file is full: SQLite / Turso reported
+// SQLITE_FULL / TURSO_DATABASE_FULL or a write failed with ENOSPC. The message names the
+// file. The failed statement's transaction was rolled back: nothing of the operation took
+// effect, and everything committed before stays intact. Not retryable: repeating the call
+// fails the same way until space is freed on that filesystem (or the file is moved).
+class StorageFullError : public Error {
+ public:
+  explicit StorageFullError(const std::string& message)
+      : Error(ErrorCode::kStorageFull, message, false) {}
 };
 
 // Thrown by a workflow step to ask for a retry under the step's retry policy.

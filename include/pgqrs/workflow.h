@@ -230,7 +230,8 @@ void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
 
 // True for the control-flow errors a step body must let through rather than turn into a
 // step failure: PausedError, StepNotReadyError, CancelledError, RetriesExhaustedError, and
-// ConnectionError / TimeoutError (the step's outcome is not known).
+// ConnectionError / TimeoutError (the step's outcome is not known) and StorageFullError
+// (recording the failure would fail too; the step is attempted again once space is freed).
 bool is_engine_signal(const Error& e) noexcept;
 
 // Runs `fn` as step `name` of `run` unless it succeeded before, in which case its stored

@@ -17,8 +17,8 @@ from ._errors import (ConfigError, ConflictError, ExecutionFailedError, Internal
                       MessageNotFoundError, PausedError, PgqrsConnectionError, PgqrsError,
                       QueueAlreadyExistsError, QueueNotFoundError, RateLimitedError,
                       RetriesExhaustedError, SerializationError, StateTransitionError,
-                      StepNotReadyError, TimeoutError, TransientStepError, ValidationError,
-                      WorkerNotFoundError, WorkflowCancelledError)
+                      StepNotReadyError, StorageFullError, TimeoutError, TransientStepError,
+                      ValidationError, WorkerNotFoundError, WorkflowCancelledError)
 from ._records import (DurabilityMode, PollStats, QueueInfo, QueueMessage, QueueMetrics,
                        RunRecord, SchemaInfo, StepRecord, StepResultStatus, SyncState,
                        SystemStats, WorkerHealth, WorkerInfo, WorkerStats, WorkerStatus,
@@ -60,5 +60,5 @@ __all__ = [
     "RateLimitedError", "ValidationError", "TimeoutError", "InternalError",
     "StateTransitionError", "TransientStepError", "RetriesExhaustedError",
     "StepNotReadyError", "PausedError", "WorkflowCancelledError", "ExecutionFailedError",
-    "ConflictError",
+    "ConflictError", "StorageFullError",
 ]

@@ -473,6 +473,9 @@ class PgqrsConnectionError(PgqrsError):
     retryable: bool
     outcome_unknown: bool
 
+class StorageFullError(PgqrsError):
+    code: str
+
 class QueueNotFoundError(PgqrsError):
     code: str
 

@@ -14,6 +14,7 @@ import builtins
 __all__ = [
     "PgqrsError",
     "PgqrsConnectionError",
+    "StorageFullError",
     "QueueNotFoundError",
     "WorkerNotFoundError",
     "QueueAlreadyExistsError",
@@ -52,6 +53,16 @@ class PgqrsConnectionError(PgqrsError):
     code = "connection"
     retryable = True
     outcome_unknown: bool = False
+
+
+class StorageFullError(PgqrsError):
+    """The disk holding a local database file (SQLite, Turso, the S3 cache) is full.
+
+    The operation was rolled back; earlier commits are intact. Not retryable: free space on
+    the filesystem the message names (or move the file), then retry.
+    """
+
+    code = "storage_full"
 
 
 class QueueNotFoundError(PgqrsError):

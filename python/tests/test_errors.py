@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import subprocess
 
 import pytest
 
@@ -13,7 +14,8 @@ ERRORS = ["PgqrsConnectionError", "QueueNotFoundError", "WorkerNotFoundError",
           "ConfigError", "RateLimitedError", "ValidationError", "TimeoutError",
           "InternalError", "StateTransitionError", "TransientStepError",
           "RetriesExhaustedError", "StepNotReadyError", "PausedError",
-          "WorkflowCancelledError", "ExecutionFailedError", "ConflictError"]
+          "WorkflowCancelledError", "ExecutionFailedError", "ConflictError",
+          "StorageFullError"]
 
 
 def test_every_error_class_exists_under_pgqrs_error_with_a_unique_code():
@@ -49,6 +51,39 @@ async def test_cpp_errors_arrive_as_their_python_classes(store):
         await c.interrupt()
     with pytest.raises(pgqrs.ValidationError):
         await c.dequeue(batch_size=0)
+
+
+async def test_a_full_disk_is_a_storage_full_error_and_space_freed_heals_it(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): "
+                    + mounted.stderr.strip())
+    try:
+        store = await pgqrs.connect(f"sqlite://{mnt}/q.db")
+        await pgqrs.admin(store).install()
+        await store.queue("q")
+        await pgqrs.produce(store, "q", {"n": 1})
+        filler = mnt / "filler"
+        with open(filler, "wb", buffering=0) as f:
+            for size in (65536, 4096, 512, 1):
+                try:
+                    while True:
+                        f.write(b"x" * size)
+                except OSError:
+                    pass
+        with pytest.raises(pgqrs.StorageFullError) as err:
+            await pgqrs.produce(store, "q", {"big": "x" * 65536})
+        assert err.value.code == "storage_full" and err.value.retryable is False
+        assert str(mnt / "q.db") in str(err.value)
+        filler.unlink()
+        await pgqrs.produce(store, "q", {"n": 2})
+        assert len(await pgqrs.admin(store).list_messages("q")) == 2
+        del store  # closes the database before the unmount
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 async def test_rate_limit_is_a_rate_limited_error(backend):

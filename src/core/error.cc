@@ -24,6 +24,8 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "state_transition";
     case ErrorCode::kConnection:
       return "connection";
+    case ErrorCode::kStorageFull:
+      return "storage_full";
     case ErrorCode::kTimeout:
       return "timeout";
     case ErrorCode::kConflict:

@@ -81,6 +81,7 @@ bool is_engine_signal(const Error& e) noexcept {
     case ErrorCode::kCancelled:
     case ErrorCode::kRetriesExhausted:
     case ErrorCode::kConnection:
+    case ErrorCode::kStorageFull:
     case ErrorCode::kTimeout:
       return true;
     default:

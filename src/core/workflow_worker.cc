@@ -122,9 +122,12 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
                      s.now());
   } catch (const Error& e) {
     if (state->lease_lost) return leave;
-    if ((e.code() == ErrorCode::kConnection || e.code() == ErrorCode::kTimeout) && e.retryable()) {
+    if (((e.code() == ErrorCode::kConnection || e.code() == ErrorCode::kTimeout) &&
+         e.retryable()) ||
+        e.code() == ErrorCode::kStorageFull) {
       // Storage trouble, not a verdict on the run: leave the message leased; its lease
-      // lapses and the run is resumed (finished steps are not re-run).
+      // lapses and the run is resumed (finished steps are not re-run). A full disk too:
+      // recording ERROR would need the space that is missing (decision H5).
       return leave;
     }
     return finish(s, *state, WorkflowStatus::kError, std::nullopt,

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -14,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend/sqlite_family/storage_full.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::s3 {
@@ -51,16 +53,30 @@ void write_file_atomically(const fs::path& path, const std::string& bytes) {
   const fs::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw ConnectionError("s3 cache: cannot write " + tmp.string());
+  // A failed write leaves `path` untouched: only the temporary file is written (and removed).
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    const std::string detail = std::string(what) + ": " + std::strerror(err);
+    if (err == ENOSPC || err == EDQUOT) {
+      throw StorageFullError(sqlite_family::storage_full_message(
+          "s3 cache: cannot write " + path.string(), tmp.string(), detail));
+    }
+    throw ConnectionError("s3 cache: " + std::string(what) + " to " + tmp.string() +
+                          " failed: " + std::strerror(err));
+  };
   std::size_t off = 0;
   while (off < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      ::close(fd);
-      throw ConnectionError("s3 cache: write to " + tmp.string() + " failed");
+      if (n == 0) errno = ENOSPC;  // a zero-byte write of a non-empty buffer: no room
+      fail("write");
     }
     off += static_cast<std::size_t>(n);
   }
-  ::fsync(fd);
+  if (::fsync(fd) != 0) fail("fsync");
   ::close(fd);
   std::error_code ec;
   fs::rename(tmp, path, ec);

@@ -21,6 +21,8 @@ constexpr char kSqliteMagic[] = "SQLite format 3";  // + NUL: the first 16 bytes
       throw ConfigError(message);
     case ErrorCode::kTimeout:
       throw TimeoutError(message);
+    case ErrorCode::kStorageFull:
+      throw StorageFullError(message);
     default:
       throw InternalError(message);
   }

@@ -2,18 +2,21 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <string>
 #include <utility>
 
 #include "backend/sqlite_family/private_file.h"
+#include "backend/sqlite_family/storage_full.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::sqlite {
 namespace {
 
 using sqlite_family::BusyError;
+using sqlite_family::storage_full_message;
 
 struct DbCloser {
   // close_v2: if a statement were still alive the handle becomes a zombie that is freed
@@ -40,6 +43,12 @@ std::string sql_excerpt(std::string_view sql) {
                                      std::string_view sql) {
   const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   const std::string where = sql.empty() ? std::string() : " (in: " + sql_excerpt(sql) + ")";
+  // ENOSPC / EDQUOT can also surface as an I/O error (e.g. growing the -shm or -wal file).
+  const int sys_errno = db != nullptr ? sqlite3_system_errno(db) : 0;
+  if ((rc & 0xff) == SQLITE_FULL ||
+      ((rc & 0xff) == SQLITE_IOERR && (sys_errno == ENOSPC || sys_errno == EDQUOT))) {
+    throw StorageFullError(storage_full_message("sqlite database '" + path + "'", path, detail));
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -51,7 +60,6 @@ std::string sql_excerpt(std::string_view sql) {
                             " (does the directory exist and is it writable?)");
     case SQLITE_IOERR:
     case SQLITE_CORRUPT:
-    case SQLITE_FULL:
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_NOLFS:

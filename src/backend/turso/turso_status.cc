@@ -1,6 +1,7 @@
 #include "backend/turso/turso_status.h"
 
 #include "backend/sqlite_family/connection.h"
+#include "backend/sqlite_family/storage_full.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::turso {
@@ -22,6 +23,17 @@ bool is_mvcc_conflict(turso_status_code_t code, const std::string& message) {
 
 bool mentions_lock(const std::string& message) {
   return message.find("lock") != std::string::npos || message.find("Lock") != std::string::npos;
+}
+
+// Turso reports ENOSPC / EDQUOT from its Rust I/O layer as text (TURSO_IOERR, sometimes a
+// plain TURSO_ERROR): "I/O error (pwritev): no storage space", "No space left on device
+// (os error 28)", "Disk quota exceeded".
+bool mentions_no_space(const std::string& message) {
+  return message.find("no storage space") != std::string::npos ||
+         message.find("No space left") != std::string::npos ||
+         message.find("os error 28)") != std::string::npos ||
+         message.find("Disk quota exceeded") != std::string::npos ||
+         message.find("database or disk is full") != std::string::npos;
 }
 
 }  // namespace
@@ -75,6 +87,10 @@ void throw_turso_error(turso_status_code_t code, const std::string& message,
     throw sqlite_family::BusyError("turso database '" + path + "': concurrent transaction " +
                                    "conflict: " + detail);
   }
+  if (code == TURSO_DATABASE_FULL || mentions_no_space(message)) {
+    throw StorageFullError(
+        sqlite_family::storage_full_message("turso database '" + path + "'", path, detail));
+  }
   switch (code) {
     case TURSO_BUSY:
     case TURSO_BUSY_SNAPSHOT:
@@ -87,7 +103,6 @@ void throw_turso_error(turso_status_code_t code, const std::string& message,
     case TURSO_IOERR:
     case TURSO_CORRUPT:
     case TURSO_READONLY:
-    case TURSO_DATABASE_FULL:
       throw ConnectionError("turso database '" + path + "': " + detail + where);
     default:
       throw InternalError("turso error on '" + path + "': " + detail + where);
