@@ -24,11 +24,14 @@ LeaseKeeper::~LeaseKeeper() {
   thread_.join();
 }
 
-void LeaseKeeper::track(std::vector<std::int64_t> ids) {
+void LeaseKeeper::track(const std::vector<std::int64_t>& ids,
+                        const std::vector<TimePoint>& lease_ends) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    tracked_ = std::move(ids);
+    tracked_ = ids;
+    confirmed_ = lease_ends;
+    confirmed_.resize(tracked_.size(), TimePoint::min());
     tracked_since_ = store_->now();
     // The thread may be asleep until after this set's first extension is due (e.g. until
     // the next heartbeat): then it must re-plan. Clearing never needs it sooner.
@@ -36,6 +39,16 @@ void LeaseKeeper::track(std::vector<std::int64_t> ids) {
     if (wake) replan_.store(true);
   }
   if (wake) waiter_->notify();
+}
+
+TimePoint LeaseKeeper::valid_until(std::int64_t id) const {
+  std::lock_guard lock(mu_);
+  for (std::size_t i = 0; i < tracked_.size(); ++i) {
+    if (tracked_[i] != id) continue;
+    if (confirmed_[i] == TimePoint::min()) return TimePoint::min();
+    return confirmed_[i] - std::chrono::milliseconds(lease_) / 10;
+  }
+  return TimePoint::min();
 }
 
 void LeaseKeeper::set_worker(std::int64_t worker) {
@@ -57,13 +70,21 @@ void LeaseKeeper::run() {
       const auto worker = worker_;
       tracked_since_ = now;
       lock.unlock();
+      std::vector<bool> renewed;
       try {
-        store_->backend->set_lease(ids, worker, now + lease_, now);
+        renewed = store_->backend->set_lease(ids, worker, now + lease_, now);
       } catch (...) {
-        // A failed extension is retried next round; the lease may lapse and the message be
-        // redelivered, which the at-least-once contract allows.
+        // A failed extension is retried next round and confirms nothing: the lease may lapse
+        // (valid() turns false) and the message be redelivered, which the at-least-once
+        // contract allows.
       }
       lock.lock();
+      if (tracked_ == ids) {  // still the same set (track() may have replaced it meanwhile)
+        for (std::size_t i = 0; i < renewed.size() && i < confirmed_.size(); ++i) {
+          // Refused: another consumer holds it, or it is gone. Never valid again.
+          confirmed_[i] = renewed[i] ? std::max(confirmed_[i], now + lease_) : TimePoint::min();
+        }
+      }
       continue;
     }
     if (now >= next_heartbeat) {
