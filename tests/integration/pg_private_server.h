@@ -20,7 +20,8 @@ namespace pgqrs_test {
 struct PrivateServer {
   std::string dir;
   std::string dsn;
-  std::string error;  // why it could not be started
+  std::string bouncer_dsn;  // its PgBouncer (transaction pooling)
+  std::string error;        // why it could not be started
 };
 
 // Runs `cmd` in sh; its stdout, or std::runtime_error if it failed.
@@ -52,8 +53,10 @@ inline PrivateServer& Server() {
       std::istringstream lines(out);
       std::string line;
       const std::string key = "export PGQRS_TEST_POSTGRES_DSN=";
+      const std::string bouncer_key = "export PGQRS_TEST_PGBOUNCER_DSN=";
       while (std::getline(lines, line)) {
         if (line.starts_with(key)) s.dsn = line.substr(key.size());
+        if (line.starts_with(bouncer_key)) s.bouncer_dsn = line.substr(bouncer_key.size());
       }
       if (s.dsn.empty()) s.error = "pg-test-server printed no DSN";
     } catch (const std::exception& e) {
