@@ -30,8 +30,10 @@ void LeaseKeeper::track(const std::vector<std::int64_t>& ids,
   {
     std::lock_guard lock(mu_);
     tracked_ = ids;
-    confirmed_ = lease_ends;
-    confirmed_.resize(tracked_.size(), TimePoint::min());
+    confirmed_.clear();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      confirmed_[ids[i]] = i < lease_ends.size() ? lease_ends[i] : TimePoint::min();
+    }
     tracked_since_ = store_->now();
     // The thread may be asleep until after this set's first extension is due (e.g. until
     // the next heartbeat): then it must re-plan. Clearing never needs it sooner.
@@ -43,12 +45,9 @@ void LeaseKeeper::track(const std::vector<std::int64_t>& ids,
 
 TimePoint LeaseKeeper::valid_until(std::int64_t id) const {
   std::lock_guard lock(mu_);
-  for (std::size_t i = 0; i < tracked_.size(); ++i) {
-    if (tracked_[i] != id) continue;
-    if (confirmed_[i] == TimePoint::min()) return TimePoint::min();
-    return confirmed_[i] - std::chrono::milliseconds(lease_) / 10;
-  }
-  return TimePoint::min();
+  const auto it = confirmed_.find(id);
+  if (it == confirmed_.end() || it->second == TimePoint::min()) return TimePoint::min();
+  return it->second - std::chrono::milliseconds(lease_) / 10;
 }
 
 void LeaseKeeper::set_worker(std::int64_t worker) {
@@ -80,9 +79,11 @@ void LeaseKeeper::run() {
       }
       lock.lock();
       if (tracked_ == ids) {  // still the same set (track() may have replaced it meanwhile)
-        for (std::size_t i = 0; i < renewed.size() && i < confirmed_.size(); ++i) {
+        for (std::size_t i = 0; i < renewed.size() && i < ids.size(); ++i) {
+          TimePoint& end = confirmed_[ids[i]];
           // Refused: another consumer holds it, or it is gone. Never valid again.
-          confirmed_[i] = renewed[i] ? std::max(confirmed_[i], now + lease_) : TimePoint::min();
+          end = renewed[i] && end != TimePoint::min() ? std::max(end, now + lease_)
+                                                      : TimePoint::min();
         }
       }
       continue;

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/store_state.h"
@@ -59,8 +60,8 @@ class LeaseKeeper {
   std::atomic<bool> stop_{false};
   std::atomic<bool> replan_{false};    // set by track() when the thread must re-plan
   std::vector<std::int64_t> tracked_;  // GUARDED_BY(mu_)
-  // Confirmed lease end per tracked message (parallel to tracked_). GUARDED_BY(mu_)
-  std::vector<TimePoint> confirmed_;
+  // Confirmed lease end per tracked message; TimePoint::min() once refused. GUARDED_BY(mu_)
+  std::unordered_map<std::int64_t, TimePoint> confirmed_;
   TimePoint tracked_since_;  // GUARDED_BY(mu_)
   // When the thread will next look at its work (it waits until then). track() wakes it
   // only when the new set needs attention sooner, so a poll loop does not pay two thread
