@@ -145,6 +145,9 @@ class SqlFamilyBackend : public backend::Backend {
                            TimePoint now) override;
   std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
   StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) override;
+  BegunStep begin_step_at_boundary(std::int64_t run_id, std::string_view name,
+                                   std::int64_t message_id, std::int64_t worker,
+                                   TimePoint now) override;
   bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;
