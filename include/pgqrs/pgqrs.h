@@ -7,6 +7,7 @@
 #include "pgqrs/dequeue.h"
 #include "pgqrs/enqueue.h"
 #include "pgqrs/error.h"
+#include "pgqrs/handler_lease.h"
 #include "pgqrs/postgres.h"
 #include "pgqrs/records.h"
 #include "pgqrs/s3.h"

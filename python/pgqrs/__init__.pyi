@@ -32,6 +32,7 @@ class Config:
     max_connections: int
     connection_timeout_seconds: int
     connect_timeout_seconds: int
+    statement_timeout_seconds: int
     default_lock_time_seconds: int
     default_max_batch_size: int
     max_read_ct: int

@@ -153,7 +153,7 @@ PollStats serve_workflow(const WorkflowDef& def, ResolvedDequeue& r) {
   while (auto msgs = session.next_batch(stats, lease_one)) {
     const auto& msg = msgs->front();
     ++stats.batches;
-    session.keeper().track({msg.id});
+    session.keeper().track({msg.id}, {msg.vt});
     auto ex = execute(def, r, msg);
     session.keeper().clear();
     const auto now = r.store->now();
