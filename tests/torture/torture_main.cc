@@ -110,8 +110,18 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
   auto trigger_until = [&](unsigned count) {
     while (inputs.size() < count) {
       const pgqrs::json input = MakeInput(static_cast<int>(inputs.size()), workload);
-      auto msg = pgqrs::workflow().name(std::string(kWorkflow)).trigger(input).execute(store);
-      inputs[pgqrs::run().message(msg).store(store).record().id] = input;
+      // On S3 a write racing a worker's is refused with a retryable ConflictError and not
+      // applied; the cache now holds the winner's version, so an immediate retry builds on
+      // the newest version (decision S2). A pause first would let the cache go stale again.
+      std::optional<pgqrs::QueueMessage> msg;
+      for (int attempt = 1; !msg; ++attempt) {
+        try {
+          msg = pgqrs::workflow().name(std::string(kWorkflow)).trigger(input).execute(store);
+        } catch (const pgqrs::ConflictError& e) {
+          if (!e.retryable() || attempt == 1000) throw;
+        }
+      }
+      inputs[pgqrs::run().message(*msg).store(store).record().id] = input;
     }
   };
 

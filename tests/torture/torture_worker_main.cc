@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -78,7 +79,7 @@ json Handler(pgqrs::Run& run, const json& input) {
           LogLine("body " + run_id + " " + step + " " + token);
           // Work after the side effect, so kills land between a body's side effect and the
           // recording of its outcome (the window a crash test must exercise).
-          std::this_thread::sleep_for(std::chrono::microseconds(500 + rng() % 5000));
+          std::this_thread::sleep_for(std::chrono::microseconds(1000 + rng() % 14000));
           if (RetryCount(run, step) < failures) {
             LogLine("fail " + run_id + " " + step + " " + token);
             throw pgqrs::TransientStepError("planned failure of " + step, kRetryDelay);
@@ -108,9 +109,19 @@ int Serve(const std::string& dsn, const std::string& schema, const std::string& 
   config.poll_interval_ms = 20;
   pgqrs::Store store = pgqrs::connect_with_config(config);
   pgqrs::WorkflowDef def(kWorkflow, Handler);
-  auto consumer =
-      pgqrs::consumer("torture-worker-" + std::to_string(::getpid()), kWorkflow).create(store);
-  pgqrs::workflow().name(def).consumer(consumer).poll(store);  // until killed
+  // Registering is a write: on S3 it can be refused by a concurrent writer (a retryable
+  // ConflictError, nothing applied); retry it as a user would. The poll loop must survive
+  // such errors on its own.
+  std::optional<pgqrs::Consumer> consumer;
+  for (int attempt = 1; !consumer; ++attempt) {
+    try {
+      consumer =
+          pgqrs::consumer("torture-worker-" + std::to_string(::getpid()), kWorkflow).create(store);
+    } catch (const pgqrs::Error& e) {
+      if (!e.retryable() || attempt == 1000) throw;  // at once: the cache is fresh now
+    }
+  }
+  pgqrs::workflow().name(def).consumer(*consumer).poll(store);  // until killed
   return 0;
 }
 
