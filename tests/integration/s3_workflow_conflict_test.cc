@@ -36,14 +36,17 @@ TEST_F(S3WorkflowConflictTest, AStepWhoseRecordingConflictsIsRetriedNotFailed) {
   a.queue("other");
   auto msg = pgqrs::workflow().name(std::string("wf")).trigger(json{{"n", 1}}).execute(a);
   const std::int64_t run_id = pgqrs::run().message(msg).store(a).record().id;
-  // b is opened now, on the newest version: its first write succeeds and makes a's copy
-  // stale, so a's next write (recording the step) is refused.
+  // b writes inside the step body, from the newest version: a's copy is then stale, so
+  // a's next write (recording the step) is refused.
   pgqrs::Store b = pgqrs::connect_with_config(S3Config(key_, Cache("b")));
 
   std::atomic<int> bodies{0};
   pgqrs::WorkflowDef def("wf", [&](pgqrs::Run& run, const json&) {
     const int v = pgqrs::workflow_step(run, "s1", [&] {
-      if (++bodies == 1) pgqrs::enqueue().message(json{{"from", "b"}}).to("other").execute(b);
+      if (++bodies == 1) {
+        pgqrs::admin(b).queue_metrics("other");  // a read brings b up to date (a wrote since)
+        pgqrs::enqueue().message(json{{"from", "b"}}).to("other").execute(b);
+      }
       return 7;
     });
     return json{{"v", v}};
