@@ -171,7 +171,10 @@ bench: bootstrap wheel-install
 # ctest, then pytest on that extension (asan-python-test). asan-python builds and tests
 # only the extension (and the library under it).
 # CPython is not instrumented, so the ASan runtime must be in the process before the
-# extension loads: LD_PRELOAD of GCC's libasan (libubsan comes with the extension).
+# extension loads: LD_PRELOAD of GCC's libasan (libubsan comes with the extension), and
+# libstdc++ with it: CPython does not link libstdc++, so without it ASan's __cxa_throw
+# interceptor finds no real __cxa_throw at start-up and the first C++ exception aborts
+# ("CHECK failed: asan_interceptors.cpp:320").
 # PYTHONMALLOC=malloc sends Python objects through malloc, so ASan also sees the bindings
 # misuse a PyObject (pymalloc's arenas would hide it). detect_leaks=0: CPython frees
 # neither its interned objects nor its modules at exit, and LeakSanitizer suppressions
@@ -179,7 +182,8 @@ bench: bootstrap wheel-install
 # are found by the C++ suite (LeakSanitizer on). Subprocesses the tests start (workers,
 # psql) inherit the runtime, so detect_leaks=0 covers them too (decision H21).
 ASAN_PY_CMAKE_ARGS = -DPGQRS_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(PGQRS_VENV)/bin/python
-ASAN_PY_ENV = LD_PRELOAD=$$(gcc -print-file-name=libasan.so) PYTHONMALLOC=malloc \
+ASAN_PY_ENV = LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
+  PYTHONMALLOC=malloc \
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_init_order=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONPATH=$(CURDIR)/build/asan/python
 
