@@ -230,8 +230,10 @@ void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
 
 // True for the control-flow errors a step body must let through rather than turn into a
 // step failure: PausedError, StepNotReadyError, CancelledError, RetriesExhaustedError, and
-// ConnectionError / TimeoutError (the step's outcome is not known) and StorageFullError
-// (recording the failure would fail too; the step is attempted again once space is freed).
+// ConnectionError / TimeoutError (the step's outcome is not known), StorageFullError
+// (recording the failure would fail too; the step is attempted again once space is freed)
+// and a retryable ConflictError (a write refused by a concurrent writer and not applied, so
+// recording the failure could land where the success did not; decision H20).
 bool is_engine_signal(const Error& e) noexcept;
 
 // Runs `fn` as step `name` of `run` unless it succeeded before, in which case its stored

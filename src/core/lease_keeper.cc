@@ -3,6 +3,10 @@
 #include <algorithm>
 
 namespace pgqrs::core {
+namespace {
+// Immediate attempts of a lease extension refused by a concurrent writer (H20).
+constexpr int kConflictAttempts = 5;
+}  // namespace
 
 LeaseKeeper::LeaseKeeper(std::shared_ptr<detail::StoreState> store, std::int64_t worker,
                          std::chrono::seconds lease)
@@ -69,13 +73,20 @@ void LeaseKeeper::run() {
       const auto worker = worker_;
       tracked_since_ = now;
       lock.unlock();
+      // A write refused by a concurrent writer (S3, H20) refreshed the store's copy: it is
+      // tried again at once, a few times, so contention alone does not let a lease lapse.
+      // A failed extension confirms nothing: the lease may lapse (valid() turns false) and
+      // the message be redelivered, which the at-least-once contract allows.
       std::vector<bool> renewed;
-      try {
-        renewed = store_->backend->set_lease(ids, worker, now + lease_, now);
-      } catch (...) {
-        // A failed extension is retried next round and confirms nothing: the lease may lapse
-        // (valid() turns false) and the message be redelivered, which the at-least-once
-        // contract allows.
+      for (int attempt = 1; attempt <= kConflictAttempts; ++attempt) {
+        try {
+          renewed = store_->backend->set_lease(ids, worker, now + lease_, now);
+          break;
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kConflict || !e.retryable()) break;
+        } catch (...) {
+          break;
+        }
       }
       lock.lock();
       if (tracked_ == ids) {  // still the same set (track() may have replaced it meanwhile)
