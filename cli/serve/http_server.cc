@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <ostream>
 #include <stdexcept>
@@ -86,6 +87,10 @@ struct DashboardServer::Impl {
   std::string csrf;
   httplib::Server http;
   std::mutex log_mutex;
+  std::mutex run_mutex;  // guards stop_requested, running
+  std::condition_variable run_done;
+  bool stop_requested = false;
+  bool running = false;
 
   bool authorised(const httplib::Request& req) const {
     if (options.token.empty()) return true;
@@ -314,8 +319,28 @@ int DashboardServer::bind() {
   return impl_->options.port;
 }
 
-void DashboardServer::run() { impl_->http.listen_after_bind(); }
+void DashboardServer::run() {
+  {
+    std::lock_guard lock(impl_->run_mutex);
+    if (impl_->stop_requested) return;
+    impl_->running = true;
+  }
+  impl_->http.listen_after_bind();
+  {
+    std::lock_guard lock(impl_->run_mutex);
+    impl_->running = false;
+  }
+  impl_->run_done.notify_all();
+}
 
-void DashboardServer::stop() { impl_->http.stop(); }
+void DashboardServer::stop() {
+  std::unique_lock lock(impl_->run_mutex);
+  impl_->stop_requested = true;
+  // httplib's stop() does nothing until its accept loop has started: retry until run() ended.
+  while (impl_->running) {
+    impl_->http.stop();
+    impl_->run_done.wait_for(lock, std::chrono::milliseconds(10));
+  }
+}
 
 }  // namespace pgqrs::cli::serve

@@ -39,8 +39,10 @@ class DashboardServer {
   // Binds the listening socket and returns the port (the chosen one when options.port is
   // 0). Throws std::runtime_error naming the address when it cannot bind.
   int bind();
-  // Serves until stop(). Call after bind().
+  // Serves until stop(). Call after bind(). Returns at once if stop() came first.
   void run();
+  // Stops run() (from any thread) and returns once it has returned; stops a later run()
+  // before it starts.
   void stop();
 
  private:

@@ -1,7 +1,7 @@
 // pgqrs dashboard. Renders the page for location.pathname from /api JSON.
 //
 // Safety contract: every value from the database reaches the page through el()/text nodes
-// (textContent), never innerHTML, so a payload holding markup shows as text. The server's
+// (textContent), never parsed as HTML, so a payload holding markup shows as text. The server's
 // Content-Security-Policy forbids inline scripts as a second line of defence.
 //
 // Adding a page (e.g. schedules): add an entry to `pages` below, a route in
