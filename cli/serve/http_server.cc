@@ -213,6 +213,9 @@ struct DashboardServer::Impl {
       *options.access_log << req.method << ' ' << req.path << ' ' << res.status << std::endl;
     });
     http.set_payload_max_length(64 * 1024);
+    // Idle keep-alive connections (a browser keeps some) would hold shutdown for httplib's
+    // default 5 s; one second is plenty for a dashboard.
+    http.set_keep_alive_timeout(1);
 
     for (const char* page : kPageRoutes) {
       http.Get(page, [this](const httplib::Request&, httplib::Response& res) {
