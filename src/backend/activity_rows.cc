@@ -16,12 +16,7 @@ WorkerStateCount read_worker_state_count(const RowReader& row, TimePoint now) {
   if (!parsed) throw InternalError("activity_metrics: unknown worker status '" + status + "'");
   c.status = *parsed;
   c.count = row.count(2);
-  if (auto oldest = row.optional_time(3)) {
-    // Stored times are whole microseconds: compare with `now` as it would be stored.
-    const TimePoint stored_now = std::chrono::floor<std::chrono::microseconds>(now);
-    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored_now - *oldest);
-    c.oldest_heartbeat_age = std::max(age, std::chrono::milliseconds(0));
-  }
+  if (auto oldest = row.optional_time(3)) c.oldest_heartbeat_age = backend::age_at(now, *oldest);
   return c;
 }
 

@@ -255,21 +255,31 @@ TEST_P(ServeTest, ApiShowsQueuesMessagesWorkersRunsAndSteps) {
 TEST_P(ServeTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   MakeQueue("jobs");
   StartServer();
-  EXPECT_EQ(ErrorCode(GetJson("/api/queues/nope", 404)), "queue_not_found");
-  EXPECT_EQ(ErrorCode(GetJson("/api/queues/nope/messages", 404)), "queue_not_found");
-  EXPECT_EQ(ErrorCode(GetJson("/api/queues/bad%20name", 400)), "validation");
-  EXPECT_EQ(ErrorCode(GetJson("/api/runs/999999", 404)), "run_not_found");
-  EXPECT_EQ(ErrorCode(GetJson("/api/runs/abc", 400)), "bad_id");
-  EXPECT_EQ(ErrorCode(GetJson("/api/runs/-1", 400)), "bad_id");
-  EXPECT_EQ(ErrorCode(GetJson("/api/runs/99999999999999999999", 400)), "bad_id");
-  EXPECT_EQ(ErrorCode(GetJson("/api/messages/12x", 400)), "bad_id");
-  EXPECT_EQ(ErrorCode(GetJson("/api/messages/424242", 404)), "message_not_found");
-  EXPECT_EQ(ErrorCode(GetJson("/api/runs?status=DONE", 400)), "bad_status");
-  EXPECT_EQ(ErrorCode(GetJson("/api/runs?limit=0", 400)), "bad_limit");
-  EXPECT_EQ(ErrorCode(GetJson("/api/runs?limit=100000", 400)), "bad_limit");
-  EXPECT_EQ(ErrorCode(GetJson("/api/nothing-here", 404)), "not_found");
-  EXPECT_EQ(ErrorCode(GetJson("/api/queues?x=" + std::string(5000, 'a'), 414)), "uri_too_long");
-  EXPECT_EQ(ErrorCode(GetJson("/api/queues?x=" + std::string(20000, 'a'), 414)), "uri_too_long");
+  struct Refusal {
+    std::string path;
+    int status;
+    std::string code;
+  };
+  const std::vector<Refusal> refusals = {
+      {"/api/queues/nope", 404, "queue_not_found"},
+      {"/api/queues/nope/messages", 404, "queue_not_found"},
+      {"/api/queues/bad%20name", 400, "validation"},
+      {"/api/runs/999999", 404, "run_not_found"},
+      {"/api/runs/abc", 400, "bad_id"},
+      {"/api/runs/-1", 400, "bad_id"},
+      {"/api/runs/99999999999999999999", 400, "bad_id"},
+      {"/api/messages/12x", 400, "bad_id"},
+      {"/api/messages/424242", 404, "message_not_found"},
+      {"/api/runs?status=DONE", 400, "bad_status"},
+      {"/api/runs?limit=0", 400, "bad_limit"},
+      {"/api/runs?limit=100000", 400, "bad_limit"},
+      {"/api/nothing-here", 404, "not_found"},
+      {"/api/queues?x=" + std::string(5000, 'a'), 414, "uri_too_long"},
+      {"/api/queues?x=" + std::string(20000, 'a'), 414, "uri_too_long"},
+  };
+  for (const Refusal& r : refusals) {
+    EXPECT_EQ(ErrorCode(GetJson(r.path, r.status)), r.code) << r.path.substr(0, 60);
+  }
   EXPECT_EQ(GetJson("/api/queues/jobs")["queue_name"], "jobs") << "still serving";
 }
 
