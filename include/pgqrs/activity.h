@@ -34,13 +34,15 @@ struct RunStatusCount {
   std::uint64_t count = 0;
 };
 
-// Sum of StepRecord::retry_count over every step of every run of one workflow definition.
+// Sum of StepRecord::retry_count over every step of every run of one workflow definition;
+// every registered definition is listed, with 0 when nothing was retried.
 struct StepRetryTotal {
   std::string workflow_name;
   std::uint64_t retries = 0;
 };
 
-// Sorted by (queue, status), (workflow, status) and workflow; groups with no rows are absent.
+// Sorted by (queue, status), (workflow, status) and workflow; worker and run groups with no
+// rows are absent.
 struct ActivityMetrics {
   std::vector<WorkerStateCount> workers;
   std::vector<RunStatusCount> runs;

@@ -153,9 +153,11 @@ TEST_P(ServeTest, ActivityMetricsCountWorkersRunsAndStepRetries) {
   EXPECT_EQ(runs, (decltype(runs){{"etl", WorkflowStatus::kSuccess, 1},
                                   {"etl", WorkflowStatus::kError, 1},
                                   {"report", WorkflowStatus::kQueued, 1}}));
-  ASSERT_EQ(m.step_retries.size(), 1u) << "report has no step";
+  ASSERT_EQ(m.step_retries.size(), 2u) << "every definition, retried or not";
   EXPECT_EQ(m.step_retries[0].workflow_name, "etl");
   EXPECT_EQ(m.step_retries[0].retries, 3u);
+  EXPECT_EQ(m.step_retries[1].workflow_name, "report");
+  EXPECT_EQ(m.step_retries[1].retries, 0u) << "report has no step";
 }
 
 TEST_P(ServeTest, ActivityMetricsOfAnEmptyStoreAreEmpty) {

@@ -18,12 +18,15 @@ SELECT wf.name, r.status, count(*)
 FROM {s}.pgqrs_workflow_runs r JOIN {s}.pgqrs_workflows wf ON wf.id = r.workflow_id
 GROUP BY wf.name, r.status)sql";
 
+// Every workflow, with 0 when none of its steps was retried (a stable series); only the
+// steps that were retried are joined to their runs.
 constexpr char kStepRetries[] = R"sql(
-SELECT wf.name, sum(st.retry_count)
-FROM {s}.pgqrs_workflow_steps st
-JOIN {s}.pgqrs_workflow_runs r ON r.id = st.run_id
-JOIN {s}.pgqrs_workflows wf ON wf.id = r.workflow_id
-GROUP BY wf.name)sql";
+SELECT wf.name, coalesce(x.retries, 0)
+FROM {s}.pgqrs_workflows wf
+LEFT JOIN (SELECT r.workflow_id, sum(st.retry_count) AS retries
+           FROM {s}.pgqrs_workflow_steps st JOIN {s}.pgqrs_workflow_runs r ON r.id = st.run_id
+           WHERE st.retry_count > 0
+           GROUP BY r.workflow_id) x ON x.workflow_id = wf.id)sql";
 
 }  // namespace
 
