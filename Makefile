@@ -55,12 +55,21 @@ define run_pytest
 	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
 endef
 
-.PHONY: help bootstrap build test demo fuzz fuzz-smoke fuzz-build wheel wheel-install deb deb-test bench asan asan-python asan-python-test ci-asan tsan torture format format-check tidy clean
+# $(call run_browser_tests,PRESET): the dashboard in headless Chromium against `pgqrs serve`
+# of the preset's build (tests/browser, SQLite and Postgres; about 40 s).
+define run_browser_tests
+	$(TEST_SERVICES) env PGQRS_BUILD_DIR=$(CURDIR)/build/$(1) \
+	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q tests/browser $(BROWSER_ARGS)
+endef
+BROWSER_ARGS ?=
+
+.PHONY: help bootstrap build test test-browser demo fuzz fuzz-smoke fuzz-build wheel wheel-install deb deb-test bench asan asan-python asan-python-test ci-asan tsan torture format format-check tidy clean
 
 help:
 	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
 	@echo "make test          install deps, build the dev preset, run every test (ctest + pytest)"
 	@echo "make build         build the dev preset (no dependency install)"
+	@echo "make test-browser  the dashboard's browser suite only (headless Chromium)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
 	@echo "make asan-python   the Python extension under ASan+UBSan, pytest with the runtime preloaded"
 	@echo "make torture       SIGKILL torture of workflow workers on sqlite, postgres, turso, s3 (TORTURE_KILLS)"
@@ -84,9 +93,16 @@ build:
 test: bootstrap
 	$(call configure_build,dev)
 	$(call run_tests,dev)
+	$(call run_browser_tests,dev)
 	$(MAKE) wheel-install
 	$(call run_pytest,$(CURDIR)/$(WHEEL_DIR)/site)
 	$(MAKE) deb-test
+
+# Only the browser suite (after `make build`); PGQRS_SCREENSHOTS=docs/img refreshes the
+# screenshots of docs/ui.md.
+test-browser: bootstrap
+	$(CMAKE) --build --preset dev -j$(JOBS) --target pgqrs-cli pgqrs_serve_seed
+	$(call run_browser_tests,dev)
 
 # Installs and builds only what the demo needs (the `demo` preset: core + SQLite backend, no
 # Postgres, Turso, S3, CLI or tests), then runs the demos on fresh SQLite files: the job

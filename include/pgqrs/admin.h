@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pgqrs/activity.h"
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
 #include "pgqrs/workflow.h"
@@ -55,6 +56,9 @@ class Admin {
   QueueMetrics queue_metrics(std::string_view queue) const;
   std::vector<QueueMetrics> all_queues_metrics() const;
   SystemStats system_stats() const;
+  // Workers by queue and state, runs by workflow and status, step retries by workflow
+  // (pgqrs/activity.h); bounded queries, cheap enough to scrape every few seconds.
+  ActivityMetrics activity_metrics() const;
 
   // Workers.
   std::vector<WorkerInfo> list_workers(std::optional<std::string_view> queue = std::nullopt) const;

@@ -147,6 +147,12 @@ WorkerInfo registered_worker(std::int64_t id, std::optional<std::int64_t> queue_
   return w;
 }
 
+std::chrono::milliseconds age_at(TimePoint now, TimePoint stored) {
+  const TimePoint stored_now = std::chrono::floor<std::chrono::microseconds>(now);
+  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored_now - stored);
+  return std::max(age, std::chrono::milliseconds(0));
+}
+
 QueueMetrics read_queue_metrics(const RowReader& row, TimePoint now) {
   QueueMetrics m;
   m.queue_id = row.int64(0);
@@ -156,12 +162,7 @@ QueueMetrics read_queue_metrics(const RowReader& row, TimePoint now) {
   m.leased = row.count(4);
   m.archived = row.count(5);
   m.dead = row.count(6);
-  if (auto oldest = row.optional_time(7)) {
-    // Stored times are whole microseconds: compare with `now` as it would be stored.
-    const TimePoint stored_now = std::chrono::floor<std::chrono::microseconds>(now);
-    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored_now - *oldest);
-    m.oldest_pending_age = std::max(age, std::chrono::milliseconds(0));
-  }
+  if (auto oldest = row.optional_time(7)) m.oldest_pending_age = age_at(now, *oldest);
   return m;
 }
 

@@ -7,6 +7,7 @@
 // JSON, worker status/kind and run/step statuses are their to_string() text.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,6 +62,10 @@ class RowReader {
  protected:
   ~RowReader() = default;
 };
+
+// now - stored, never negative, with `now` first truncated to whole microseconds as stored
+// times are (so a row written at `now` has age 0).
+std::chrono::milliseconds age_at(TimePoint now, TimePoint stored);
 
 QueueInfo read_queue(const RowReader& row);
 // SerializationError if the stored payload is not valid JSON.

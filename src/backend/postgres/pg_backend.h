@@ -145,6 +145,8 @@ class PostgresBackend final : public backend::Backend {
   std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) override;
   SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) override;
   WorkerStats worker_stats(std::string_view queue, TimePoint now) override;
+  // activity (pg_backend_activity.cc)
+  ActivityMetrics activity_metrics(TimePoint now) override;
 
   // ---- for the libpq adapter, the listener and tests ----
   const ConnectOptions& connect_options() const { return options_; }

@@ -124,6 +124,8 @@ class SqlFamilyBackend : public backend::Backend {
   std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) override;
   SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) override;
   WorkerStats worker_stats(std::string_view queue, TimePoint now) override;
+  // activity (sql_backend_activity.cc)
+  ActivityMetrics activity_metrics(TimePoint now) override;
 
   // ---- workflows (sql_backend_workflows.cc; contracts in backend.h) ----
   WorkflowRecord create_workflow(std::string_view name, TimePoint now) override;
