@@ -161,6 +161,9 @@ class PostgresBackend final : public backend::Backend {
  private:
   // Throws QueueNotFoundError for `name` (message used by every operation).
   [[noreturn]] static void queue_not_found(std::string_view name);
+  // dequeue() of a queue with limits (flow_lease.cc): one transaction that locks the queue
+  // row, counts what is held and leases within the limits.
+  std::vector<QueueMessage> dequeue_limited(const backend::DequeueParams& p);
   [[noreturn]] static void worker_not_found(std::int64_t id);
 
   const std::string schema_;

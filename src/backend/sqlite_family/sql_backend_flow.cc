@@ -14,6 +14,19 @@ UPDATE pgqrs_queues SET concurrency = ?2, worker_concurrency = ?3, key_concurren
   rate_limit = ?5, rate_period_us = ?6, retain_archived_us = ?7, retain_dead_us = ?8
 WHERE id = ?1)sql";
 
+// The live message holding dedup key ?2 in queue ?1 (at most one: pgqrs_messages_dedup_idx),
+// and whether it is a dead letter by definition (visible at ?3, delivered ?4 times).
+constexpr char kLiveDedup[] = R"sql(
+SELECT id, (vt <= ?3 AND read_ct >= ?4) FROM pgqrs_messages
+WHERE queue_id = ?1 AND dedup_key = ?2 AND archived_at IS NULL AND dead_at IS NULL)sql";
+constexpr char kMarkDead[] =
+    "UPDATE pgqrs_messages SET dead_at = ?2, consumer_worker_id = NULL WHERE id = ?1";
+
+constexpr char kInsertFlowMessage[] = R"sql(
+INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id,
+                            priority, dedup_key, concurrency_key)
+VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8))sql";
+
 constexpr char kQueueByName[] =
     "SELECT " PGQRS_QUEUE_COLUMNS " FROM pgqrs_queues WHERE queue_name = ?1";
 
@@ -31,6 +44,46 @@ void write_queue_options(Session& s, std::int64_t queue_id, const QueueOptions& 
       .bind(o.retain_archived_us)
       .bind(o.retain_dead_us)
       .execute();
+}
+
+// The write lock is held from BEGIN IMMEDIATE, so the lookup and the insert of a dedup key
+// cannot race with another process's.
+std::vector<std::int64_t> SqlFamilyBackend::enqueue_flow(Session& s, std::int64_t queue_id,
+                                                         const backend::EnqueueParams& p) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(p.payloads.size());
+  for (std::size_t i = 0; i < p.payloads.size(); ++i) {
+    const MessageOptions& f = p.flow[i];
+    if (f.dedup_key) {
+      std::optional<std::int64_t> live;
+      bool is_dead_letter = false;
+      {
+        auto q = s.query(kLiveDedup);
+        q.bind(queue_id).bind(*f.dedup_key).bind(p.now).bind(p.max_read_ct);
+        if (q.step()) {
+          live = q.int64(0);
+          is_dead_letter = q.int64(1) != 0;
+        }
+      }
+      if (live && is_dead_letter) {
+        s.query(kMarkDead).bind(*live).bind(p.now).execute();
+      } else if (live) {
+        ids.push_back(*live);
+        continue;
+      }
+    }
+    ids.push_back(s.query(kInsertFlowMessage)
+                      .bind(queue_id)
+                      .bind(std::string_view(p.payloads[i]))
+                      .bind(p.visible_at)
+                      .bind(p.now)
+                      .bind(p.producer_worker_id)
+                      .bind(f.priority)
+                      .bind(f.dedup_key)
+                      .bind(f.concurrency_key)
+                      .insert_returning_id());
+  }
+  return ids;
 }
 
 // One write transaction: the write lock is held from BEGIN IMMEDIATE, so no other writer
