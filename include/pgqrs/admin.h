@@ -45,7 +45,7 @@ class Admin {
   //   admin.update_queue("emails", [](pgqrs::QueueOptions& o) { o.concurrency = 5; });
   QueueInfo update_queue(std::string_view name,
                          const std::function<void(QueueOptions&)>& edit) const;
-  QueueInfo get_queue(std::string_view name) const;     // QueueNotFoundError
+  QueueInfo get_queue(std::string_view name) const;  // QueueNotFoundError
   std::vector<QueueInfo> list_queues() const;
   // Refused (ConflictError) while the queue has messages or live workers; purge first.
   void delete_queue(std::string_view name) const;

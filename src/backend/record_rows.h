@@ -19,7 +19,7 @@
 // String-literal macros so they concatenate into constant SQL at compile time:
 // "SELECT " PGQRS_MESSAGE_COLUMNS " FROM pgqrs_messages ...".
 // Queue options (flow control): NULL = unset; durations in microseconds.
-#define PGQRS_QUEUE_COLUMNS                                                                 \
+#define PGQRS_QUEUE_COLUMNS                                                                    \
   "id, queue_name, created_at, concurrency, worker_concurrency, key_concurrency, rate_limit, " \
   "rate_period_us, retain_archived_us, retain_dead_us"
 #define PGQRS_MESSAGE_COLUMNS                                                          \

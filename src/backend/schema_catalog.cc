@@ -18,8 +18,7 @@ constexpr std::array<std::string_view, 1> kFlowControlTables{"pgqrs_rate_leases"
 
 constexpr std::array<SchemaStep, 2> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
-    {2, "flow control: queue options, priorities, dedup and concurrency keys",
-     kFlowControlTables},
+    {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -40,11 +40,10 @@ TEST_P(FlowOptionsTest, OptionsSetAtCreationAreStoredAndShown) {
 
 TEST_P(FlowOptionsTest, UpdateChangesOnlyWhatTheEditChanges) {
   store().queue("q", EveryOption());
-  const pgqrs::QueueInfo after =
-      admin().update_queue("q", [](pgqrs::QueueOptions& o) {
-        o.concurrency = 10;
-        o.rate_limit.reset();
-      });
+  const pgqrs::QueueInfo after = admin().update_queue("q", [](pgqrs::QueueOptions& o) {
+    o.concurrency = 10;
+    o.rate_limit.reset();
+  });
   pgqrs::QueueOptions expected = EveryOption();
   expected.concurrency = 10;
   expected.rate_limit.reset();
@@ -67,8 +66,14 @@ TEST_P(FlowOptionsTest, BadOptionsAreTypedErrorsNamingTheFieldAndChangeNothing) 
       {"concurrency", [](pgqrs::QueueOptions& o) { o.concurrency = 0; }},
       {"worker_concurrency", [](pgqrs::QueueOptions& o) { o.worker_concurrency = -1; }},
       {"key_concurrency", [](pgqrs::QueueOptions& o) { o.key_concurrency = -5; }},
-      {"rate_limit count", [](pgqrs::QueueOptions& o) { o.rate_limit = {0, 1s}; }},
-      {"rate_limit period", [](pgqrs::QueueOptions& o) { o.rate_limit = {5, 0s}; }},
+      {"rate_limit count",
+       [](pgqrs::QueueOptions& o) {
+         o.rate_limit = {0, 1s};
+       }},
+      {"rate_limit period",
+       [](pgqrs::QueueOptions& o) {
+         o.rate_limit = {5, 0s};
+       }},
       {"retain_archived", [](pgqrs::QueueOptions& o) { o.retain_archived = -1s; }},
       {"retain_dead", [](pgqrs::QueueOptions& o) { o.retain_dead = -1h; }},
   };
@@ -76,8 +81,8 @@ TEST_P(FlowOptionsTest, BadOptionsAreTypedErrorsNamingTheFieldAndChangeNothing) 
   for (const Case& c : cases) {
     pgqrs::QueueOptions bad;
     c.spoil(bad);
-    const std::string created = ExpectThrowMessage<pgqrs::ValidationError>(
-        [&] { store().queue("never", bad); }, c.field);
+    const std::string created =
+        ExpectThrowMessage<pgqrs::ValidationError>([&] { store().queue("never", bad); }, c.field);
     EXPECT_NE(created.find(c.field), std::string::npos) << created;
     const std::string updated = ExpectThrowMessage<pgqrs::ValidationError>(
         [&] { admin().update_queue("kept", c.spoil); }, c.field);

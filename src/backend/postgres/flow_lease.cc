@@ -44,7 +44,8 @@ WITH dead AS (
      f AS (DELETE FROM {s}.pgqrs_rate_leases
            WHERE queue_id = $1 AND $4::timestamptz IS NOT NULL AND leased_at <= $4
            RETURNING 1)
-SELECT (SELECT count(*) FROM {s}.pgqrs_messages WHERE queue_id = $1 AND)sql" PGQRS_PG_LEASED R"sql(),
+SELECT (SELECT count(*) FROM {s}.pgqrs_messages WHERE queue_id = $1 AND)sql" PGQRS_PG_LEASED
+                           R"sql(),
        (SELECT count(*) FROM {s}.pgqrs_messages
         WHERE consumer_worker_id = $3 AND queue_id = $1 AND)sql" PGQRS_PG_LEASED R"sql(),
        (SELECT count(*) FROM {s}.pgqrs_rate_leases WHERE queue_id = $1)
@@ -54,12 +55,12 @@ SELECT (SELECT count(*) FROM {s}.pgqrs_messages WHERE queue_id = $1 AND)sql" PGQ
 // Candidates after ($5 priority, $6 vt, $7 id) in delivery order, one priority range each
 // (served by its own index, as in the unlimited statement). $1 queue id, $2 now, $3
 // max_read_ct, $4 page size, $8 whether to count the leases held per key (key_concurrency).
-#define PGQRS_PG_CANDIDATE_COLUMNS                                                         \
+#define PGQRS_PG_CANDIDATE_COLUMNS                                                        \
   "SELECT m.id, m.concurrency_key, m.priority, m.vt, CASE WHEN $8 AND m.concurrency_key " \
   "IS NOT NULL THEN (SELECT count(*) FROM {s}.pgqrs_messages h WHERE h.queue_id = $1 "    \
-  "AND h.concurrency_key = m.concurrency_key AND h.archived_at IS NULL AND h.dead_at IS "  \
+  "AND h.concurrency_key = m.concurrency_key AND h.archived_at IS NULL AND h.dead_at IS " \
   "NULL AND h.consumer_worker_id IS NOT NULL AND h.vt > $2) ELSE 0 END "                  \
-  "FROM {s}.pgqrs_messages m WHERE m.queue_id = $1 AND m.archived_at IS NULL AND "         \
+  "FROM {s}.pgqrs_messages m WHERE m.queue_id = $1 AND m.archived_at IS NULL AND "        \
   "m.dead_at IS NULL AND m.vt <= $2 AND m.read_ct + 0 < $3 AND "
 constexpr char kCandidatesBefore[] = PGQRS_PG_CANDIDATE_COLUMNS
     "m.priority <> 0 AND m.priority < 0 AND (m.priority, m.vt, m.id) > ($5::int4, $6, $7) "
@@ -90,7 +91,8 @@ constexpr std::int64_t kMinPage = 64;
 
 std::vector<QueueMessage> PostgresBackend::dequeue_limited(const backend::DequeueParams& p) {
   return exec_.transaction("dequeue", [&](Session& s) -> std::vector<QueueMessage> {
-    const Result lock = s.exec(sql_(kLockLimits), Params().text(p.queue).int8(p.consumer_worker_id));
+    const Result lock =
+        s.exec(sql_(kLockLimits), Params().text(p.queue).int8(p.consumer_worker_id));
     if (lock.rows() == 0) queue_not_found(p.queue);
     if (lock.is_null(0, 6)) {
       throw WorkerNotFoundError("worker " + std::to_string(p.consumer_worker_id) +
@@ -106,8 +108,7 @@ std::vector<QueueMessage> PostgresBackend::dequeue_limited(const backend::Dequeu
     limits.worker_concurrency = lock.optional_int8(0, 2);
     limits.key_concurrency = lock.optional_int8(0, 3);
     if (!lock.is_null(0, 4) && !lock.is_null(0, 5)) {
-      limits.rate_limit =
-          RateLimit{lock.int8(0, 4), std::chrono::microseconds(lock.int8(0, 5))};
+      limits.rate_limit = RateLimit{lock.int8(0, 4), std::chrono::microseconds(lock.int8(0, 5))};
     }
     Params counts;
     counts.int8(queue_id).time(p.now).int8(p.consumer_worker_id);
@@ -135,12 +136,17 @@ std::vector<QueueMessage> PostgresBackend::dequeue_limited(const backend::Dequeu
       bool more = true;
       while (more && static_cast<std::int64_t>(picked.size()) < budget) {
         Params cp;
-        cp.int8(queue_id).time(p.now).int4(p.max_read_ct).int8(page).int4(after_priority)
-            .time(after_vt).int8(after_id).boolean(keys.active());
+        cp.int8(queue_id)
+            .time(p.now)
+            .int4(p.max_read_ct)
+            .int8(page)
+            .int4(after_priority)
+            .time(after_vt)
+            .int8(after_id)
+            .boolean(keys.active());
         const Result r = s.exec(sql_(sql), cp);
         more = r.rows() == page;
-        for (int i = 0; i < r.rows() && static_cast<std::int64_t>(picked.size()) < budget;
-             ++i) {
+        for (int i = 0; i < r.rows() && static_cast<std::int64_t>(picked.size()) < budget; ++i) {
           after_id = r.int8(i, 0);
           after_priority = r.int4(i, 2);
           after_vt = r.time(i, 3);
@@ -155,8 +161,12 @@ std::vector<QueueMessage> PostgresBackend::dequeue_limited(const backend::Dequeu
     }
     if (picked.empty()) return {};
     Params lp;
-    lp.int8_array(picked).time(p.now).time(p.now + p.lease).int8(p.consumer_worker_id)
-        .int8(queue_id).boolean(limits.rate_limit.has_value());
+    lp.int8_array(picked)
+        .time(p.now)
+        .time(p.now + p.lease)
+        .int8(p.consumer_worker_id)
+        .int8(queue_id)
+        .boolean(limits.rate_limit.has_value());
     const Result l = s.exec(sql_(kLease), lp);
     std::unordered_map<std::int64_t, QueueMessage> by_id;
     for (int i = 0; i < l.rows(); ++i) {

@@ -22,7 +22,6 @@ void add_option_params(Params& params, const QueueOptions& options);
 // dedup index, then read the live messages that hold the conflicting keys; a key freed in
 // between is inserted again). Ids in input order. `channel`: the notify channel.
 std::vector<std::int64_t> enqueue_flow(Session& s, StatementCache& sql,
-                                       const backend::EnqueueParams& p,
-                                       const std::string& channel);
+                                       const backend::EnqueueParams& p, const std::string& channel);
 
 }  // namespace pgqrs::pg

@@ -102,7 +102,7 @@ class PostgresBackend final : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now) override;
+                                    TimePoint now, const MessageOptions& flow = {}) override;
   std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
                           TimePoint visible_at, TimePoint now) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;

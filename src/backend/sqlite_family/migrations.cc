@@ -198,6 +198,9 @@ std::optional<std::int32_t> read_schema_version(Session& s) {
   return version;
 }
 
+std::string_view migration_sql(std::int32_t version) { return kMigrationSql.at(version - 1); }
+std::string_view version_table_sql() { return kCreateVersionTable; }
+
 void uninstall_schema(Executor& exec) {
   exec.write("uninstall", [](Session& s) { s.exec(kDropAll); });
 }

@@ -46,6 +46,7 @@ SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config&
                                    Decoration decoration)
     : driver_(std::move(driver)),
       name_(decoration.name.empty() ? std::string(driver_->name()) : std::move(decoration.name)),
+      max_read_ct_(static_cast<std::int32_t>(config.max_read_ct)),
       pool_([d = driver_.get()] { return std::make_unique<Session>(d->open()); },
             config.max_connections, name_),
       exec_(pool_, operation_timeout(config), name_) {

@@ -124,7 +124,7 @@ class SqlFamilyBackend : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now) override;
+                                    TimePoint now, const MessageOptions& flow = {}) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;
   std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
   std::vector<RunRecord> list_runs(const backend::RunFilter& filter) override;
@@ -158,6 +158,7 @@ class SqlFamilyBackend : public backend::Backend {
 
   std::unique_ptr<Driver> driver_;  // outlives pool_ (declared first)
   std::string name_;
+  std::int32_t max_read_ct_;  // config.max_read_ct: the dead-letter test of trigger_run
   ConnectionPool pool_;
   Executor exec_;
 };

@@ -34,14 +34,16 @@ FROM pgqrs_queues WHERE queue_name = ?1)sql";
 // pgqrs_messages_priority_idx, priority 0 (the common case) from pgqrs_messages_dequeue_idx
 // exactly as before priorities existed ("+read_ct" keeps the planner on the index).
 // ?1 queue id, ?2 now, ?3 max_read_ct, ?4 limit (-1: no limit, for the key filter).
-#define PGQRS_SQL_DELIVERABLE                                                                \
+#define PGQRS_SQL_DELIVERABLE                                                                 \
   " FROM pgqrs_messages WHERE queue_id = ?1 AND archived_at IS NULL AND dead_at IS NULL AND " \
   "vt <= ?2 AND +read_ct < ?3 AND "
-constexpr char kCandidatesBefore[] = "SELECT " PGQRS_MESSAGE_COLUMNS PGQRS_SQL_DELIVERABLE
+constexpr char kCandidatesBefore[] =
+    "SELECT " PGQRS_MESSAGE_COLUMNS PGQRS_SQL_DELIVERABLE
     "priority <> 0 AND priority < 0 ORDER BY priority, vt, id LIMIT ?4";
-constexpr char kCandidatesPlain[] = "SELECT " PGQRS_MESSAGE_COLUMNS PGQRS_SQL_DELIVERABLE
-    "priority = 0 ORDER BY vt, id LIMIT ?4";
-constexpr char kCandidatesAfter[] = "SELECT " PGQRS_MESSAGE_COLUMNS PGQRS_SQL_DELIVERABLE
+constexpr char kCandidatesPlain[] =
+    "SELECT " PGQRS_MESSAGE_COLUMNS PGQRS_SQL_DELIVERABLE "priority = 0 ORDER BY vt, id LIMIT ?4";
+constexpr char kCandidatesAfter[] =
+    "SELECT " PGQRS_MESSAGE_COLUMNS PGQRS_SQL_DELIVERABLE
     "priority <> 0 AND priority > 0 ORDER BY priority, vt, id LIMIT ?4";
 #undef PGQRS_SQL_DELIVERABLE
 
@@ -51,14 +53,18 @@ constexpr char kCandidatesAfter[] = "SELECT " PGQRS_MESSAGE_COLUMNS PGQRS_SQL_DE
 constexpr char kHeldByQueue[] =
     "SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND" PGQRS_SQL_LEASED;
 constexpr char kHeldByWorker[] =
-    "SELECT COUNT(*) FROM pgqrs_messages WHERE consumer_worker_id = ?3 AND queue_id = ?1 AND" PGQRS_SQL_LEASED;
+    "SELECT COUNT(*) FROM pgqrs_messages WHERE consumer_worker_id = ?3 AND queue_id = ?1 "
+    "AND" PGQRS_SQL_LEASED;
 constexpr char kHeldByKey[] =
-    "SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND concurrency_key = ?3 AND" PGQRS_SQL_LEASED;
+    "SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND concurrency_key = ?3 "
+    "AND" PGQRS_SQL_LEASED;
 #undef PGQRS_SQL_LEASED
 // The rate window: leases older than the period (?2 = now - period) leave it.
-constexpr char kRateForget[] = "DELETE FROM pgqrs_rate_leases WHERE queue_id = ?1 AND leased_at <= ?2";
+constexpr char kRateForget[] =
+    "DELETE FROM pgqrs_rate_leases WHERE queue_id = ?1 AND leased_at <= ?2";
 constexpr char kRateUsed[] = "SELECT COUNT(*) FROM pgqrs_rate_leases WHERE queue_id = ?1";
-constexpr char kRateRecord[] = "INSERT INTO pgqrs_rate_leases (queue_id, leased_at) VALUES (?1, ?2)";
+constexpr char kRateRecord[] =
+    "INSERT INTO pgqrs_rate_leases (queue_id, leased_at) VALUES (?1, ?2)";
 
 std::int64_t count_of(Query&& q) {
   q.step();
@@ -141,8 +147,7 @@ std::vector<QueueMessage> SqlFamilyBackend::lease_in(Session& s, const backend::
     limits.worker_concurrency = q.optional_int64(2);
     limits.key_concurrency = q.optional_int64(3);
     if (!q.is_null(4) && !q.is_null(5)) {
-      limits.rate_limit =
-          RateLimit{q.int64(4), std::chrono::microseconds(q.int64(5))};
+      limits.rate_limit = RateLimit{q.int64(4), std::chrono::microseconds(q.int64(5))};
     }
   }
   std::vector<QueueMessage> leased;
@@ -152,10 +157,11 @@ std::vector<QueueMessage> SqlFamilyBackend::lease_in(Session& s, const backend::
   std::int64_t budget = p.limit;
   if (limits.limited()) {
     backend::HeldLeases held;
-    if (limits.concurrency) held.queue = count_of(std::move(s.query(kHeldByQueue).bind(queue_id).bind(p.now)));
+    if (limits.concurrency)
+      held.queue = count_of(std::move(s.query(kHeldByQueue).bind(queue_id).bind(p.now)));
     if (limits.worker_concurrency) {
-      held.worker = count_of(std::move(
-          s.query(kHeldByWorker).bind(queue_id).bind(p.now).bind(p.consumer_worker_id)));
+      held.worker = count_of(
+          std::move(s.query(kHeldByWorker).bind(queue_id).bind(p.now).bind(p.consumer_worker_id)));
     }
     if (limits.rate_limit) {
       s.query(kRateForget).bind(queue_id).bind(p.now - limits.rate_limit->period).execute();
