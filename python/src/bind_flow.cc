@@ -127,6 +127,20 @@ void bind_flow(nb::module_& m) {
       nb::arg("producer").none(), nb::arg("priority").none(), nb::arg("dedup_key").none(),
       nb::arg("concurrency_key").none());
   m.def(
+      "workflow_trigger_flow",
+      [](const pgqrs::Store& s, std::string name, nb::handle input,
+         std::optional<std::int32_t> priority, OptStr dedup_key, OptStr concurrency_key) {
+        auto j = to_json(input, "input");
+        auto b = pgqrs::workflow();
+        b.name(std::move(name)).trigger(std::move(j));
+        if (priority) b.priority(*priority);
+        if (dedup_key) b.dedup_key(*dedup_key);
+        if (concurrency_key) b.concurrency_key(*concurrency_key);
+        return to_py(unlocked([&] { return b.execute(s); }));
+      },
+      nb::arg("store"), nb::arg("name"), nb::arg("input"), nb::arg("priority").none(),
+      nb::arg("dedup_key").none(), nb::arg("concurrency_key").none());
+  m.def(
       "producer_enqueue_flow",
       [](const pgqrs::Producer& p, nb::handle payload, std::optional<std::int32_t> priority,
          OptStr dedup_key, OptStr concurrency_key, OptInt delay_ms) {

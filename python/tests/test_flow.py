@@ -113,3 +113,15 @@ def test_guide_example_runs_as_written(tmp_path):
         "leased {'newsletter': 8}",
         "deduplicated: yes",
     ], done.stdout
+
+
+async def test_idempotent_workflow_trigger(store):
+    await pgqrs.workflow().name("report").store(store).create()
+    first = await pgqrs.workflow().name("report").store(store).trigger({"day": 1}) \
+        .dedup_key("day-1").execute()
+    again = await pgqrs.workflow().name("report").store(store).trigger({"day": 1}) \
+        .dedup_key("day-1").execute()
+    assert again.id == first.id
+    other = await pgqrs.workflow().name("report").store(store).trigger({"day": 2}) \
+        .dedup_key("day-2").priority(-1).execute()
+    assert other.id != first.id and other.priority == -1

@@ -257,8 +257,12 @@ std::vector<std::string> Backends() {
   return out;
 }
 
+std::string BackendName(const ::testing::TestParamInfo<std::string>& param) {
+  return param.param;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, FlowMultiprocessTest, ::testing::ValuesIn(Backends()),
-                         [](const auto& info) { return info.param; });
+                         BackendName);
 
 }  // namespace
 }  // namespace pgqrs_test

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/sqlite_family/migrations.h"
 #include "sqlite_family_test_support.h"
 
 namespace {

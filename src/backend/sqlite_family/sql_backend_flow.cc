@@ -25,7 +25,7 @@ constexpr char kMarkDead[] =
 constexpr char kInsertFlowMessage[] = R"sql(
 INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id,
                             priority, dedup_key, concurrency_key)
-VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8))sql";
+VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8) RETURNING id)sql";
 
 constexpr char kQueueByName[] =
     "SELECT " PGQRS_QUEUE_COLUMNS " FROM pgqrs_queues WHERE queue_name = ?1";

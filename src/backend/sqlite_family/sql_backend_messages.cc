@@ -118,10 +118,13 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams
   });
 }
 
-// One BEGIN IMMEDIATE transaction: (1) dead-letter up to `limit` exhausted candidates,
-// (2) select up to `limit` deliverable candidates in (vt, id) order, (3) lease each of them.
-// The result keeps the order of step 2, i.e. delivery order. Selecting before updating is
-// safe because the write lock is held from BEGIN: no other connection can change the rows.
+// One BEGIN IMMEDIATE transaction: (1) read the queue's limits, dead-letter up to `limit`
+// exhausted candidates, (2) on a limited queue count what is held (queue-wide, by this
+// consumer, in the rate window) to get the budget, (3) select candidates in delivery order
+// (priority, vt, id), skipping those whose concurrency key is at its limit, (4) lease them
+// (and record them in the rate window). The result keeps the order of step 3. Selecting
+// before updating is safe because the write lock is held from BEGIN: no other connection
+// can change the rows, so the counts are exact across processes.
 //
 // The consumer must exist (WorkerNotFoundError) and must not be stopped
 // (StateTransitionError). Checking this inside the transaction closes the race where a
