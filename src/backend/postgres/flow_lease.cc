@@ -29,12 +29,17 @@ SELECT q.id, q.concurrency, q.worker_concurrency, q.key_concurrency, q.rate_limi
        q.rate_period_us, (SELECT status FROM w)
 FROM {s}.pgqrs_queues q WHERE q.queue_name = $1 FOR UPDATE OF q)sql";
 
+// "Leased now". Written so that pgqrs_messages_consumer_idx cannot serve it: that index
+// holds every message a consumer ever leased, archived ones included (the whole history);
+// the dequeue indexes' range vt > now holds only leased and delayed messages.
 #define PGQRS_PG_LEASED \
-  " archived_at IS NULL AND dead_at IS NULL AND consumer_worker_id IS NOT NULL AND vt > $2"
+  " archived_at IS NULL AND dead_at IS NULL AND coalesce(consumer_worker_id, 0) <> 0 AND vt > $2"
 
 // $1 queue id, $2 now, $3 consumer, $4 start of the rate window (NULL: no rate limit),
-// $5 max_read_ct. The counts read the snapshot from before the sweep and the DELETE, so the
-// deleted window entries are subtracted.
+// $5 max_read_ct, $6 / $7 whether to count the queue's / the consumer's leases (only the
+// counts a limit needs are made; the queue-wide one reads the leased range of each dequeue
+// index: vt > now, i.e. leased and delayed messages only). The counts read the snapshot from before
+// the sweep and the DELETE, so the deleted window entries are subtracted.
 constexpr char kCounts[] = R"sql(
 WITH dead AS (
        UPDATE {s}.pgqrs_messages SET dead_at = $2, consumer_worker_id = NULL
@@ -44,10 +49,18 @@ WITH dead AS (
      f AS (DELETE FROM {s}.pgqrs_rate_leases
            WHERE queue_id = $1 AND $4::timestamptz IS NOT NULL AND leased_at <= $4
            RETURNING 1)
-SELECT (SELECT count(*) FROM {s}.pgqrs_messages WHERE queue_id = $1 AND)sql" PGQRS_PG_LEASED
-                           R"sql(),
-       (SELECT count(*) FROM {s}.pgqrs_messages
-        WHERE consumer_worker_id = $3 AND queue_id = $1 AND)sql" PGQRS_PG_LEASED R"sql(),
+SELECT CASE WHEN $6 THEN
+         (SELECT count(*) FROM {s}.pgqrs_messages
+          WHERE queue_id = $1 AND priority = 0 AND)sql" PGQRS_PG_LEASED R"sql()
+         + (SELECT count(*) FROM {s}.pgqrs_messages
+            WHERE queue_id = $1 AND priority <> 0 AND)sql" PGQRS_PG_LEASED R"sql() ELSE 0 END,
+       CASE WHEN $7 THEN
+         (SELECT count(*) FROM {s}.pgqrs_messages
+          WHERE queue_id = $1 AND priority = 0 AND consumer_worker_id + 0 = $3
+            AND)sql" PGQRS_PG_LEASED R"sql()
+         + (SELECT count(*) FROM {s}.pgqrs_messages
+            WHERE queue_id = $1 AND priority <> 0 AND consumer_worker_id + 0 = $3
+              AND)sql" PGQRS_PG_LEASED R"sql() ELSE 0 END,
        (SELECT count(*) FROM {s}.pgqrs_rate_leases WHERE queue_id = $1)
          - (SELECT count(*) FROM f),
        (SELECT count(*) FROM dead))sql";
@@ -59,7 +72,7 @@ SELECT (SELECT count(*) FROM {s}.pgqrs_messages WHERE queue_id = $1 AND)sql" PGQ
   "SELECT m.id, m.concurrency_key, m.priority, m.vt, CASE WHEN $8 AND m.concurrency_key " \
   "IS NOT NULL THEN (SELECT count(*) FROM {s}.pgqrs_messages h WHERE h.queue_id = $1 "    \
   "AND h.concurrency_key = m.concurrency_key AND h.archived_at IS NULL AND h.dead_at IS " \
-  "NULL AND h.consumer_worker_id IS NOT NULL AND h.vt > $2) ELSE 0 END "                  \
+  "NULL AND coalesce(h.consumer_worker_id, 0) <> 0 AND h.vt > $2) ELSE 0 END "            \
   "FROM {s}.pgqrs_messages m WHERE m.queue_id = $1 AND m.archived_at IS NULL AND "        \
   "m.dead_at IS NULL AND m.vt <= $2 AND m.read_ct + 0 < $3 AND "
 constexpr char kCandidatesBefore[] = PGQRS_PG_CANDIDATE_COLUMNS
@@ -117,7 +130,9 @@ std::vector<QueueMessage> PostgresBackend::dequeue_limited(const backend::Dequeu
     } else {
       counts.null(kTimestamptzOid);
     }
-    counts.int4(p.max_read_ct);
+    counts.int4(p.max_read_ct)
+        .boolean(limits.concurrency.has_value())
+        .boolean(limits.worker_concurrency.has_value());
     const Result c = s.exec(sql_(kCounts), counts);
     backend::HeldLeases held{c.int8(0, 0), c.int8(0, 1), c.int8(0, 2)};
     const std::int64_t budget = backend::lease_budget(p.limit, limits, held);

@@ -25,6 +25,13 @@ namespace {
 //    visible backlog in vt order looking for them (measured: 4 ms at 20k messages, per
 //    dequeue). Marking all of them at once is invisible through the API: they are dead
 //    letters by definition (backend.h) whether or not dead_at is set yet;
+//  - c0, c1, c2: the deliverable messages with priority < 0, = 0, > 0 (delivery order is
+//    (priority, vt, id)), each range served in order by its own index: c1, the common case,
+//    is exactly the statement before priorities existed (pgqrs_messages_dequeue_idx holds
+//    the priority-0 messages). A range is read only while the ones before it had fewer than
+//    $6 (a one-time filter); each has a plain LIMIT $6, never an expression, which the
+//    planner could not cost. When a range tops up a partial one, up to $6 extra rows stay
+//    locked (not leased) until this statement commits;
 //  - c: the first $6 deliverable messages in delivery order (vt, id), served in that order
 //    by pgqrs_messages_dequeue_idx; rows another transaction is leasing right now are
 //    skipped, never waited for (SKIP LOCKED), and a row leased meanwhile is re-checked
@@ -63,20 +70,22 @@ constexpr char kDequeueCtes[] = R"sql(
        WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
          AND priority = 0 AND (SELECT free FROM q)
          AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
-       ORDER BY vt, id LIMIT $6 - (SELECT count(*) FROM c0)
+         AND (SELECT count(*) FROM c0) < $6
+       ORDER BY vt, id LIMIT $6
        FOR UPDATE SKIP LOCKED),
      c2 AS (
        SELECT id, priority, vt FROM {s}.pgqrs_messages
        WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
          AND priority <> 0 AND priority > 0 AND (SELECT free FROM q)
          AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
-       ORDER BY priority, vt, id LIMIT $6 - (SELECT count(*) FROM c0) - (SELECT count(*) FROM c1)
+         AND (SELECT count(*) FROM c0) + (SELECT count(*) FROM c1) < $6
+       ORDER BY priority, vt, id LIMIT $6
        FOR UPDATE SKIP LOCKED),
      c AS (SELECT * FROM c0 UNION ALL SELECT * FROM c1 UNION ALL SELECT * FROM c2),
      l AS (
        UPDATE {s}.pgqrs_messages
        SET vt = $3, read_ct = read_ct + 1, dequeued_at = $2, consumer_worker_id = $4
-       WHERE id = ANY (ARRAY(SELECT id FROM c))
+       WHERE id = ANY (ARRAY(SELECT id FROM c ORDER BY priority, vt, id LIMIT $6))
        RETURNING )sql" PGQRS_MESSAGE_COLUMNS ")";
 
 constexpr char kDequeueRows[] = R"sql(

@@ -48,13 +48,23 @@ constexpr char kCandidatesAfter[] =
 #undef PGQRS_SQL_DELIVERABLE
 
 // Held leases (limited queues only): ?1 queue id, ?2 now, ?3 consumer, ?4 concurrency key.
+// "Leased now"; "+" keeps pgqrs_messages_consumer_idx (every message a consumer ever leased,
+// archived ones included) out of it: the dequeue indexes' range vt > now holds only leased
+// and delayed messages.
 #define PGQRS_SQL_LEASED \
-  " archived_at IS NULL AND dead_at IS NULL AND consumer_worker_id IS NOT NULL AND vt > ?2"
+  " archived_at IS NULL AND dead_at IS NULL AND +consumer_worker_id IS NOT NULL AND vt > ?2"
+// Per priority range, so that each is read from its dequeue index (vt > now: only leased and
+// delayed messages), never the whole queue.
 constexpr char kHeldByQueue[] =
-    "SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND" PGQRS_SQL_LEASED;
+    "SELECT (SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND priority = 0 "
+    "AND" PGQRS_SQL_LEASED
+    ") + (SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND "
+    "priority <> 0 AND" PGQRS_SQL_LEASED ")";
 constexpr char kHeldByWorker[] =
-    "SELECT COUNT(*) FROM pgqrs_messages WHERE consumer_worker_id = ?3 AND queue_id = ?1 "
-    "AND" PGQRS_SQL_LEASED;
+    "SELECT (SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND priority = 0 AND "
+    "+consumer_worker_id = ?3 AND" PGQRS_SQL_LEASED
+    ") + (SELECT COUNT(*) FROM pgqrs_messages "
+    "WHERE queue_id = ?1 AND priority <> 0 AND +consumer_worker_id = ?3 AND" PGQRS_SQL_LEASED ")";
 constexpr char kHeldByKey[] =
     "SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND concurrency_key = ?3 "
     "AND" PGQRS_SQL_LEASED;
