@@ -295,6 +295,12 @@ class WorkflowBuilder {
   WorkflowBuilder& name(std::string name);  // for create/trigger without a handler
   WorkflowBuilder& consumer(const Consumer& c);
   WorkflowBuilder& trigger(json input);
+  // Flow fields of the run's message (pgqrs/queue_options.h). With a dedup key held by a
+  // live run message of the workflow, execute() creates nothing and returns that message
+  // (an idempotent trigger: run().message(m) is the existing run).
+  WorkflowBuilder& priority(std::int32_t priority);
+  WorkflowBuilder& dedup_key(std::string key);
+  WorkflowBuilder& concurrency_key(std::string key);
   // poll(): stop conditions, as in DequeueBuilder.
   WorkflowBuilder& poll_interval(std::chrono::milliseconds interval);
   WorkflowBuilder& until(std::chrono::milliseconds deadline);
@@ -315,6 +321,7 @@ class WorkflowBuilder {
   std::optional<WorkflowDef> def_;
   std::optional<Consumer> consumer_;
   std::optional<json> input_;
+  MessageOptions flow_;
   DequeueBuilder::Options loop_;
 };
 

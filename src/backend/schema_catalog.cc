@@ -12,8 +12,13 @@ constexpr std::array<std::string_view, 6> kStep1Tables{
     "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
     "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
 
-constexpr std::array<SchemaStep, 1> kSteps{{
+// Flow control (issue 14): queue options and message flow columns are added to the step-1
+// tables; the rate-limit window is its own table.
+constexpr std::array<std::string_view, 1> kFlowControlTables{"pgqrs_rate_leases"};
+
+constexpr std::array<SchemaStep, 2> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
+    {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -51,6 +51,21 @@ WorkflowRecord WorkflowBuilder::create(const Store& store) const {
   return s.backend->create_workflow(name_, s.now());
 }
 
+WorkflowBuilder& WorkflowBuilder::priority(std::int32_t priority) {
+  flow_.priority = priority;
+  return *this;
+}
+
+WorkflowBuilder& WorkflowBuilder::dedup_key(std::string key) {
+  flow_.dedup_key = std::move(key);
+  return *this;
+}
+
+WorkflowBuilder& WorkflowBuilder::concurrency_key(std::string key) {
+  flow_.concurrency_key = std::move(key);
+  return *this;
+}
+
 QueueMessage WorkflowBuilder::execute(const Store& store) const {
   core::validate_name(name_, "workflow name");
   if (!input_) {
@@ -59,7 +74,8 @@ QueueMessage WorkflowBuilder::execute(const Store& store) const {
   auto& s = *StoreAccess::state(store);
   auto text = core::validate_payload(*input_, s.config.validation, "workflow input");
   s.limiter.acquire(1, s.now());
-  auto triggered = s.backend->trigger_run(name_, text, s.now());
+  validate(flow_, "workflow '" + name_ + "' trigger");
+  auto triggered = s.backend->trigger_run(name_, text, s.now(), flow_);
   s.activity.notify(name_);
   return triggered.message;
 }

@@ -66,7 +66,10 @@ class PostgresBackend final : public backend::Backend {
   void install() override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
-  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  QueueInfo create_queue(std::string_view name, TimePoint now,
+                         const QueueOptions& options = {}) override;
+  // (queue options: *_flow.cc)
+  QueueInfo update_queue_options(std::string_view name, const EditOptions& edit) override;
   std::optional<QueueInfo> find_queue(std::string_view name) override;
   std::vector<QueueInfo> list_queues() override;
   void delete_queue(std::string_view name) override;
@@ -99,7 +102,7 @@ class PostgresBackend final : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now) override;
+                                    TimePoint now, const MessageOptions& flow = {}) override;
   std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
                           TimePoint visible_at, TimePoint now) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;
@@ -163,6 +166,9 @@ class PostgresBackend final : public backend::Backend {
  private:
   // Throws QueueNotFoundError for `name` (message used by every operation).
   [[noreturn]] static void queue_not_found(std::string_view name);
+  // dequeue() of a queue with limits (flow_lease.cc): one transaction that locks the queue
+  // row, counts what is held and leases within the limits.
+  std::vector<QueueMessage> dequeue_limited(const backend::DequeueParams& p);
   [[noreturn]] static void worker_not_found(std::int64_t id);
 
   const std::string schema_;

@@ -60,10 +60,11 @@ WITH wf AS (
        RETURNING id, workflow_id, message_id, status, input, output, error, created_at,
                  updated_at),
      m AS (
-       INSERT INTO {s}.pgqrs_messages (id, queue_id, payload, vt, enqueued_at, read_ct)
+       INSERT INTO {s}.pgqrs_messages (id, queue_id, payload, vt, enqueued_at, read_ct,
+                                       priority, dedup_key, concurrency_key)
        OVERRIDING SYSTEM VALUE
        SELECT mid.id, wf.queue_id, $2::jsonb,
-              $3, $3, 0
+              $3, $3, 0, $6, nullif($7, ''), nullif($8, '')
        FROM wf, mid, r
        RETURNING )sql" PGQRS_MESSAGE_COLUMNS R"sql(),
      n AS (SELECT pg_notify($5, $1) FROM m)
@@ -71,6 +72,18 @@ SELECT r.id, r.workflow_id, $1::text, r.message_id, r.status, r.input, r.output,
        r.created_at, r.updated_at, m.*, (SELECT count(*) FROM n)
 FROM r, m)sql";
 constexpr int kTriggerMessageColumn = 10;
+
+// An idempotent trigger (a dedup key, issue 14): the workflow row is locked FOR NO KEY UPDATE
+// (so dedup triggers of one workflow take turns; plain triggers, which only KEY SHARE-lock
+// through their foreign key, are not held up), then the live message holding key $2 on its
+// queue is looked for. No row: no such workflow.
+constexpr char kTriggerDedupLookup[] = R"sql(
+WITH wf AS (SELECT id, queue_id FROM {s}.pgqrs_workflows WHERE name = $1 FOR NO KEY UPDATE)
+SELECT wf.id, m.id FROM wf LEFT JOIN {s}.pgqrs_messages m
+  ON m.queue_id = wf.queue_id AND m.dedup_key = $2 AND m.archived_at IS NULL
+ AND m.dead_at IS NULL)sql";
+constexpr char kTriggerMessageById[] =
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE id = $1";
 
 constexpr char kRunById[] = PGQRS_PG_SELECT_RUNS " WHERE r.id = $1";
 constexpr char kRunByMessage[] = PGQRS_PG_SELECT_RUNS " WHERE r.message_id = $1";
@@ -257,20 +270,46 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
 // ---- runs ---------------------------------------------------------------------------------
 
 backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
-                                                   const std::string& input, TimePoint now) {
+                                                   const std::string& input, TimePoint now,
+                                                   const MessageOptions& flow) {
   const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
-  return exec_.write("trigger_run", [&](Session& s) {
-    auto r =
-        s.exec(sql_(kTriggerRun),
-               Params().text(workflow).jsonb(input).time(now).text(messages_table).text(channel_));
-    if (r.rows() == 0) {
-      throw ValidationError("workflow '" + std::string(workflow) +
-                            "' is not registered (create it first: "
-                            "pgqrs::workflow().name(def).create(store))");
-    }
+  const auto not_registered = [&] {
+    return ValidationError("workflow '" + std::string(workflow) +
+                           "' is not registered (create it first: "
+                           "pgqrs::workflow().name(def).create(store))");
+  };
+  const auto trigger = [&](Session& s) {
+    auto r = s.exec(sql_(kTriggerRun), Params()
+                                           .text(workflow)
+                                           .jsonb(input)
+                                           .time(now)
+                                           .text(messages_table)
+                                           .text(channel_)
+                                           .int4(flow.priority)
+                                           .text(flow.dedup_key.value_or(""))
+                                           .text(flow.concurrency_key.value_or("")));
+    if (r.rows() == 0) throw not_registered();
     backend::TriggeredRun out;
     out.run = backend::read_run(PgRow(r, 0));
     out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
+    return out;
+  };
+  if (!flow.dedup_key) return exec_.write("trigger_run", trigger);
+  return exec_.transaction("trigger_run", [&](Session& s) {
+    auto found = s.exec(sql_(kTriggerDedupLookup), Params().text(workflow).text(*flow.dedup_key));
+    if (found.rows() == 0) throw not_registered();
+    if (found.is_null(0, 1)) return trigger(s);
+    const std::int64_t message_id = found.int8(0, 1);
+    backend::TriggeredRun out;
+    auto run = first_run(s.exec(sql_(kRunByMessage), Params().int8(message_id)));
+    if (!run) {
+      throw ConflictError("workflow '" + std::string(workflow) + "': dedup key '" +
+                          *flow.dedup_key + "' is held by message " + std::to_string(message_id) +
+                          ", which has no run");
+    }
+    out.run = *run;
+    auto m = s.exec(sql_(kTriggerMessageById), Params().int8(message_id));
+    out.message = backend::read_message(PgRow(m, 0));
     return out;
   });
 }

@@ -21,6 +21,10 @@ void install_schema(Executor& exec);
 // Installed version: nullopt when pgqrs_schema_version does not exist (or is empty).
 // ConfigError naming the table when a table of an installed migration is missing.
 std::optional<std::int32_t> read_schema_version(Session& s);
+// The SQL text of migration `version` (1..kSchemaVersion), and of the version table: for the
+// upgrade tests, which build an older schema by hand.
+std::string_view migration_sql(std::int32_t version);
+std::string_view version_table_sql();
 // Drops every table pgqrs created (IF EXISTS; idempotent), in one transaction.
 void uninstall_schema(Executor& exec);
 

@@ -51,6 +51,7 @@ SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config&
                                    Decoration decoration)
     : driver_(std::move(driver)),
       name_(decoration.name.empty() ? std::string(driver_->name()) : std::move(decoration.name)),
+      max_read_ct_(static_cast<std::int32_t>(config.max_read_ct)),
       gated_(decoration.gate != nullptr),
       pool_([d = driver_.get()] { return std::make_unique<Session>(d->open()); },
             config.max_connections, name_),
@@ -103,7 +104,8 @@ void SqlFamilyBackend::uninstall() { uninstall_schema(exec_); }
 
 // ---- queues -------------------------------------------------------------------------------
 
-QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
+QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now,
+                                         const QueueOptions& options) {
   return exec_.write("create_queue", [&](Session& s) {
     if (find_queue_id(s, name)) {
       throw QueueAlreadyExistsError("queue '" + std::string(name) + "' already exists");
@@ -112,6 +114,8 @@ QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
     info.id = insert_queue(s, name, now);
     info.queue_name = std::string(name);
     info.created_at = stored(now);
+    write_queue_options(s, info.id, options);
+    info.options = options;
     return info;
   });
 }

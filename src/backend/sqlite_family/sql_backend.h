@@ -71,7 +71,10 @@ class SqlFamilyBackend : public backend::Backend {
   void uninstall() override;
 
   // ---- queues (sql_backend.cc) ----
-  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  QueueInfo create_queue(std::string_view name, TimePoint now,
+                         const QueueOptions& options = {}) override;
+  // (queue options: *_flow.cc)
+  QueueInfo update_queue_options(std::string_view name, const EditOptions& edit) override;
   std::optional<QueueInfo> find_queue(std::string_view name) override;
   std::vector<QueueInfo> list_queues() override;
   void delete_queue(std::string_view name) override;
@@ -132,7 +135,7 @@ class SqlFamilyBackend : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now) override;
+                                    TimePoint now, const MessageOptions& flow = {}) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;
   std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
   std::vector<RunRecord> list_runs(const backend::RunFilter& filter) override;
@@ -160,11 +163,16 @@ class SqlFamilyBackend : public backend::Backend {
   template <class Bind>
   std::vector<bool> per_id(std::string_view op, std::string_view sql,
                            const std::vector<std::int64_t>& ids, Bind bind);
+  // enqueue() of messages with flow fields (sql_backend_flow.cc), in the caller's write
+  // transaction, on queue `queue_id` (checked).
+  std::vector<std::int64_t> enqueue_flow(Session& s, std::int64_t queue_id,
+                                         const backend::EnqueueParams& p);
   // dequeue()'s body, inside the caller's write transaction.
   std::vector<QueueMessage> lease_in(Session& s, const backend::DequeueParams& p);
 
   std::unique_ptr<Driver> driver_;  // outlives pool_ (declared first)
   std::string name_;
+  std::int32_t max_read_ct_;  // config.max_read_ct: the dead-letter test of trigger_run
   bool gated_ = false;
   ConnectionPool pool_;
   Executor exec_;
