@@ -12,8 +12,14 @@ constexpr std::array<std::string_view, 6> kStep1Tables{
     "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
     "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
 
-constexpr std::array<SchemaStep, 1> kSteps{{
+// Schedules and retention (issue 14 part B): pgqrs_schedules, pgqrs_maintenance_leases,
+// pgqrs_workflows.retain_finished_us and the prune indexes.
+constexpr std::array<std::string_view, 2> kStepSchedulesTables{"pgqrs_schedules",
+                                                               "pgqrs_maintenance_leases"};
+
+constexpr std::array<SchemaStep, 2> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
+    {2, "schedules and retention", kStepSchedulesTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -235,8 +235,14 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
 
 backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                                                    const std::string& input, TimePoint now) {
+  return exec_.write("trigger_run",
+                     [&](Session& s) { return trigger_in(s, workflow, input, now); });
+}
+
+backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view workflow,
+                                                  const std::string& input, TimePoint now) {
   const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
-  return exec_.write("trigger_run", [&](Session& s) {
+  {
     auto r =
         s.exec(sql_(kTriggerRun),
                Params().text(workflow).jsonb(input).time(now).text(messages_table).text(channel_));
@@ -249,7 +255,7 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
     out.run = backend::read_run(PgRow(r, 0));
     out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
     return out;
-  });
+  }
 }
 
 std::optional<RunRecord> PostgresBackend::get_run(std::int64_t run_id) {

@@ -170,7 +170,13 @@ std::vector<WorkflowRecord> SqlFamilyBackend::list_workflows() {
 // run.message_id. Both records are read back, so they equal what later reads return.
 backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
                                                     const std::string& input, TimePoint now) {
-  return exec_.write("trigger_run", [&](Session& s) {
+  return exec_.write("trigger_run",
+                     [&](Session& s) { return trigger_in(s, workflow, input, now); });
+}
+
+backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view workflow,
+                                                   const std::string& input, TimePoint now) {
+  {
     const auto wf = workflow_by_name(s, workflow);
     if (!wf) {
       throw ValidationError("workflow '" + std::string(workflow) +
@@ -189,7 +195,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
     if (!q.step()) throw InternalError("trigger_run: the new message is not readable");
     out.message = backend::read_message(QueryRow(q));
     return out;
-  });
+  }
 }
 
 std::optional<RunRecord> SqlFamilyBackend::get_run(std::int64_t run_id) {
