@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -250,7 +253,25 @@ TimeZone TimeZone::utc() {
 TimeZone TimeZone::load(std::string_view name, std::string_view what) {
   if (name == "UTC") return utc();
   if (!valid_zone_name(name)) bad_zone(what, name, "not a zone name");
-  std::ifstream in(zone_dir() + "/" + std::string(name), std::ios::binary);
+  // Zones are read once per process (schedules re-resolve theirs on every firing).
+  static std::mutex mu;
+  static std::map<std::string, TimeZone, std::less<>> cache;  // GUARDED_BY(mu)
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(name); it != cache.end()) return it->second;
+  }
+  TimeZone z = read_file(name, what);
+  std::lock_guard lock(mu);
+  return cache.emplace(std::string(name), std::move(z)).first->second;
+}
+
+TimeZone TimeZone::read_file(std::string_view name, std::string_view what) {
+  const std::string path = zone_dir() + "/" + std::string(name);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    bad_zone(what, name, "not in the zone database " + zone_dir());
+  }
+  std::ifstream in(path, std::ios::binary);
   if (!in) bad_zone(what, name, "not in the zone database " + zone_dir());
   const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (b.size() > kMaxFileBytes) bad_zone(what, name, "file too large");
