@@ -28,7 +28,7 @@ inline constexpr std::chrono::seconds kAutoPruneInterval{60};
 
 struct PruneProgress {
   std::string queue;
-  std::string kind;  // "archived" | "dead" | "runs"
+  std::string kind;           // "archived" | "dead" | "runs"
   std::uint64_t deleted = 0;  // so far, in this queue and kind (dry run: would delete)
 };
 

@@ -37,8 +37,8 @@ namespace pgqrs {
 // kLast (default): fire the latest missed tick once; kAll: fire every missed tick, oldest
 // first, at most kMaxTicksPerFire per transaction.
 enum class CatchUp { kNone, kLast, kAll };
-const char* to_string(CatchUp c);                        // "none" | "last" | "all"
-CatchUp catch_up_from_string(std::string_view s);        // ValidationError naming catch_up
+const char* to_string(CatchUp c);                  // "none" | "last" | "all"
+CatchUp catch_up_from_string(std::string_view s);  // ValidationError naming catch_up
 
 inline constexpr std::chrono::seconds kOnTimeGrace{60};
 inline constexpr std::size_t kMaxTicksPerFire = 100;
@@ -48,16 +48,16 @@ enum class ScheduleTarget { kQueue, kWorkflow };
 struct ScheduleRecord {
   std::int64_t id = 0;
   std::string name;
-  std::optional<std::string> cron;       // set for a cron schedule
-  std::optional<Duration> every;         // set for an interval schedule
-  std::string time_zone = "UTC";         // IANA name; cron fields are wall time there
+  std::optional<std::string> cron;  // set for a cron schedule
+  std::optional<Duration> every;    // set for an interval schedule
+  std::string time_zone = "UTC";    // IANA name; cron fields are wall time there
   ScheduleTarget target_kind = ScheduleTarget::kQueue;
-  std::string target;                    // queue or workflow name
-  json payload;                          // message payload, or workflow input
+  std::string target;  // queue or workflow name
+  json payload;        // message payload, or workflow input
   CatchUp catch_up = CatchUp::kLast;
   bool paused = false;
-  TimePoint next_fire_at;                // the next tick (while paused: when it was paused)
-  std::optional<TimePoint> last_fire_at; // the last tick fired
+  TimePoint next_fire_at;                 // the next tick (while paused: when it was paused)
+  std::optional<TimePoint> last_fire_at;  // the last tick fired
   TimePoint created_at;
   TimePoint updated_at;
 };
@@ -100,8 +100,7 @@ ScheduleRecord resume_schedule(const Store& store, std::string_view name);
 // False if there was no such schedule.
 bool remove_schedule(const Store& store, std::string_view name);
 // The next `n` fire times after `after` (a preview; does not touch the store).
-std::vector<TimePoint> upcoming_fire_times(const ScheduleRecord& s, TimePoint after,
-                                           std::size_t n);
+std::vector<TimePoint> upcoming_fire_times(const ScheduleRecord& s, TimePoint after, std::size_t n);
 
 // Fires every due schedule now (the store's clock), regardless of the check interval.
 // Returns the number of ticks this call fired (0 when another process claimed them first).

@@ -8,8 +8,8 @@
 #include "backend/record_rows.h"
 #include "pgqrs/schedule.h"
 
-#define PGQRS_SCHEDULE_COLUMNS                                                                \
-  "id, name, cron, every_us, time_zone, target_kind, target, payload, catch_up, paused, "     \
+#define PGQRS_SCHEDULE_COLUMNS                                                            \
+  "id, name, cron, every_us, time_zone, target_kind, target, payload, catch_up, paused, " \
   "next_fire_at, last_fire_at, created_at, updated_at"
 
 namespace pgqrs::backend {

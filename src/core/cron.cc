@@ -53,7 +53,8 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   std::size_t from = 0;
   while (true) {
     const std::size_t at = s.find(sep, from);
-    out.push_back(s.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
+    out.push_back(
+        s.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
     if (at == std::string_view::npos) return out;
     from = at + 1;
   }
@@ -157,9 +158,10 @@ CronExpr CronExpr::parse(std::string_view text, std::string_view what) {
   if (!body.empty() && body.front() == '@') body = expand_macro(body, err);
   const auto fields = split_spaces(body);
   if (fields.size() != 5 && fields.size() != 6) {
-    err.fail("expected 5 fields (minute hour day-of-month month day-of-week) or 6 (with "
-             "seconds first), got " +
-             std::to_string(fields.size()));
+    err.fail(
+        "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (with "
+        "seconds first), got " +
+        std::to_string(fields.size()));
   }
   std::size_t i = 0;
   e.has_seconds_ = fields.size() == 6;

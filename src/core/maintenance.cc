@@ -50,7 +50,8 @@ void run_maintenance(const std::shared_ptr<Store::State>& state) noexcept {
 namespace pgqrs {
 
 struct Scheduler::Impl {
-  Impl(Store s, Duration i) : store(std::move(s)), interval(i), waiter(store.clock().make_waiter()) {}
+  Impl(Store s, Duration i)
+      : store(std::move(s)), interval(i), waiter(store.clock().make_waiter()) {}
   Store store;
   Duration interval;
   std::unique_ptr<Clock::Waiter> waiter;

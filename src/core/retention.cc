@@ -1,11 +1,11 @@
 // Retention: prune() and workflow retention (pgqrs/retention.h).
 #include "pgqrs/retention.h"
 
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <unistd.h>
 
 #include "core/store_state.h"
 #include "core/validation.h"
@@ -50,7 +50,8 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
   std::vector<std::string> queues;
   if (o.queue) {
     core::validate_name(*o.queue, "queue name");
-    if (!b.find_queue(*o.queue)) throw QueueNotFoundError("queue '" + *o.queue + "' does not exist");
+    if (!b.find_queue(*o.queue))
+      throw QueueNotFoundError("queue '" + *o.queue + "' does not exist");
     queues.push_back(*o.queue);
   } else {
     for (const QueueInfo& q : b.list_queues()) queues.push_back(q.queue_name);
@@ -67,13 +68,14 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
   try {
     std::vector<Pass> passes;
     if (o.archived_older_than) {
-      passes.push_back(
-          {backend::PruneKind::kArchived, "archived", now - *o.archived_older_than, &result.archived});
+      passes.push_back({backend::PruneKind::kArchived, "archived", now - *o.archived_older_than,
+                        &result.archived});
     }
     if (o.dead_older_than) {
       passes.push_back({backend::PruneKind::kDead, "dead", now - *o.dead_older_than, &result.dead});
     }
-    if (o.finished_runs) passes.push_back({backend::PruneKind::kFinishedRuns, "runs", now, &result.runs});
+    if (o.finished_runs)
+      passes.push_back({backend::PruneKind::kFinishedRuns, "runs", now, &result.runs});
     for (const std::string& queue : queues) {
       for (const Pass& pass : passes) {
         PruneProgress progress{queue, pass.label, 0};

@@ -82,11 +82,12 @@ ScheduleRecord ScheduleBuilder::create(const Store& store) const {
     throw ValidationError("every: must be at least 1 second (" + where + ")");
   }
   if (!target_kind_) {
-    throw ValidationError(where + ": a target is required (enqueue_to(queue, payload) or "
-                                  "trigger(workflow, input))");
+    throw ValidationError(where +
+                          ": a target is required (enqueue_to(queue, payload) or "
+                          "trigger(workflow, input))");
   }
-  core::validate_name(target_, *target_kind_ == ScheduleTarget::kQueue ? "queue name"
-                                                                       : "workflow name");
+  core::validate_name(target_,
+                      *target_kind_ == ScheduleTarget::kQueue ? "queue name" : "workflow name");
   backend::NewSchedule n;
   n.name = name_;
   n.cron = cron_;
@@ -104,8 +105,8 @@ ScheduleRecord ScheduleBuilder::create(const Store& store) const {
   ScheduleRecord probe;
   probe.name = name_;
   probe.cron = cron_;
-  probe.every = every_ ? std::optional<Duration>(std::chrono::microseconds(*n.every_us))
-                       : std::nullopt;
+  probe.every =
+      every_ ? std::optional<Duration>(std::chrono::microseconds(*n.every_us)) : std::nullopt;
   probe.time_zone = time_zone_;
   probe.created_at = now;
   const core::ScheduleTimes times(probe);

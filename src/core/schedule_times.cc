@@ -9,9 +9,7 @@ using std::chrono::duration_cast;
 using std::chrono::floor;
 using std::chrono::seconds;
 
-std::int64_t unix_seconds(TimePoint t) {
-  return floor<seconds>(t.time_since_epoch()).count();
-}
+std::int64_t unix_seconds(TimePoint t) { return floor<seconds>(t.time_since_epoch()).count(); }
 TimePoint from_seconds(std::int64_t s) { return TimePoint(duration_cast<Duration>(seconds(s))); }
 
 }  // namespace

@@ -31,7 +31,7 @@ class Store::State {
   std::shared_ptr<const Clock> clock;
   std::unique_ptr<backend::Backend> backend;
   core::RateLimiter limiter;
-  core::ActivityHub activity;  // wakes this store's idle pollers after its own enqueues
+  core::ActivityHub activity;          // wakes this store's idle pollers after its own enqueues
   core::MaintenanceTimer maintenance;  // schedules and auto prune from poll loops
 
   // The store's ephemeral consumer for `queue`, used by one-shot calls without .worker():

@@ -4,11 +4,11 @@
 #include <array>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
-#include <mutex>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include "pgqrs/error.h"
@@ -34,8 +34,8 @@ bool valid_zone_name(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '/' || name.front() == '-') return false;
   if (name.find("..") != std::string_view::npos) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '/' || c == '_' || c == '-' || c == '+';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' ||
+           c == '_' || c == '-' || c == '+';
   });
 }
 

@@ -44,7 +44,7 @@ class TimeZone {
   static TimeZone read_file(std::string_view name, std::string_view what);
 
   std::string name_;
-  std::int64_t initial_offset_ = 0;       // before the first transition
+  std::int64_t initial_offset_ = 0;      // before the first transition
   std::vector<Transition> transitions_;  // ascending by `at`
 };
 

@@ -20,7 +20,8 @@ std::int64_t utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 
   return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
 }
 
-std::int64_t next(const std::string& expr, std::int64_t after, const TimeZone& tz = TimeZone::utc()) {
+std::int64_t next(const std::string& expr, std::int64_t after,
+                  const TimeZone& tz = TimeZone::utc()) {
   auto n = CronExpr::parse(expr).next_after(after, tz);
   EXPECT_TRUE(n.has_value()) << expr;
   return n.value_or(-1);
@@ -94,8 +95,8 @@ TEST(Cron, MalformedExpressionsNameTheField) {
 }
 
 TEST(TimeZone, UnknownOrUnsafeNamesAreValidationErrors) {
-  for (const char* bad : {"Mars/Olympus", "../etc/passwd", "/etc/passwd", "", "America",
-                          "Europe/Paris\n"}) {
+  for (const char* bad :
+       {"Mars/Olympus", "../etc/passwd", "/etc/passwd", "", "America", "Europe/Paris\n"}) {
     try {
       TimeZone::load(bad);
       ADD_FAILURE() << "accepted " << bad;

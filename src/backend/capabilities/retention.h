@@ -25,10 +25,10 @@ class RetentionStore {
   // retain_finished and that finished (updated_at) longer than it before `now` (`before` is
   // ignored). delete_old deletes up to `limit` of them (oldest first) and returns how many;
   // count_old counts them all and changes nothing. QueueNotFoundError for an unknown queue.
-  virtual std::uint64_t delete_old(PruneKind kind, std::string_view queue,
-                                   TimePoint before, TimePoint now, std::uint32_t limit) = 0;
-  virtual std::uint64_t count_old(PruneKind kind, std::string_view queue,
-                                  TimePoint before, TimePoint now) = 0;
+  virtual std::uint64_t delete_old(PruneKind kind, std::string_view queue, TimePoint before,
+                                   TimePoint now, std::uint32_t limit) = 0;
+  virtual std::uint64_t count_old(PruneKind kind, std::string_view queue, TimePoint before,
+                                  TimePoint now) = 0;
 
   // Workflow retention of finished runs (nullopt: keep forever). False for an unknown workflow.
   virtual bool set_workflow_retention(std::string_view workflow,

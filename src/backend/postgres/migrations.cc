@@ -158,11 +158,11 @@ CREATE TABLE {s}.pgqrs_maintenance_leases (
 
 ALTER TABLE {s}.pgqrs_workflows ADD COLUMN retain_finished_us bigint;
 
-CREATE INDEX pgqrs_messages_archived_idx ON {s}.pgqrs_messages (queue_id, archived_at)
+CREATE INDEX pgqrs_messages_prune_archived_idx ON {s}.pgqrs_messages (queue_id, archived_at)
   WHERE archived_at IS NOT NULL;
-CREATE INDEX pgqrs_messages_dead_idx ON {s}.pgqrs_messages (queue_id, dead_at)
+CREATE INDEX pgqrs_messages_prune_dead_idx ON {s}.pgqrs_messages (queue_id, dead_at)
   WHERE dead_at IS NOT NULL;
-CREATE INDEX pgqrs_workflow_runs_finished_idx ON {s}.pgqrs_workflow_runs (workflow_id, updated_at)
+CREATE INDEX pgqrs_workflow_runs_prune_idx ON {s}.pgqrs_workflow_runs (workflow_id, updated_at)
   WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
 )sql";
 
@@ -188,7 +188,8 @@ std::string qualified(const StatementCache& sql, std::string_view table) {
 
 }  // namespace
 
-void install_schema(Executor& exec, StatementCache& sql, const std::string& schema) {
+void install_schema(Executor& exec, StatementCache& sql, const std::string& schema,
+                    std::int32_t up_to) {
   exec.transaction(
       "install",
       [&](Session& s) {
@@ -197,6 +198,7 @@ void install_schema(Executor& exec, StatementCache& sql, const std::string& sche
         std::int32_t version = current_version(s, sql);
         for (const backend::SchemaStep& m : backend::schema_steps()) {
           if (m.version <= version) continue;
+          if (m.version > up_to) break;
           s.simple(with_schema(kMigrationSql[m.version - 1], sql.quoted_schema()));
           s.exec(sql(kRecordVersion), Params().int4(m.version).text(m.description));
           version = m.version;

@@ -64,6 +64,7 @@ class PostgresBackend final : public backend::Backend {
 
   // ---- schema and queues (pg_backend.cc) ----
   void install() override;
+  void install_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
   QueueInfo create_queue(std::string_view name, TimePoint now) override;

@@ -51,8 +51,8 @@ std::string victims(backend::PruneKind kind) {
 }
 
 std::string delete_sql(backend::PruneKind kind) {
-  const char* table = kind == backend::PruneKind::kFinishedRuns ? "{s}.pgqrs_workflow_runs"
-                                                                : "{s}.pgqrs_messages";
+  const char* table =
+      kind == backend::PruneKind::kFinishedRuns ? "{s}.pgqrs_workflow_runs" : "{s}.pgqrs_messages";
   return "WITH v AS (" + victims(kind) + " FOR UPDATE SKIP LOCKED), d AS (DELETE FROM " + table +
          " WHERE id IN (SELECT id FROM v) RETURNING 1) SELECT count(*) FROM d";
 }

@@ -21,13 +21,13 @@ constexpr char kQueueExists[] = "SELECT 1 FROM {s}.pgqrs_queues WHERE queue_name
 constexpr char kWorkflowExists[] = "SELECT 1 FROM {s}.pgqrs_workflows WHERE name = $1";
 constexpr char kByName[] =
     "SELECT " PGQRS_SCHEDULE_COLUMNS " FROM {s}.pgqrs_schedules WHERE name = $1";
-constexpr char kAll[] =
-    "SELECT " PGQRS_SCHEDULE_COLUMNS " FROM {s}.pgqrs_schedules ORDER BY name";
+constexpr char kAll[] = "SELECT " PGQRS_SCHEDULE_COLUMNS " FROM {s}.pgqrs_schedules ORDER BY name";
 constexpr char kDue[] = "SELECT " PGQRS_SCHEDULE_COLUMNS
                         " FROM {s}.pgqrs_schedules WHERE paused = 0 AND next_fire_at <= $1 "
                         "ORDER BY next_fire_at, id LIMIT $2";
-constexpr char kSetState[] = "UPDATE {s}.pgqrs_schedules SET paused = $2, next_fire_at = $3, "
-                             "updated_at = $4 WHERE name = $1 RETURNING " PGQRS_SCHEDULE_COLUMNS;
+constexpr char kSetState[] =
+    "UPDATE {s}.pgqrs_schedules SET paused = $2, next_fire_at = $3, "
+    "updated_at = $4 WHERE name = $1 RETURNING " PGQRS_SCHEDULE_COLUMNS;
 constexpr char kDelete[] = "DELETE FROM {s}.pgqrs_schedules WHERE name = $1";
 // $1 id, $2 expected next_fire_at, $3 new next_fire_at, $4 last tick (NULL: keep), $5 now.
 constexpr char kClaim[] = R"sql(

@@ -149,11 +149,11 @@ CREATE TABLE pgqrs_maintenance_leases (
 
 ALTER TABLE pgqrs_workflows ADD COLUMN retain_finished_us INTEGER;
 
-CREATE INDEX pgqrs_messages_archived_idx ON pgqrs_messages (queue_id, archived_at)
+CREATE INDEX pgqrs_messages_prune_archived_idx ON pgqrs_messages (queue_id, archived_at)
   WHERE archived_at IS NOT NULL;
-CREATE INDEX pgqrs_messages_dead_idx ON pgqrs_messages (queue_id, dead_at)
+CREATE INDEX pgqrs_messages_prune_dead_idx ON pgqrs_messages (queue_id, dead_at)
   WHERE dead_at IS NOT NULL;
-CREATE INDEX pgqrs_workflow_runs_finished_idx ON pgqrs_workflow_runs (workflow_id, updated_at)
+CREATE INDEX pgqrs_workflow_runs_prune_idx ON pgqrs_workflow_runs (workflow_id, updated_at)
   WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
 )sql";
 
@@ -183,8 +183,9 @@ std::int32_t current_version(Session& s) {
 
 }  // namespace
 
-void install_schema(Executor& exec) {
+void install_schema(Executor& exec, std::int32_t up_to) {
   for (const backend::SchemaStep& m : backend::schema_steps()) {
+    if (m.version > up_to) break;
     exec.write("install", [&](Session& s) {
       s.exec(kCreateVersionTable);
       if (current_version(s) >= m.version) return;

@@ -58,6 +58,7 @@ class SqlFamilyBackend : public backend::Backend {
 
   // ---- schema (sql_backend.cc) ----
   void install() override;
+  void install_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
 

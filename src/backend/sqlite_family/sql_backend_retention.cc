@@ -24,7 +24,6 @@ WHERE w.retain_finished_us IS NOT NULL AND w.queue_id = ?1
   AND r.status IN ('SUCCESS', 'ERROR', 'CANCELLED') AND r.updated_at < ?2 - w.retain_finished_us
 ORDER BY r.updated_at LIMIT ?3)sql";
 
-
 constexpr char kSetRetention[] =
     "UPDATE pgqrs_workflows SET retain_finished_us = ?2 WHERE name = ?1";
 constexpr char kGetRetention[] = "SELECT retain_finished_us FROM pgqrs_workflows WHERE name = ?1";
@@ -47,15 +46,12 @@ const char* select_for(backend::PruneKind kind) {
   return kOldArchived;
 }
 
-std::int64_t queue_filter(Session& s, std::string_view queue) {
-  return require_queue_id(s, queue);
-}
+std::int64_t queue_filter(Session& s, std::string_view queue) { return require_queue_id(s, queue); }
 
 }  // namespace
 
-std::uint64_t SqlFamilyBackend::delete_old(backend::PruneKind kind,
-                                           std::string_view queue, TimePoint before,
-                                           TimePoint now, std::uint32_t limit) {
+std::uint64_t SqlFamilyBackend::delete_old(backend::PruneKind kind, std::string_view queue,
+                                           TimePoint before, TimePoint now, std::uint32_t limit) {
   return exec_.write("prune", [&](Session& s) {
     const auto queue_id = queue_filter(s, queue);
     std::vector<std::int64_t> ids;
@@ -78,9 +74,8 @@ std::uint64_t SqlFamilyBackend::delete_old(backend::PruneKind kind,
   });
 }
 
-std::uint64_t SqlFamilyBackend::count_old(backend::PruneKind kind,
-                                          std::string_view queue, TimePoint before,
-                                          TimePoint now) {
+std::uint64_t SqlFamilyBackend::count_old(backend::PruneKind kind, std::string_view queue,
+                                          TimePoint before, TimePoint now) {
   return exec_.read("count_old", [&](Session& s) {
     const auto queue_id = queue_filter(s, queue);
     const std::string sql = "SELECT count(*) FROM (" + std::string(select_for(kind)) + ")";
@@ -108,13 +103,14 @@ std::optional<std::int64_t> SqlFamilyBackend::workflow_retention(std::string_vie
   return exec_.read("workflow_retention", [&](Session& s) -> std::optional<std::int64_t> {
     auto q = s.query(kGetRetention);
     q.bind(workflow);
-    if (!q.step()) throw ValidationError("workflow '" + std::string(workflow) + "' is not registered");
+    if (!q.step())
+      throw ValidationError("workflow '" + std::string(workflow) + "' is not registered");
     return q.optional_int64(0);
   });
 }
 
-bool SqlFamilyBackend::acquire_lease(std::string_view name, std::string_view holder,
-                                     TimePoint now, TimePoint until) {
+bool SqlFamilyBackend::acquire_lease(std::string_view name, std::string_view holder, TimePoint now,
+                                     TimePoint until) {
   return exec_.write("acquire_lease", [&](Session& s) {
     return s.query(kAcquire).bind(name).bind(holder).bind(now).bind(until).execute() > 0;
   });

@@ -16,8 +16,7 @@ constexpr char kInsert[] = R"sql(
 INSERT INTO pgqrs_schedules (name, cron, every_us, time_zone, target_kind, target, payload,
                              catch_up, paused, next_fire_at, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10) RETURNING id)sql";
-constexpr char kByName[] =
-    "SELECT " PGQRS_SCHEDULE_COLUMNS " FROM pgqrs_schedules WHERE name = ?1";
+constexpr char kByName[] = "SELECT " PGQRS_SCHEDULE_COLUMNS " FROM pgqrs_schedules WHERE name = ?1";
 constexpr char kAll[] = "SELECT " PGQRS_SCHEDULE_COLUMNS " FROM pgqrs_schedules ORDER BY name";
 constexpr char kDue[] = "SELECT " PGQRS_SCHEDULE_COLUMNS
                         " FROM pgqrs_schedules WHERE paused = 0 AND next_fire_at <= ?1 "
