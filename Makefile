@@ -158,8 +158,10 @@ fuzz-build:
 
 # The benchmark grid (bench/run): release preset, a throwaway Postgres started by the script,
 # docs/benchmarks.md + docs/benchmarks.png + docs/benchmarks.jsonl. Knobs: BENCH_MESSAGES,
-# BENCH_MEMORY_MESSAGES, BENCH_RUNS, PGQRS_PG_CEILING (see bench/run --help).
-bench: bootstrap
+# BENCH_MEMORY_MESSAGES, BENCH_RUNS, BENCH_PG_FSYNC, BENCH_PY_MESSAGES, PGQRS_PG_CEILING (see
+# bench/run --help). Postgres runs with fsync on; the Python side-by-side against the original
+# pgqrs needs our wheel (wheel-install) and installs pgqrs==0.15.3 into its own venv.
+bench: bootstrap wheel-install
 	$(call configure_build,release,pgqrs-bench)
 	BENCH_COMMAND="make bench" bench/run
 

@@ -101,6 +101,36 @@ def simple_section(records, scenario, columns, title):
     return f"## {title}\n\n" + table(header, body) + "\n"
 
 
+def python_section(records, targets):
+    """The side-by-side users switching from the original Python package look for."""
+    py = [r for r in records if r["scenario"] == "python.drain"]
+    if not py:
+        return ""
+    rate = {(r["package"], r["consumers"], r["batch"]): r for r in py}
+    cpp = {(r["consumers"], r["batch"]): r["msgs_per_s"] for r in by(records, "queue.drain", "postgres")}
+    header = ["consumers", "batch", "original 0.15.3 msg/s", "ours (Python) msg/s",
+              "ours / original", "ours (C++ pgqrs-bench) msg/s", "errors"]
+    body = []
+    for consumers, batch in sorted({(r["consumers"], r["batch"]) for r in py}):
+        o, u = rate.get(("original", consumers, batch)), rate.get(("ours", consumers, batch))
+        ratio = u["msgs_per_s"] / o["msgs_per_s"] if o and u else None
+        if ratio is not None:
+            targets.append((f"postgres python.drain {consumers}x{batch}: ours ≥ original",
+                            f"{ratio:.2f}×", ratio >= 1.0))
+        body.append([consumers, batch, fmt(o and o["msgs_per_s"]), fmt(u and u["msgs_per_s"]),
+                     fmt(ratio, 2) + "×" if ratio is not None else "–",
+                     fmt(cpp.get((consumers, batch))),
+                     sum(r["errors"] for r in (o, u) if r)])
+    m = py[0]["messages"]
+    return ("## Python: side by side with the original pgqrs (PostgreSQL)\n\n"
+            f"`bench/python_drain.py`, the same script for both packages (each installed in its "
+            f"own venv, each in its own database on the same server): prefill {m:,} messages, "
+            "then N asyncio consumers loop `await consumer.dequeue(batch_size=B)` + "
+            "`await consumer.archive_many(ids)` until the queue is empty. The C++ column is "
+            "the queue.drain grid above at the same point (its message count is M).\n\n"
+            + table(header, body) + "\n")
+
+
 def chart(records, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -206,6 +236,7 @@ def main():
         ("poll interval ms", lambda r: r.get("poll_interval_ms")),
         ("errors", lambda r: r["errors"])],
         "queue.latency (enqueue commit → handler start; the producer uses its own Store)"))
+    out.append(python_section(records, targets))
     for r in by(records, "workflow.steps"):
         if r["backend"] == "postgres":
             targets.append((f"postgres workflow step overhead ≤ 2 × one commit ({r['consumers']} "

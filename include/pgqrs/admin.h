@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,16 @@ class Admin {
   void uninstall() const;
 
   QueueInfo create_queue(std::string_view name) const;  // QueueAlreadyExistsError
+  // With flow-control options (pgqrs/queue_options.h); ValidationError naming the bad field
+  // before anything is stored.
+  QueueInfo create_queue(std::string_view name, const QueueOptions& options) const;
+  // Changes a queue's options atomically: `edit` gets the stored options and changes them in
+  // place, while the queue row is locked; the result is validated and stored. Nothing
+  // changes if `edit` throws or the result is invalid (ValidationError naming the field).
+  // QueueNotFoundError. Takes effect for dequeues that start after it returns.
+  //   admin.update_queue("emails", [](pgqrs::QueueOptions& o) { o.concurrency = 5; });
+  QueueInfo update_queue(std::string_view name,
+                         const std::function<void(QueueOptions&)>& edit) const;
   QueueInfo get_queue(std::string_view name) const;     // QueueNotFoundError
   std::vector<QueueInfo> list_queues() const;
   // Refused (ConflictError) while the queue has messages or live workers; purge first.

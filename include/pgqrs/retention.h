@@ -6,8 +6,8 @@
 // `skipped = true` without deleting anything when another process holds it. Each batch is
 // its own short transaction of at most batch_size rows, so consumers keep draining while a
 // prune runs. Poll loops and Scheduler handles run prune() on their own at most once per
-// kAutoPruneInterval of the store's clock (finished runs of workflows that have a
-// retain_finished; archived/dead by the queues' retention settings where the store has them).
+// kAutoPruneInterval of the store's clock, with the stored settings: each queue's
+// retain_archived / retain_dead (QueueOptions) and each workflow's retain_finished.
 // Thread-safe.
 #pragma once
 
@@ -33,10 +33,13 @@ struct PruneProgress {
 };
 
 struct PruneOptions {
-  // Archived messages whose archived_at is older than this (unset: kept).
+  // Archived messages whose archived_at is older than this, in every queue pruned (unset:
+  // each queue's QueueOptions::retain_archived, when use_queue_retention; else kept).
   std::optional<Duration> archived_older_than;
-  // Dead letters whose dead_at is older than this (unset: kept).
+  // Dead letters whose dead_at is older than this (unset: each queue's retain_dead, when
+  // use_queue_retention; else kept).
   std::optional<Duration> dead_older_than;
+  bool use_queue_retention = true;
   // Finished runs of workflows with a retain_finished older than it.
   bool finished_runs = true;
   std::optional<std::string> queue;  // one queue only (default: every queue)

@@ -15,12 +15,15 @@ namespace pgqrs::core {
 
 // Validates every payload (nothing is written if one is bad), applies the rate limit and
 // enqueues them in one transaction. `delay` negative -> ValidationError. `at` (if set)
-// overrides delay. Returns ids in input order.
+// overrides delay. `flow`: empty, one entry (applies to every payload) or one per payload;
+// validated (ValidationError naming the field and message; a dedup key twice in the batch
+// is one). Returns ids in input order (a deduplicated message: the live message's id).
 std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std::string& queue,
                                            const std::vector<json>& payloads,
                                            std::optional<std::chrono::milliseconds> delay,
                                            std::optional<std::int64_t> producer,
-                                           std::optional<TimePoint> at = std::nullopt);
+                                           std::optional<TimePoint> at = std::nullopt,
+                                           const std::vector<MessageOptions>& flow = {});
 
 // The same, inside a user transaction (pgqrs/postgres.h): nothing becomes visible before it
 // commits, so the in-process wake-up is left to the caller (Transaction::commit); returns
@@ -28,7 +31,8 @@ std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std:
 std::vector<std::int64_t> enqueue_messages_in(
     detail::StoreState& store, backend::UserTransaction& tx, const std::string& queue,
     const std::vector<json>& payloads, std::optional<std::chrono::milliseconds> delay,
-    std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now);
+    std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now,
+    const std::vector<MessageOptions>& flow = {});
 
 // Leases up to `limit` messages for `lease` as `consumer`, at `now` (default: the store's
 // clock).

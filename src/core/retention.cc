@@ -47,14 +47,14 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
   }
   const auto& state = StoreAccess::state(store);
   backend::Backend& b = *state->backend;
-  std::vector<std::string> queues;
+  std::vector<QueueInfo> queues;
   if (o.queue) {
     core::validate_name(*o.queue, "queue name");
-    if (!b.find_queue(*o.queue))
-      throw QueueNotFoundError("queue '" + *o.queue + "' does not exist");
-    queues.push_back(*o.queue);
+    auto q = b.find_queue(*o.queue);
+    if (!q) throw QueueNotFoundError("queue '" + *o.queue + "' does not exist");
+    queues.push_back(*q);
   } else {
-    for (const QueueInfo& q : b.list_queues()) queues.push_back(q.queue_name);
+    queues = b.list_queues();
   }
 
   PruneResult result;
@@ -66,17 +66,25 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
     return result;
   }
   try {
-    std::vector<Pass> passes;
-    if (o.archived_older_than) {
-      passes.push_back({backend::PruneKind::kArchived, "archived", now - *o.archived_older_than,
-                        &result.archived});
-    }
-    if (o.dead_older_than) {
-      passes.push_back({backend::PruneKind::kDead, "dead", now - *o.dead_older_than, &result.dead});
-    }
-    if (o.finished_runs)
-      passes.push_back({backend::PruneKind::kFinishedRuns, "runs", now, &result.runs});
-    for (const std::string& queue : queues) {
+    for (const QueueInfo& info : queues) {
+      const std::string& queue = info.queue_name;
+      // An explicit age wins; otherwise the queue's own retention (QueueOptions).
+      const auto archived = o.archived_older_than ? o.archived_older_than
+                                                  : (o.use_queue_retention
+                                                         ? info.options.retain_archived
+                                                         : std::nullopt);
+      const auto dead = o.dead_older_than
+                            ? o.dead_older_than
+                            : (o.use_queue_retention ? info.options.retain_dead : std::nullopt);
+      std::vector<Pass> passes;
+      if (archived) {
+        passes.push_back({backend::PruneKind::kArchived, "archived", now - *archived,
+                          &result.archived});
+      }
+      if (dead) passes.push_back({backend::PruneKind::kDead, "dead", now - *dead, &result.dead});
+      if (o.finished_runs) {
+        passes.push_back({backend::PruneKind::kFinishedRuns, "runs", now, &result.runs});
+      }
       for (const Pass& pass : passes) {
         PruneProgress progress{queue, pass.label, 0};
         if (o.dry_run) {

@@ -59,6 +59,47 @@ TEST_P(RetentionTest, PrunesOnlyOldArchivedMessagesInBoundedBatches) {
   EXPECT_EQ(AllMessages("q").size(), 8u);
 }
 
+TEST_P(RetentionTest, QueueRetentionOptionsDriveADefaultPrune) {
+  pgqrs::QueueOptions opts;
+  opts.retain_archived = 1h;
+  admin().create_queue("kept1h", opts);
+  auto c = pgqrs::consumer("c2", "kept1h").create(store());
+  EnqueueNumbers("kept1h", 4);
+  for (const auto& m : c.dequeue(4)) ASSERT_TRUE(c.archive(m.id));
+  Archive(2);  // "q" has no retention: kept
+  Advance(30min);
+  EXPECT_EQ(pgqrs::prune(store(), {}).archived, 0u);  // not old enough yet
+  Advance(31min);
+  auto r = pgqrs::prune(store(), {});
+  EXPECT_EQ(r.archived, 4u);
+  EXPECT_EQ(Archived(), 2u);
+  EXPECT_TRUE(AllMessages("kept1h").empty());
+  // Without the queue settings nothing is due.
+  Archive(1);
+  Advance(2h);
+  pgqrs::PruneOptions o;
+  o.use_queue_retention = false;
+  EXPECT_EQ(pgqrs::prune(store(), o).archived, 0u);
+}
+
+TEST_P(RetentionTest, APollLoopPrunesByTheQueueSettings) {
+  pgqrs::QueueOptions opts;
+  opts.retain_archived = 1h;
+  admin().create_queue("auto", opts);
+  auto c = pgqrs::consumer("c3", "auto").create(store());
+  EnqueueNumbers("auto", 3);
+  for (const auto& m : c.dequeue(3)) ASSERT_TRUE(c.archive(m.id));
+  Advance(2h);
+  // A handler's poll loop that ends when the queue is empty (nothing pending here).
+  auto stats = pgqrs::dequeue()
+                   .from("auto")
+                   .until_empty()
+                   .handle([](const pgqrs::QueueMessage&) {})
+                   .poll(store());
+  EXPECT_EQ(stats.processed, 0u);
+  EXPECT_TRUE(AllMessages("auto").empty());
+}
+
 TEST_P(RetentionTest, DryRunCountsAndChangesNothing) {
   Archive(7);
   Advance(2h);

@@ -67,7 +67,10 @@ class PostgresBackend final : public backend::Backend {
   void install_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
-  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  QueueInfo create_queue(std::string_view name, TimePoint now,
+                         const QueueOptions& options = {}) override;
+  // (queue options: *_flow.cc)
+  QueueInfo update_queue_options(std::string_view name, const EditOptions& edit) override;
   std::optional<QueueInfo> find_queue(std::string_view name) override;
   std::vector<QueueInfo> list_queues() override;
   void delete_queue(std::string_view name) override;
@@ -182,6 +185,9 @@ class PostgresBackend final : public backend::Backend {
  private:
   // Throws QueueNotFoundError for `name` (message used by every operation).
   [[noreturn]] static void queue_not_found(std::string_view name);
+  // dequeue() of a queue with limits (flow_lease.cc): one transaction that locks the queue
+  // row, counts what is held and leases within the limits.
+  std::vector<QueueMessage> dequeue_limited(const backend::DequeueParams& p);
   [[noreturn]] static void worker_not_found(std::int64_t id);
   // trigger_run()'s statement on the caller's session (inside its transaction or alone).
   backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,

@@ -118,6 +118,36 @@ CREATE TABLE pgqrs_workflow_steps (
 );
 )sql";
 
+// Version 2: flow control (issue 14); the same shape as the Postgres step 2 (see the
+// comment there). Durations are INTEGER microseconds, NULL = unset.
+constexpr char kMigration2[] = R"sql(
+ALTER TABLE pgqrs_queues ADD COLUMN concurrency INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN worker_concurrency INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN key_concurrency INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN rate_limit INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN rate_period_us INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN retain_archived_us INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN retain_dead_us INTEGER;
+ALTER TABLE pgqrs_messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pgqrs_messages ADD COLUMN dedup_key TEXT;
+ALTER TABLE pgqrs_messages ADD COLUMN concurrency_key TEXT;
+DROP INDEX pgqrs_messages_dequeue_idx;
+CREATE INDEX pgqrs_messages_dequeue_idx ON pgqrs_messages (queue_id, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority = 0;
+CREATE INDEX pgqrs_messages_priority_idx ON pgqrs_messages (queue_id, priority, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority <> 0;
+CREATE UNIQUE INDEX pgqrs_messages_dedup_idx ON pgqrs_messages (queue_id, dedup_key)
+  WHERE dedup_key IS NOT NULL AND archived_at IS NULL AND dead_at IS NULL;
+CREATE INDEX pgqrs_messages_ckey_idx ON pgqrs_messages (queue_id, concurrency_key)
+  WHERE concurrency_key IS NOT NULL AND archived_at IS NULL AND dead_at IS NULL;
+CREATE TABLE pgqrs_rate_leases (
+  queue_id  INTEGER NOT NULL,
+  leased_at INTEGER NOT NULL
+);
+CREATE INDEX pgqrs_rate_leases_idx ON pgqrs_rate_leases (queue_id, leased_at);
+)sql";
+
+
 // Schedules and retention (issue 14 part B; self-contained, so a renumber only moves it).
 // A schedule's tick is claimed by a compare-and-set of next_fire_at; the maintenance leases
 // let one pruner run at a time; the partial indexes serve the bounded prune deletes.
@@ -158,12 +188,14 @@ CREATE INDEX pgqrs_workflow_runs_prune_idx ON pgqrs_workflow_runs (workflow_id, 
 )sql";
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 2> kMigrationSql{kMigration1, kMigrationSchedules};
+constexpr std::array<std::string_view, 3> kMigrationSql{kMigration1, kMigration2,
+                                                         kMigrationSchedules};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
 // Children before parents, so that foreign keys never block a DROP.
 constexpr char kDropAll[] = R"sql(
+DROP TABLE IF EXISTS pgqrs_rate_leases;
 DROP TABLE IF EXISTS pgqrs_schedules;
 DROP TABLE IF EXISTS pgqrs_maintenance_leases;
 DROP TABLE IF EXISTS pgqrs_workflow_steps;

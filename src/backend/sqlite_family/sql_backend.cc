@@ -70,7 +70,8 @@ void SqlFamilyBackend::uninstall() { uninstall_schema(exec_); }
 
 // ---- queues -------------------------------------------------------------------------------
 
-QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
+QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now,
+                                         const QueueOptions& options) {
   return exec_.write("create_queue", [&](Session& s) {
     if (find_queue_id(s, name)) {
       throw QueueAlreadyExistsError("queue '" + std::string(name) + "' already exists");
@@ -79,6 +80,8 @@ QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
     info.id = insert_queue(s, name, now);
     info.queue_name = std::string(name);
     info.created_at = stored(now);
+    write_queue_options(s, info.id, options);
+    info.options = options;
     return info;
   });
 }

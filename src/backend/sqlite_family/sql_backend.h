@@ -63,7 +63,10 @@ class SqlFamilyBackend : public backend::Backend {
   void uninstall() override;
 
   // ---- queues (sql_backend.cc) ----
-  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  QueueInfo create_queue(std::string_view name, TimePoint now,
+                         const QueueOptions& options = {}) override;
+  // (queue options: *_flow.cc)
+  QueueInfo update_queue_options(std::string_view name, const EditOptions& edit) override;
   std::optional<QueueInfo> find_queue(std::string_view name) override;
   std::vector<QueueInfo> list_queues() override;
   void delete_queue(std::string_view name) override;
@@ -173,6 +176,10 @@ class SqlFamilyBackend : public backend::Backend {
   template <class Bind>
   std::vector<bool> per_id(std::string_view op, std::string_view sql,
                            const std::vector<std::int64_t>& ids, Bind bind);
+  // enqueue() of messages with flow fields (sql_backend_flow.cc), in the caller's write
+  // transaction, on queue `queue_id` (checked).
+  std::vector<std::int64_t> enqueue_flow(Session& s, std::int64_t queue_id,
+                                         const backend::EnqueueParams& p);
   // dequeue()'s body, inside the caller's write transaction.
   std::vector<QueueMessage> lease_in(Session& s, const backend::DequeueParams& p);
 
