@@ -149,7 +149,7 @@ void register_prune(CLI::App& admin, Context& ctx) {
 }  // namespace
 
 void register_schedule_commands(CLI::App& app, Context& ctx) {
-  if (CLI::App* admin = app.get_subcommand_no_throw("admin")) register_prune(*admin, ctx);
+  register_prune(*app.get_subcommand("admin"), ctx);  // registered before this group
 
   CLI::App* group = app.add_subcommand("schedule", "Cron and interval schedules");
   group->require_subcommand(1);

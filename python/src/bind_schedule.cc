@@ -81,26 +81,25 @@ void bind_schedule(nb::module_& m) {
   m.def("schedule_fire_due", [](const pgqrs::Store& store) {
     return unlocked([&] { return pgqrs::fire_due_schedules(store); });
   });
-  m.def("prune",
-        [](const pgqrs::Store& store, std::optional<long long> archived_us,
-           std::optional<long long> dead_us, std::optional<std::string> queue,
-           std::uint32_t batch_size, bool dry_run) {
-          pgqrs::PruneOptions o;
-          if (archived_us) o.archived_older_than = Micros(*archived_us);
-          if (dead_us) o.dead_older_than = Micros(*dead_us);
-          o.queue = std::move(queue);
-          o.batch_size = batch_size;
-          o.dry_run = dry_run;
-          const pgqrs::PruneResult r = unlocked([&] { return pgqrs::prune(store, o); });
-          nb::dict d;
-          d["archived"] = r.archived;
-          d["dead"] = r.dead;
-          d["runs"] = r.runs;
-          d["batches"] = r.batches;
-          d["dry_run"] = r.dry_run;
-          d["skipped"] = r.skipped;
-          return d;
-        });
+  m.def("prune", [](const pgqrs::Store& store, std::optional<long long> archived_us,
+                    std::optional<long long> dead_us, std::optional<std::string> queue,
+                    std::uint32_t batch_size, bool dry_run) {
+    pgqrs::PruneOptions o;
+    if (archived_us) o.archived_older_than = Micros(*archived_us);
+    if (dead_us) o.dead_older_than = Micros(*dead_us);
+    o.queue = std::move(queue);
+    o.batch_size = batch_size;
+    o.dry_run = dry_run;
+    const pgqrs::PruneResult r = unlocked([&] { return pgqrs::prune(store, o); });
+    nb::dict d;
+    d["archived"] = r.archived;
+    d["dead"] = r.dead;
+    d["runs"] = r.runs;
+    d["batches"] = r.batches;
+    d["dry_run"] = r.dry_run;
+    d["skipped"] = r.skipped;
+    return d;
+  });
   m.def("set_workflow_retention", [](const pgqrs::Store& store, const std::string& workflow,
                                      std::optional<long long> retain_us) {
     std::optional<pgqrs::Duration> d;

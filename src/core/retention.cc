@@ -69,17 +69,17 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
     for (const QueueInfo& info : queues) {
       const std::string& queue = info.queue_name;
       // An explicit age wins; otherwise the queue's own retention (QueueOptions).
-      const auto archived = o.archived_older_than ? o.archived_older_than
-                                                  : (o.use_queue_retention
-                                                         ? info.options.retain_archived
-                                                         : std::nullopt);
+      const auto archived =
+          o.archived_older_than
+              ? o.archived_older_than
+              : (o.use_queue_retention ? info.options.retain_archived : std::nullopt);
       const auto dead = o.dead_older_than
                             ? o.dead_older_than
                             : (o.use_queue_retention ? info.options.retain_dead : std::nullopt);
       std::vector<Pass> passes;
       if (archived) {
-        passes.push_back({backend::PruneKind::kArchived, "archived", now - *archived,
-                          &result.archived});
+        passes.push_back(
+            {backend::PruneKind::kArchived, "archived", now - *archived, &result.archived});
       }
       if (dead) passes.push_back({backend::PruneKind::kDead, "dead", now - *dead, &result.dead});
       if (o.finished_runs) {

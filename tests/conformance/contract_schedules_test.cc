@@ -1,5 +1,5 @@
 // Backend contracts of ScheduleStore and RetentionStore (capabilities/schedules.h,
-// retention.h) and the upgrade from schema version 1 with data in it, on every backend.
+// retention.h) and the upgrade to their schema step with data in it, on every backend.
 #include <string>
 #include <vector>
 
@@ -29,10 +29,13 @@ class BackendSchedulesContract : public BackendContractTest {
 };
 PGQRS_INSTANTIATE_CONFORMANCE(BackendSchedulesContract);
 
-TEST_P(BackendSchedulesContract, UpgradeFromVersion1KeepsDataAndAddsTheNewTables) {
+// From the version before the schedules step (whose operations the current backend can run
+// to write data), with data in it, to the current one.
+TEST_P(BackendSchedulesContract, UpgradeFromThePreviousVersionKeepsDataAndAddsTheNewTables) {
+  constexpr std::int32_t kPrevious = pgqrs::backend::kSchemaVersion - 1;
   Backend& b = OpenFresh(/*install=*/false);
-  b.install_to(1);
-  EXPECT_EQ(b.schema_version(), 1);
+  b.install_to(kPrevious);
+  EXPECT_EQ(b.schema_version(), kPrevious);
   b.create_queue("old", kT0);
   b.create_workflow("wf", kT0);
   EnqueueParams p;

@@ -21,8 +21,7 @@ TEST_F(CliTest, ScheduleCreateListShowPauseResumeRemove) {
   ASSERT_EQ(s["upcoming"].size(), 5u);
   EXPECT_TRUE(std::regex_match(s["next_fire_at"].get<std::string>(), iso_utc()));
 
-  r = cli({"schedule", "create", "tick", "--every", "30s", "--queue", "jobs", "--catch-up",
-           "all"});
+  r = cli({"schedule", "create", "tick", "--every", "30s", "--queue", "jobs", "--catch-up", "all"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.out.find("Created schedule 'tick'"), std::string::npos) << describe(r);
 
@@ -59,12 +58,11 @@ TEST_F(CliTest, ScheduleBadInputNamesTheFieldAndStoresNothing) {
   Result r = cli({"schedule", "create", "bad", "--cron", "0 25 * * *", "--queue", "jobs"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_NE(r.err.find("cron: invalid hour field '25'"), std::string::npos) << describe(r);
-  r = cli({"schedule", "create", "bad", "--cron", "0 3 * * *", "--tz", "Mars/Base", "--queue",
-           "jobs"});
+  r = cli(
+      {"schedule", "create", "bad", "--cron", "0 3 * * *", "--tz", "Mars/Base", "--queue", "jobs"});
   EXPECT_NE(r.err.find("time_zone: unknown time zone 'Mars/Base'"), std::string::npos)
       << describe(r);
-  r = cli({"schedule", "create", "bad", "--cron", "* * * * *", "--every", "5s", "--queue",
-           "jobs"});
+  r = cli({"schedule", "create", "bad", "--cron", "* * * * *", "--every", "5s", "--queue", "jobs"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);  // a usage error: excluded together
   r = cli_json({"schedule", "list"});
   EXPECT_TRUE(parse_json(r).empty());

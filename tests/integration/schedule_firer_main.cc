@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
     pgqrs::ConfigOverrides overrides;
     overrides.dsn = argv[1];
     auto clock = std::make_shared<pgqrs::ManualClock>(start);
-    pgqrs::Store store = pgqrs::connect_with_config(pgqrs::Config::load(std::nullopt, overrides),
-                                                    clock);
+    pgqrs::Store store =
+        pgqrs::connect_with_config(pgqrs::Config::load(std::nullopt, overrides), clock);
     std::size_t fired = 0;
     for (int i = 0; i <= steps; ++i) {
       clock->set(start + i * step);
