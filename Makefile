@@ -154,7 +154,7 @@ deb-test: deb
 # (crash-*): fix it, then add the input to fuzz/corpus/<target> and a regression test.
 # fuzz-smoke replays only the committed corpora (seconds), as a quick check.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := dsn_fuzz config_fuzz payload_fuzz cli_args_fuzz s3_response_fuzz
+FUZZ_TARGETS := dsn_fuzz config_fuzz payload_fuzz cli_args_fuzz s3_response_fuzz cron_fuzz
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t; \

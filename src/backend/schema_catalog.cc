@@ -16,9 +16,16 @@ constexpr std::array<std::string_view, 6> kStep1Tables{
 // tables; the rate-limit window is its own table.
 constexpr std::array<std::string_view, 1> kFlowControlTables{"pgqrs_rate_leases"};
 
-constexpr std::array<SchemaStep, 2> kSteps{{
+// Schedules and retention (issue 14 part B): pgqrs_schedules, pgqrs_maintenance_leases,
+// pgqrs_workflows.retain_finished_us and the prune indexes.
+constexpr std::array<std::string_view, 2> kStepSchedulesTables{"pgqrs_schedules",
+                                                               "pgqrs_maintenance_leases"};
+
+constexpr std::array<SchemaStep, 3> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
-    {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
+    {2, "flow control: queue options, priorities, dedup and concurrency keys",
+     kFlowControlTables},
+    {3, "schedules and retention", kStepSchedulesTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -233,6 +233,7 @@ std::vector<QueueMessage> DequeueBuilder::poll(const Store& store) const {
       session.finish(*why);
       return {};
     }
+    session.maintain();
     auto msgs = lease_batch(r);
     if (!msgs.empty()) {
       session.finish(PollStop::kEmpty);

@@ -177,4 +177,6 @@ void PollSession::finish(PollStop why) {
   }
 }
 
+void PollSession::maintain() noexcept { run_maintenance(r_.store); }
+
 }  // namespace pgqrs::core

@@ -165,15 +165,55 @@ CREATE TABLE {s}.pgqrs_rate_leases (
 CREATE INDEX pgqrs_rate_leases_idx ON {s}.pgqrs_rate_leases (queue_id, leased_at);
 )sql";
 
+// Schedules and retention (issue 14 part B; self-contained, so a renumber only moves it).
+// A schedule's tick is claimed by a compare-and-set of next_fire_at; the maintenance leases
+// let one pruner run at a time; the partial indexes serve the bounded prune deletes.
+constexpr char kMigrationSchedules[] = R"sql(
+CREATE TABLE {s}.pgqrs_schedules (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name         text NOT NULL UNIQUE,
+  cron         text,
+  every_us     bigint,
+  time_zone    text NOT NULL,
+  target_kind  text NOT NULL CHECK (target_kind IN ('queue', 'workflow')),
+  target       text NOT NULL,
+  payload      jsonb NOT NULL,
+  catch_up     text NOT NULL CHECK (catch_up IN ('none', 'last', 'all')),
+  paused       integer NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  next_fire_at timestamptz NOT NULL,
+  last_fire_at timestamptz,
+  created_at   timestamptz NOT NULL,
+  updated_at   timestamptz NOT NULL,
+  CHECK ((cron IS NULL) <> (every_us IS NULL))
+);
+CREATE INDEX pgqrs_schedules_due_idx ON {s}.pgqrs_schedules (next_fire_at) WHERE paused = 0;
+
+CREATE TABLE {s}.pgqrs_maintenance_leases (
+  name        text PRIMARY KEY,
+  holder      text NOT NULL,
+  lease_until timestamptz NOT NULL
+);
+
+ALTER TABLE {s}.pgqrs_workflows ADD COLUMN retain_finished_us bigint;
+
+CREATE INDEX pgqrs_messages_prune_archived_idx ON {s}.pgqrs_messages (queue_id, archived_at)
+  WHERE archived_at IS NOT NULL;
+CREATE INDEX pgqrs_messages_prune_dead_idx ON {s}.pgqrs_messages (queue_id, dead_at)
+  WHERE dead_at IS NOT NULL;
+CREATE INDEX pgqrs_workflow_runs_prune_idx ON {s}.pgqrs_workflow_runs (workflow_id, updated_at)
+  WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
 // with {s} for the schema (sql_text.h).
-constexpr std::array<const char*, 2> kMigrationSql{kMigration1, kMigration2};
+constexpr std::array<const char*, 3> kMigrationSql{kMigration1, kMigration2, kMigrationSchedules};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 
 // One statement: foreign keys between the listed tables never block it.
 constexpr char kDropAll[] = R"sql(
-DROP TABLE IF EXISTS {s}.pgqrs_rate_leases, {s}.pgqrs_workflow_steps, {s}.pgqrs_workflow_runs, {s}.pgqrs_workflows,
+DROP TABLE IF EXISTS {s}.pgqrs_schedules, {s}.pgqrs_maintenance_leases, {s}.pgqrs_rate_leases,
+  {s}.pgqrs_workflow_steps, {s}.pgqrs_workflow_runs, {s}.pgqrs_workflows,
   {s}.pgqrs_messages, {s}.pgqrs_workers, {s}.pgqrs_queues, {s}.pgqrs_schema_version)sql";
 
 std::int32_t current_version(Session& s, StatementCache& sql) {
@@ -200,7 +240,8 @@ void refuse_foreign_tables(Session& s, StatementCache& sql) {
 
 }  // namespace
 
-void install_schema(Executor& exec, StatementCache& sql, const std::string& schema) {
+void install_schema(Executor& exec, StatementCache& sql, const std::string& schema,
+                    std::int32_t up_to) {
   exec.transaction(
       "install",
       [&](Session& s) {
@@ -210,6 +251,7 @@ void install_schema(Executor& exec, StatementCache& sql, const std::string& sche
         if (version == 0) refuse_foreign_tables(s, sql);
         for (const backend::SchemaStep& m : backend::schema_steps()) {
           if (m.version <= version) continue;
+          if (m.version > up_to) break;
           s.simple(with_schema(kMigrationSql[m.version - 1], sql.quoted_schema()));
           s.exec(sql(kRecordVersion), Params().int4(m.version).text(m.description));
           version = m.version;

@@ -64,6 +64,7 @@ class PostgresBackend final : public backend::Backend {
 
   // ---- schema and queues (pg_backend.cc) ----
   void install() override;
+  void install_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
   QueueInfo create_queue(std::string_view name, TimePoint now,
@@ -151,6 +152,29 @@ class PostgresBackend final : public backend::Backend {
   // activity (pg_backend_activity.cc)
   ActivityMetrics activity_metrics(TimePoint now) override;
 
+  // ---- schedules (pg_backend_schedules.cc; contracts in capabilities/schedules.h) ----
+  ScheduleRecord create_schedule(const backend::NewSchedule& s, TimePoint now) override;
+  std::optional<ScheduleRecord> find_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> list_schedules() override;
+  std::optional<ScheduleRecord> set_schedule_state(std::string_view name, bool paused,
+                                                   TimePoint next_fire_at, TimePoint now) override;
+  bool delete_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> due_schedules(TimePoint now, std::uint32_t limit) override;
+  bool fire_schedule(std::int64_t id, TimePoint expected, const std::vector<TimePoint>& ticks,
+                     TimePoint next, TimePoint now) override;
+
+  // ---- retention (pg_backend_retention.cc; contracts in capabilities/retention.h) ----
+  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue,
+                           TimePoint before, TimePoint now, std::uint32_t limit) override;
+  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue,
+                          TimePoint before, TimePoint now) override;
+  bool set_workflow_retention(std::string_view workflow,
+                              std::optional<std::int64_t> retain_finished_us) override;
+  std::optional<std::int64_t> workflow_retention(std::string_view workflow) override;
+  bool acquire_lease(std::string_view name, std::string_view holder, TimePoint now,
+                     TimePoint until) override;
+  void release_lease(std::string_view name, std::string_view holder) override;
+
   // ---- for the libpq adapter, the listener and tests ----
   const ConnectOptions& connect_options() const { return options_; }
   const std::string& schema() const { return schema_; }
@@ -170,6 +194,9 @@ class PostgresBackend final : public backend::Backend {
   // row, counts what is held and leases within the limits.
   std::vector<QueueMessage> dequeue_limited(const backend::DequeueParams& p);
   [[noreturn]] static void worker_not_found(std::int64_t id);
+  // trigger_run()'s statement on the caller's session (inside its transaction or alone).
+  backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
+                                   TimePoint now, const MessageOptions& flow = {});
 
   const std::string schema_;
   ConnectOptions options_;

@@ -222,6 +222,12 @@ std::optional<RunRecord> first_run(const Result& r) {
   return backend::read_run(PgRow(r, 0));
 }
 
+[[noreturn]] void throw_not_registered(std::string_view workflow) {
+  throw ValidationError("workflow '" + std::string(workflow) +
+                        "' is not registered (create it first: "
+                        "pgqrs::workflow().name(def).create(store))");
+}
+
 }  // namespace
 
 // ---- workflows ----------------------------------------------------------------------------
@@ -272,33 +278,14 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
 backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                                                    const std::string& input, TimePoint now,
                                                    const MessageOptions& flow) {
-  const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
-  const auto not_registered = [&] {
-    return ValidationError("workflow '" + std::string(workflow) +
-                           "' is not registered (create it first: "
-                           "pgqrs::workflow().name(def).create(store))");
-  };
-  const auto trigger = [&](Session& s) {
-    auto r = s.exec(sql_(kTriggerRun), Params()
-                                           .text(workflow)
-                                           .jsonb(input)
-                                           .time(now)
-                                           .text(messages_table)
-                                           .text(channel_)
-                                           .int4(flow.priority)
-                                           .text(flow.dedup_key.value_or(""))
-                                           .text(flow.concurrency_key.value_or("")));
-    if (r.rows() == 0) throw not_registered();
-    backend::TriggeredRun out;
-    out.run = backend::read_run(PgRow(r, 0));
-    out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
-    return out;
-  };
-  if (!flow.dedup_key) return exec_.write("trigger_run", trigger);
+  if (!flow.dedup_key) {
+    return exec_.write("trigger_run",
+                       [&](Session& s) { return trigger_in(s, workflow, input, now, flow); });
+  }
   return exec_.transaction("trigger_run", [&](Session& s) {
     auto found = s.exec(sql_(kTriggerDedupLookup), Params().text(workflow).text(*flow.dedup_key));
-    if (found.rows() == 0) throw not_registered();
-    if (found.is_null(0, 1)) return trigger(s);
+    if (found.rows() == 0) throw_not_registered(workflow);
+    if (found.is_null(0, 1)) return trigger_in(s, workflow, input, now, flow);
     const std::int64_t message_id = found.int8(0, 1);
     backend::TriggeredRun out;
     auto run = first_run(s.exec(sql_(kRunByMessage), Params().int8(message_id)));
@@ -312,6 +299,26 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
     out.message = backend::read_message(PgRow(m, 0));
     return out;
   });
+}
+
+backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view workflow,
+                                                  const std::string& input, TimePoint now,
+                                                  const MessageOptions& flow) {
+  const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
+  auto r = s.exec(sql_(kTriggerRun), Params()
+                                         .text(workflow)
+                                         .jsonb(input)
+                                         .time(now)
+                                         .text(messages_table)
+                                         .text(channel_)
+                                         .int4(flow.priority)
+                                         .text(flow.dedup_key.value_or(""))
+                                         .text(flow.concurrency_key.value_or("")));
+  if (r.rows() == 0) throw_not_registered(workflow);
+  backend::TriggeredRun out;
+  out.run = backend::read_run(PgRow(r, 0));
+  out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
+  return out;
 }
 
 std::optional<RunRecord> PostgresBackend::get_run(std::int64_t run_id) {

@@ -51,6 +51,9 @@ class S3Backend final : private ReplicaHolder, public sqlite_family::SqlFamilyBa
   void install() override {
     replica.install([this] { SqlFamilyBackend::install(); });
   }
+  void install_to(std::int32_t version) override {
+    replica.install([this, version] { SqlFamilyBackend::install_to(version); });
+  }
   void uninstall() override { replica.uninstall(); }
 };
 

@@ -147,14 +147,57 @@ CREATE TABLE pgqrs_rate_leases (
 CREATE INDEX pgqrs_rate_leases_idx ON pgqrs_rate_leases (queue_id, leased_at);
 )sql";
 
+
+// Schedules and retention (issue 14 part B; self-contained, so a renumber only moves it).
+// A schedule's tick is claimed by a compare-and-set of next_fire_at; the maintenance leases
+// let one pruner run at a time; the partial indexes serve the bounded prune deletes.
+constexpr char kMigrationSchedules[] = R"sql(
+CREATE TABLE pgqrs_schedules (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  cron         TEXT,
+  every_us     INTEGER,
+  time_zone    TEXT NOT NULL,
+  target_kind  TEXT NOT NULL CHECK (target_kind IN ('queue', 'workflow')),
+  target       TEXT NOT NULL,
+  payload      TEXT NOT NULL,
+  catch_up     TEXT NOT NULL CHECK (catch_up IN ('none', 'last', 'all')),
+  paused       INTEGER NOT NULL DEFAULT 0,
+  next_fire_at INTEGER NOT NULL,
+  last_fire_at INTEGER,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  CHECK ((cron IS NULL) <> (every_us IS NULL))
+);
+CREATE INDEX pgqrs_schedules_due_idx ON pgqrs_schedules (next_fire_at) WHERE paused = 0;
+
+CREATE TABLE pgqrs_maintenance_leases (
+  name        TEXT PRIMARY KEY,
+  holder      TEXT NOT NULL,
+  lease_until INTEGER NOT NULL
+);
+
+ALTER TABLE pgqrs_workflows ADD COLUMN retain_finished_us INTEGER;
+
+CREATE INDEX pgqrs_messages_prune_archived_idx ON pgqrs_messages (queue_id, archived_at)
+  WHERE archived_at IS NOT NULL;
+CREATE INDEX pgqrs_messages_prune_dead_idx ON pgqrs_messages (queue_id, dead_at)
+  WHERE dead_at IS NOT NULL;
+CREATE INDEX pgqrs_workflow_runs_prune_idx ON pgqrs_workflow_runs (workflow_id, updated_at)
+  WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 2> kMigrationSql{kMigration1, kMigration2};
+constexpr std::array<std::string_view, 3> kMigrationSql{kMigration1, kMigration2,
+                                                         kMigrationSchedules};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
 // Children before parents, so that foreign keys never block a DROP.
 constexpr char kDropAll[] = R"sql(
 DROP TABLE IF EXISTS pgqrs_rate_leases;
+DROP TABLE IF EXISTS pgqrs_schedules;
+DROP TABLE IF EXISTS pgqrs_maintenance_leases;
 DROP TABLE IF EXISTS pgqrs_workflow_steps;
 DROP TABLE IF EXISTS pgqrs_workflow_runs;
 DROP TABLE IF EXISTS pgqrs_workflows;
@@ -172,8 +215,9 @@ std::int32_t current_version(Session& s) {
 
 }  // namespace
 
-void install_schema(Executor& exec) {
+void install_schema(Executor& exec, std::int32_t up_to) {
   for (const backend::SchemaStep& m : backend::schema_steps()) {
+    if (m.version > up_to) break;
     exec.write("install", [&](Session& s) {
       s.exec(kCreateVersionTable);
       if (current_version(s) >= m.version) return;

@@ -11,13 +11,14 @@
 #include <optional>
 #include <string_view>
 
+#include "backend/capabilities/schema.h"
 #include "backend/sqlite_family/executor.h"
 #include "backend/sqlite_family/session.h"
 
 namespace pgqrs::sqlite_family {
 
 // Applies the missing migrations. Idempotent; safe to run from several processes at once.
-void install_schema(Executor& exec);
+void install_schema(Executor& exec, std::int32_t up_to = backend::kSchemaVersion);
 // Installed version: nullopt when pgqrs_schema_version does not exist (or is empty).
 // ConfigError naming the table when a table of an installed migration is missing.
 std::optional<std::int32_t> read_schema_version(Session& s);

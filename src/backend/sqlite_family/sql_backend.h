@@ -67,6 +67,7 @@ class SqlFamilyBackend : public backend::Backend {
 
   // ---- schema (sql_backend.cc) ----
   void install() override;
+  void install_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
 
@@ -157,7 +158,33 @@ class SqlFamilyBackend : public backend::Backend {
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;
 
+  // ---- schedules (sql_backend_schedules.cc; contracts in capabilities/schedules.h) ----
+  ScheduleRecord create_schedule(const backend::NewSchedule& s, TimePoint now) override;
+  std::optional<ScheduleRecord> find_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> list_schedules() override;
+  std::optional<ScheduleRecord> set_schedule_state(std::string_view name, bool paused,
+                                                   TimePoint next_fire_at, TimePoint now) override;
+  bool delete_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> due_schedules(TimePoint now, std::uint32_t limit) override;
+  bool fire_schedule(std::int64_t id, TimePoint expected, const std::vector<TimePoint>& ticks,
+                     TimePoint next, TimePoint now) override;
+
+  // ---- retention (sql_backend_retention.cc; contracts in capabilities/retention.h) ----
+  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue,
+                           TimePoint before, TimePoint now, std::uint32_t limit) override;
+  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue,
+                          TimePoint before, TimePoint now) override;
+  bool set_workflow_retention(std::string_view workflow,
+                              std::optional<std::int64_t> retain_finished_us) override;
+  std::optional<std::int64_t> workflow_retention(std::string_view workflow) override;
+  bool acquire_lease(std::string_view name, std::string_view holder, TimePoint now,
+                     TimePoint until) override;
+  void release_lease(std::string_view name, std::string_view holder) override;
+
  private:
+  // trigger_run()'s body, inside the caller's write transaction.
+  backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
+                                   TimePoint now, const MessageOptions& flow = {});
   // Runs one owner-only statement per id in one write transaction; true where it changed a
   // row. `bind` binds the statement's parameters for one id.
   template <class Bind>

@@ -172,7 +172,14 @@ std::vector<WorkflowRecord> SqlFamilyBackend::list_workflows() {
 backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
                                                     const std::string& input, TimePoint now,
                                                     const MessageOptions& flow) {
-  return exec_.write("trigger_run", [&](Session& s) {
+  return exec_.write("trigger_run",
+                     [&](Session& s) { return trigger_in(s, workflow, input, now, flow); });
+}
+
+backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view workflow,
+                                                   const std::string& input, TimePoint now,
+                                                   const MessageOptions& flow) {
+  {
     const auto wf = workflow_by_name(s, workflow);
     if (!wf) {
       throw ValidationError("workflow '" + std::string(workflow) +
@@ -208,7 +215,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
     if (!q.step()) throw InternalError("trigger_run: the new message is not readable");
     out.message = backend::read_message(QueryRow(q));
     return out;
-  });
+  }
 }
 
 std::optional<RunRecord> SqlFamilyBackend::get_run(std::int64_t run_id) {
