@@ -576,10 +576,6 @@ class ScheduleRecord:
     next_fire_at: str
     last_fire_at: Optional[str]
     created_at: str
-    def __init__(self, id: int, name: str, cron: Optional[str], every_seconds: Optional[float],
-                 time_zone: str, target_kind: str, target: str, payload: Any, catch_up: str,
-                 paused: bool, next_fire_at: str, last_fire_at: Optional[str],
-                 created_at: str) -> None: ...
 
 class ScheduleBuilder:
     def __init__(self, name: str) -> None: ...
