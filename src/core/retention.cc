@@ -68,20 +68,24 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
   try {
     for (const QueueInfo& info : queues) {
       const std::string& queue = info.queue_name;
-      // An explicit age wins; otherwise the queue's own retention (QueueOptions).
-      const auto archived =
-          o.archived_older_than
-              ? o.archived_older_than
-              : (o.use_queue_retention ? info.options.retain_archived : std::nullopt);
-      const auto dead = o.dead_older_than
-                            ? o.dead_older_than
-                            : (o.use_queue_retention ? info.options.retain_dead : std::nullopt);
+      // An explicit age wins; otherwise the queue's own retention (QueueOptions). The
+      // cut-offs are computed here, not through an optional copy, which GCC 12 at -O2
+      // misreports as maybe-uninitialized.
       std::vector<Pass> passes;
-      if (archived) {
-        passes.push_back(
-            {backend::PruneKind::kArchived, "archived", now - *archived, &result.archived});
+      if (o.archived_older_than) {
+        passes.push_back({backend::PruneKind::kArchived, "archived", now - *o.archived_older_than,
+                          &result.archived});
+      } else if (o.use_queue_retention && info.options.retain_archived) {
+        passes.push_back({backend::PruneKind::kArchived, "archived",
+                          now - *info.options.retain_archived, &result.archived});
       }
-      if (dead) passes.push_back({backend::PruneKind::kDead, "dead", now - *dead, &result.dead});
+      if (o.dead_older_than) {
+        passes.push_back(
+            {backend::PruneKind::kDead, "dead", now - *o.dead_older_than, &result.dead});
+      } else if (o.use_queue_retention && info.options.retain_dead) {
+        passes.push_back(
+            {backend::PruneKind::kDead, "dead", now - *info.options.retain_dead, &result.dead});
+      }
       if (o.finished_runs) {
         passes.push_back({backend::PruneKind::kFinishedRuns, "runs", now, &result.runs});
       }
