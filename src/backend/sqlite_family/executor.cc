@@ -17,6 +17,9 @@ using std::chrono::milliseconds;
 constexpr microseconds kBackoffBase{500};
 constexpr microseconds kBackoffCap{50'000};
 
+// Groups one leader commits in a row while requests keep arriving (decision G2).
+constexpr int kGroupsPerLeader = 4;
+
 std::mt19937_64& rng() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   return engine;
@@ -46,16 +49,34 @@ void Executor::wait_before_retry(std::string_view op, int attempt,
 }
 
 void Executor::lead(GroupCommit::Request& leader) {
+  WriterLockHold writing(write_mu_);
+  if (!writing.acquire(leader.deadline)) {
+    try {
+      throw_timeout(leader.op, leader.deadline - timeout_);
+    } catch (...) {
+      groups_.complete({&leader}, std::current_exception(), /*committed=*/false);
+    }
+    return;
+  }
+  // While requests keep coming, the next group is led from here: the write lock stays on
+  // this thread (no hand-off between groups) and the callers of the finished groups run
+  // their handlers meanwhile. Bounded, because this thread's own caller waits meanwhile.
+  GroupCommit::Request* front = &leader;
+  for (int round = 0; round < kGroupsPerLeader && front != nullptr; ++round) {
+    commit_group(*front);
+    front = groups_.front();
+  }
+}
+
+void Executor::commit_group(GroupCommit::Request& front) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<GroupCommit::Request*> batch;  // the attempt's requests; empty between attempts
   try {
-    WriterLockHold writing(write_mu_);
-    if (!writing.acquire(leader.deadline)) throw_timeout(leader.op, start);
     for (int attempt = 0;; ++attempt) {
       try {
-        auto lease = pool_.acquire(leader.deadline);
+        auto lease = pool_.acquire(front.deadline);
         Transaction tx(*lease, Transaction::Mode::kImmediate);
-        // Taken once the write lock is held, so that everything queued while this leader
+        // Taken once the write lock is held, so that everything queued while the leader
         // waited for it (or for another process's writer) rides in this group.
         batch = groups_.take();
         for (GroupCommit::Request* request : batch) {
@@ -65,15 +86,16 @@ void Executor::lead(GroupCommit::Request& leader) {
         break;
       } catch (const BusyError& e) {
         // Rolled back: the requests stay queued and are taken again by the next attempt.
-        // A timeout below fails the leader only; the others go on under their own budget.
+        // A timeout below fails the front request only; the others get their own budget.
         batch.clear();
-        wait_before_retry(leader.op, attempt, start, leader.deadline, e);
+        wait_before_retry(front.op, attempt, start, front.deadline, e);
       }
     }
   } catch (...) {
-    // Nothing of this attempt committed: before take(), only the leader failed; after it,
-    // the group's transaction failed (commit, or a savepoint that could not roll back).
-    if (batch.empty()) batch.push_back(&leader);
+    // Nothing of this attempt committed: before take(), only the front request failed;
+    // after it, the group's transaction failed (commit, or a savepoint that could not roll
+    // back).
+    if (batch.empty()) batch.push_back(&front);
     groups_.complete(batch, std::current_exception(), /*committed=*/false);
     return;
   }

@@ -152,10 +152,14 @@ class Executor {
     }
   }
 
-  // Leads one group (group_commit.h): takes this process's writer lock, opens BEGIN
-  // IMMEDIATE, takes the queued requests, runs each in a savepoint, commits, completes them.
-  // Busy: rolls back and retries like run(), until the leader's deadline. Never throws.
+  // GroupCommit's `lead`: takes this process's writer lock (TimeoutError for `leader` alone
+  // past its deadline) and commits the group of `leader`, then a few more groups while
+  // requests wait. Never throws.
   void lead(GroupCommit::Request& leader);
+  // One group: opens BEGIN IMMEDIATE, takes the queued requests (`front` first), runs each
+  // in a savepoint, commits and completes them. Busy: rolls back and retries like run(),
+  // until front's deadline. Never throws.
+  void commit_group(GroupCommit::Request& front);
   // Runs `request`'s body in a savepoint of the open transaction; its error (not BusyError,
   // which fails the attempt) is kept in the request and its writes rolled back.
   static void run_in_savepoint(Session& session, GroupCommit::Request& request, bool alone);

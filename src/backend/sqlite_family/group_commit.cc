@@ -10,24 +10,24 @@ void GroupCommit::submit(Request& request, const std::function<void(Request&)>& 
   {
     std::unique_lock<std::mutex> lock(mu_);
     queue_.push_back(&request);
-    request.wake.wait(lock, [&] { return request.done || queue_.front() == &request; });
-  }
-  // Not done: this request is the front, so its thread leads the next group. Nobody else
-  // can: only the front leads, and the front changes only in complete().
-  if (!request.done) {
-    lead(request);
-    bool completed = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      completed = request.done;
+    request.wake.wait(lock,
+                      [&] { return request.done || (!leading_ && queue_.front() == &request); });
+    if (request.done) {
+      if (request.error) std::rethrow_exception(request.error);
+      return;
     }
-    if (!completed) {  // `lead` broke its contract: fail this request rather than wedge the queue
-      complete({&request},
-               std::make_exception_ptr(
-                   InternalError("group commit: the leader returned without completing its write")),
-               /*committed=*/false);
-    }
+    leading_ = true;
   }
+  lead(request);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!request.done) {  // `lead` broke its contract: fail this request rather than wedge
+    request.error = std::make_exception_ptr(
+        InternalError("group commit: the leader returned without completing its write"));
+    request.done = true;
+    queue_.erase(std::find(queue_.begin(), queue_.end(), &request));
+  }
+  leading_ = false;
+  if (!queue_.empty()) queue_.front()->wake.notify_one();  // the next leader
   if (request.error) std::rethrow_exception(request.error);
 }
 
@@ -35,6 +35,11 @@ std::vector<GroupCommit::Request*> GroupCommit::take(std::size_t max) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::size_t n = std::min(max, queue_.size());
   return {queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n)};
+}
+
+GroupCommit::Request* GroupCommit::front() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.empty() ? nullptr : queue_.front();
 }
 
 void GroupCommit::complete(const std::vector<Request*>& batch, std::exception_ptr group_error,
@@ -51,7 +56,6 @@ void GroupCommit::complete(const std::vector<Request*>& batch, std::exception_pt
     stats_.requests += batch.size();
     stats_.largest = std::max<std::uint64_t>(stats_.largest, batch.size());
   }
-  if (!queue_.empty()) queue_.front()->wake.notify_one();  // the next leader
 }
 
 std::size_t GroupCommit::queued() const {

@@ -1,11 +1,12 @@
 // GroupCommit: the queue behind the SQLite family's group commit (internal; used by the
 // Executor, executor.h). Threads of one process that write leases and acknowledgements
-// (dequeue, archive, release, ...) enqueue a Request and block; the request at the front of
-// the queue is the *leader*: its thread opens one write transaction, takes every request
-// queued at that moment (itself first, up to kMaxGroup, in arrival order), runs each in its
-// own savepoint, commits once and hands each request its own outcome. Then the next
-// request at the front (if any) leads the next group. One thread alone never waits for
-// anybody: it is the front of an empty queue and leads a group of one.
+// (dequeue, archive, release, ...) enqueue a Request and block. One of them at a time is the
+// *leader*: the first request at the front of the queue while nobody leads. Its thread opens
+// one write transaction, takes every request queued at that moment (the front first, up to
+// kMaxGroup, in arrival order), runs each in its own savepoint, commits once and hands each
+// request its own outcome. While requests keep arriving, the leader goes on with the next
+// group (up to a few groups, executor.cc) before it hands the lead to the request then at
+// the front. One thread alone never waits for anybody: it leads a group of one.
 //
 // Why a leader and not a dedicated writer thread (decision G2): a single consumer pays no
 // thread hand-off at all, and a group needs no thread that outlives the store.
@@ -17,8 +18,9 @@
 //  - A request's own error (its body threw) fails that request only; the others of the
 //    group still commit (savepoints, executor.cc). A failure of the group itself (the
 //    transaction cannot commit) fails every request that was in it.
-//  - `lead` is called on the leader's thread with the leader's request; it must complete
-//    every request it took (complete()) and the leader's own, and must not throw.
+//  - `lead` is called on the leader's thread with the leader's request, which is then the
+//    front of the queue; it must complete() it (and every request it took), and must not
+//    throw. Only one `lead` runs at a time.
 //
 // Thread-safe.
 #pragma once
@@ -71,11 +73,13 @@ class GroupCommit {
   // returns when it is complete; rethrows its error.
   void submit(Request& request, const std::function<void(Request&)>& lead);
 
-  // The leader's view: the first `max` queued requests (the leader first). They stay queued
-  // until complete()d, so nobody else leads them.
+  // The leader's view: the first `max` queued requests (the front first). They stay queued
+  // until complete()d; nobody else leads while a `lead` runs.
   std::vector<Request*> take(std::size_t max = kMaxGroup);
+  // The leader's next group: the request now at the front, or null when none waits.
+  Request* front();
   // Completes `batch` (the front of the queue, as take() returned it): each keeps its own
-  // error, or gets `group_error` when that is set; wakes their callers and the next leader.
+  // error, or gets `group_error` when that is set; wakes their callers.
   // `committed`: the batch's transaction committed (counted in stats()).
   void complete(const std::vector<Request*>& batch, std::exception_ptr group_error, bool committed);
   // How many requests wait or run (for tests that need a group to form).
@@ -84,7 +88,8 @@ class GroupCommit {
 
  private:
   mutable std::mutex mu_;
-  std::deque<Request*> queue_;  // GUARDED_BY(mu_); front = the leader
+  std::deque<Request*> queue_;  // GUARDED_BY(mu_); in arrival order
+  bool leading_ = false;        // GUARDED_BY(mu_); a `lead` runs
   Stats stats_;                 // GUARDED_BY(mu_)
 };
 
