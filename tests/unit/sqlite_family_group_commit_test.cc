@@ -19,6 +19,7 @@
 
 #if PGQRS_TEST_WITH_TURSO
 #include "backend/turso/turso_backend.h"
+#include "backend/turso/turso_driver.h"
 #endif
 
 namespace pgqrs::sqlite_family {
@@ -41,24 +42,46 @@ using pgqrs_test::IdsOf;
 struct DriverCase {
   std::string name;
   // Opens the store at `path` (ignored for memory) with the schema installed.
-  std::function<std::unique_ptr<Backend>(const std::string& path)> open;
+  std::function<std::unique_ptr<Backend>(const std::string& path, const pgqrs::Config& config)>
+      open;
   bool file = true;  // another store on the same path sees the same database
+  // Opens a second connection to `path` outside the store (file databases only).
+  std::function<std::unique_ptr<pgqrs::sqlite_family::Connection>(const std::string& path)> raw;
 };
 
 void PrintTo(const DriverCase& c, std::ostream* os) { *os << c.name; }
 
 std::vector<DriverCase> Drivers() {
   std::vector<DriverCase> cases;
-  cases.push_back({"sqlite_file", [](const std::string& path) { return installed_backend(path); }});
-  cases.push_back({"sqlite_memory",
-                   [](const std::string&) { return installed_backend(":memory:"); },
-                   /*file=*/false});
-#if PGQRS_TEST_WITH_TURSO
-  cases.push_back({"turso", [](const std::string& path) {
-                     auto b = pgqrs::backend::make_turso_backend(
-                         test_config(), pgqrs::backend::parse_dsn("turso://" + path));
+  cases.push_back({"sqlite_file",
+                   [](const std::string& path, const pgqrs::Config& config) {
+                     auto b = open_backend(path, config);
                      b->install();
                      return b;
+                   },
+                   /*file=*/true, [](const std::string& path) { return raw_connection(path); }});
+  cases.push_back({"sqlite_memory",
+                   [](const std::string&, const pgqrs::Config& config) {
+                     auto b = open_backend(":memory:", config);
+                     b->install();
+                     return b;
+                   },
+                   /*file=*/false, nullptr});
+#if PGQRS_TEST_WITH_TURSO
+  cases.push_back({"turso",
+                   [](const std::string& path, const pgqrs::Config& config) {
+                     auto b = pgqrs::backend::make_turso_backend(
+                         config, pgqrs::backend::parse_dsn("turso://" + path));
+                     b->install();
+                     return b;
+                   },
+                   /*file=*/true,
+                   [](const std::string& path) {
+                     pgqrs::turso::TursoOptions options;
+                     options.path = path;
+                     options.busy_timeout = std::chrono::milliseconds(100);
+                     options.experimental_features = pgqrs::turso::kMultiprocessWal;
+                     return pgqrs::turso::TursoDriver(options).open();
                    }});
 #endif
   return cases;
@@ -68,7 +91,7 @@ class GroupCommitTest : public ::testing::TestWithParam<DriverCase> {
  protected:
   void SetUp() override {
     path_ = dir_.file("group.db");
-    backend_ = GetParam().open(path_);
+    backend_ = GetParam().open(path_, test_config());
     backend_->create_queue("work", kT0);
   }
   Backend& be() { return *backend_; }
@@ -220,7 +243,7 @@ TEST_P(GroupCommitTest, OneFailingRequestFailsAloneAndTheOthersCommit) {
 
   // What the group committed, as another store on the same file sees it (durable).
   std::unique_ptr<Backend> other;
-  if (GetParam().file) other = GetParam().open(path_);
+  if (GetParam().file) other = GetParam().open(path_, test_config());
   Backend& check = GetParam().file ? *other : be();
   for (auto id : b_ids) EXPECT_TRUE(check.get_message(id)->archived_at.has_value()) << id;
   for (auto id : a_ids) EXPECT_FALSE(check.get_message(id)->archived_at.has_value()) << id;
@@ -244,6 +267,38 @@ TEST_P(GroupCommitTest, AFailingRequestAloneCommitsNothing) {
                pgqrs::QueueNotFoundError);
   for (auto id : ids) EXPECT_FALSE(be().get_message(id)->archived_at.has_value());
   EXPECT_EQ(be().archive(ids, c, kT0), std::vector<bool>(3, true));
+}
+
+// While another connection holds the file's write lock past the budget, every waiting
+// request fails with its own TimeoutError (the leader's, then the next one's, each after its
+// own budget): nothing is wedged behind a failed leader, and writes work once the lock is gone.
+TEST_P(GroupCommitTest, WhenTheFileStaysLockedEachRequestTimesOutAndTheQueueRecovers) {
+  if (!GetParam().file) GTEST_SKIP() << "a memory database has no file lock to hold";
+  pgqrs::Config config = test_config();
+  config.connection_timeout_seconds = 1;
+  backend_ = GetParam().open(path_, config);
+  Fill(be(), "work", 4);
+  const auto c = consumer("c");
+
+  auto holder = GetParam().raw(path_);
+  holder->exec("BEGIN IMMEDIATE");
+  std::atomic<int> timeouts{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&] {
+        try {
+          be().dequeue(lease_params(c, 1));
+        } catch (const pgqrs::TimeoutError&) {
+          ++timeouts;
+        }
+      });
+    }
+  }
+  holder->exec("ROLLBACK");
+  EXPECT_EQ(timeouts.load(), 3);
+  EXPECT_EQ(exec().grouped_waiting(), 0U);
+  EXPECT_EQ(be().dequeue(lease_params(c, 4)).size(), 4U);
 }
 
 }  // namespace
