@@ -11,6 +11,7 @@
 #include "pgqrs/records.h"
 #include "pgqrs/s3.h"
 #include "pgqrs/store.h"
+#include "pgqrs/tracing.h"
 #include "pgqrs/version.h"
 #include "pgqrs/worker.h"
 #include "pgqrs/workflow.h"

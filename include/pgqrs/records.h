@@ -36,6 +36,10 @@ struct QueueMessage {
   std::optional<std::int64_t> consumer_worker_id;
   std::optional<TimePoint> archived_at;
   std::optional<TimePoint> dead_at;  // set when the message was dead-lettered
+  // The W3C trace context stored with the message at enqueue (pgqrs/tracing.h), if any:
+  // a consumer continues the producer's trace from it.
+  std::optional<std::string> traceparent;
+  std::optional<std::string> tracestate;
 };
 
 enum class WorkerStatus { kReady, kPolling, kSuspended, kInterrupted, kStopped };

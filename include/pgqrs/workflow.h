@@ -33,6 +33,7 @@
 #include "pgqrs/error.h"
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
+#include "pgqrs/tracing.h"
 #include "pgqrs/worker.h"
 
 namespace pgqrs {
@@ -293,6 +294,9 @@ class WorkflowBuilder {
   WorkflowBuilder& name(std::string name);  // for create/trigger without a handler
   WorkflowBuilder& consumer(const Consumer& c);
   WorkflowBuilder& trigger(json input);
+  // The W3C trace context stored with the run's message (pgqrs/tracing.h), so the run
+  // continues the trigger's trace; without it, the trace hook's current_context(), if any.
+  WorkflowBuilder& trace_context(TraceContext ctx);
   // poll(): stop conditions, as in DequeueBuilder.
   WorkflowBuilder& poll_interval(std::chrono::milliseconds interval);
   WorkflowBuilder& until(std::chrono::milliseconds deadline);
@@ -313,6 +317,7 @@ class WorkflowBuilder {
   std::optional<WorkflowDef> def_;
   std::optional<Consumer> consumer_;
   std::optional<json> input_;
+  std::optional<TraceContext> trace_;
   DequeueBuilder::Options loop_;
 };
 

@@ -60,6 +60,8 @@ QueueMessage read_message(const RowReader& row) {
   m.consumer_worker_id = row.optional_int64(8);
   m.archived_at = row.optional_time(9);
   m.dead_at = row.optional_time(10);
+  if (!row.is_null(11)) m.traceparent = row.text(11);
+  if (!row.is_null(12)) m.tracestate = row.text(12);
   return m;
 }
 

@@ -12,8 +12,12 @@ constexpr std::array<std::string_view, 6> kStep1Tables{
     "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
     "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
 
-constexpr std::array<SchemaStep, 1> kSteps{{
+// Columns only: a step that creates no table lists none.
+constexpr std::array<std::string_view, 0> kNoTables{};
+
+constexpr std::array<SchemaStep, 2> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
+    {2, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

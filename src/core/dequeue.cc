@@ -150,24 +150,34 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
     }
     std::rethrow_exception(a.cause);
   };
+  const auto& tracer = r.store->tracer;
+  const Clock& clock = *r.store->clock;
   if (many) {
+    core::HandlerTrace trace(tracer, clock, r.queue, r.worker, msgs);
     try {
       many(msgs);
+      trace.end(nullptr);
       done = ids_of(msgs);
     } catch (const HandlerAbort& a) {
+      trace.end(a.cause);
       abort(a);
     } catch (...) {
       out.first_error = std::current_exception();
+      trace.end(out.first_error);
       failed = msgs;
     }
   } else {
     for (const auto& m : msgs) {
+      core::HandlerTrace trace(tracer, clock, r.queue, r.worker, {&m, 1});
       try {
         one(m);
+        trace.end(nullptr);
         done.push_back(m.id);
       } catch (const HandlerAbort& a) {
+        trace.end(a.cause);
         abort(a);
       } catch (...) {
+        trace.end(std::current_exception());
         if (!out.first_error) out.first_error = std::current_exception();
         failed.push_back(m);
       }

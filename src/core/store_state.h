@@ -13,6 +13,7 @@
 #include "backend/dsn.h"
 #include "core/activity_hub.h"
 #include "core/rate_limiter.h"
+#include "core/tracer.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/config.h"
 #include "pgqrs/records.h"
@@ -31,6 +32,7 @@ class Store::State {
   std::unique_ptr<backend::Backend> backend;
   core::RateLimiter limiter;
   core::ActivityHub activity;  // wakes this store's idle pollers after its own enqueues
+  core::Tracer tracer;         // the installed TraceHook, if any (pgqrs/tracing.h)
 
   // The store's ephemeral consumer for `queue`, used by one-shot calls without .worker():
   // registered on first use, reused afterwards (so worker rows do not grow with calls),

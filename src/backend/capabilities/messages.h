@@ -17,12 +17,19 @@
 
 namespace pgqrs::backend {
 
+// The W3C trace context stored with a new message (validated by the engine), or none.
+struct MessageTrace {
+  std::optional<std::string> traceparent;
+  std::optional<std::string> tracestate;
+};
+
 struct EnqueueParams {
   std::string queue;
   std::vector<std::string> payloads;  // serialised JSON, validated
   TimePoint visible_at;               // vt of the new messages
   TimePoint now;                      // enqueued_at
   std::optional<std::int64_t> producer_worker_id;
+  MessageTrace trace;  // of every message of the call
 };
 
 struct DequeueParams {

@@ -127,9 +127,15 @@ CREATE TABLE {s}.pgqrs_workflow_steps (
 );
 )sql";
 
+// Tracing (issue 16): the W3C trace context stored with each message at enqueue; NULL for
+// messages without one (and for every message enqueued before this step).
+constexpr char kMigrationTraceContext[] = R"sql(
+ALTER TABLE {s}.pgqrs_messages ADD COLUMN traceparent text, ADD COLUMN tracestate text;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
 // with {s} for the schema (sql_text.h).
-constexpr std::array<const char*, 1> kMigrationSql{kMigration1};
+constexpr std::array<const char*, 2> kMigrationSql{kMigration1, kMigrationTraceContext};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 
@@ -149,7 +155,8 @@ std::string qualified(const StatementCache& sql, std::string_view table) {
 
 }  // namespace
 
-void install_schema(Executor& exec, StatementCache& sql, const std::string& schema) {
+void install_schema(Executor& exec, StatementCache& sql, const std::string& schema,
+                    std::int32_t up_to) {
   exec.transaction(
       "install",
       [&](Session& s) {
@@ -158,6 +165,7 @@ void install_schema(Executor& exec, StatementCache& sql, const std::string& sche
         std::int32_t version = current_version(s, sql);
         for (const backend::SchemaStep& m : backend::schema_steps()) {
           if (m.version <= version) continue;
+          if (m.version > up_to) break;
           s.simple(with_schema(kMigrationSql[m.version - 1], sql.quoted_schema()));
           s.exec(sql(kRecordVersion), Params().int4(m.version).text(m.description));
           version = m.version;

@@ -17,7 +17,9 @@
 
 namespace pgqrs::pg {
 
-void install_schema(Executor& exec, StatementCache& sql, const std::string& schema);
+// Applies the missing migrations up to `up_to`, in one transaction. Idempotent.
+void install_schema(Executor& exec, StatementCache& sql, const std::string& schema,
+                    std::int32_t up_to);
 // Installed version, nullopt when there is no version table (or it is empty). ConfigError
 // when a table of an applied migration is missing.
 std::optional<std::int32_t> read_schema_version(Session& s, StatementCache& sql);

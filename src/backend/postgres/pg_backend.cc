@@ -125,7 +125,9 @@ void PostgresBackend::worker_not_found(std::int64_t id) {
 
 // ---- schema -------------------------------------------------------------------------------
 
-void PostgresBackend::install() { install_schema(exec_, sql_, schema_); }
+void PostgresBackend::install_up_to(std::int32_t version) {
+  install_schema(exec_, sql_, schema_, version);
+}
 
 std::optional<std::int32_t> PostgresBackend::schema_version() {
   return exec_.read("schema_version", [&](Session& s) { return read_schema_version(s, sql_); });

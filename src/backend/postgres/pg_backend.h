@@ -63,7 +63,7 @@ class PostgresBackend final : public backend::Backend {
   std::unique_ptr<backend::UserTransaction> begin_user_transaction() override;
 
   // ---- schema and queues (pg_backend.cc) ----
-  void install() override;
+  void install_up_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
   QueueInfo create_queue(std::string_view name, TimePoint now) override;
@@ -99,7 +99,8 @@ class PostgresBackend final : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now) override;
+                                    TimePoint now,
+                                    const backend::MessageTrace& trace = {}) override;
   std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
                           TimePoint visible_at, TimePoint now) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;

@@ -60,10 +60,11 @@ WITH wf AS (
        RETURNING id, workflow_id, message_id, status, input, output, error, created_at,
                  updated_at),
      m AS (
-       INSERT INTO {s}.pgqrs_messages (id, queue_id, payload, vt, enqueued_at, read_ct)
+       INSERT INTO {s}.pgqrs_messages
+         (id, queue_id, payload, vt, enqueued_at, read_ct, traceparent, tracestate)
        OVERRIDING SYSTEM VALUE
        SELECT mid.id, wf.queue_id, $2::jsonb,
-              $3, $3, 0
+              $3, $3, 0, $6, $7
        FROM wf, mid, r
        RETURNING )sql" PGQRS_MESSAGE_COLUMNS R"sql(),
      n AS (SELECT pg_notify($5, $1) FROM m)
@@ -234,12 +235,18 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
 // ---- runs ---------------------------------------------------------------------------------
 
 backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
-                                                   const std::string& input, TimePoint now) {
+                                                   const std::string& input, TimePoint now,
+                                                   const backend::MessageTrace& trace) {
   const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
   return exec_.write("trigger_run", [&](Session& s) {
-    auto r =
-        s.exec(sql_(kTriggerRun),
-               Params().text(workflow).jsonb(input).time(now).text(messages_table).text(channel_));
+    auto r = s.exec(sql_(kTriggerRun), Params()
+                                           .text(workflow)
+                                           .jsonb(input)
+                                           .time(now)
+                                           .text(messages_table)
+                                           .text(channel_)
+                                           .optional_text(trace.traceparent)
+                                           .optional_text(trace.tracestate));
     if (r.rows() == 0) {
       throw ValidationError("workflow '" + std::string(workflow) +
                             "' is not registered (create it first: "

@@ -118,8 +118,15 @@ CREATE TABLE pgqrs_workflow_steps (
 );
 )sql";
 
+// Tracing (issue 16): the W3C trace context stored with each message at enqueue; NULL for
+// messages without one (and for every message enqueued before this step).
+constexpr char kMigrationTraceContext[] = R"sql(
+ALTER TABLE pgqrs_messages ADD COLUMN traceparent TEXT;
+ALTER TABLE pgqrs_messages ADD COLUMN tracestate TEXT;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 1> kMigrationSql{kMigration1};
+constexpr std::array<std::string_view, 2> kMigrationSql{kMigration1, kMigrationTraceContext};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
@@ -142,8 +149,9 @@ std::int32_t current_version(Session& s) {
 
 }  // namespace
 
-void install_schema(Executor& exec) {
+void install_schema(Executor& exec, std::int32_t up_to) {
   for (const backend::SchemaStep& m : backend::schema_steps()) {
+    if (m.version > up_to) break;
     exec.write("install", [&](Session& s) {
       s.exec(kCreateVersionTable);
       if (current_version(s) >= m.version) return;

@@ -16,8 +16,9 @@
 
 namespace pgqrs::sqlite_family {
 
-// Applies the missing migrations. Idempotent; safe to run from several processes at once.
-void install_schema(Executor& exec);
+// Applies the missing migrations up to `up_to`. Idempotent; safe to run from several
+// processes at once.
+void install_schema(Executor& exec, std::int32_t up_to);
 // Installed version: nullopt when pgqrs_schema_version does not exist (or is empty).
 // ConfigError naming the table when a table of an installed migration is missing.
 std::optional<std::int32_t> read_schema_version(Session& s);

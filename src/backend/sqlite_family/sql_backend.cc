@@ -59,7 +59,7 @@ SqlFamilyBackend::~SqlFamilyBackend() = default;
 
 // ---- schema -------------------------------------------------------------------------------
 
-void SqlFamilyBackend::install() { install_schema(exec_); }
+void SqlFamilyBackend::install_up_to(std::int32_t version) { install_schema(exec_, version); }
 
 std::optional<std::int32_t> SqlFamilyBackend::schema_version() {
   return exec_.read("schema_version", [](Session& s) { return read_schema_version(s); });

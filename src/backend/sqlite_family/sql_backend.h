@@ -57,7 +57,7 @@ class SqlFamilyBackend : public backend::Backend {
   void close_connections() { pool_.drop_idle(); }
 
   // ---- schema (sql_backend.cc) ----
-  void install() override;
+  void install_up_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
 
@@ -121,7 +121,8 @@ class SqlFamilyBackend : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now) override;
+                                    TimePoint now,
+                                    const backend::MessageTrace& trace = {}) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;
   std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
   std::vector<RunRecord> list_runs(const backend::RunFilter& filter) override;

@@ -169,7 +169,8 @@ std::vector<WorkflowRecord> SqlFamilyBackend::list_workflows() {
 // One transaction: run row (QUEUED, message_id NULL) -> message carrying the run id ->
 // run.message_id. Both records are read back, so they equal what later reads return.
 backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
-                                                    const std::string& input, TimePoint now) {
+                                                    const std::string& input, TimePoint now,
+                                                    const backend::MessageTrace& trace) {
   return exec_.write("trigger_run", [&](Session& s) {
     const auto wf = workflow_by_name(s, workflow);
     if (!wf) {
@@ -179,7 +180,8 @@ backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
     }
     const std::int64_t run_id =
         s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
-    const std::int64_t message_id = insert_message(s, wf->queue_id, input, now, now, std::nullopt);
+    const std::int64_t message_id =
+        insert_message(s, wf->queue_id, input, now, now, std::nullopt, trace);
     s.query(kSetRunMessage).bind(run_id).bind(message_id).execute();
 
     backend::TriggeredRun out;
