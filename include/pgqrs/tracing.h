@@ -60,7 +60,8 @@ enum class TraceEventKind {
 std::string_view to_string(TraceEventKind kind) noexcept;
 
 // What a hook is told. Views and pointers are valid only during the call; copy what you
-// keep. Ids that do not apply to the event are nullopt.
+// keep. Ids that do not apply to the event are nullopt (a lease event has no run id: the
+// run is looked up after the lease; run_start follows with it).
 struct TraceEvent {
   TraceEventKind kind = TraceEventKind::kEnqueue;
   TimePoint at;            // the engine's clock (the store's injected Clock)

@@ -154,6 +154,10 @@ class Run {
   RunRecord record() const;  // fresh from storage
   WorkflowStatus status() const;
   std::vector<StepRecord> steps() const;
+  // The W3C trace context of the run's message (stored by its trigger, pgqrs/tracing.h), so
+  // work done for the run continues the trigger's trace; nullopt when it has none (or, for a
+  // Run from RunBuilder::execute(), when no trace hook was installed to make it look).
+  std::optional<TraceContext> trace_context() const;
 
   // Low-level step protocol (workflow_step uses it; the Python StepGuard maps onto it).
   // acquire_step depends only on the stored step row: kSkipped with the stored output if the

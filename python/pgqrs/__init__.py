@@ -23,6 +23,7 @@ from ._records import (DurabilityMode, PollStats, QueueInfo, QueueMessage, Queue
                        RunRecord, SchemaInfo, StepRecord, StepResultStatus, SyncState,
                        SystemStats, WorkerHealth, WorkerInfo, WorkerStats, WorkerStatus,
                        WorkflowRecord, WorkflowStatus)
+from ._otel import instrument_opentelemetry, uninstrument_opentelemetry
 from ._s3 import S3StoreHandle, as_s3
 from ._store import (Admin, ConsumeIterator, Messages, Queues, Store, WorkflowRuns,
                      WorkflowSteps, Workers, Workflows, admin, connect, connect_with)
@@ -50,6 +51,8 @@ __all__ = [
     "decorators",
     # S3
     "as_s3", "S3StoreHandle",
+    # tracing (docs/observability.md)
+    "instrument_opentelemetry", "uninstrument_opentelemetry",
     # records and enums
     "QueueMessage", "QueueInfo", "WorkerInfo", "WorkflowRecord", "RunRecord", "StepRecord",
     "QueueMetrics", "SystemStats", "WorkerStats", "WorkerHealth", "SchemaInfo", "PollStats",

@@ -84,6 +84,9 @@ class QueueMessage:
     consumer_worker_id: Optional[int]
     archived_at: Optional[str]
     dead_at: Optional[str] = None
+    # W3C trace context stored at enqueue (docs/observability.md "Tracing").
+    traceparent: Optional[str] = None
+    tracestate: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import _aio, _pgqrs
+from . import _aio, _otel, _pgqrs
 from . import _records as rec
 from ._records import QueueMessage, WorkerInfo, WorkerStatus
 from ._time import TimeLike, to_micros
@@ -66,14 +66,27 @@ class Producer(_Worker):
         return Producer(await _aio.call(_pgqrs.new_producer, admin._store._native, name, queue))
 
     async def enqueue(self, payload: Any) -> int:
+        if _otel.active():
+            return (await self._traced([payload], None))[0]
         return await _aio.call(self._native.enqueue, payload)
 
     async def enqueue_delayed(self, payload: Any, delay_seconds: float) -> int:
-        return await _aio.call(self._native.enqueue_delayed, payload,
-                               _secs(delay_seconds, "delay_seconds"))
+        delay = _secs(delay_seconds, "delay_seconds")
+        if _otel.active():
+            return (await self._traced([payload], delay * 1000))[0]
+        return await _aio.call(self._native.enqueue_delayed, payload, delay)
 
     async def batch_enqueue(self, payloads: list) -> list[int]:
+        if _otel.active():
+            return await self._traced(payloads, None)
         return await _aio.call(self._native.batch_enqueue, payloads)
+
+    async def _traced(self, payloads: list, delay_ms: Optional[int]) -> list[int]:
+        """The enqueue in an OpenTelemetry span whose context is stored with the messages."""
+        return await _otel.traced_enqueue(
+            self.queue, len(payloads),
+            lambda tp, ts: _aio.call(_pgqrs.enqueue_traced, None, "", payloads, delay_ms,
+                                     self._native, tp, ts))
 
 
 class Consumer(_Worker):

@@ -157,6 +157,8 @@ RunRecord Run::record() const {
 
 WorkflowStatus Run::status() const { return record().status; }
 
+std::optional<TraceContext> Run::trace_context() const { return state_->trace; }
+
 std::vector<StepRecord> Run::steps() const {
   return state_->store->backend->list_steps(state_->run_id);
 }

@@ -38,8 +38,8 @@ class Run::State {
   // When the run must be looked at again (set before PausedError / StepNotReadyError).
   std::optional<TimePoint> wake_at;
   // Tracing (pgqrs/tracing.h): the run's queue (its workflow's name), the trace context of
-  // its message, and the start time and attempt of each step executing now (only while a
-  // trace hook is installed).
+  // its message (Run::trace_context), and the start time and attempt of each step executing
+  // now (kept only while a trace hook is installed).
   std::string queue;
   std::optional<TraceContext> trace;
   struct StepStart {

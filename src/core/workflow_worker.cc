@@ -70,7 +70,7 @@ Execution execute_started(const WorkflowDef& def, ResolvedDequeue& r, const Queu
   state->input = start.run.input;
   state->workflow_policy = def.retry_policy();
   state->queue = r.queue;
-  if (s.tracer.active()) state->trace = trace_of(msg);
+  state->trace = trace_of(msg);
   Run run = RunAccess::make(state);
   // A handler that lost its lease (detail::check_lease) stops wherever it is; its message
   // now belongs to another worker, so it is left alone and nothing is recorded.
