@@ -37,20 +37,23 @@ StepRecord require_step(detail::RunState& s, std::string_view name) {
                       "execution stops");
 }
 
-void step_boundary(detail::RunState& s) {
-  auto& be = *s.store->backend;
-  Backend::RunBoundary b;
-  if (s.message_id == 0) {
-    if (auto run = be.get_run(s.run_id)) b.status = run->status;
-    b.lease_held = true;  // not executed by a workflow worker: no lease to check
-  } else {
-    b = be.run_boundary(s.run_id, s.message_id, s.worker_id, s.now());
-  }
+// Throws what a refused step boundary means: no run (InternalError), CANCELLING
+// (CancelledError), the lease lost (ConflictError).
+void check_boundary(detail::RunState& s, const Backend::RunBoundary& b) {
   if (!b.status) throw InternalError("run " + std::to_string(s.run_id) + " disappeared");
   if (*b.status == WorkflowStatus::kCancelling) {
     throw CancelledError("run " + std::to_string(s.run_id) + " is being cancelled");
   }
   if (!b.lease_held) throw_lease_lost(s);
+}
+
+// A step boundary and the step's start, in one backend call (one round trip): returns the
+// step's row (inserted as RUNNING if new) or throws as check_boundary.
+StepRecord begin_step_at_boundary(detail::RunState& s, std::string_view name, TimePoint now) {
+  auto begun =
+      s.store->backend->begin_step_at_boundary(s.run_id, name, s.message_id, s.worker_id, now);
+  check_boundary(s, begun.boundary);
+  return std::move(*begun.step);
 }
 
 // A durable timer step: PAUSED with retry_at = wake time until it is due, then SUCCESS.
@@ -61,10 +64,9 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
   if (!s.used_steps.insert(name).second) {
     throw ValidationError(step_label(s, name) + " is used twice in one execution");
   }
-  step_boundary(s);
   auto& be = *s.store->backend;
   auto now = s.now();
-  auto step = be.begin_step(s.run_id, name, now);
+  auto step = begin_step_at_boundary(s, name, now);
   if (step.status == WorkflowStatus::kSuccess) return;
   TimePoint wake;
   if (step.status == WorkflowStatus::kPaused && step.retry_at) {
@@ -175,9 +177,8 @@ StepResult Run::acquire_step(std::string_view name) {
                           "must be unique within a run");
   }
   auto& be = *s.store->backend;
-  step_boundary(s);
   const auto now = s.now();
-  auto step = be.begin_step(s.run_id, name, now);
+  auto step = begin_step_at_boundary(s, name, now);
   if (worker_driven) s.used_steps.emplace(name);
   switch (step.status) {
     case WorkflowStatus::kSuccess:

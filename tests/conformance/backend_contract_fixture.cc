@@ -54,6 +54,11 @@ Backend& BackendContractTest::OpenFresh(bool install) {
   return *others_.back();
 }
 
+Backend& BackendContractTest::OpenSame() {
+  others_.push_back(Open(configs_.front()));
+  return *others_.back();
+}
+
 std::int64_t BackendContractTest::make_worker(const std::string& name, const std::string& queue,
                                               WorkerKind kind, TimePoint now) {
   return be().register_worker(name, kind, queue, "test-host", 4242, now).id;

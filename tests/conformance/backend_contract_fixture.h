@@ -57,6 +57,9 @@ class BackendContractTest : public ::testing::TestWithParam<BackendCase> {
   // Another backend of the current case on its own fresh database (schema installed only
   // when `install`). Owned by the fixture until TearDown.
   Backend& OpenFresh(bool install);
+  // Another backend on the same database as be() (its own connections, as another process
+  // would have). Owned by the fixture until TearDown.
+  Backend& OpenSame();
 
   std::int64_t make_queue(const std::string& name) { return be().create_queue(name, kT0).id; }
   std::int64_t make_worker(const std::string& name, const std::string& queue,

@@ -52,6 +52,57 @@ TEST_P(BackendWorkflowStepsContract, BeginStepOfAnUnknownRunIsValidationError) {
   EXPECT_THROW(be().begin_step(12345, "s", kT0), pgqrs::ValidationError);
 }
 
+// The engine's step start: the boundary check and begin_step in one call, writing nothing
+// when the boundary refuses.
+TEST_P(BackendWorkflowStepsContract, BeginStepAtBoundaryInsertsOnlyForALiveRunWhoseLeaseIsHeld) {
+  be().create_workflow("wf", kT0);
+  const auto run_id = trigger("wf").run.id;
+  const auto worker = make_worker("w", "wf");
+  const auto leased = dequeue("wf", 1, worker, kT0, 30s);
+  ASSERT_EQ(leased.size(), 1u);
+  const auto msg = leased[0].id;
+  be().start_run(run_id, kT0);
+
+  const auto first = be().begin_step_at_boundary(run_id, "a", msg, worker, kT0 + 1s);
+  EXPECT_EQ(first.boundary.status, WorkflowStatus::kRunning);
+  EXPECT_TRUE(first.boundary.lease_held);
+  ASSERT_TRUE(first.step);
+  EXPECT_EQ(first.step->step_name, "a");
+  EXPECT_EQ(first.step->status, WorkflowStatus::kRunning);
+  EXPECT_EQ(first.step->created_at, kT0 + 1s);
+  const auto again = be().begin_step_at_boundary(run_id, "a", msg, worker, kT0 + 2s);
+  ASSERT_TRUE(again.step);
+  EXPECT_EQ(again.step->id, first.step->id);
+  EXPECT_EQ(again.step->created_at, kT0 + 1s);
+
+  // Not the holder, or the lease expired: refused, nothing written.
+  const auto other = be().begin_step_at_boundary(run_id, "b", msg, worker + 999, kT0 + 1s);
+  EXPECT_EQ(other.boundary.status, WorkflowStatus::kRunning);
+  EXPECT_FALSE(other.boundary.lease_held);
+  EXPECT_FALSE(other.step);
+  const auto expired = be().begin_step_at_boundary(run_id, "b", msg, worker, kT0 + 31s);
+  EXPECT_FALSE(expired.boundary.lease_held);
+  EXPECT_FALSE(expired.step);
+  EXPECT_FALSE(be().get_step(run_id, "b"));
+
+  // Message 0 (a run driven outside a workflow worker): no lease to check.
+  const auto unleased = be().begin_step_at_boundary(run_id, "c", 0, 0, kT0 + 1s);
+  EXPECT_TRUE(unleased.boundary.lease_held);
+  ASSERT_TRUE(unleased.step);
+  EXPECT_EQ(unleased.step->status, WorkflowStatus::kRunning);
+
+  // A run being cancelled starts no step; an unknown run reports no status.
+  ASSERT_EQ(be().cancel_run(run_id, kT0 + 3s), true);
+  const auto cancelling = be().begin_step_at_boundary(run_id, "d", msg, worker, kT0 + 4s);
+  EXPECT_EQ(cancelling.boundary.status, WorkflowStatus::kCancelling);
+  EXPECT_FALSE(cancelling.step);
+  EXPECT_FALSE(be().get_step(run_id, "d"));
+  const auto unknown = be().begin_step_at_boundary(run_id + 1000, "e", 0, 0, kT0);
+  EXPECT_FALSE(unknown.boundary.status);
+  EXPECT_FALSE(unknown.step);
+  EXPECT_FALSE(be().get_step(run_id + 1000, "e"));
+}
+
 TEST_P(BackendWorkflowStepsContract, UpdateStepSetsGivenFieldsAndClearsRetryAt) {
   const auto id = run_in(WorkflowStatus::kRunning);
   be().begin_step(id, "s", kT0);

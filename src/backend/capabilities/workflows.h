@@ -87,6 +87,18 @@ class WorkflowStore {
   virtual std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) = 0;
   // Inserts step `name` as RUNNING if absent; returns the row either way.
   virtual StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) = 0;
+  // run_boundary() and begin_step() in one round trip, one snapshot and one transaction (the
+  // engine's step start): inserts step `name` as RUNNING if absent, and returns its row,
+  // only when the run exists, is not CANCELLING and — for message_id != 0 — `worker` holds
+  // a valid lease on message_id (message_id 0: no lease to check, lease_held = true).
+  // Otherwise `step` is nullopt, nothing is written, and `boundary` says why.
+  struct BegunStep {
+    RunBoundary boundary;
+    std::optional<StepRecord> step;
+  };
+  virtual BegunStep begin_step_at_boundary(std::int64_t run_id, std::string_view name,
+                                           std::int64_t message_id, std::int64_t worker,
+                                           TimePoint now) = 0;
   // Sets status (and output / error / retry_at / retry_count when given) of an existing step
   // unless it already SUCCEEDED (a recorded success is final). Returns whether it applied.
   struct StepUpdate {

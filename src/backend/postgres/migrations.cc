@@ -153,6 +153,19 @@ std::string qualified(const StatementCache& sql, std::string_view table) {
   return sql.quoted_schema() + "." + std::string(table);
 }
 
+// ConfigError when the schema already holds pgqrs tables that no version of ours recorded
+// (e.g. a database of the original pgqrs package, which has tables of the same names):
+// installing over them would fail half-way on "already exists" or mix two layouts.
+void refuse_foreign_tables(Session& s, StatementCache& sql) {
+  auto r = s.exec(sql(kRegclass), Params().text(qualified(sql, "pgqrs_queues")));
+  if (!r.boolean(0, 0)) return;
+  throw ConfigError("schema " + sql.quoted_schema() +
+                    " already has pgqrs tables (pgqrs_queues) that this pgqrs did not install "
+                    "(no pgqrs_schema_version rows; a database of the original pgqrs package?): "
+                    "install into another schema (Config schema, or ?schema= in the DSN), or "
+                    "drop those tables first");
+}
+
 }  // namespace
 
 void install_schema(Executor& exec, StatementCache& sql, const std::string& schema,
@@ -163,6 +176,7 @@ void install_schema(Executor& exec, StatementCache& sql, const std::string& sche
         s.exec(sql(kLockInstall), Params().text("pgqrs.install:" + schema));
         s.simple(with_schema(kCreateVersionTable, sql.quoted_schema()));
         std::int32_t version = current_version(s, sql);
+        if (version == 0) refuse_foreign_tables(s, sql);
         for (const backend::SchemaStep& m : backend::schema_steps()) {
           if (m.version <= version) continue;
           if (m.version > up_to) break;

@@ -117,6 +117,9 @@ class PostgresBackend final : public backend::Backend {
   std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override;
   std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
   StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) override;
+  BegunStep begin_step_at_boundary(std::int64_t run_id, std::string_view name,
+                                   std::int64_t message_id, std::int64_t worker,
+                                   TimePoint now) override;
   bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;

@@ -156,6 +156,29 @@ UNION ALL
 SELECT )sql" PGQRS_STEP_COLUMNS R"sql( FROM {s}.pgqrs_workflow_steps
 WHERE run_id = $1 AND step_name = $2 AND NOT EXISTS (SELECT 1 FROM ins))sql";
 constexpr char kRunExists[] = "SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1)";
+// begin_step_at_boundary: $1 run, $2 step name, $3 message (0 = no lease to check), $4 worker,
+// $5 now. The boundary (kRunBoundary's two values) gates the insert; the step row (inserted
+// or existing; all NULL when refused) comes first, then the run status and lease_held.
+constexpr char kBeginStepAtBoundary[] = R"sql(
+WITH b AS (
+  SELECT (SELECT status FROM {s}.pgqrs_workflow_runs WHERE id = $1) AS status,
+         ($3 = 0 OR EXISTS (SELECT 1 FROM {s}.pgqrs_messages
+                            WHERE id = $3 AND coalesce(consumer_worker_id, 0) = $4 AND vt > $5
+                              AND coalesce(archived_at, dead_at) IS NULL)) AS lease_held),
+     ok AS (SELECT 1 FROM b WHERE status IS NOT NULL AND status <> 'CANCELLING' AND lease_held),
+     ins AS (
+  INSERT INTO {s}.pgqrs_workflow_steps
+    (run_id, step_name, status, retry_count, created_at, updated_at)
+  SELECT $1, $2, 'RUNNING', 0, $5, $5 FROM ok
+  ON CONFLICT (run_id, step_name) DO NOTHING
+  RETURNING )sql" PGQRS_STEP_COLUMNS R"sql(),
+     st AS (
+  SELECT * FROM ins
+  UNION ALL
+  SELECT )sql" PGQRS_STEP_COLUMNS R"sql( FROM {s}.pgqrs_workflow_steps
+  WHERE run_id = $1 AND step_name = $2 AND EXISTS (SELECT 1 FROM ok)
+    AND NOT EXISTS (SELECT 1 FROM ins))
+SELECT st.*, b.status, b.lease_held FROM b LEFT JOIN st ON true)sql";
 // $3 status, $4 output, $5 error (NULL = keep), $6 retry_at (NULL = clear), $7 retry_count
 // (NULL = keep), $8 now, $9 true = clear the error. A recorded success is final.
 constexpr char kUpdateStep[] = R"sql(
@@ -377,6 +400,32 @@ StepRecord PostgresBackend::begin_step(std::int64_t run_id, std::string_view nam
   }
   throw InternalError("begin_step: step '" + std::string(name) + "' of run " +
                       std::to_string(run_id) + " is not readable after its insert");
+}
+
+backend::Backend::BegunStep PostgresBackend::begin_step_at_boundary(std::int64_t run_id,
+                                                                    std::string_view name,
+                                                                    std::int64_t message_id,
+                                                                    std::int64_t worker,
+                                                                    TimePoint now) {
+  BegunStep out = exec_.write("begin_step", [&](Session& s) {
+    auto r = s.exec(sql_(kBeginStepAtBoundary),
+                    Params().int8(run_id).text(name).int8(message_id).int8(worker).time(now));
+    BegunStep b;
+    const int status_col = r.columns() - 2;
+    if (!r.is_null(0, status_col)) {
+      b.boundary.status = backend::parse_stored_status(r.text(0, status_col),
+                                                       "workflow run " + std::to_string(run_id));
+    }
+    b.boundary.lease_held = r.boolean(0, status_col + 1);
+    if (!r.is_null(0, 0)) b.step = backend::read_step(PgRow(r, 0));
+    return b;
+  });
+  const bool allowed = out.boundary.status && *out.boundary.status != WorkflowStatus::kCancelling &&
+                       out.boundary.lease_held;
+  // A concurrent begin of the same step committed after this statement's snapshot: its
+  // row is readable now.
+  if (allowed && !out.step) out.step = begin_step(run_id, name, now);
+  return out;
 }
 
 bool PostgresBackend::update_step(std::int64_t run_id, std::string_view name,

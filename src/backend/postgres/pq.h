@@ -95,6 +95,7 @@ class Result {
 
   PGresult* get() const { return r_.get(); }
   int rows() const { return r_ ? PQntuples(r_.get()) : 0; }
+  int columns() const { return r_ ? PQnfields(r_.get()) : 0; }
   // Rows inserted/updated/deleted by the statement (PQcmdTuples), 0 if not applicable.
   std::uint64_t affected() const;
 

@@ -41,6 +41,9 @@ class SqliteDriver final : public sqlite_family::Driver {
   // header at once, so a missing directory or a file that is not a database fails here with
   // ConnectionError naming the path.
   std::unique_ptr<sqlite_family::Connection> open() override;
+  std::string shared_file() const override {
+    return options_.path == ":memory:" ? std::string() : options_.path;
+  }
 
   const SqliteOptions& options() const { return options_; }
 

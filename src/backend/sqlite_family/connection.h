@@ -59,6 +59,9 @@ class Driver {
   virtual ~Driver() = default;
   virtual std::string_view name() const = 0;  // "sqlite" / "turso"
   virtual std::unique_ptr<Connection> open() = 0;
+  // The database file other connections and processes write (watched for their commits,
+  // change_watcher.h); empty for a database only this driver's connections see (":memory:").
+  virtual std::string shared_file() const { return {}; }
 };
 
 }  // namespace pgqrs::sqlite_family

@@ -32,6 +32,11 @@ constexpr char kDetachStoppedWorkers[] =
     "UPDATE pgqrs_workers SET queue_id = NULL WHERE queue_id = ?1 AND status = 'stopped'";
 constexpr char kDeleteQueue[] = "DELETE FROM pgqrs_queues WHERE id = ?1";
 constexpr char kPurgeQueue[] = "DELETE FROM pgqrs_messages WHERE queue_id = ?1";
+constexpr char kLastMessageId[] = "SELECT coalesce(max(id), 0) FROM pgqrs_messages";
+// Walks only the rows after ?1 (the rowid range), one result row per queue.
+constexpr char kQueuesWithNewMessages[] = R"sql(
+SELECT q.queue_name, max(m.id) FROM pgqrs_messages m JOIN pgqrs_queues q ON q.id = m.queue_id
+WHERE m.id > ?1 GROUP BY m.queue_id)sql";
 
 std::chrono::milliseconds operation_timeout(const Config& config) {
   return std::chrono::seconds(config.connection_timeout_seconds);
@@ -46,6 +51,7 @@ SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config&
                                    Decoration decoration)
     : driver_(std::move(driver)),
       name_(decoration.name.empty() ? std::string(driver_->name()) : std::move(decoration.name)),
+      gated_(decoration.gate != nullptr),
       pool_([d = driver_.get()] { return std::make_unique<Session>(d->open()); },
             config.max_connections, name_),
       exec_(pool_, operation_timeout(config), name_) {
@@ -56,6 +62,34 @@ SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config&
 }
 
 SqlFamilyBackend::~SqlFamilyBackend() = default;
+
+std::unique_ptr<backend::Subscription> SqlFamilyBackend::subscribe(
+    std::string_view queue, std::function<void()> on_activity) {
+  const std::string file = driver_->shared_file();
+  if (file.empty() || gated_) return nullptr;
+  std::lock_guard lock(watcher_mu_);
+  if (!watcher_) {
+    watcher_ = std::make_unique<ChangeWatcher>(
+        file,
+        [this] {
+          return exec_.read("watch_last_message", [](Session& s) {
+            auto q = s.query(kLastMessageId);
+            q.step();
+            return q.int64(0);
+          });
+        },
+        [this](std::int64_t after) {
+          return exec_.read("watch_new_messages", [after](Session& s) {
+            std::vector<std::pair<std::string, std::int64_t>> out;
+            auto q = s.query(kQueuesWithNewMessages);
+            q.bind(after);
+            while (q.step()) out.emplace_back(q.text(0), q.int64(1));
+            return out;
+          });
+        });
+  }
+  return watcher_->subscribe(queue, std::move(on_activity));
+}
 
 // ---- schema -------------------------------------------------------------------------------
 

@@ -16,13 +16,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/sqlite_family/change_watcher.h"
 #include "backend/sqlite_family/connection.h"
 #include "backend/sqlite_family/executor.h"
 #include "backend/sqlite_family/pool.h"
@@ -55,6 +58,12 @@ class SqlFamilyBackend : public backend::Backend {
   // replaces the database file: call it while no operation is running (e.g. holding the
   // gate exclusively), and before the file changes.
   void close_connections() { pool_.drop_idle(); }
+
+  // Cross-process wake-ups (change_watcher.h), for a file database this store shares with
+  // other connections; null for ":memory:" and for a gated store (S3: its working copy is
+  // private to this store).
+  std::unique_ptr<backend::Subscription> subscribe(std::string_view queue,
+                                                   std::function<void()> on_activity) override;
 
   // ---- schema (sql_backend.cc) ----
   void install_up_to(std::int32_t version) override;
@@ -137,6 +146,9 @@ class SqlFamilyBackend : public backend::Backend {
                            TimePoint now) override;
   std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
   StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) override;
+  BegunStep begin_step_at_boundary(std::int64_t run_id, std::string_view name,
+                                   std::int64_t message_id, std::int64_t worker,
+                                   TimePoint now) override;
   bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;
@@ -152,8 +164,11 @@ class SqlFamilyBackend : public backend::Backend {
 
   std::unique_ptr<Driver> driver_;  // outlives pool_ (declared first)
   std::string name_;
+  bool gated_ = false;
   ConnectionPool pool_;
   Executor exec_;
+  std::mutex watcher_mu_;
+  std::unique_ptr<ChangeWatcher> watcher_;  // GUARDED_BY(watcher_mu_); uses exec_ (declared after)
 };
 
 }  // namespace pgqrs::sqlite_family

@@ -315,6 +315,35 @@ StepRecord SqlFamilyBackend::begin_step(std::int64_t run_id, std::string_view na
   });
 }
 
+backend::Backend::BegunStep SqlFamilyBackend::begin_step_at_boundary(std::int64_t run_id,
+                                                                     std::string_view name,
+                                                                     std::int64_t message_id,
+                                                                     std::int64_t worker,
+                                                                     TimePoint now) {
+  return exec_.write("begin_step", [&](Session& s) {
+    BegunStep out;
+    if (auto run = run_by_id(s, run_id)) out.boundary.status = run->status;
+    if (message_id == 0) {
+      out.boundary.lease_held = true;
+    } else {
+      auto q = s.query(kLeaseHeld);
+      q.bind(message_id).bind(worker).bind(now);
+      out.boundary.lease_held = q.step();
+    }
+    if (!out.boundary.status || *out.boundary.status == WorkflowStatus::kCancelling ||
+        !out.boundary.lease_held) {
+      return out;
+    }
+    s.query(kBeginStep).bind(run_id).bind(name).bind(now).execute();
+    out.step = step_by_name(s, run_id, name);
+    if (!out.step) {
+      throw InternalError("begin_step: step '" + std::string(name) + "' of run " +
+                          std::to_string(run_id) + " is not readable after its insert");
+    }
+    return out;
+  });
+}
+
 bool SqlFamilyBackend::update_step(std::int64_t run_id, std::string_view name,
                                    const StepUpdate& update, TimePoint now) {
   return exec_.write("update_step", [&](Session& s) {

@@ -53,6 +53,9 @@ class TursoDriver final : public sqlite_family::Driver {
   std::string_view name() const override { return "turso"; }
   // A new connection with the busy timeout, foreign_keys=ON and synchronous=NORMAL.
   std::unique_ptr<sqlite_family::Connection> open() override;
+  std::string shared_file() const override {
+    return options_.path == ":memory:" ? std::string() : options_.path;
+  }
 
   const TursoOptions& options() const { return options_; }
 
