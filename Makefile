@@ -55,13 +55,24 @@ define run_pytest
 	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
 endef
 
-.PHONY: help bootstrap build test demo fuzz fuzz-smoke fuzz-build wheel wheel-install deb deb-test bench asan tsan format format-check tidy clean
+# $(call run_browser_tests,PRESET): the dashboard in headless Chromium against `pgqrs serve`
+# of the preset's build (tests/browser, SQLite and Postgres; about 40 s).
+define run_browser_tests
+	$(TEST_SERVICES) env PGQRS_BUILD_DIR=$(CURDIR)/build/$(1) \
+	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q tests/browser $(BROWSER_ARGS)
+endef
+BROWSER_ARGS ?=
+
+.PHONY: help bootstrap build test test-browser demo fuzz fuzz-smoke fuzz-build wheel wheel-install deb deb-test bench asan asan-python asan-python-test ci-asan tsan torture format format-check tidy clean
 
 help:
 	@echo "make demo          install deps, build and run the 1,000-job SQLite demo"
 	@echo "make test          install deps, build the dev preset, run every test (ctest + pytest)"
 	@echo "make build         build the dev preset (no dependency install)"
+	@echo "make test-browser  the dashboard's browser suite only (headless Chromium)"
 	@echo "make asan | tsan   build and test under AddressSanitizer+UBSan | ThreadSanitizer"
+	@echo "make asan-python   the Python extension under ASan+UBSan, pytest with the runtime preloaded"
+	@echo "make torture       SIGKILL torture of workflow workers on sqlite, postgres, turso, s3 (TORTURE_KILLS)"
 	@echo "make wheel         build the binary wheel, every backend inside (build/wheel/pgqrs-*.whl)"
 	@echo "make deb           build the Debian package (build/package/packages/pgqrs_*.deb)"
 	@echo "make fuzz          build the libFuzzer targets (clang-14, ASan+UBSan), run each FUZZ_SECONDS (60)"
@@ -82,9 +93,16 @@ build:
 test: bootstrap
 	$(call configure_build,dev)
 	$(call run_tests,dev)
+	$(call run_browser_tests,dev)
 	$(MAKE) wheel-install
 	$(call run_pytest,$(CURDIR)/$(WHEEL_DIR)/site)
 	$(MAKE) deb-test
+
+# Only the browser suite (after `make build`); PGQRS_SCREENSHOTS=docs/img refreshes the
+# screenshots of docs/ui.md.
+test-browser: bootstrap
+	$(CMAKE) --build --preset dev -j$(JOBS) --target pgqrs-cli pgqrs_serve_seed
+	$(call run_browser_tests,dev)
 
 # Installs and builds only what the demo needs (the `demo` preset: core + SQLite backend, no
 # Postgres, Turso, S3, CLI or tests), then runs the demos on fresh SQLite files: the job
@@ -136,7 +154,7 @@ deb-test: deb
 # (crash-*): fix it, then add the input to fuzz/corpus/<target> and a regression test.
 # fuzz-smoke replays only the committed corpora (seconds), as a quick check.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := dsn_fuzz config_fuzz payload_fuzz cli_args_fuzz s3_response_fuzz
+FUZZ_TARGETS := dsn_fuzz config_fuzz payload_fuzz cli_args_fuzz s3_response_fuzz cron_fuzz
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t; \
@@ -165,13 +183,66 @@ bench: bootstrap wheel-install
 	$(call configure_build,release,pgqrs-bench)
 	BENCH_COMMAND="make bench" bench/run
 
+# make asan: the asan preset (ASan + UBSan, GCC) with the Python extension in it, every
+# ctest, then pytest on that extension (asan-python-test). asan-python builds and tests
+# only the extension (and the library under it).
+# CPython is not instrumented, so the ASan runtime must be in the process before the
+# extension loads: LD_PRELOAD of GCC's libasan (libubsan comes with the extension), and
+# libstdc++ with it: CPython does not link libstdc++, so without it ASan's __cxa_throw
+# interceptor finds no real __cxa_throw at start-up and the first C++ exception aborts
+# ("CHECK failed: asan_interceptors.cpp:320").
+# PYTHONMALLOC=malloc sends Python objects through malloc, so ASan also sees the bindings
+# misuse a PyObject (pymalloc's arenas would hide it). detect_leaks=0: CPython frees
+# neither its interned objects nor its modules at exit, and LeakSanitizer suppressions
+# match any frame, so one for the interpreter would hide ours too; leaks in the library
+# are found by the C++ suite (LeakSanitizer on). Subprocesses the tests start (workers,
+# psql) inherit the runtime, so detect_leaks=0 covers them too (decision H21).
+ASAN_PY_CMAKE_ARGS = -DPGQRS_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(PGQRS_VENV)/bin/python
+ASAN_PY_ENV = LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
+  PYTHONMALLOC=malloc \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_init_order=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONPATH=$(CURDIR)/build/asan/python
+
 asan: bootstrap
-	$(call configure_build,asan)
+	$(CMAKE) --preset asan $(ASAN_PY_CMAKE_ARGS)
+	$(CMAKE) --build --preset asan -j$(JOBS)
 	$(call run_tests,asan)
+	$(MAKE) asan-python-test
+
+# CI's sanitizer pass (.ci/run, decision H23): the behaviour suite (label conformance)
+# built with ASan + UBSan, on sqlite (file and memory) and postgres.
+CI_ASAN_TESTS = /(sqlite_file|sqlite_memory|postgres)$$
+ci-asan: bootstrap
+	$(CMAKE) --preset asan
+	$(CMAKE) --build --preset asan -j$(JOBS) --target conformance_test
+	scripts/pg-test-server run $(CTEST) --preset asan -L conformance -R '$(CI_ASAN_TESTS)' \
+	  --output-on-failure -j$(JOBS)
+
+asan-python: bootstrap
+	$(CMAKE) --preset asan $(ASAN_PY_CMAKE_ARGS)
+	$(CMAKE) --build --preset asan -j$(JOBS) --target pgqrs_python
+	$(MAKE) asan-python-test
+
+asan-python-test:
+	$(TEST_SERVICES) env $(ASAN_PY_ENV) \
+	  $(PGQRS_VENV)/bin/python -m pytest -p no:cacheprovider -q python/tests $(PYTEST_ARGS)
 
 tsan: bootstrap
 	$(call configure_build,tsan)
 	$(call run_tests,tsan)
+
+# Torture (tests/torture, docs/reliability.md): per backend, 4 workflow worker processes
+# SIGKILLed at random TORTURE_KILLS times, then every run, step and message is checked.
+# TORTURE_SEED fixes the workload and the kill schedule (default: random, printed first).
+TORTURE_KILLS ?= 100
+TORTURE_BACKENDS ?= sqlite,postgres,turso,s3
+TORTURE_SEED ?=
+TORTURE_ARGS ?=
+torture: bootstrap
+	$(CMAKE) --preset dev
+	$(CMAKE) --build --preset dev -j$(JOBS) --target pgqrs_torture
+	$(TEST_SERVICES) build/dev/tests/torture/pgqrs_torture --backends $(TORTURE_BACKENDS) \
+	  --kills $(TORTURE_KILLS) $(if $(TORTURE_SEED),--seed $(TORTURE_SEED)) $(TORTURE_ARGS)
 
 format:
 	find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.cc' -o -name '*.h' \) -print0 \

@@ -68,6 +68,9 @@ options:
   --steps N          workflow.*: steps per run                                [5]
   --rss-mark N       queue.drain: also sample RSS after N messages            [10000]
   --lease S          lease (visibility timeout) in seconds                    [30]
+  --keys K           queue.drain: message n has concurrency key n % K         [none]
+  --key-concurrency N  queue.drain: the queue's key_concurrency (needs --keys)   [none]
+  --priorities P     queue.drain: message n has priority n % P                [all 0]
   --label TEXT       copied into the record
   --format F         table | jsonl (stdout)                                   [jsonl]
   --output FILE      also append the JSONL record to FILE
@@ -121,6 +124,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
     } else if (flag == "--lease") {
       o.lease_seconds = parse_unsigned<std::uint32_t>(flag, value, 1, 86400);
       seen_lease = true;
+    } else if (flag == "--keys") {
+      o.keys = parse_unsigned<std::uint32_t>(flag, value, 1, 10'000'000);
+    } else if (flag == "--key-concurrency") {
+      o.key_concurrency = parse_unsigned<std::uint32_t>(flag, value, 1, 1'000'000);
+    } else if (flag == "--priorities") {
+      o.priorities = parse_unsigned<std::uint32_t>(flag, value, 1, 1'000'000);
     } else if (flag == "--label") {
       o.label = value;
     } else if (flag == "--format") {
@@ -158,6 +167,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
     } else {
       o.messages = 200;
     }
+  }
+  if (o.key_concurrency && o.keys == 0) {
+    throw UsageError("--key-concurrency: needs --keys (messages without a key are not limited)");
+  }
+  if ((o.keys > 0 || o.priorities > 0) && o.scenario != "queue.drain") {
+    throw UsageError("--keys / --priorities: only for queue.drain");
   }
   if (o.scenario == "queue.enqueue" && o.batch > 100000) {
     throw UsageError("--batch: too large");

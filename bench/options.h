@@ -31,6 +31,11 @@ struct Options {
   std::uint32_t steps = 5;           // workflow.*: no-op steps per run
   std::uint64_t rss_mark = 10000;    // queue.drain: sample RSS once this many are processed
   std::uint32_t lease_seconds = 30;  // workflow.recovery: 2 unless given
+  // queue.drain flow control (issue 14): message n gets concurrency key n % keys (0 = none)
+  // and priority n % priorities (0 = all priority 0); the queue gets key_concurrency.
+  std::uint32_t keys = 0;
+  std::optional<std::uint32_t> key_concurrency;
+  std::uint32_t priorities = 0;
   std::string label;  // free text copied into the record (bench/run uses it for grouping)
   Format format = Format::kJsonl;
   std::optional<std::string> output;  // append JSONL here (stdout gets the chosen format)

@@ -15,16 +15,28 @@ using pgqrs::json;
 
 json payload(std::uint64_t n) { return json{{"task", "send_email"}, {"n", n}}; }
 
-// Enqueues messages 0..count-1 in chunks (not timed by the callers).
+// The flow fields of message n (--keys, --priorities).
+pgqrs::MessageOptions flow_of(std::uint64_t n, const Options& o) {
+  pgqrs::MessageOptions f;
+  if (o.keys > 0) f.concurrency_key = "k" + std::to_string(n % o.keys);
+  if (o.priorities > 0) f.priority = static_cast<std::int32_t>(n % o.priorities);
+  return f;
+}
+
+// Enqueues messages 0..count-1 in chunks (not timed by the callers); with `o`'s flow fields.
 void prefill(const pgqrs::Store& store, const std::string& queue, std::uint64_t count,
-             Progress& progress) {
+             Progress& progress, const Options* o = nullptr) {
   constexpr std::uint64_t kChunk = 1000;
   for (std::uint64_t first = 0; first < count; first += kChunk) {
-    std::vector<json> chunk;
+    auto b = pgqrs::enqueue();
     for (std::uint64_t n = first; n < std::min(count, first + kChunk); ++n) {
-      chunk.push_back(payload(n));
+      if (o && (o->keys > 0 || o->priorities > 0)) {
+        b.message(payload(n), flow_of(n, *o));
+      } else {
+        b.message(payload(n));
+      }
     }
-    pgqrs::enqueue().messages(std::move(chunk)).to(queue).execute(store);
+    b.to(queue).execute(store);
     progress.add(std::min(kChunk, count - first));
   }
 }
@@ -60,9 +72,11 @@ Record run_queue_drain(const Options& o) {
   pgqrs::Store store = open_store(o, o.consumers);
   check_lease_batch(o, store);
   const std::string queue = fresh_name("drain");
-  store.queue(queue);
+  pgqrs::QueueOptions queue_options;
+  if (o.key_concurrency) queue_options.key_concurrency = *o.key_concurrency;
+  store.queue(queue, queue_options);
   Progress progress("prefill", o.messages, !o.quiet);
-  prefill(store, queue, o.messages, progress);
+  prefill(store, queue, o.messages, progress, &o);
   const bool analyzed = analyze_after_prefill(store);
 
   std::vector<pgqrs::Consumer> consumers;
@@ -131,7 +145,10 @@ Record run_queue_drain(const Options& o) {
              {"rss_mark", o.rss_mark},
              {"rss_kb_at_mark", rss_at_mark.load()},
              {"rss_kb_end", rss_end},
-             {"analyzed", analyzed}};
+             {"analyzed", analyzed},
+             {"keys", o.keys},
+             {"key_concurrency", o.key_concurrency ? json(*o.key_concurrency) : json(nullptr)},
+             {"priorities", o.priorities}};
   drop_queue(store, queue, consumers);
   return r;
 }

@@ -16,6 +16,9 @@ void register_queue_commands(CLI::App& app, Context& ctx);
 void register_worker_commands(CLI::App& app, Context& ctx);
 void register_workflow_commands(CLI::App& app, Context& ctx);
 void register_s3_commands(CLI::App& app, Context& ctx);
+void register_serve_command(CLI::App& app, Context& ctx);  // commands_serve.cc
+// Also adds `admin prune` to the admin group (register it after register_admin_commands).
+void register_schedule_commands(CLI::App& app, Context& ctx);
 
 // Makes `cmd` run `fn` once the whole command line parsed.
 inline void on_run(CLI::App* cmd, Context& ctx, std::function<void()> fn) {

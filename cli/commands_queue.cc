@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "duration.h"
+#include "flow_options.h"
 #include "json_arg.h"
 #include "records_json.h"
 #include "records_table.h"
@@ -39,8 +40,12 @@ void register_queue_commands(CLI::App& app, Context& ctx) {
 
   CLI::App* cmd = group->add_subcommand("create", "Create a queue");
   cmd->add_option("QUEUE", o->queue, "Queue name")->required();
-  on_run(cmd, ctx, [&ctx, o] {
-    QueueInfo q = ctx.admin().create_queue(o->queue);
+  auto create_flags = std::make_shared<QueueOptionFlags>();
+  add_queue_option_flags(cmd, create_flags, /*clearable=*/false);
+  on_run(cmd, ctx, [&ctx, o, create_flags] {
+    QueueOptions options;
+    apply_queue_option_flags(*create_flags, options);
+    QueueInfo q = ctx.admin().create_queue(o->queue, options);
     Output out = ctx.output();
     if (out.json()) {
       out.print_json({{"ok", true}, {"queue", to_json(q)}});
@@ -156,10 +161,12 @@ void register_queue_commands(CLI::App& app, Context& ctx) {
       ->check(json_validator());
   cmd->add_option("--delay", o->delay, "Make the message visible after this long (e.g. 30s, 5m)")
       ->check(duration_validator());
-  on_run(cmd, ctx, [&ctx, o] {
+  auto message_flags = std::make_shared<MessageFlags>();
+  add_message_flags(cmd, message_flags);
+  on_run(cmd, ctx, [&ctx, o, message_flags] {
     nlohmann::json payload = read_json_argument(o->payload);
     auto builder = pgqrs::enqueue();
-    builder.message(std::move(payload)).to(o->queue);
+    builder.message(std::move(payload), message_options(*message_flags)).to(o->queue);
     if (!o->delay.empty()) builder.delay(parse_duration_or_throw(o->delay));
     std::vector<std::int64_t> ids = builder.execute(ctx.store());
     Output out = ctx.output();
@@ -171,6 +178,8 @@ void register_queue_commands(CLI::App& app, Context& ctx) {
       }
     }
   });
+
+  register_queue_update_command(group, ctx);
 }
 
 }  // namespace pgqrs::cli

@@ -171,6 +171,8 @@ int main(int argc, char** argv) {
   pgqrs::cli::register_worker_commands(app, ctx);
   pgqrs::cli::register_workflow_commands(app, ctx);
   pgqrs::cli::register_s3_commands(app, ctx);
+  pgqrs::cli::register_serve_command(app, ctx);
+  pgqrs::cli::register_schedule_commands(app, ctx);
   register_completion_command(app, ctx);
 
   try {

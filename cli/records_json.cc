@@ -14,8 +14,30 @@ json opt(const std::optional<json>& v) { return v ? *v : json(nullptr); }
 
 }  // namespace
 
+// Durations in seconds (fractions for sub-second values); unset options are null.
+static json seconds(const std::optional<Duration>& d) {
+  if (!d) return nullptr;
+  return std::chrono::duration<double>(*d).count();
+}
+
+json to_json(const QueueOptions& o) {
+  json rate = nullptr;
+  if (o.rate_limit) {
+    rate = {{"count", o.rate_limit->count}, {"period_seconds", seconds(o.rate_limit->period)}};
+  }
+  return {{"concurrency", opt(o.concurrency)},
+          {"worker_concurrency", opt(o.worker_concurrency)},
+          {"key_concurrency", opt(o.key_concurrency)},
+          {"rate_limit", rate},
+          {"retain_archived_seconds", seconds(o.retain_archived)},
+          {"retain_dead_seconds", seconds(o.retain_dead)}};
+}
+
 json to_json(const QueueInfo& q) {
-  return {{"id", q.id}, {"queue_name", q.queue_name}, {"created_at", format_time(q.created_at)}};
+  return {{"id", q.id},
+          {"queue_name", q.queue_name},
+          {"created_at", format_time(q.created_at)},
+          {"options", to_json(q.options)}};
 }
 
 json to_json(const QueueMessage& m) {
@@ -29,6 +51,9 @@ json to_json(const QueueMessage& m) {
           {"producer_worker_id", opt(m.producer_worker_id)},
           {"consumer_worker_id", opt(m.consumer_worker_id)},
           {"archived_at", opt(m.archived_at)},
+          {"priority", m.priority},
+          {"dedup_key", m.dedup_key ? json(*m.dedup_key) : json(nullptr)},
+          {"concurrency_key", m.concurrency_key ? json(*m.concurrency_key) : json(nullptr)},
           {"dead_at", opt(m.dead_at)}};
 }
 

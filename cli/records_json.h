@@ -8,6 +8,7 @@
 
 namespace pgqrs::cli {
 
+nlohmann::json to_json(const QueueOptions& o);
 nlohmann::json to_json(const QueueInfo& q);
 nlohmann::json to_json(const QueueMessage& m);
 nlohmann::json to_json(const WorkerInfo& w);

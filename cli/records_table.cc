@@ -104,10 +104,41 @@ Table steps_table(const std::vector<StepRecord>& steps) {
   return t;
 }
 
+namespace {
+// "1h30m"-style text of a duration, whole seconds (sub-second rests as "+Nus").
+std::string span_text(Duration d) {
+  using namespace std::chrono;
+  const auto us = duration_cast<microseconds>(d).count();
+  if (us % 1'000'000 != 0) return std::to_string(us) + "us";
+  std::int64_t s = us / 1'000'000;
+  std::string out;
+  for (const auto& [unit, size] : {std::pair{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}}) {
+    if (s >= size) {
+      out += std::to_string(s / size) + unit;
+      s %= size;
+    }
+  }
+  return out.empty() ? "0s" : out;
+}
+std::string opt_text(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "-"; }
+std::string opt_span(const std::optional<Duration>& d, const char* unset) {
+  return d ? span_text(*d) : unset;
+}
+}  // namespace
+
 Fields queue_fields(const QueueInfo& q) {
+  const QueueOptions& o = q.options;
   return {{"id", std::to_string(q.id)},
           {"name", q.queue_name},
-          {"created_at", format_time(q.created_at)}};
+          {"created_at", format_time(q.created_at)},
+          {"concurrency", opt_text(o.concurrency)},
+          {"worker_concurrency", opt_text(o.worker_concurrency)},
+          {"key_concurrency", opt_text(o.key_concurrency)},
+          {"rate_limit", o.rate_limit ? std::to_string(o.rate_limit->count) + "/" +
+                                            span_text(o.rate_limit->period)
+                                      : "-"},
+          {"retain_archived", opt_span(o.retain_archived, "forever")},
+          {"retain_dead", opt_span(o.retain_dead, "forever")}};
 }
 
 Fields worker_fields(const WorkerInfo& w) {

@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "pgqrs/activity.h"
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
 #include "pgqrs/workflow.h"
@@ -34,7 +36,17 @@ class Admin {
   void uninstall() const;
 
   QueueInfo create_queue(std::string_view name) const;  // QueueAlreadyExistsError
-  QueueInfo get_queue(std::string_view name) const;     // QueueNotFoundError
+  // With flow-control options (pgqrs/queue_options.h); ValidationError naming the bad field
+  // before anything is stored.
+  QueueInfo create_queue(std::string_view name, const QueueOptions& options) const;
+  // Changes a queue's options atomically: `edit` gets the stored options and changes them in
+  // place, while the queue row is locked; the result is validated and stored. Nothing
+  // changes if `edit` throws or the result is invalid (ValidationError naming the field).
+  // QueueNotFoundError. Takes effect for dequeues that start after it returns.
+  //   admin.update_queue("emails", [](pgqrs::QueueOptions& o) { o.concurrency = 5; });
+  QueueInfo update_queue(std::string_view name,
+                         const std::function<void(QueueOptions&)>& edit) const;
+  QueueInfo get_queue(std::string_view name) const;  // QueueNotFoundError
   std::vector<QueueInfo> list_queues() const;
   // Refused (ConflictError) while the queue has messages or live workers; purge first.
   void delete_queue(std::string_view name) const;
@@ -55,6 +67,9 @@ class Admin {
   QueueMetrics queue_metrics(std::string_view queue) const;
   std::vector<QueueMetrics> all_queues_metrics() const;
   SystemStats system_stats() const;
+  // Workers by queue and state, runs by workflow and status, step retries by workflow
+  // (pgqrs/activity.h); bounded queries, cheap enough to scrape every few seconds.
+  ActivityMetrics activity_metrics() const;
 
   // Workers.
   std::vector<WorkerInfo> list_workers(std::optional<std::string_view> queue = std::nullopt) const;

@@ -58,6 +58,13 @@ struct Config {
   // connection, retries included; S3: each connection attempt. (SQLite and Turso open a
   // local file.) The CLI sets it from --connect-timeout (default 2).
   std::uint32_t connect_timeout_seconds = 0;
+  // Postgres: how long one statement may take, waiting for the server's answer included
+  // (a stalled network, a lock held elsewhere); 0: connection_timeout_seconds. Enforced on
+  // both sides: the client stops waiting on the socket (the connection is discarded: a
+  // read is retried, a write's outcome is unknown) and the server's statement_timeout is
+  // set to it (the server cancels what the client gave up on). (The other backends run
+  // statements locally and bound their waits with connection_timeout_seconds.)
+  std::uint32_t statement_timeout_seconds = 0;
   std::uint32_t default_lock_time_seconds = 30;
   std::uint32_t default_max_batch_size = 100;
   std::uint32_t max_read_ct = 5;

@@ -27,7 +27,14 @@ class Transaction;
 class EnqueueBuilder {
  public:
   EnqueueBuilder& message(json payload);
+  // One message with its own flow fields (they override the builder-wide ones below).
+  EnqueueBuilder& message(json payload, MessageOptions options);
   EnqueueBuilder& messages(std::vector<json> payloads);
+  // Flow fields for every message without its own (pgqrs/queue_options.h). A dedup key on a
+  // batch of several messages is a ValidationError (the key would repeat); nothing is stored.
+  EnqueueBuilder& priority(std::int32_t priority);
+  EnqueueBuilder& dedup_key(std::string key);
+  EnqueueBuilder& concurrency_key(std::string key);
   EnqueueBuilder& to(std::string queue);
   // Visible after `delay` (negative: ValidationError at execute).
   EnqueueBuilder& delay(std::chrono::seconds delay);
@@ -47,7 +54,12 @@ class EnqueueBuilder {
   std::vector<std::int64_t> execute(postgres::Transaction& tx) const;
 
  private:
+  // Flow fields per message: own_[i] when message i was given its own, else defaults_.
+  std::vector<MessageOptions> flow() const;
+
   std::vector<json> payloads_;
+  std::vector<std::optional<MessageOptions>> own_;
+  MessageOptions defaults_;
   std::string queue_;
   std::optional<std::chrono::milliseconds> delay_;
   std::optional<TimePoint> at_;

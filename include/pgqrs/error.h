@@ -73,7 +73,6 @@ PGQRS_DEFINE_ERROR(ValidationError, ErrorCode::kValidation, false)
 PGQRS_DEFINE_ERROR(SerializationError, ErrorCode::kSerialization, false)
 PGQRS_DEFINE_ERROR(StateTransitionError, ErrorCode::kStateTransition, false)
 PGQRS_DEFINE_ERROR(TimeoutError, ErrorCode::kTimeout, true)
-PGQRS_DEFINE_ERROR(ConflictError, ErrorCode::kConflict, false)
 PGQRS_DEFINE_ERROR(StepNotReadyError, ErrorCode::kStepNotReady, true)
 PGQRS_DEFINE_ERROR(RetriesExhaustedError, ErrorCode::kRetriesExhausted, false)
 PGQRS_DEFINE_ERROR(PausedError, ErrorCode::kPaused, true)
@@ -99,6 +98,17 @@ class RateLimitedError : public Error {
 // The database could not be reached or the connection broke. When outcome_unknown() is
 // true the connection was lost while a write was being committed: it may or may not have
 // taken effect, and the library never retries it on its own.
+// A state that forbids the operation (deleting a queue in use, a lost lease, a schema
+// object in the way): retryable() false. Or a write refused because another writer changed
+// the data first and NOT applied -- the S3 backend's conditional PUT answered 412 and the
+// cache now holds the other writer's version: retryable() true, repeating the operation
+// applies it on top (decision H20).
+class ConflictError : public Error {
+ public:
+  explicit ConflictError(const std::string& message, bool retryable = false)
+      : Error(ErrorCode::kConflict, message, retryable) {}
+};
+
 class ConnectionError : public Error {
  public:
   explicit ConnectionError(const std::string& message, bool outcome_unknown = false)

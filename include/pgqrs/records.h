@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pgqrs/clock.h"
+#include "pgqrs/queue_options.h"
 
 namespace pgqrs {
 
@@ -20,6 +21,7 @@ struct QueueInfo {
   std::int64_t id = 0;
   std::string queue_name;
   TimePoint created_at;
+  QueueOptions options;  // flow control and retention (pgqrs/queue_options.h)
 };
 
 // One message row. `vt` is the time it becomes (or became) visible; while a consumer holds
@@ -36,6 +38,9 @@ struct QueueMessage {
   std::optional<std::int64_t> consumer_worker_id;
   std::optional<TimePoint> archived_at;
   std::optional<TimePoint> dead_at;  // set when the message was dead-lettered
+  std::int32_t priority = 0;         // flow fields (MessageOptions)
+  std::optional<std::string> dedup_key;
+  std::optional<std::string> concurrency_key;
   // The W3C trace context stored with the message at enqueue (pgqrs/tracing.h), if any:
   // a consumer continues the producer's trace from it.
   std::optional<std::string> traceparent;

@@ -24,6 +24,8 @@ class Store {
  public:
   // Creates queue `name`; QueueAlreadyExistsError if it exists.
   QueueInfo queue(std::string_view name) const;
+  // The same with flow-control options (Admin::create_queue).
+  QueueInfo queue(std::string_view name, const QueueOptions& options) const;
   // A producer / consumer worker for `queue` with a generated name "<hostname>-<uuid>".
   Producer producer(std::string_view queue) const;
   Consumer consumer(std::string_view queue) const;

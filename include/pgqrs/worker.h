@@ -57,6 +57,10 @@ class Producer : public Worker {
   std::int64_t enqueue_delayed(const json& payload, std::chrono::seconds delay) const;
   // One statement / transaction for the whole batch; ids in input order.
   std::vector<std::int64_t> batch_enqueue(const std::vector<json>& payloads) const;
+  // With flow fields (priority, dedup key, concurrency key; pgqrs/queue_options.h). A
+  // deduplicated message returns the live message's id. `delay` zero: visible now.
+  std::int64_t enqueue(const json& payload, const MessageOptions& options,
+                       std::chrono::milliseconds delay = std::chrono::milliseconds(0)) const;
 
  private:
   friend class ProducerBuilder;

@@ -235,8 +235,10 @@ void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
 
 // True for the control-flow errors a step body must let through rather than turn into a
 // step failure: PausedError, StepNotReadyError, CancelledError, RetriesExhaustedError, and
-// ConnectionError / TimeoutError (the step's outcome is not known) and StorageFullError
-// (recording the failure would fail too; the step is attempted again once space is freed).
+// ConnectionError / TimeoutError (the step's outcome is not known), StorageFullError
+// (recording the failure would fail too; the step is attempted again once space is freed)
+// and a retryable ConflictError (a write refused by a concurrent writer and not applied, so
+// recording the failure could land where the success did not; decision H20).
 bool is_engine_signal(const Error& e) noexcept;
 
 // Runs `fn` as step `name` of `run` unless it succeeded before, in which case its stored
@@ -298,6 +300,12 @@ class WorkflowBuilder {
   WorkflowBuilder& name(std::string name);  // for create/trigger without a handler
   WorkflowBuilder& consumer(const Consumer& c);
   WorkflowBuilder& trigger(json input);
+  // Flow fields of the run's message (pgqrs/queue_options.h). With a dedup key held by a
+  // live run message of the workflow, execute() creates nothing and returns that message
+  // (an idempotent trigger: run().message(m) is the existing run).
+  WorkflowBuilder& priority(std::int32_t priority);
+  WorkflowBuilder& dedup_key(std::string key);
+  WorkflowBuilder& concurrency_key(std::string key);
   // The W3C trace context stored with the run's message (pgqrs/tracing.h), so the run
   // continues the trigger's trace; without it, the trace hook's current_context(), if any.
   WorkflowBuilder& trace_context(TraceContext ctx);
@@ -321,6 +329,7 @@ class WorkflowBuilder {
   std::optional<WorkflowDef> def_;
   std::optional<Consumer> consumer_;
   std::optional<json> input_;
+  MessageOptions flow_;
   std::optional<TraceContext> trace_;
   DequeueBuilder::Options loop_;
 };

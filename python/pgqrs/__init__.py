@@ -25,6 +25,9 @@ from ._records import (DurabilityMode, PollStats, QueueInfo, QueueMessage, Queue
                        WorkflowRecord, WorkflowStatus)
 from ._otel import instrument_opentelemetry, uninstrument_opentelemetry
 from ._s3 import S3StoreHandle, as_s3
+from ._schedule import (ScheduleBuilder, ScheduleRecord, fire_due_schedules, get_schedule,
+                        list_schedules, pause_schedule, prune, remove_schedule,
+                        resume_schedule, schedule, set_workflow_retention)
 from ._store import (Admin, ConsumeIterator, Messages, Queues, Store, WorkflowRuns,
                      WorkflowSteps, Workers, Workflows, admin, connect, connect_with)
 from ._workers import Consumer, Producer
@@ -53,6 +56,10 @@ __all__ = [
     "as_s3", "S3StoreHandle",
     # tracing (docs/observability.md)
     "instrument_opentelemetry", "uninstrument_opentelemetry",
+    # schedules and retention
+    "schedule", "ScheduleBuilder", "ScheduleRecord", "list_schedules", "get_schedule",
+    "pause_schedule", "resume_schedule", "remove_schedule", "fire_due_schedules", "prune",
+    "set_workflow_retention",
     # records and enums
     "QueueMessage", "QueueInfo", "WorkerInfo", "WorkflowRecord", "RunRecord", "StepRecord",
     "QueueMetrics", "SystemStats", "WorkerStats", "WorkerHealth", "SchemaInfo", "PollStats",

@@ -74,6 +74,7 @@ class Config:
     max_connections = _Field("connection pool size")
     connection_timeout_seconds = _Field("connect / pool-acquire timeout")
     connect_timeout_seconds = _Field("how long connect() keeps trying (0: connection timeout)")
+    statement_timeout_seconds = _Field("Postgres: longest wait for one statement (0: connection timeout)")
     default_lock_time_seconds = _Field("default lease (visibility timeout)")
     default_max_batch_size = _Field("largest dequeue batch")
     max_read_ct = _Field("deliveries before a message is dead-lettered")

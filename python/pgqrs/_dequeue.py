@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from . import _aio, _otel, _pgqrs
+from . import _aio, _flow, _otel, _pgqrs
 from . import _records as rec
 from ._errors import PgqrsError, ValidationError
 from ._records import PollStats, QueueMessage
@@ -233,8 +233,16 @@ def dequeue(consumer: Optional[Consumer] = None, batch_size: int = 1) -> Any:
 # ---- one-call helpers ------------------------------------------------------------------
 
 
-async def produce(store: "Store", queue: str, payload: Any) -> int:
-    """Enqueues one payload (no named worker); returns its id."""
+async def produce(store: "Store", queue: str, payload: Any, *, priority: Optional[int] = None,
+                  dedup_key: Optional[str] = None, concurrency_key: Optional[str] = None,
+                  delay: Optional[float] = None) -> int:
+    """Enqueues one payload (no named worker); returns its id. The keyword arguments are the
+    flow fields (docs/flow-control.md); see Producer.enqueue."""
+    if priority is not None or dedup_key is not None or concurrency_key is not None or \
+            delay is not None:
+        return (await _flow.enqueue(store._native, queue, [payload], priority=priority,
+                                    dedup_key=dedup_key, concurrency_key=concurrency_key,
+                                    delay=delay))[0]
     return (await produce_batch(store, queue, [payload]))[0]
 
 
@@ -261,8 +269,11 @@ async def consume_batch(store: "Store", queue: str, batch_size: int, handler: Ha
                   .handle_batch(handler).execute(store))
 
 
-async def enqueue(producer: Producer, payload: Any) -> int:
-    return await producer.enqueue(payload)
+async def enqueue(producer: Producer, payload: Any, *, priority: Optional[int] = None,
+                  dedup_key: Optional[str] = None, concurrency_key: Optional[str] = None,
+                  delay: Optional[float] = None) -> int:
+    return await producer.enqueue(payload, priority=priority, dedup_key=dedup_key,
+                                  concurrency_key=concurrency_key, delay=delay)
 
 
 async def enqueue_batch(producer: Producer, payloads: list) -> list[int]:

@@ -84,6 +84,9 @@ class QueueMessage:
     consumer_worker_id: Optional[int]
     archived_at: Optional[str]
     dead_at: Optional[str] = None
+    priority: int = 0
+    dedup_key: Optional[str] = None
+    concurrency_key: Optional[str] = None
     # W3C trace context stored at enqueue (docs/observability.md "Tracing").
     traceparent: Optional[str] = None
     tracestate: Optional[str] = None
@@ -94,6 +97,13 @@ class QueueInfo:
     id: int
     queue_name: str
     created_at: str
+    # Flow control (docs/flow-control.md): None = unset; durations in seconds.
+    concurrency: Optional[int] = None
+    worker_concurrency: Optional[int] = None
+    key_concurrency: Optional[int] = None
+    rate_limit: Optional[tuple[int, float]] = None
+    retain_archived: Optional[float] = None
+    retain_dead: Optional[float] = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import _aio, _pgqrs
+from . import _aio, _flow, _pgqrs
 from . import _records as rec
 from ._clock import ManualClock
 from ._config import Config
@@ -73,9 +73,30 @@ class Store:
         """A copy of the configuration this store was opened with."""
         return Config._wrap(self._native.config())
 
-    async def queue(self, name: str) -> QueueInfo:
-        """Creates queue ``name``; QueueAlreadyExistsError if it exists."""
-        return QueueInfo(**await _aio.call(self._native.queue, name))
+    async def queue(self, name: str, *, concurrency: Optional[int] = None,
+                    worker_concurrency: Optional[int] = None,
+                    key_concurrency: Optional[int] = None,
+                    rate_limit: Optional[tuple[int, float]] = None,
+                    retain_archived: Optional[float] = None,
+                    retain_dead: Optional[float] = None) -> QueueInfo:
+        """Creates queue ``name``; QueueAlreadyExistsError if it exists. Flow-control options
+        (docs/flow-control.md), None = unset: concurrency, worker_concurrency,
+        key_concurrency, rate_limit=(count, seconds), retain_archived=seconds,
+        retain_dead=seconds."""
+        changes = _flow.option_changes(
+            dict(concurrency=concurrency, worker_concurrency=worker_concurrency,
+                 key_concurrency=key_concurrency, rate_limit=rate_limit,
+                 retain_archived=retain_archived, retain_dead=retain_dead), skip_none=True)
+        if not changes:
+            return QueueInfo(**await _aio.call(self._native.queue, name))
+        return QueueInfo(**await _aio.call(_pgqrs.create_queue_with_options, self._native, name,
+                                           changes))
+
+    async def update_queue(self, name: str, **changes: Any) -> QueueInfo:
+        """Changes the given options of queue ``name`` atomically (None removes one); the
+        others are kept."""
+        return QueueInfo(**await _aio.call(_pgqrs.update_queue_options, self._native, name,
+                                           _flow.option_changes(changes, skip_none=False)))
 
     async def producer(self, queue: str) -> Producer:
         return Producer(await _aio.call(self._native.producer, queue))

@@ -8,6 +8,7 @@ from . import _aio, _otel, _pgqrs
 from . import _records as rec
 from ._records import QueueMessage, WorkerInfo, WorkerStatus
 from ._time import TimeLike, to_micros
+from ._time import millis as _millis
 from ._time import seconds as _secs
 
 if TYPE_CHECKING:
@@ -65,10 +66,23 @@ class Producer(_Worker):
     async def new_producer(admin: "Admin", queue: str, name: str) -> "Producer":
         return Producer(await _aio.call(_pgqrs.new_producer, admin._store._native, name, queue))
 
-    async def enqueue(self, payload: Any) -> int:
+    async def enqueue(self, payload: Any, *, priority: Optional[int] = None,
+                      dedup_key: Optional[str] = None, concurrency_key: Optional[str] = None,
+                      delay: Optional[float] = None) -> int:
+        """Returns the message id; with a dedup_key held by a live message of the queue,
+        nothing is stored and that message's id is returned (docs/flow-control.md)."""
+        if priority is None and dedup_key is None and concurrency_key is None and delay is None:
+            if _otel.active():
+                return (await self._traced([payload], None))[0]
+            return await _aio.call(self._native.enqueue, payload)
+        delay_ms = None if delay is None else _millis(delay, "delay")
+
+        def call(tp: Optional[str], ts: Optional[str]) -> Any:
+            return _aio.call(_pgqrs.producer_enqueue_flow, self._native, payload, priority,
+                             dedup_key, concurrency_key, delay_ms, tp, ts)
         if _otel.active():
-            return (await self._traced([payload], None))[0]
-        return await _aio.call(self._native.enqueue, payload)
+            return await _otel.traced_enqueue(self.queue, 1, call)
+        return await call(None, None)
 
     async def enqueue_delayed(self, payload: Any, delay_seconds: float) -> int:
         delay = _secs(delay_seconds, "delay_seconds")

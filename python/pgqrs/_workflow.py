@@ -153,6 +153,7 @@ class WorkflowBuilder:
         self._store: "Store" = None
         self._input: Any = None
         self._has_input = False
+        self._flow: dict[str, Any] = {}
 
     def name(self, name: Union[str, WorkflowDef]) -> "WorkflowBuilder":
         self._name = name.name if isinstance(name, WorkflowDef) else name
@@ -165,6 +166,21 @@ class WorkflowBuilder:
     def trigger(self, input: Any) -> "WorkflowBuilder":
         self._input = input
         self._has_input = True
+        return self
+
+    def priority(self, priority: int) -> "WorkflowBuilder":
+        """The run message's priority (smaller first; docs/flow-control.md)."""
+        self._flow["priority"] = priority
+        return self
+
+    def dedup_key(self, key: str) -> "WorkflowBuilder":
+        """An idempotent trigger: while a run message with this key is live, execute()
+        creates nothing and returns that message."""
+        self._flow["dedup_key"] = key
+        return self
+
+    def concurrency_key(self, key: str) -> "WorkflowBuilder":
+        self._flow["concurrency_key"] = key
         return self
 
     def _need(self) -> tuple[str, Any]:
@@ -188,11 +204,19 @@ class WorkflowBuilder:
             return await _otel.traced_enqueue(
                 name, 1,
                 lambda tp, ts: self._trigger_traced(store, name, tp, ts))
-        return rec.message(await _aio.call(_pgqrs.workflow_trigger, store._native, name,
-                                           self._input))
+        return await self._trigger_traced(store, name, None, None)
 
     async def _trigger_traced(self, store: "Store", name: str, tp: Optional[str],
                               ts: Optional[str]) -> QueueMessage:
+        """The trigger, with the flow fields when given and the trace context when given."""
+        if self._flow:
+            return rec.message(await _aio.call(
+                _pgqrs.workflow_trigger_flow, store._native, name, self._input,
+                self._flow.get("priority"), self._flow.get("dedup_key"),
+                self._flow.get("concurrency_key"), tp, ts))
+        if tp is None:
+            return rec.message(await _aio.call(_pgqrs.workflow_trigger, store._native, name,
+                                               self._input))
         return rec.message(await _aio.call(_pgqrs.workflow_trigger_traced, store._native, name,
                                            self._input, tp, ts))
 

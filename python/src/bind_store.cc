@@ -46,6 +46,7 @@ void bind_config(nb::module_& m) {
       .PGQRS_PY_FIELD("max_connections", max_connections)
       .PGQRS_PY_FIELD("connection_timeout_seconds", connection_timeout_seconds)
       .PGQRS_PY_FIELD("connect_timeout_seconds", connect_timeout_seconds)
+      .PGQRS_PY_FIELD("statement_timeout_seconds", statement_timeout_seconds)
       .PGQRS_PY_FIELD("default_lock_time_seconds", default_lock_time_seconds)
       .PGQRS_PY_FIELD("default_max_batch_size", default_max_batch_size)
       .PGQRS_PY_FIELD("max_read_ct", max_read_ct)

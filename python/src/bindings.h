@@ -38,5 +38,7 @@ void bind_workflow(nb::module_& m);  // workflow builder calls, Run, serve_workf
 void bind_s3(nb::module_& m);        // S3 handle (when the S3 backend is built)
 void bind_clock(nb::module_& m);     // ManualClock, connecting on it
 void bind_tracing(nb::module_& m);   // enqueue / trigger with a trace context, a run's context
+void bind_flow(nb::module_& m);      // queue options, message flow fields (issue 14)
+void bind_schedule(nb::module_& m);  // schedules, prune, workflow retention
 
 }  // namespace pgqrs_py

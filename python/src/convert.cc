@@ -170,6 +170,10 @@ nb::dict to_py(const pgqrs::QueueMessage& m) {
   d["consumer_worker_id"] = opt(m.consumer_worker_id);
   d["archived_at"] = iso_or_none(m.archived_at);
   d["dead_at"] = iso_or_none(m.dead_at);
+  d["priority"] = m.priority;
+  d["dedup_key"] = m.dedup_key ? nb::object(nb::str(m.dedup_key->c_str())) : nb::none();
+  d["concurrency_key"] =
+      m.concurrency_key ? nb::object(nb::str(m.concurrency_key->c_str())) : nb::none();
   d["traceparent"] = m.traceparent ? nb::object(nb::str(m.traceparent->c_str())) : nb::none();
   d["tracestate"] = m.tracestate ? nb::object(nb::str(m.tracestate->c_str())) : nb::none();
   return d;
@@ -182,6 +186,20 @@ nb::dict to_py(const pgqrs::QueueInfo& q) {
   d["id"] = q.id;
   d["queue_name"] = q.queue_name;
   d["created_at"] = iso(q.created_at);
+  // Flow-control options (issue 14): None when unset; durations in seconds.
+  const auto secs = [](const std::optional<pgqrs::Duration>& v) -> nb::object {
+    if (!v) return nb::none();
+    return nb::float_(std::chrono::duration<double>(*v).count());
+  };
+  const pgqrs::QueueOptions& o = q.options;
+  d["concurrency"] = opt(o.concurrency);
+  d["worker_concurrency"] = opt(o.worker_concurrency);
+  d["key_concurrency"] = opt(o.key_concurrency);
+  d["rate_limit"] =
+      o.rate_limit ? nb::object(nb::make_tuple(o.rate_limit->count, secs(o.rate_limit->period)))
+                   : nb::none();
+  d["retain_archived"] = secs(o.retain_archived);
+  d["retain_dead"] = secs(o.retain_dead);
   return d;
 }
 

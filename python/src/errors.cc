@@ -101,6 +101,10 @@ void rethrow_as_cpp(nb::python_error& e) {
           nb::hasattr(value, "retryable") && PyObject_IsTrue(value.attr("retryable").ptr()) == 1;
       throw pgqrs::ConnectionError(message, /*outcome_unknown=*/!retryable);
     }
+    if (code == "conflict") {  // a retryable conflict: a write refused, not applied (H20)
+      throw pgqrs::ConflictError(message, nb::hasattr(value, "retryable") &&
+                                              PyObject_IsTrue(value.attr("retryable").ptr()) == 1);
+    }
     static const std::map<std::string, void (*)(const std::string&)> throwers = {
         {"queue_not_found", [](const std::string& m) { throw pgqrs::QueueNotFoundError(m); }},
         {"queue_already_exists",
@@ -113,7 +117,6 @@ void rethrow_as_cpp(nb::python_error& e) {
         {"rate_limited", [](const std::string& m) { throw pgqrs::RateLimitedError(m, {}); }},
         {"state_transition", [](const std::string& m) { throw pgqrs::StateTransitionError(m); }},
         {"timeout", [](const std::string& m) { throw pgqrs::TimeoutError(m); }},
-        {"conflict", [](const std::string& m) { throw pgqrs::ConflictError(m); }},
         {"transient_step", [](const std::string& m) { throw pgqrs::TransientStepError(m); }},
         {"step_not_ready", [](const std::string& m) { throw pgqrs::StepNotReadyError(m); }},
         {"retries_exhausted", [](const std::string& m) { throw pgqrs::RetriesExhaustedError(m); }},

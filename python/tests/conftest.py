@@ -50,8 +50,11 @@ class BackendCase:
 
 
 def _psql(dsn: str, sql: str) -> None:
+    # Without LD_PRELOAD: under `make asan-python` it holds the ASan runtime, which Debian's
+    # psql (a Perl wrapper, not instrumented) must not load.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql], check=True,
-                   capture_output=True, timeout=60)
+                   capture_output=True, timeout=60, env=env)
 
 
 @pytest.fixture(params=BACKENDS)

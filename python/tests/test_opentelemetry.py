@@ -163,3 +163,25 @@ async def test_package_imports_and_runs_without_instrumentation(store):
     msg_id = await pgqrs.produce(store, "plain", 1)
     msg = await pgqrs.admin(store).get_message(msg_id)
     assert msg.traceparent is None and msg.tracestate is None
+
+
+async def test_enqueues_with_flow_fields_carry_the_trace_context_too(wf_store, spans):
+    """Priority, dedup and concurrency keys take the flow path of enqueue and trigger: the
+    PRODUCER span's context is stored with those messages as with plain ones."""
+    store = wf_store
+    await store.queue("flowq")
+    producer = await store.producer("flowq")
+    ids = [await pgqrs.produce(store, "flowq", {"n": 1}, priority=-1),
+           await producer.enqueue({"n": 2}, dedup_key="k2", concurrency_key="c")]
+    spans_ = by_name(spans, "pgqrs enqueue flowq")
+    assert len(spans_) == 2
+    for msg_id, span in zip(ids, spans_):
+        msg = await pgqrs.admin(store).get_message(msg_id)
+        assert msg.traceparent.startswith(f"00-{hexid(span.context.trace_id, 32)}-"
+                                          f"{hexid(span.context.span_id, 16)}-"), msg_id
+
+    await pgqrs.workflow().name("flowwf").store(store).create()
+    run_msg = await pgqrs.workflow().name("flowwf").store(store).trigger({"x": 1}) \
+        .dedup_key("once").execute()
+    (trigger_span,) = by_name(spans, "pgqrs enqueue flowwf")
+    assert run_msg.traceparent.startswith(f"00-{hexid(trigger_span.context.trace_id, 32)}-")

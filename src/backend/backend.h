@@ -9,6 +9,8 @@
 //   WorkerRegistry  workers, heartbeats, zombie recovery                 (workers.h)
 //   MetricsStore    aggregate read-only queries                          (metrics.h)
 //   WorkflowStore   workflow definitions, runs and steps                 (workflows.h)
+//   ScheduleStore   schedules and the claim of their ticks               (schedules.h)
+//   RetentionStore  bounded pruning of old rows, maintenance leases      (retention.h)
 // A NEW CAPABILITY (schedules, messages/events between runs, ...) is a new interface there,
 // added to Backend below and implemented once per backend family (the SQLite family serves
 // SQLite, Turso and S3; Postgres). Flow control extends QueueStore (queue options) and
@@ -37,6 +39,8 @@
 #include "backend/capabilities/messages.h"
 #include "backend/capabilities/metrics.h"
 #include "backend/capabilities/queues.h"
+#include "backend/capabilities/retention.h"
+#include "backend/capabilities/schedules.h"
 #include "backend/capabilities/schema.h"
 #include "backend/capabilities/workers.h"
 #include "backend/capabilities/workflows.h"
@@ -75,7 +79,9 @@ class Backend : public SchemaStore,
                 public MessageStore,
                 public WorkerRegistry,
                 public MetricsStore,
-                public WorkflowStore {
+                public WorkflowStore,
+                public ScheduleStore,
+                public RetentionStore {
  public:
   ~Backend() override = default;
   virtual std::string_view name() const = 0;  // "sqlite", "postgres", ...

@@ -38,7 +38,46 @@ QueueInfo read_queue(const RowReader& row) {
   info.id = row.int64(0);
   info.queue_name = row.text(1);
   info.created_at = row.time(2);
+  info.options = read_queue_options(row, 3);
   return info;
+}
+
+namespace {
+std::optional<std::int64_t> micros(const std::optional<Duration>& d) {
+  if (!d) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
+}
+std::optional<Duration> duration_at(const RowReader& row, int col) {
+  if (row.is_null(col)) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::microseconds(row.int64(col)));
+}
+}  // namespace
+
+StoredQueueOptions stored_options(const QueueOptions& o) {
+  StoredQueueOptions s;
+  s.concurrency = o.concurrency;
+  s.worker_concurrency = o.worker_concurrency;
+  s.key_concurrency = o.key_concurrency;
+  if (o.rate_limit) {
+    s.rate_limit = o.rate_limit->count;
+    s.rate_period_us = micros(o.rate_limit->period);
+  }
+  s.retain_archived_us = micros(o.retain_archived);
+  s.retain_dead_us = micros(o.retain_dead);
+  return s;
+}
+
+QueueOptions read_queue_options(const RowReader& row, int first) {
+  QueueOptions o;
+  o.concurrency = row.optional_int64(first);
+  o.worker_concurrency = row.optional_int64(first + 1);
+  o.key_concurrency = row.optional_int64(first + 2);
+  if (!row.is_null(first + 3) && !row.is_null(first + 4)) {
+    o.rate_limit = RateLimit{row.int64(first + 3), *duration_at(row, first + 4)};
+  }
+  o.retain_archived = duration_at(row, first + 5);
+  o.retain_dead = duration_at(row, first + 6);
+  return o;
 }
 
 QueueMessage read_message(const RowReader& row) {
@@ -60,8 +99,11 @@ QueueMessage read_message(const RowReader& row) {
   m.consumer_worker_id = row.optional_int64(8);
   m.archived_at = row.optional_time(9);
   m.dead_at = row.optional_time(10);
-  if (!row.is_null(11)) m.traceparent = row.text(11);
-  if (!row.is_null(12)) m.tracestate = row.text(12);
+  m.priority = int32(row, 11);
+  if (!row.is_null(12)) m.dedup_key = row.text(12);
+  if (!row.is_null(13)) m.concurrency_key = row.text(13);
+  if (!row.is_null(14)) m.traceparent = row.text(14);
+  if (!row.is_null(15)) m.tracestate = row.text(15);
   return m;
 }
 
@@ -149,6 +191,12 @@ WorkerInfo registered_worker(std::int64_t id, std::optional<std::int64_t> queue_
   return w;
 }
 
+std::chrono::milliseconds age_at(TimePoint now, TimePoint stored) {
+  const TimePoint stored_now = std::chrono::floor<std::chrono::microseconds>(now);
+  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored_now - stored);
+  return std::max(age, std::chrono::milliseconds(0));
+}
+
 QueueMetrics read_queue_metrics(const RowReader& row, TimePoint now) {
   QueueMetrics m;
   m.queue_id = row.int64(0);
@@ -158,12 +206,7 @@ QueueMetrics read_queue_metrics(const RowReader& row, TimePoint now) {
   m.leased = row.count(4);
   m.archived = row.count(5);
   m.dead = row.count(6);
-  if (auto oldest = row.optional_time(7)) {
-    // Stored times are whole microseconds: compare with `now` as it would be stored.
-    const TimePoint stored_now = std::chrono::floor<std::chrono::microseconds>(now);
-    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(stored_now - *oldest);
-    m.oldest_pending_age = std::max(age, std::chrono::milliseconds(0));
-  }
+  if (auto oldest = row.optional_time(7)) m.oldest_pending_age = age_at(now, *oldest);
   return m;
 }
 

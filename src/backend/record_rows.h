@@ -7,6 +7,7 @@
 // JSON, worker status/kind and run/step statuses are their to_string() text.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,10 +19,14 @@
 
 // String-literal macros so they concatenate into constant SQL at compile time:
 // "SELECT " PGQRS_MESSAGE_COLUMNS " FROM pgqrs_messages ...".
-#define PGQRS_QUEUE_COLUMNS "id, queue_name, created_at"
-#define PGQRS_MESSAGE_COLUMNS                                                          \
-  "id, queue_id, payload, vt, enqueued_at, read_ct, dequeued_at, producer_worker_id, " \
-  "consumer_worker_id, archived_at, dead_at, traceparent, tracestate"
+// Queue options (flow control): NULL = unset; durations in microseconds.
+#define PGQRS_QUEUE_COLUMNS                                                                    \
+  "id, queue_name, created_at, concurrency, worker_concurrency, key_concurrency, rate_limit, " \
+  "rate_period_us, retain_archived_us, retain_dead_us"
+#define PGQRS_MESSAGE_COLUMNS                                                                     \
+  "id, queue_id, payload, vt, enqueued_at, read_ct, dequeued_at, producer_worker_id, "            \
+  "consumer_worker_id, archived_at, dead_at, priority, dedup_key, concurrency_key, traceparent, " \
+  "tracestate"
 #define PGQRS_WORKER_COLUMNS \
   "id, name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at, shutdown_at"
 #define PGQRS_WORKFLOW_COLUMNS "id, name, queue_id, created_at"
@@ -36,7 +41,7 @@
 
 namespace pgqrs::backend {
 
-inline constexpr int kMessageColumnCount = 13;
+inline constexpr int kMessageColumnCount = 16;
 
 // Read access to the columns of one result row, by index (0 = the first column of the
 // record's list, whatever precedes it in the SELECT). Integer columns of any width read as
@@ -62,7 +67,20 @@ class RowReader {
   ~RowReader() = default;
 };
 
+// now - stored, never negative, with `now` first truncated to whole microseconds as stored
+// times are (so a row written at `now` has age 0).
+std::chrono::milliseconds age_at(TimePoint now, TimePoint stored);
+
 QueueInfo read_queue(const RowReader& row);
+// The stored form of QueueOptions: the 7 option columns of PGQRS_QUEUE_COLUMNS, in order
+// (NULL = unset). Written by create_queue / update_queue_options of every backend.
+struct StoredQueueOptions {
+  std::optional<std::int64_t> concurrency, worker_concurrency, key_concurrency, rate_limit,
+      rate_period_us, retain_archived_us, retain_dead_us;
+};
+StoredQueueOptions stored_options(const QueueOptions& o);
+// Reads the 7 option columns starting at `first`.
+QueueOptions read_queue_options(const RowReader& row, int first);
 // SerializationError if the stored payload is not valid JSON.
 QueueMessage read_message(const RowReader& row);
 // InternalError if the stored status/kind text is unknown.

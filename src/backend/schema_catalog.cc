@@ -12,12 +12,24 @@ constexpr std::array<std::string_view, 6> kStep1Tables{
     "pgqrs_queues",    "pgqrs_workers",       "pgqrs_messages",
     "pgqrs_workflows", "pgqrs_workflow_runs", "pgqrs_workflow_steps"};
 
-// Columns only: a step that creates no table lists none.
+// Flow control (issue 14): queue options and message flow columns are added to the step-1
+// tables; the rate-limit window is its own table.
+constexpr std::array<std::string_view, 1> kFlowControlTables{"pgqrs_rate_leases"};
+
+// Schedules and retention (issue 14 part B): pgqrs_schedules, pgqrs_maintenance_leases,
+// pgqrs_workflows.retain_finished_us and the prune indexes.
+constexpr std::array<std::string_view, 2> kStepSchedulesTables{"pgqrs_schedules",
+                                                               "pgqrs_maintenance_leases"};
+
+// Tracing (issue 16): traceparent/tracestate columns on pgqrs_messages; no table.
 constexpr std::array<std::string_view, 0> kNoTables{};
 
-constexpr std::array<SchemaStep, 2> kSteps{{
+constexpr std::array<SchemaStep, 4> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
-    {2, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
+    {2, "flow control: queue options, priorities, dedup and concurrency keys",
+     kFlowControlTables},
+    {3, "schedules and retention", kStepSchedulesTables},
+    {4, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -1,5 +1,6 @@
 #include "pgqrs/admin.h"
 
+#include <chrono>
 #include <string>
 
 #include "core/store_state.h"
@@ -42,6 +43,40 @@ void Admin::uninstall() const { st(store_).backend->uninstall(); }
 QueueInfo Admin::create_queue(std::string_view name) const {
   core::validate_name(name, "queue name");
   return st(store_).backend->create_queue(name, st(store_).now());
+}
+
+namespace {
+// Durations as stored: whole microseconds, so what is returned equals a later read.
+QueueOptions normalized(QueueOptions o) {
+  const auto floor_us = [](std::optional<Duration>& d) {
+    if (d) d = std::chrono::floor<std::chrono::microseconds>(*d);
+  };
+  floor_us(o.retain_archived);
+  floor_us(o.retain_dead);
+  if (o.rate_limit) {
+    o.rate_limit->period = std::chrono::floor<std::chrono::microseconds>(o.rate_limit->period);
+  }
+  return o;
+}
+}  // namespace
+
+QueueInfo Admin::create_queue(std::string_view name, const QueueOptions& options) const {
+  core::validate_name(name, "queue name");
+  const QueueOptions stored = normalized(options);
+  validate(stored);
+  return st(store_).backend->create_queue(name, st(store_).now(), stored);
+}
+
+QueueInfo Admin::update_queue(std::string_view name,
+                              const std::function<void(QueueOptions&)>& edit) const {
+  core::validate_name(name, "queue name");
+  return st(store_).backend->update_queue_options(name, [&](const QueueOptions& current) {
+    QueueOptions next = current;
+    edit(next);
+    next = normalized(next);
+    validate(next);
+    return next;
+  });
 }
 
 QueueInfo Admin::get_queue(std::string_view name) const {

@@ -37,6 +37,8 @@ constexpr ScalarField kScalarFields[] = {
     {"connection_timeout_seconds", "PGQRS_CONNECTION_TIMEOUT", &Config::connection_timeout_seconds,
      1, 3600},
     {"connect_timeout_seconds", "PGQRS_CONNECT_TIMEOUT", &Config::connect_timeout_seconds, 0, 3600},
+    {"statement_timeout_seconds", "PGQRS_STATEMENT_TIMEOUT", &Config::statement_timeout_seconds, 0,
+     3600},
     {"default_lock_time_seconds", "PGQRS_DEFAULT_LOCK_TIME", &Config::default_lock_time_seconds, 1,
      7 * 24 * 3600},
     {"default_max_batch_size", "PGQRS_DEFAULT_BATCH_SIZE", &Config::default_max_batch_size, 1,

@@ -6,6 +6,7 @@
 #include <limits>
 #include <random>
 
+#include "core/handler_lease.h"
 #include "core/messages.h"
 #include "core/poll_session.h"
 #include "core/store_state.h"
@@ -101,6 +102,13 @@ std::vector<std::int64_t> ids_of(const std::vector<QueueMessage>& msgs) {
   return ids;
 }
 
+std::vector<TimePoint> lease_ends_of(const std::vector<QueueMessage>& msgs) {
+  std::vector<TimePoint> ends;
+  ends.reserve(msgs.size());
+  for (const auto& m : msgs) ends.push_back(m.vt);
+  return ends;
+}
+
 // Gives failed messages back, each visible again after its backoff.
 void release_with_backoff(const core::ResolvedDequeue& r, const std::vector<QueueMessage>& msgs) {
   const auto now = r.store->now();
@@ -114,6 +122,7 @@ void release_with_backoff(const core::ResolvedDequeue& r, const std::vector<Queu
 struct Outcome {
   std::size_t succeeded = 0;   // handler returned and the message was archived
   std::size_t lease_lost = 0;  // handler returned but the message could not be archived
+  std::size_t lapsed = 0;      // not handled: its lease was no longer known valid (H9)
   std::size_t failed = 0;
   std::exception_ptr first_error;  // the handler's own exception, unchanged
 };
@@ -122,14 +131,17 @@ struct Outcome {
 // call), the others released with backoff. A batch handler succeeds or fails as a whole; a
 // per-message handler is judged message by message. With `deferred`, the ids to archive are
 // appended there instead (the poll loop archives them with its next lease) and are not
-// counted in the outcome.
+// counted in the outcome. A handler is started only while the keeper confirms the lease of
+// its message(s) (H9): a message whose lease is no longer known valid is left alone (neither
+// archived nor released; its lease lapses and it is redelivered) and counted as lapsed.
 Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>& msgs,
                 const MessageHandler& one, const BatchHandler& many, core::LeaseKeeper& keeper,
                 std::vector<std::int64_t>* deferred = nullptr) {
   Outcome out;
   std::vector<QueueMessage> failed;
   std::vector<std::int64_t> done;
-  keeper.track(ids_of(msgs));
+  keeper.track(ids_of(msgs), lease_ends_of(msgs));
+  auto held = [&](const QueueMessage& m) { return keeper.valid(m.id, r.store->now()); };
   // HandlerAbort: the messages not handled yet are released visible now (no backoff, no
   // failed delivery counted), those handled are archived (or left in `deferred`), and the
   // abort's cause propagates.
@@ -153,23 +165,33 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
   const auto& tracer = r.store->tracer;
   const Clock& clock = *r.store->clock;
   if (many) {
-    core::HandlerTrace trace(tracer, clock, r.queue, r.worker, msgs);
-    try {
-      many(msgs);
-      trace.end(nullptr);
-      done = ids_of(msgs);
-    } catch (const HandlerAbort& a) {
-      trace.end(a.cause);
-      abort(a);
-    } catch (...) {
-      out.first_error = std::current_exception();
-      trace.end(out.first_error);
-      failed = msgs;
+    if (!std::all_of(msgs.begin(), msgs.end(), held)) {
+      out.lapsed = msgs.size();
+    } else {
+      core::HandlerTrace trace(tracer, clock, r.queue, r.worker, msgs);
+      try {
+        core::HandlerLeaseScope scope(keeper, ids_of(msgs));
+        many(msgs);
+        trace.end(nullptr);
+        done = ids_of(msgs);
+      } catch (const HandlerAbort& a) {
+        trace.end(a.cause);
+        abort(a);
+      } catch (...) {
+        out.first_error = std::current_exception();
+        trace.end(out.first_error);
+        failed = msgs;
+      }
     }
   } else {
     for (const auto& m : msgs) {
+      if (!held(m)) {
+        ++out.lapsed;
+        continue;
+      }
       core::HandlerTrace trace(tracer, clock, r.queue, r.worker, {&m, 1});
       try {
+        core::HandlerLeaseScope scope(keeper, {m.id});
         one(m);
         trace.end(nullptr);
         done.push_back(m.id);
@@ -221,6 +243,7 @@ std::vector<QueueMessage> DequeueBuilder::poll(const Store& store) const {
       session.finish(*why);
       return {};
     }
+    session.maintain();
     auto msgs = lease_batch(r);
     if (!msgs.empty()) {
       session.finish(PollStop::kEmpty);
@@ -304,6 +327,7 @@ PollStats DequeueHandler::poll(const Store& store) const {
       session.keeper().set_worker(r.worker);
       auto outcome = process(r, *msgs, one_, many_, session.keeper(), &pending);
       stats.failed += outcome.failed;
+      stats.lease_lost += outcome.lapsed;
     }
     archive_pending();
   } catch (...) {

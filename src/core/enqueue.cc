@@ -10,12 +10,44 @@ namespace pgqrs {
 
 EnqueueBuilder& EnqueueBuilder::message(json payload) {
   payloads_.push_back(std::move(payload));
+  own_.emplace_back();
+  return *this;
+}
+
+EnqueueBuilder& EnqueueBuilder::message(json payload, MessageOptions options) {
+  payloads_.push_back(std::move(payload));
+  own_.emplace_back(std::move(options));
   return *this;
 }
 
 EnqueueBuilder& EnqueueBuilder::messages(std::vector<json> payloads) {
-  for (auto& p : payloads) payloads_.push_back(std::move(p));
+  for (auto& p : payloads) {
+    payloads_.push_back(std::move(p));
+    own_.emplace_back();
+  }
   return *this;
+}
+
+EnqueueBuilder& EnqueueBuilder::priority(std::int32_t priority) {
+  defaults_.priority = priority;
+  return *this;
+}
+
+EnqueueBuilder& EnqueueBuilder::dedup_key(std::string key) {
+  defaults_.dedup_key = std::move(key);
+  return *this;
+}
+
+EnqueueBuilder& EnqueueBuilder::concurrency_key(std::string key) {
+  defaults_.concurrency_key = std::move(key);
+  return *this;
+}
+
+std::vector<MessageOptions> EnqueueBuilder::flow() const {
+  std::vector<MessageOptions> out;
+  out.reserve(own_.size());
+  for (const auto& own : own_) out.push_back(own ? *own : defaults_);
+  return out;
 }
 
 EnqueueBuilder& EnqueueBuilder::to(std::string queue) {
@@ -87,7 +119,8 @@ std::vector<std::int64_t> EnqueueBuilder::execute(postgres::Transaction& tx) con
   bool visible_now = false;
   auto ids = core::enqueue_messages_in(*StoreAccess::state(tx_store),
                                        postgres::TransactionAccess::user_transaction(tx), queue,
-                                       payloads_, delay_, producer_id, at_, visible_now, trace_);
+                                       payloads_, delay_, producer_id, at_, visible_now, flow(),
+                                       trace_);
   if (visible_now) postgres::TransactionAccess::wake_after_commit(tx, queue);
   return ids;
 }
@@ -96,7 +129,7 @@ std::vector<std::int64_t> EnqueueBuilder::execute(const Store& store) const {
   std::optional<std::int64_t> producer_id;
   const std::string queue = resolve_queue(queue_, producer_, producer_id);
   return core::enqueue_messages(*StoreAccess::state(store), queue, payloads_, delay_, producer_id,
-                                at_, trace_);
+                                at_, flow(), trace_);
 }
 
 }  // namespace pgqrs

@@ -3,6 +3,10 @@
 #include <algorithm>
 
 namespace pgqrs::core {
+namespace {
+// Immediate attempts of a lease extension refused by a concurrent writer (H20).
+constexpr int kConflictAttempts = 5;
+}  // namespace
 
 LeaseKeeper::LeaseKeeper(std::shared_ptr<detail::StoreState> store, std::int64_t worker,
                          std::chrono::seconds lease)
@@ -24,11 +28,16 @@ LeaseKeeper::~LeaseKeeper() {
   thread_.join();
 }
 
-void LeaseKeeper::track(std::vector<std::int64_t> ids) {
+void LeaseKeeper::track(const std::vector<std::int64_t>& ids,
+                        const std::vector<TimePoint>& lease_ends) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    tracked_ = std::move(ids);
+    tracked_ = ids;
+    confirmed_.clear();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      confirmed_[ids[i]] = i < lease_ends.size() ? lease_ends[i] : TimePoint::min();
+    }
     tracked_since_ = store_->now();
     // The thread may be asleep until after this set's first extension is due (e.g. until
     // the next heartbeat): then it must re-plan. Clearing never needs it sooner.
@@ -36,6 +45,13 @@ void LeaseKeeper::track(std::vector<std::int64_t> ids) {
     if (wake) replan_.store(true);
   }
   if (wake) waiter_->notify();
+}
+
+TimePoint LeaseKeeper::valid_until(std::int64_t id) const {
+  std::lock_guard lock(mu_);
+  const auto it = confirmed_.find(id);
+  if (it == confirmed_.end() || it->second == TimePoint::min()) return TimePoint::min();
+  return it->second - std::chrono::milliseconds(lease_) / 10;
 }
 
 void LeaseKeeper::set_worker(std::int64_t worker) {
@@ -57,13 +73,30 @@ void LeaseKeeper::run() {
       const auto worker = worker_;
       tracked_since_ = now;
       lock.unlock();
-      try {
-        store_->backend->set_lease(ids, worker, now + lease_, now);
-      } catch (...) {
-        // A failed extension is retried next round; the lease may lapse and the message be
-        // redelivered, which the at-least-once contract allows.
+      // A write refused by a concurrent writer (S3, H20) refreshed the store's copy: it is
+      // tried again at once, a few times, so contention alone does not let a lease lapse.
+      // A failed extension confirms nothing: the lease may lapse (valid() turns false) and
+      // the message be redelivered, which the at-least-once contract allows.
+      std::vector<bool> renewed;
+      for (int attempt = 1; attempt <= kConflictAttempts; ++attempt) {
+        try {
+          renewed = store_->backend->set_lease(ids, worker, now + lease_, now);
+          break;
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kConflict || !e.retryable()) break;
+        } catch (...) {
+          break;
+        }
       }
       lock.lock();
+      if (tracked_ == ids) {  // still the same set (track() may have replaced it meanwhile)
+        for (std::size_t i = 0; i < renewed.size() && i < ids.size(); ++i) {
+          TimePoint& end = confirmed_[ids[i]];
+          // Refused: another consumer holds it, or it is gone. Never valid again.
+          end = renewed[i] && end != TimePoint::min() ? std::max(end, now + lease_)
+                                                      : TimePoint::min();
+        }
+      }
       continue;
     }
     if (now >= next_heartbeat) {

@@ -1,10 +1,41 @@
 #include "core/messages.h"
 
+#include <map>
+
 #include "core/validation.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::core {
 namespace {
+
+// The per-message flow fields of a batch of `n` (backend::EnqueueParams::flow): empty when
+// every message has the defaults (the plain path), else one per message, validated.
+std::vector<MessageOptions> message_flow(const std::vector<MessageOptions>& given, std::size_t n) {
+  if (given.size() > 1 && given.size() != n) {
+    throw ValidationError("enqueue: " + std::to_string(given.size()) + " message options for " +
+                          std::to_string(n) + " payloads");
+  }
+  const MessageOptions plain;
+  bool any = false;
+  for (const MessageOptions& o : given) any = any || !(o == plain);
+  if (!any) return {};
+  std::vector<MessageOptions> out =
+      given.size() == 1 ? std::vector<MessageOptions>(n, given[0]) : given;
+  std::map<std::string, std::size_t> first_with_key;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::string where = "message " + std::to_string(i + 1) + " of " + std::to_string(n);
+    validate(out[i], where);
+    if (!out[i].dedup_key) continue;
+    auto [it, fresh] = first_with_key.emplace(*out[i].dedup_key, i);
+    if (!fresh) {
+      throw ValidationError("dedup_key '" + *out[i].dedup_key + "' is given to messages " +
+                            std::to_string(it->second + 1) + " and " + std::to_string(i + 1) +
+                            " of " + std::to_string(n) +
+                            " of one batch (a dedup key must be unique within a batch)");
+    }
+  }
+  return out;
+}
 
 // Validation, times and the rate limit shared by both enqueue paths.
 backend::EnqueueParams prepare_enqueue(detail::StoreState& store, const std::string& queue,
@@ -12,6 +43,7 @@ backend::EnqueueParams prepare_enqueue(detail::StoreState& store, const std::str
                                        std::optional<std::chrono::milliseconds> delay,
                                        std::optional<std::int64_t> producer,
                                        std::optional<TimePoint> at,
+                                       const std::vector<MessageOptions>& flow,
                                        const std::optional<TraceContext>& trace) {
   validate_name(queue, "queue name");
   if (delay && delay->count() < 0) {
@@ -29,6 +61,8 @@ backend::EnqueueParams prepare_enqueue(detail::StoreState& store, const std::str
     p.visible_at = p.now + *delay;
   }
   p.producer_worker_id = producer;
+  p.flow = message_flow(flow, p.payloads.size());
+  p.max_read_ct = static_cast<std::int32_t>(store.config.max_read_ct);
   if (auto ctx = store.tracer.context_for_enqueue(trace)) {
     p.trace.traceparent = std::move(ctx->traceparent);
     p.trace.tracestate = std::move(ctx->tracestate);
@@ -79,9 +113,10 @@ std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std:
                                            std::optional<std::chrono::milliseconds> delay,
                                            std::optional<std::int64_t> producer,
                                            std::optional<TimePoint> at,
+                                           const std::vector<MessageOptions>& flow,
                                            const std::optional<TraceContext>& trace) {
   const backend::EnqueueParams p =
-      prepare_enqueue(store, queue, payloads, delay, producer, at, trace);
+      prepare_enqueue(store, queue, payloads, delay, producer, at, flow, trace);
   auto ids = store.backend->enqueue(p);
   emit_enqueued(store, p, ids);
   if (p.visible_at <= p.now) store.activity.notify(queue);
@@ -92,9 +127,9 @@ std::vector<std::int64_t> enqueue_messages_in(
     detail::StoreState& store, backend::UserTransaction& tx, const std::string& queue,
     const std::vector<json>& payloads, std::optional<std::chrono::milliseconds> delay,
     std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now,
-    const std::optional<TraceContext>& trace) {
+    const std::vector<MessageOptions>& flow, const std::optional<TraceContext>& trace) {
   const backend::EnqueueParams p =
-      prepare_enqueue(store, queue, payloads, delay, producer, at, trace);
+      prepare_enqueue(store, queue, payloads, delay, producer, at, flow, trace);
   auto ids = tx.enqueue(p);
   emit_enqueued(store, p, ids);
   visible_now = p.visible_at <= p.now;

@@ -15,15 +15,19 @@
 namespace pgqrs::core {
 
 // Validates every payload (nothing is written if one is bad), applies the rate limit and
-// enqueues them in one transaction. The trace context stored with them is `trace`, else the
-// trace hook's current one (Tracer::context_for_enqueue); an enqueue event per message
-// goes to the hook once they are written. `delay` negative -> ValidationError. `at` (if set)
-// overrides delay. Returns ids in input order.
+// enqueues them in one transaction. `delay` negative -> ValidationError. `at` (if set)
+// overrides delay. `flow`: empty, one entry (applies to every payload) or one per payload;
+// validated (ValidationError naming the field and message; a dedup key twice in the batch
+// is one). The trace context stored with them is `trace`, else the trace hook's current
+// one (Tracer::context_for_enqueue); an enqueue event per message goes to the hook once
+// they are written. Returns ids in input order (a deduplicated message: the live message's
+// id).
 std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std::string& queue,
                                            const std::vector<json>& payloads,
                                            std::optional<std::chrono::milliseconds> delay,
                                            std::optional<std::int64_t> producer,
                                            std::optional<TimePoint> at = std::nullopt,
+                                           const std::vector<MessageOptions>& flow = {},
                                            const std::optional<TraceContext>& trace = std::nullopt);
 
 // The same, inside a user transaction (pgqrs/postgres.h): nothing becomes visible before it
@@ -33,6 +37,7 @@ std::vector<std::int64_t> enqueue_messages_in(
     detail::StoreState& store, backend::UserTransaction& tx, const std::string& queue,
     const std::vector<json>& payloads, std::optional<std::chrono::milliseconds> delay,
     std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now,
+    const std::vector<MessageOptions>& flow = {},
     const std::optional<TraceContext>& trace = std::nullopt);
 
 // Leases up to `limit` messages for `lease` as `consumer`, at `now` (default: the store's

@@ -52,6 +52,9 @@ ResolvedDequeue resolve(const DequeueAccess::Options& opts, const Store& store) 
 
 namespace {
 
+// How often registering the loop is tried when storage keeps failing retryably.
+constexpr int kStartAttempts = 20;
+
 // Real time for the retry pause (see the header).
 const Clock& real_time() {
   static const SystemClock clock;
@@ -75,7 +78,20 @@ PollSession::PollSession(const ResolvedDequeue& r)
     }
     activity_token_ = r_.store->activity.add(r_.queue, [this] { wake(true); });
     subscription_ = r_.store->backend->subscribe(r_.queue, [this] { wake(true); });
-    if (r_.named) start_polling(*r_.store, r_.worker);
+    if (r_.named) {
+      // Storage trouble while registering the loop (a lost connection whose effect is
+      // known, a write refused by a concurrent writer: H20) is waited out like a failed
+      // fetch; the loop has not started, so a stop request ends the wait with the error.
+      for (int attempt = 1;; ++attempt) {
+        try {
+          start_polling(*r_.store, r_.worker);
+          break;
+        } catch (const Error& e) {
+          if (!e.retryable() || attempt >= kStartAttempts || r_.stop.stop_requested()) throw;
+          retry_wait();
+        }
+      }
+    }
   } catch (...) {
     stop_cb_.reset();
     unsubscribe();
@@ -160,5 +176,7 @@ void PollSession::finish(PollStop why) {
     suspend(*r_.store, r_.worker);  // interrupted at the last moment
   }
 }
+
+void PollSession::maintain() noexcept { run_maintenance(r_.store); }
 
 }  // namespace pgqrs::core

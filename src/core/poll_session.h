@@ -84,6 +84,7 @@ class PollSession {
         stats.stop = *why;
         return std::nullopt;
       }
+      maintain();
       std::vector<QueueMessage> msgs;
       try {
         msgs = fetch();
@@ -102,6 +103,8 @@ class PollSession {
   }
   // Final status bookkeeping for a loop that ended for `why`.
   void finish(PollStop why);
+  // Fires due schedules and prunes when their intervals have passed (core/maintenance.h).
+  void maintain() noexcept;
 
  private:
   bool interrupted_locally();

@@ -75,6 +75,9 @@ backend::Backend& backend::backend_of(const Store& store) {
 }
 
 QueueInfo Store::queue(std::string_view name) const { return admin(*this).create_queue(name); }
+QueueInfo Store::queue(std::string_view name, const QueueOptions& options) const {
+  return admin(*this).create_queue(name, options);
+}
 
 Producer Store::producer(std::string_view queue) const {
   return pgqrs::producer(core::generated_worker_name(), std::string(queue)).create(*this);

@@ -12,6 +12,7 @@
 #include "backend/backend.h"
 #include "backend/dsn.h"
 #include "core/activity_hub.h"
+#include "core/maintenance.h"
 #include "core/rate_limiter.h"
 #include "core/tracer.h"
 #include "pgqrs/clock.h"
@@ -31,8 +32,9 @@ class Store::State {
   std::shared_ptr<const Clock> clock;
   std::unique_ptr<backend::Backend> backend;
   core::RateLimiter limiter;
-  core::ActivityHub activity;  // wakes this store's idle pollers after its own enqueues
-  core::Tracer tracer;         // the installed TraceHook, if any (pgqrs/tracing.h)
+  core::ActivityHub activity;          // wakes this store's idle pollers after its own enqueues
+  core::MaintenanceTimer maintenance;  // schedules and auto prune from poll loops
+  core::Tracer tracer;                 // the installed TraceHook, if any (pgqrs/tracing.h)
 
   // The store's ephemeral consumer for `queue`, used by one-shot calls without .worker():
   // registered on first use, reused afterwards (so worker rows do not grow with calls),

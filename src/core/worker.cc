@@ -70,6 +70,13 @@ std::vector<std::int64_t> Producer::batch_enqueue(const std::vector<json>& paylo
   return core::enqueue_messages(*state_->store, state_->queue, payloads, std::nullopt, state_->id);
 }
 
+std::int64_t Producer::enqueue(const json& payload, const MessageOptions& options,
+                               std::chrono::milliseconds delay) const {
+  return core::enqueue_messages(*state_->store, state_->queue, {payload}, delay, state_->id,
+                                std::nullopt, {options})
+      .front();
+}
+
 // ---- Consumer --------------------------------------------------------------------------------
 
 std::vector<QueueMessage> Consumer::dequeue(std::uint32_t limit) const {

@@ -55,6 +55,21 @@ WorkflowRecord WorkflowBuilder::create(const Store& store) const {
   return s.backend->create_workflow(name_, s.now());
 }
 
+WorkflowBuilder& WorkflowBuilder::priority(std::int32_t priority) {
+  flow_.priority = priority;
+  return *this;
+}
+
+WorkflowBuilder& WorkflowBuilder::dedup_key(std::string key) {
+  flow_.dedup_key = std::move(key);
+  return *this;
+}
+
+WorkflowBuilder& WorkflowBuilder::concurrency_key(std::string key) {
+  flow_.concurrency_key = std::move(key);
+  return *this;
+}
+
 QueueMessage WorkflowBuilder::execute(const Store& store) const {
   core::validate_name(name_, "workflow name");
   if (!input_) {
@@ -67,8 +82,9 @@ QueueMessage WorkflowBuilder::execute(const Store& store) const {
     trace.traceparent = std::move(ctx->traceparent);
     trace.tracestate = std::move(ctx->tracestate);
   }
+  validate(flow_, "workflow '" + name_ + "' trigger");
   s.limiter.acquire(1, s.now());
-  auto triggered = s.backend->trigger_run(name_, text, s.now(), trace);
+  auto triggered = s.backend->trigger_run(name_, text, s.now(), flow_, trace);
   s.activity.notify(name_);
   if (s.tracer.active()) {
     const auto ctx = core::trace_of(triggered.message);

@@ -84,6 +84,8 @@ bool is_engine_signal(const Error& e) noexcept {
     case ErrorCode::kStorageFull:
     case ErrorCode::kTimeout:
       return true;
+    case ErrorCode::kConflict:  // a write refused by a concurrent writer, not applied (H20)
+      return e.retryable();
     default:
       return false;
   }

@@ -11,7 +11,9 @@
 namespace pgqrs::core {
 namespace {
 
-enum class Disposition { kArchive, kDefer, kLeave };
+// kRetry: storage trouble, not a verdict on the run -- the message is given back for a
+// prompt retry without counting a failed delivery (see give_back).
+enum class Disposition { kArchive, kDefer, kLeave, kRetry };
 
 struct Execution {
   Disposition disposition = Disposition::kArchive;
@@ -122,13 +124,16 @@ Execution execute_started(const WorkflowDef& def, ResolvedDequeue& r, const Queu
                      s.now());
   } catch (const Error& e) {
     if (state->lease_lost) return leave;
-    if (((e.code() == ErrorCode::kConnection || e.code() == ErrorCode::kTimeout) &&
+    if (((e.code() == ErrorCode::kConnection || e.code() == ErrorCode::kTimeout ||
+          e.code() == ErrorCode::kConflict) &&
          e.retryable()) ||
         e.code() == ErrorCode::kStorageFull) {
-      // Storage trouble, not a verdict on the run: leave the message leased; its lease
-      // lapses and the run is resumed (finished steps are not re-run). A full disk too:
-      // recording ERROR would need the space that is missing (decision H5).
-      return leave;
+      // Storage trouble, not a verdict on the run: the message is given back (or, if
+      // that fails too, left leased until its lease lapses) and the run is resumed
+      // (finished steps are not re-run). A full disk too: recording ERROR would need the
+      // space that is missing (decision H5). A write refused by a concurrent writer (S3)
+      // was not applied: the same (decision H20).
+      return Execution{Disposition::kRetry, {}, false};
     }
     return finish(s, *state, WorkflowStatus::kError, std::nullopt,
                   serialise_result(error_json(e), "error", true));
@@ -236,6 +241,51 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
   }
 }
 
+// After storage trouble (a retryable error, a full disk): the message becomes visible again
+// after one poll interval, the delivery not counted (defer), so storage trouble never
+// pushes a run's message towards max_read_ct and the dead letters (decision H20). If that
+// write fails too, the message stays leased and comes back when its lease lapses (counted).
+// A write refused by a concurrent writer is tried again at once (a few times): the refusal
+// refreshed the store's copy, so the next attempt builds on the newest version.
+void give_back(ResolvedDequeue& r, const QueueMessage& msg) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    try {
+      const auto now = r.store->now();
+      r.store->backend->defer({msg.id}, r.worker, now + r.poll_interval, now);
+      return;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kConflict || !e.retryable()) return;  // left leased
+    }
+  }
+}
+
+// Archives or defers the message of an execution, as it says; throws what storage throws.
+void dispose(ResolvedDequeue& r, const QueueMessage& msg, const Execution& ex, TimePoint now,
+             PollStats& stats) {
+  switch (ex.disposition) {
+    case Disposition::kArchive: {
+      bool archived = r.store->backend->archive({msg.id}, r.worker, now).front();
+      if (!archived) {
+        ++stats.lease_lost;
+      } else if (ex.succeeded) {
+        ++stats.processed;
+      } else {
+        ++stats.failed;
+      }
+      break;
+    }
+    case Disposition::kDefer:
+      r.store->backend->defer({msg.id}, r.worker, std::max(ex.wake_at, now), now);
+      break;
+    case Disposition::kRetry:
+      give_back(r, msg);
+      break;
+    case Disposition::kLeave:
+      break;
+  }
+}
+
 }  // namespace
 
 PollStats serve_workflow(const WorkflowDef& def, ResolvedDequeue& r) {
@@ -245,27 +295,21 @@ PollStats serve_workflow(const WorkflowDef& def, ResolvedDequeue& r) {
   while (auto msgs = session.next_batch(stats, lease_one)) {
     const auto& msg = msgs->front();
     ++stats.batches;
-    session.keeper().track({msg.id});
-    auto ex = execute(def, r, msg);
-    session.keeper().clear();
-    const auto now = r.store->now();
-    switch (ex.disposition) {
-      case Disposition::kArchive: {
-        bool archived = r.store->backend->archive({msg.id}, r.worker, now).front();
-        if (!archived) {
-          ++stats.lease_lost;
-        } else if (ex.succeeded) {
-          ++stats.processed;
-        } else {
-          ++stats.failed;
-        }
-        break;
-      }
-      case Disposition::kDefer:
-        r.store->backend->defer({msg.id}, r.worker, std::max(ex.wake_at, now), now);
-        break;
-      case Disposition::kLeave:
-        break;
+    session.keeper().track({msg.id}, {msg.vt});
+    try {
+      auto ex = execute(def, r, msg);
+      session.keeper().clear();
+      dispose(r, msg, ex, r.store->now(), stats);
+    } catch (const Error& e) {
+      // Storage trouble outside the handler (starting or finishing the run, archiving or
+      // deferring its message: a lost connection whose effect is known, a write refused by
+      // a concurrent writer, H20): the message is given back; when it comes back a
+      // finished run's message is archived, another run resumed from its recorded steps.
+      // Like a failed fetch, it is waited out, not the end of the loop.
+      session.keeper().clear();
+      if (!e.retryable()) throw;
+      give_back(r, msg);
+      session.retry_wait();
     }
     r.store->activity.notify_run_finished();  // result() waits of this store re-read at once
   }

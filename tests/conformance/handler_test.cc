@@ -388,6 +388,48 @@ TEST_P(HandlerTest, PollStatsProcessedCountsOnlyArchivedMessages) {
   EXPECT_EQ(stats->processed, 1u) << "processed must equal the number of archived messages";
 }
 
+// Decision H9: the loop starts no handler on a message whose lease is no longer confirmed.
+// The first handler of a batch of two runs past the batch's lease (30 s); the second
+// message's lease lapsed meanwhile (another consumer could hold it now), so its handler is
+// not started in that batch. Both come back and are handled once more, each inside a lease
+// that handler_lease_valid_until() reports (the confirmed end minus lease/10).
+TEST_P(HandlerTest, NoHandlerStartsOnAMessageWhoseLeaseLapsed) {
+  EnqueueNumbers("q", 2);
+  const pgqrs::TimePoint t0 = now();
+  std::vector<int> deliveries;  // read_ct of each handler call
+  std::vector<pgqrs::TimePoint> starts;
+  std::vector<std::optional<pgqrs::TimePoint>> valid;
+  auto stats = RunPoll([&](std::stop_token tok) {
+    return pgqrs::dequeue()
+        .worker(c())
+        .batch(2)
+        .with_vt(30s)
+        .until_empty()
+        .stop_token(tok)
+        .handle([&](const pgqrs::QueueMessage& m) {
+          deliveries.push_back(m.read_ct);
+          starts.push_back(now());
+          valid.push_back(pgqrs::handler_lease_valid_until());
+          if (deliveries.size() == 1) clock_->advance(31s);
+        })
+        .poll(store());
+  });
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(deliveries, (std::vector<int>{1, 2, 2}))
+      << "the second message of the first batch was handled after its lease lapsed";
+  ASSERT_EQ(valid.size(), starts.size());
+  for (std::size_t i = 0; i < valid.size(); ++i) {
+    ASSERT_TRUE(valid[i].has_value()) << "call " << i;
+    EXPECT_LT(starts[i], *valid[i]) << "call " << i << " started without a valid lease";
+  }
+  EXPECT_GT(*valid[0], t0 + 26s);
+  EXPECT_LE(*valid[0], t0 + 27s) << "valid until the lease end (t0 + 30 s) minus 3 s";
+  EXPECT_EQ(admin().queue_metrics("q").archived, 2u);
+  EXPECT_EQ(stats->processed, 2u);
+  EXPECT_EQ(stats->lease_lost, 2u) << "one lapsed before its start, one could not be archived";
+  EXPECT_FALSE(pgqrs::handler_lease_valid_until().has_value()) << "outside a handler";
+}
+
 // .until() is measured on the store's clock: the loop returns when the test moves the
 // clock to the deadline, not before, and without any real time passing.
 TEST_P(HandlerTest, HandlerPollUntilReturnsDeadlineOnEmptyQueue) {

@@ -1,7 +1,7 @@
-// Schema step 2 (the W3C trace context on messages) applied to a Postgres schema at version 1
+// Schema step 4 (the W3C trace context on messages) applied to a Postgres schema at version 3
 // that holds messages: they survive the upgrade and read back with no trace context; new
 // messages store theirs. Runs on the postgres and pgbouncer cases, whose database a direct
-// libpq connection can write to as a version-1 build would. The SQLite family shares its
+// libpq connection can write to as a version-3 build would. The SQLite family shares its
 // migration SQL: tests/unit/sqlite_trace_upgrade_test.cc runs it on a SQLite file; Turso and
 // S3 execute that same SQL (their conformance runs install it), so they are skipped here.
 #include <string>
@@ -15,16 +15,16 @@ namespace {
 
 class TraceUpgradeTest : public ConformanceTest {};
 
-TEST_P(TraceUpgradeTest, VersionOneMessagesSurviveAndNewOnesCarryTheirContext) {
+TEST_P(TraceUpgradeTest, VersionThreeMessagesSurviveAndNewOnesCarryTheirContext) {
   if (GetParam().backend != "postgres") {
     GTEST_SKIP() << GetParam().name
-                 << ": no raw access to write version-1 rows here; the SQLite-family "
+                 << ": no raw access to write version-3 rows here; the SQLite-family "
                     "migration is tested on a SQLite file (sqlite_trace_upgrade_test.cc)";
   }
   pgqrs::Store s = MakeStore({}, /*install=*/false);
   auto& backend = *pgqrs::StoreAccess::state(s)->backend;
-  backend.install_up_to(1);
-  ASSERT_EQ(backend.schema_version(), 1);
+  backend.install_to(3);
+  ASSERT_EQ(backend.schema_version(), 3);
   const auto queue = pgqrs::admin(s).create_queue("old");
   const std::string table = "\"" + s.config().schema + "\".pgqrs_messages";
   RunAdminSql("INSERT INTO " + table + " (queue_id, payload, vt, enqueued_at, read_ct) VALUES (" +

@@ -19,7 +19,7 @@ TEST_F(CliTest, CreateListAndGetQueue) {
   ASSERT_TRUE(list.is_array());
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0]["queue_name"], "jobs");
-  EXPECT_EQ(keys_of(list[0]), (std::set<std::string>{"id", "queue_name", "created_at"}));
+  EXPECT_EQ(keys_of(list[0]), (std::set<std::string>{"id", "queue_name", "created_at", "options"}));
   EXPECT_TRUE(std::regex_match(list[0]["created_at"].get<std::string>(), iso_utc()))
       << list[0]["created_at"];
 
@@ -90,7 +90,8 @@ TEST_F(CliTest, MessagesShowPayloadAsJson) {
   EXPECT_TRUE(std::regex_match(msg["enqueued_at"].get<std::string>(), iso_utc()));
   EXPECT_EQ(keys_of(msg), (std::set<std::string>{"id", "queue_id", "payload", "vt", "enqueued_at",
                                                  "read_ct", "dequeued_at", "producer_worker_id",
-                                                 "consumer_worker_id", "archived_at", "dead_at"}));
+                                                 "consumer_worker_id", "archived_at", "dead_at",
+                                                 "priority", "dedup_key", "concurrency_key"}));
 
   r = cli({"queue", "messages", "jobs"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);

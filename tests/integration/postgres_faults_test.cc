@@ -30,6 +30,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/pg_admin.h"
+#include "integration/pg_private_server.h"
 #include "integration/process_util.h"
 #include "pgqrs/pgqrs.h"
 
@@ -37,85 +38,6 @@ namespace pgqrs_test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// ---- the private server ---------------------------------------------------------------------
-
-struct PrivateServer {
-  std::string dir;
-  std::string dsn;
-  std::string error;  // why it could not be started
-};
-
-std::string Shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  const int rc = ::pclose(p);
-  if (rc != 0) throw std::runtime_error("command failed (" + std::to_string(rc) + "): " + cmd);
-  return out;
-}
-
-// Started on first use (ctest runs each test in its own process, and only the tests that
-// need it should pay for an initdb), stopped by the environment below.
-PrivateServer& Server() {
-  static PrivateServer server = [] {
-    PrivateServer s;
-    char tmpl[] = "/tmp/pgqrs-faults-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) {
-      s.error = "mkdtemp failed";
-      return s;
-    }
-    s.dir = tmpl;
-    try {
-      const std::string out =
-          Shell(std::string(PGQRS_PG_TEST_SERVER) + " start " + s.dir + " 2>/dev/null");
-      std::istringstream lines(out);
-      std::string line;
-      const std::string key = "export PGQRS_TEST_POSTGRES_DSN=";
-      while (std::getline(lines, line)) {
-        if (line.starts_with(key)) s.dsn = line.substr(key.size());
-      }
-      if (s.dsn.empty()) s.error = "pg-test-server printed no DSN";
-    } catch (const std::exception& e) {
-      s.error = e.what();
-    }
-    return s;
-  }();
-  return server;
-}
-
-bool g_server_used = false;
-
-class PrivateServerEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override {
-    if (!g_server_used || Server().dir.empty()) return;
-    try {
-      Shell(std::string(PGQRS_PG_TEST_SERVER) + " stop " + Server().dir + " 2>/dev/null");
-    } catch (const std::exception&) {
-    }
-  }
-};
-
-[[maybe_unused]] const auto* const kEnvironment =
-    ::testing::AddGlobalTestEnvironment(new PrivateServerEnvironment());
-
-void RestartServer() { Shell(std::string(PGQRS_PG_TEST_SERVER) + " restart " + Server().dir); }
-
-// The shared server's DSN (read-only tests) or a skip.
-#define REQUIRE_SHARED_SERVER()                                                    \
-  const std::string shared_dsn = Env("PGQRS_TEST_POSTGRES_DSN");                   \
-  if (shared_dsn.empty()) {                                                        \
-    GTEST_SKIP() << "PGQRS_TEST_POSTGRES_DSN is not set: needs a Postgres server"; \
-  }
-
-#define REQUIRE_PRIVATE_SERVER()                                               \
-  REQUIRE_SHARED_SERVER();                                                     \
-  g_server_used = true;                                                        \
-  ASSERT_TRUE(Server().error.empty()) << "private server: " << Server().error; \
-  const std::string dsn = Server().dsn
 
 // The password in a postgresql://user:password@host DSN.
 std::string PasswordOf(const std::string& dsn) {

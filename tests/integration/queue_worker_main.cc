@@ -21,6 +21,10 @@
 //                     again; messages whose archive was lost come back after their lease.
 //                     Each failure is reported on stderr ("resilient: ...").
 //   --unknown-log F   see --resilient
+//   --hold-ms N       consume: the handler takes N ms (real time) per message, so that
+//                     leases overlap (flow-control tests)
+//   --concurrency-keys K  produce: message n gets concurrency key "k<n % K>"
+//   --dedup-keys K    produce: message n gets dedup key "d<n % K>", enqueued one at a time
 // The schema comes from the environment (PGQRS_SCHEMA), like every other setting.
 //
 // Exit codes: 0 success, 1 a pgqrs error escaped, 2 usage, 3 other error, 4 timed out.
@@ -54,7 +58,18 @@ struct Options {
   std::optional<long> lease_s;
   bool resilient = false;
   std::string unknown_log;
+  long hold_ms = 0;
+  long concurrency_keys = 0;
+  long dedup_keys = 0;
 };
+
+// The flow fields of message n (--concurrency-keys, --dedup-keys).
+pgqrs::MessageOptions FlowOf(long n, const Options& opt) {
+  pgqrs::MessageOptions o;
+  if (opt.concurrency_keys > 0) o.concurrency_key = "k" + std::to_string(n % opt.concurrency_keys);
+  if (opt.dedup_keys > 0) o.dedup_key = "d" + std::to_string(n % opt.dedup_keys);
+  return o;
+}
 
 pgqrs::Store Open(const std::string& dsn) {
   pgqrs::Config config = pgqrs::Config::load();
@@ -74,7 +89,7 @@ int Produce(const std::string& dsn, const std::string& queue, long count, const 
   const auto deadline = std::chrono::steady_clock::now() + kOverallTimeout;
   pgqrs::Store store = Open(dsn);
   auto producer = pgqrs::producer("mp-producer-" + std::to_string(::getpid()), queue).create(store);
-  const long batch_size = opt.batch.value_or(100);
+  const long batch_size = opt.dedup_keys > 0 ? 1 : opt.batch.value_or(100);
   for (long start = 0; start < count; start += batch_size) {
     std::vector<pgqrs::json> batch;
     for (long n = start; n < std::min(count, start + batch_size); ++n) {
@@ -82,7 +97,16 @@ int Produce(const std::string& dsn, const std::string& queue, long count, const 
     }
     for (;;) {
       try {
-        auto ids = producer.batch_enqueue(batch);
+        std::vector<std::int64_t> ids;
+        if (opt.concurrency_keys > 0 || opt.dedup_keys > 0) {
+          auto b = pgqrs::enqueue().worker(producer);
+          for (long i = 0; i < static_cast<long>(batch.size()); ++i) {
+            b.message(batch[static_cast<std::size_t>(i)], FlowOf(start + i, opt));
+          }
+          ids = b.execute(store);
+        } else {
+          ids = producer.batch_enqueue(batch);
+        }
         if (ids.size() != batch.size()) {
           std::cerr << "produce: batch_enqueue returned " << ids.size() << " ids for "
                     << batch.size() << " payloads\n";
@@ -140,6 +164,7 @@ int Consume(const std::string& dsn, const std::string& queue, const std::string&
                          .until_empty();
       if (opt.lease_s) builder.with_vt(std::chrono::seconds(*opt.lease_s));
       auto handler = builder.handle([&](const pgqrs::QueueMessage& m) {
+        if (opt.hold_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opt.hold_ms));
         out << m.payload.at("n").get<long>() << '\n';
         out.flush();
       });
@@ -178,7 +203,8 @@ int Consume(const std::string& dsn, const std::string& queue, const std::string&
 int Usage() {
   std::cerr << "usage: pgqrs_queue_worker produce DSN QUEUE COUNT [options]\n"
                "       pgqrs_queue_worker consume DSN QUEUE OUTFILE [EXPECTED] [options]\n"
-               "options: --batch N --pause-ms N --lease S --resilient --unknown-log FILE\n";
+               "options: --batch N --pause-ms N --lease S --resilient --unknown-log FILE\n"
+               "         --hold-ms N --concurrency-keys K --dedup-keys K\n";
   return 2;
 }
 
@@ -205,6 +231,12 @@ bool TakeOptions(std::vector<std::string>& args, Options& opt) {
       opt.lease_s = std::stol(v);
     } else if (a == "--unknown-log") {
       opt.unknown_log = v;
+    } else if (a == "--hold-ms") {
+      opt.hold_ms = std::stol(v);
+    } else if (a == "--concurrency-keys") {
+      opt.concurrency_keys = std::stol(v);
+    } else if (a == "--dedup-keys") {
+      opt.dedup_keys = std::stol(v);
     } else {
       return false;
     }

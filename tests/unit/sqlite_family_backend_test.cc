@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/sqlite_family/migrations.h"
 #include "sqlite_family_test_support.h"
 
 namespace {
@@ -86,3 +87,70 @@ TEST(SqliteWorkflowsAtomicity, TriggerThatFailsToEnqueueLeavesNoRun) {
 }
 
 }  // namespace
+
+// ---- upgrade from schema version 1 (flow control, issue 14) -------------------------------
+
+namespace {
+
+// A database at schema version 1 holding queue "old" with three pending messages (ids 1..3)
+// and one archived (id 4), built with version 1's own SQL.
+void build_version_1(const std::string& path) {
+  auto raw = raw_connection(path);
+  raw->exec(std::string(pgqrs::sqlite_family::version_table_sql()));
+  raw->exec(std::string(pgqrs::sqlite_family::migration_sql(1)));
+  raw->exec(
+      "INSERT INTO pgqrs_schema_version (version, description, applied_at) VALUES (1, 'v1', 0);"
+      "INSERT INTO pgqrs_queues (id, queue_name, created_at) VALUES (1, 'old', 0);"
+      "INSERT INTO pgqrs_messages (id, queue_id, payload, vt, enqueued_at) VALUES "
+      "(1, 1, '{\"n\":1}', 0, 0), (2, 1, '{\"n\":2}', 0, 0), (3, 1, '{\"n\":3}', 0, 0);"
+      "INSERT INTO pgqrs_messages (id, queue_id, payload, vt, enqueued_at, archived_at) VALUES "
+      "(4, 1, '{\"n\":4}', 0, 0, 5);");
+}
+
+}  // namespace
+
+TEST(SqliteBackendSchema, UpgradeFromVersion1KeepsDataAndAddsFlowControl) {
+  ScratchDir dir;
+  const std::string path = dir.file("v1.db");
+  build_version_1(path);
+  auto backend = open_backend(path);
+  ASSERT_EQ(backend->schema_version(), 1);
+  backend->install();
+  EXPECT_EQ(backend->schema_version(), pgqrs::backend::kSchemaVersion);
+
+  const auto queue = backend->find_queue("old");
+  ASSERT_TRUE(queue.has_value());
+  EXPECT_EQ(queue->options, pgqrs::QueueOptions{});
+  const auto all = backend->list_messages("old", 10, true);
+  ASSERT_EQ(all.size(), 4u);
+  for (const auto& m : all) {
+    EXPECT_EQ(m.priority, 0);
+    EXPECT_FALSE(m.dedup_key.has_value());
+  }
+  // The old messages dequeue in their old order, behind a new urgent one; limits apply.
+  backend->update_queue_options("old", [](const pgqrs::QueueOptions&) {
+    pgqrs::QueueOptions o;
+    o.concurrency = 2;
+    return o;
+  });
+  pgqrs::backend::EnqueueParams e;
+  e.queue = "old";
+  e.payloads = {"{\"n\":0}"};
+  e.now = e.visible_at = kT0;
+  pgqrs::MessageOptions urgent;
+  urgent.priority = -1;
+  e.flow = {urgent};
+  backend->enqueue(e);
+  const auto worker =
+      backend->register_worker("w", pgqrs::WorkerKind::kConsumer, "old", "h", 1, kT0);
+  pgqrs::backend::DequeueParams d;
+  d.queue = "old";
+  d.limit = 10;
+  d.lease = std::chrono::seconds(30);
+  d.consumer_worker_id = worker.id;
+  d.now = kT0;
+  const auto leased = backend->dequeue(d);
+  ASSERT_EQ(leased.size(), 2u);
+  EXPECT_EQ(leased[0].payload.at("n"), 0);
+  EXPECT_EQ(leased[1].id, 1);
+}

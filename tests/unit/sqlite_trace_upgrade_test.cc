@@ -1,5 +1,5 @@
-// Schema step 2 (the W3C trace context on messages, docs/observability.md) applied to a
-// SQLite database at version 1 that holds messages: they survive the upgrade unchanged and
+// Schema step 4 (the W3C trace context on messages, docs/observability.md) applied to a
+// SQLite database at version 3 that holds messages: they survive the upgrade unchanged and
 // read back with no trace context; new messages store theirs. (Postgres: the same test in
 // tests/conformance/trace_upgrade_test.cc.)
 #include <string>
@@ -10,14 +10,14 @@ namespace {
 
 using namespace pgqrs_sqlite_test;  // NOLINT(google-build-using-namespace): test helpers
 
-TEST(SqliteTraceUpgrade, VersionOneMessagesSurviveAndNewOnesCarryTheirContext) {
+TEST(SqliteTraceUpgrade, VersionThreeMessagesSurviveAndNewOnesCarryTheirContext) {
   ScratchDir dir;
   const std::string path = dir.file("v1.db");
   auto backend = open_backend(path);
-  backend->install_up_to(1);
-  ASSERT_EQ(backend->schema_version(), 1);
+  backend->install_to(3);
+  ASSERT_EQ(backend->schema_version(), 3);
   const auto queue_id = backend->create_queue("old", kT0).id;
-  // Rows as a version-1 build writes them (no trace columns exist yet).
+  // Rows as a version-3 build writes them (no trace columns exist yet).
   raw_connection(path)->exec(
       "INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct) VALUES (" +
       std::to_string(queue_id) + ", '{\"n\":1}', 0, 0, 0), (" + std::to_string(queue_id) +

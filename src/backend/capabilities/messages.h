@@ -1,9 +1,9 @@
 // MessageStore: the capability that stores messages and hands out leases on them (the hot
 // path of every queue). Shared contracts of every capability: see backend/backend.h.
 //
-// Room for flow control (issue 14): priorities, dedup keys and concurrency keys are message
-// columns written by enqueue() (fields of EnqueueParams); the limits a lease must respect
-// are applied inside dequeue()'s transaction (fields of DequeueParams), never in memory.
+// Flow control (issue 14): priorities, dedup keys and concurrency keys are message columns
+// written by enqueue() (EnqueueParams::flow); the limits a lease must respect are read from
+// the queue row and applied inside dequeue()'s transaction, never in memory.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,13 @@ struct EnqueueParams {
   TimePoint visible_at;               // vt of the new messages
   TimePoint now;                      // enqueued_at
   std::optional<std::int64_t> producer_worker_id;
+  // Empty: every message has the default MessageOptions (the plain, fastest path). Else one
+  // per payload, validated, with no dedup key twice. A message whose dedup key is held by a
+  // live message of the queue is not stored: its id is the live message's. A live message
+  // that is a dead letter by the definition below (delivered max_read_ct times, visible) is
+  // marked dead first, so its key is free.
+  std::vector<MessageOptions> flow;
+  std::int32_t max_read_ct = 5;
   MessageTrace trace;  // of every message of the call
 };
 
@@ -45,12 +52,15 @@ class MessageStore {
  public:
   virtual ~MessageStore() = default;
 
-  // All rows in one transaction; ids returned in input order.
+  // All rows in one transaction; ids returned in input order (see EnqueueParams::flow for
+  // deduplicated messages).
   virtual std::vector<std::int64_t> enqueue(const EnqueueParams& p) = 0;
-  // Leases up to p.limit deliverable messages, oldest visible first (vt, id): sets
+  // Leases up to p.limit deliverable messages, in delivery order (priority, vt, id), within
+  // the queue's limits (QueueOptions; docs/flow-control.md): leased counts queue-wide, per
+  // consumer and per concurrency key, and the leases of the last rate period. Sets
   // vt = now + lease, read_ct += 1, dequeued_at = now, consumer_worker_id. Candidates with
   // read_ct >= max_read_ct are marked dead (dead_at = now, consumer cleared) instead. Result
-  // ordered by (vt,id) of the candidates, i.e. delivery order. The consumer is checked in
+  // in delivery order. The consumer is checked in
   // the same transaction: unknown -> WorkerNotFoundError, stopped -> StateTransitionError.
   virtual std::vector<QueueMessage> dequeue(const DequeueParams& p) = 0;
 

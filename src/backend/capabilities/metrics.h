@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pgqrs/activity.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/records.h"
 
@@ -24,6 +25,9 @@ class MetricsStore {
   virtual std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) = 0;
   virtual SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) = 0;
   virtual WorkerStats worker_stats(std::string_view queue, TimePoint now) = 0;
+  // Workers by (queue, state), runs by (workflow, status), step retries by workflow
+  // (pgqrs/activity.h): three GROUP BYs, no per-message or per-run rows returned.
+  virtual ActivityMetrics activity_metrics(TimePoint now) = 0;
 };
 
 }  // namespace pgqrs::backend

@@ -1,5 +1,7 @@
 #include "backend/postgres/connection.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -71,6 +73,28 @@ std::mt19937_64& rng() {
   return engine;
 }
 
+// PQconnectStartParams + PQconnectPoll, waiting on the socket no later than `deadline`
+// (libpq's own connect_timeout counts whole seconds, at least 2, and cannot end a connect
+// that hangs in the startup handshake of a stalled network in time). Null when the deadline
+// passed first; otherwise the connection, OK or failed (PQstatus tells).
+ConnPtr connect_until(const char* const* keys, const char* const* values,
+                      Clock::time_point deadline) {
+  ConnPtr conn(PQconnectStartParams(keys, values, /*expand_dbname=*/1));
+  if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) return conn;
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  while (state != PGRES_POLLING_OK && state != PGRES_POLLING_FAILED) {
+    const auto now = Clock::now();
+    if (now >= deadline) return nullptr;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    pollfd fd{PQsocket(conn.get()),
+              static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    if (fd.fd < 0) return conn;
+    if (::poll(&fd, 1, static_cast<int>(std::min<long long>(left.count(), 1000))) <= 0) continue;
+    state = PQconnectPoll(conn.get());
+  }
+  return conn;
+}
+
 }  // namespace
 
 Statement make_statement(std::string sql) {
@@ -96,7 +120,7 @@ std::unique_ptr<Connection> Connection::open(const ConnectOptions& options,
   std::string last_error;
   for (int attempt = 0;; ++attempt) {
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now());
-    // libpq's connect_timeout is whole seconds, at least 2.
+    // libpq's connect_timeout (whole seconds, at least 2) only backs up connect_until().
     const std::string timeout = std::to_string(std::max<long long>(2, left.count() + 1));
     // Defaults first (the DSN may override them), then the URI, then what pgqrs needs.
     const char* keys[] = {"application_name", "connect_timeout",     "keepalives",
@@ -104,9 +128,12 @@ std::unique_ptr<Connection> Connection::open(const ConnectOptions& options,
                           "dbname",           "client_encoding",     nullptr};
     const char* values[] = {"pgqrs", timeout.c_str(),     "1",    "30",   "10",
                             "3",     options.uri.c_str(), "UTF8", nullptr};
-    ConnPtr conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-    if (!conn) throw ConnectionError("postgres: out of memory opening a connection");
-    if (PQstatus(conn.get()) == CONNECTION_OK) {
+    ConnPtr conn = connect_until(keys, values, deadline);
+    if (!conn) {
+      last_error =
+          "no answer from the server within the connect timeout (the network or the "
+          "server is not responding)";
+    } else if (PQstatus(conn.get()) == CONNECTION_OK) {
       if (PQserverVersion(conn.get()) < kMinServerVersion) {
         throw ConfigError("postgres server at " + options.redacted + " is version " +
                           std::to_string(PQserverVersion(conn.get())) +
@@ -114,17 +141,26 @@ std::unique_ptr<Connection> Connection::open(const ConnectOptions& options,
       }
       std::unique_ptr<Connection> c(new Connection(conn.release(), /*owned=*/true, options));
       PQsetNoticeReceiver(c->conn_, &Connection::on_notice, c.get());
-      if (options.prepared) {
-        // Plan each prepared statement once. With the default (auto) the server keeps
-        // re-planning statements whose custom plan looks cheaper (any `= ANY($1)` or
-        // `LIMIT $n`), which costs more than running them: 0.35 ms of planning per
-        // dequeue, measured. Every pgqrs statement has a good generic plan.
-        try {
-          c->exec_simple("SET plan_cache_mode = force_generic_plan");
-        } catch (const PgError& e) {
-          c.reset();  // lost right after connecting: treat like a failed attempt
-          last_error = e.what();
-        }
+      // Non-blocking: sending a request never waits on a full socket (await_answer bounds it).
+      PQsetnonblocking(c->conn_, 1);
+      c->set_deadline(deadline);  // the session setup belongs to the connect budget
+      // The server cancels a statement that outlives the statement timeout (H8). Behind a
+      // transaction pooler this session setting reaches one server connection only; the
+      // client-side wait bounds the call there.
+      std::string setup =
+          "SET statement_timeout = " +
+          std::to_string(std::chrono::milliseconds(options.statement_timeout).count());
+      // Plan each prepared statement once. With the default (auto) the server keeps
+      // re-planning statements whose custom plan looks cheaper (any `= ANY($1)` or `LIMIT
+      // $n`), which costs more than running them: 0.35 ms of planning per dequeue,
+      // measured. Every pgqrs statement has a good generic plan.
+      if (options.prepared) setup += "; SET plan_cache_mode = force_generic_plan";
+      try {
+        c->exec_simple(setup);
+        c->clear_deadline();
+      } catch (const PgError& e) {
+        c.reset();  // lost right after connecting: treat like a failed attempt
+        last_error = e.what();
       }
       if (c) return c;
     } else {
@@ -177,11 +213,46 @@ void Connection::fail_not_sent() {
                 /*broken=*/true);
 }
 
+void Connection::await_answer(Clock::time_point started, Clock::time_point until) {
+  while (true) {
+    const int flush = PQflush(conn_);  // 0: all sent, 1: more to send, -1: failed
+    if (flush < 0) return;             // PQgetResult reports the failure
+    if (flush == 0) {
+      if (PQisBusy(conn_) == 0) return;
+    }
+    const auto now = Clock::now();
+    if (now >= until) {
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
+      // The request may be lost in the network or still running; this connection cannot be
+      // trusted with another one.
+      throw PgError(PgError::Kind::kLost, "",
+                    "no answer from the server within " + std::to_string(waited.count()) +
+                        " ms (statement_timeout_seconds " +
+                        std::to_string(options_->statement_timeout.count()) +
+                        ", or the operation's connection_timeout_seconds); the connection "
+                        "was given up",
+                    /*broken=*/true);
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - now);
+    pollfd fd{PQsocket(conn_), static_cast<short>(POLLIN | (flush == 1 ? POLLOUT : 0)), 0};
+    if (fd.fd < 0) return;
+    const int ready = ::poll(&fd, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    if (ready > 0 && (fd.revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+      if (PQconsumeInput(conn_) == 0) return;  // broken: PQgetResult reports it
+    }
+  }
+}
+
 Result Connection::collect(bool sent_ok) {
   if (!sent_ok) fail_not_sent();
+  const auto started = Clock::now();
+  const auto until = std::min(deadline_, started + options_->statement_timeout);
   ResultPtr data;
   ResultPtr error;
-  while (PGresult* raw = PQgetResult(conn_)) {
+  while (true) {
+    await_answer(started, until);  // so that PQgetResult does not block
+    PGresult* raw = PQgetResult(conn_);
+    if (raw == nullptr) break;
     ResultPtr r(raw);
     const ExecStatusType status = PQresultStatus(raw);
     if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) {
@@ -221,20 +292,18 @@ Result Connection::collect(bool sent_ok) {
 Result Connection::exec(const Statement& st, const Params& params, bool prepared) {
   const std::vector<const char*> values = params.values();
   if (prepared && !prepared_.contains(st.name)) {
-    ResultPtr r(PQprepare(conn_, st.name.c_str(), st.sql.c_str(), params.size(), params.types()));
-    const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK) {
-      const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
-      const std::string sqlstate = state != nullptr ? state : "";
+    try {
+      collect(PQsendPrepare(conn_, st.name.c_str(), st.sql.c_str(), params.size(),
+                            params.types()) != 0);
+    } catch (const PgError& e) {
       // 42P05: a statement of this name, hence of this text, already exists on the server
       // session (a pooler shares it between clients). Use it.
-      if (sqlstate != "42P05") {
-        const std::string message =
-            scrub(trimmed(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_)), *options_);
-        const bool broken = PQstatus(conn_) != CONNECTION_OK;
+      if (e.sqlstate() != "42P05") {
         // Preparing commits nothing, so a lost connection here is as good as "not sent".
-        throw PgError(sqlstate.empty() ? PgError::Kind::kNotSent : PgError::Kind::kServer, sqlstate,
-                      message, broken);
+        if (e.kind() == PgError::Kind::kLost) {
+          throw PgError(PgError::Kind::kNotSent, "", e.what(), /*broken=*/true);
+        }
+        throw;
       }
     }
     prepared_.insert(st.name);

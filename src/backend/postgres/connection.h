@@ -10,8 +10,15 @@
 //               statement commits only at Sync, after which the server reports success
 //               before it would process a termination request; an ErrorResponse therefore
 //               always means rolled back.
-//  - kLost    : the request was sent and the connection broke without an answer. Whether a
-//               write committed is unknown.
+//  - kLost    : the request was sent and the connection broke without an answer, or no
+//               answer came within the statement timeout (a dead network: the connection
+//               is then discarded). Whether a write committed is unknown.
+//
+// Timeouts (decision H8): every request waits for its answer on the socket (poll) at most
+// ConnectOptions::statement_timeout, and never past the deadline of the operation it belongs
+// to (set_deadline); sending never blocks either (owned connections are non-blocking). The
+// server's statement_timeout is set to the same value when a connection opens, so the
+// server also cancels a statement the client has given up on.
 // Not thread-safe: a Connection is used by one thread at a time.
 #pragma once
 
@@ -88,11 +95,21 @@ class Connection {
   // Discards notifications that arrived on this connection (they are not ours to handle).
   void drain_notifications();
 
+  // Requests made until clear_deadline() wait for their answers no later than `deadline`
+  // (the end of the current operation's budget), nor longer than the statement timeout.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
+  void clear_deadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
  private:
   Connection(PGconn* conn, bool owned, const ConnectOptions& options);
   // Sends nothing; collects every result of the request in flight. Throws PgError.
   Result collect(bool sent_ok);
   [[noreturn]] void fail_not_sent();
+  // Flushes the request and waits until PQgetResult() will not block (PQisBusy() == 0) or
+  // the connection failed; throws PgError kLost (connection broken) when `until` (the
+  // statement timeout or the deadline, whichever is first, from `started`) comes first.
+  void await_answer(std::chrono::steady_clock::time_point started,
+                    std::chrono::steady_clock::time_point until);
 
   PGconn* conn_;
   bool owned_;
@@ -101,6 +118,7 @@ class Connection {
   // Set when the server sent a FATAL error while no request was in flight (libpq reports
   // those as notices): the session is over, and the next request cannot have run.
   bool ended_by_server_ = false;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   static void on_notice(void* self, const PGresult* notice);
 };
 

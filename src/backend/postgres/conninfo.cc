@@ -36,6 +36,9 @@ ConnectOptions parse_connect_options(const backend::Dsn& dsn, const Config& conf
   o.first_connect_timeout = config.connect_timeout_seconds == 0
                                 ? o.connect_timeout
                                 : std::chrono::seconds(config.connect_timeout_seconds);
+  o.statement_timeout = config.statement_timeout_seconds == 0
+                            ? o.connect_timeout
+                            : std::chrono::seconds(config.statement_timeout_seconds);
 
   // Let libpq check the rest now, so a malformed DSN fails at connect() with a ConfigError
   // rather than as a connection failure later.

@@ -23,6 +23,9 @@ struct ConnectOptions {
   std::chrono::seconds connect_timeout{30};  // per attempt and overall (connection_timeout)
   // connect()'s first connection: how long to keep trying (Config::connect_timeout_seconds).
   std::chrono::seconds first_connect_timeout{30};
+  // The longest wait for the answer to one request (Config::statement_timeout_seconds, else
+  // connection_timeout_seconds); also the server's statement_timeout.
+  std::chrono::seconds statement_timeout{30};
 };
 
 // Checks the URI with libpq (ConfigError as described above); adds libpq's reading of the

@@ -44,7 +44,16 @@ namespace pgqrs::pg {
 // The connection of one attempt of one operation.
 class Session {
  public:
-  Session(Connection& conn, bool prepared) : conn_(conn), prepared_(prepared) {}
+  // Requests of this session wait for their answers no later than `deadline` (H8).
+  Session(
+      Connection& conn, bool prepared,
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max())
+      : conn_(conn), prepared_(prepared) {
+    conn_.set_deadline(deadline);
+  }
+  ~Session() { conn_.clear_deadline(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
   // One statement, binary parameters and results.
   Result exec(const Statement& st, const Params& params) {
     ++statements_;
@@ -120,7 +129,7 @@ class Executor {
       auto lease = pool_.acquire(deadline);
       // Inside BEGIN ... COMMIT statements go unprepared: a failed PQprepare (e.g. a name a
       // pooler's server session already has) would abort the whole transaction.
-      Session s(*lease, prepared() && mode != OpKind::kTransaction);
+      Session s(*lease, prepared() && mode != OpKind::kTransaction, deadline);
       bool commit_sent = false;
       try {
         if (mode == OpKind::kTransaction) s.simple("BEGIN");

@@ -162,8 +162,11 @@ void Listener::run() {
   while (!stop_.load()) {
     state_.store(State::kConnecting);
     try {
-      // One attempt at a time (bounded by libpq's connect_timeout), so that stop is noticed.
-      auto conn = Connection::open(backend_.connect_options(), Clock::now());
+      // A short connect budget (at most 2 s, as libpq's smallest connect_timeout was), so
+      // that stop is noticed.
+      const auto budget = std::min<Clock::duration>(backend_.connect_options().connect_timeout,
+                                                    std::chrono::seconds(2));
+      auto conn = Connection::open(backend_.connect_options(), Clock::now() + budget);
       conn->exec_simple("LISTEN " + quote_identifier(*conn, backend_.channel()));
       if (!probed) {
         if (!probe(*conn)) {

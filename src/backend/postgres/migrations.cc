@@ -127,21 +127,100 @@ CREATE TABLE {s}.pgqrs_workflow_steps (
 );
 )sql";
 
-// Tracing (issue 16): the W3C trace context stored with each message at enqueue; NULL for
-// messages without one (and for every message enqueued before this step).
+// Version 2: flow control (issue 14; docs/flow-control.md). Self-contained: only the
+// queue options, the per-message flow fields, their indexes and the rate-limit window.
+//  - queue options: NULL = unset (no limit / keep forever); durations in microseconds;
+//  - the dequeue index is split by priority: every priority-0 message (the common case) is
+//    in pgqrs_messages_dequeue_idx exactly as before, so an unprioritised queue's dequeue is
+//    unchanged; the others are in pgqrs_messages_priority_idx (queue_id, priority, vt, id);
+//  - dedup: at most one LIVE message per (queue, dedup_key), enforced by a unique index;
+//  - pgqrs_rate_leases: one row per lease of a rate-limited queue within the current
+//    period (the sliding-window log; rows older than the period are deleted by dequeue).
+constexpr char kMigration2[] = R"sql(
+ALTER TABLE {s}.pgqrs_queues
+  ADD COLUMN concurrency        bigint,
+  ADD COLUMN worker_concurrency bigint,
+  ADD COLUMN key_concurrency    bigint,
+  ADD COLUMN rate_limit         bigint,
+  ADD COLUMN rate_period_us     bigint,
+  ADD COLUMN retain_archived_us bigint,
+  ADD COLUMN retain_dead_us     bigint;
+ALTER TABLE {s}.pgqrs_messages
+  ADD COLUMN priority        integer NOT NULL DEFAULT 0,
+  ADD COLUMN dedup_key       text,
+  ADD COLUMN concurrency_key text;
+DROP INDEX {s}.pgqrs_messages_dequeue_idx;
+CREATE INDEX pgqrs_messages_dequeue_idx ON {s}.pgqrs_messages (queue_id, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority = 0;
+CREATE INDEX pgqrs_messages_priority_idx ON {s}.pgqrs_messages (queue_id, priority, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority <> 0;
+CREATE UNIQUE INDEX pgqrs_messages_dedup_idx ON {s}.pgqrs_messages (queue_id, dedup_key)
+  WHERE dedup_key IS NOT NULL AND archived_at IS NULL AND dead_at IS NULL;
+CREATE INDEX pgqrs_messages_ckey_idx ON {s}.pgqrs_messages (queue_id, concurrency_key)
+  WHERE concurrency_key IS NOT NULL AND archived_at IS NULL AND dead_at IS NULL;
+CREATE TABLE {s}.pgqrs_rate_leases (
+  queue_id  bigint NOT NULL,
+  leased_at timestamptz NOT NULL
+);
+CREATE INDEX pgqrs_rate_leases_idx ON {s}.pgqrs_rate_leases (queue_id, leased_at);
+)sql";
+
+// Schedules and retention (issue 14 part B; self-contained, so a renumber only moves it).
+// A schedule's tick is claimed by a compare-and-set of next_fire_at; the maintenance leases
+// let one pruner run at a time; the partial indexes serve the bounded prune deletes.
+constexpr char kMigrationSchedules[] = R"sql(
+CREATE TABLE {s}.pgqrs_schedules (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name         text NOT NULL UNIQUE,
+  cron         text,
+  every_us     bigint,
+  time_zone    text NOT NULL,
+  target_kind  text NOT NULL CHECK (target_kind IN ('queue', 'workflow')),
+  target       text NOT NULL,
+  payload      jsonb NOT NULL,
+  catch_up     text NOT NULL CHECK (catch_up IN ('none', 'last', 'all')),
+  paused       integer NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  next_fire_at timestamptz NOT NULL,
+  last_fire_at timestamptz,
+  created_at   timestamptz NOT NULL,
+  updated_at   timestamptz NOT NULL,
+  CHECK ((cron IS NULL) <> (every_us IS NULL))
+);
+CREATE INDEX pgqrs_schedules_due_idx ON {s}.pgqrs_schedules (next_fire_at) WHERE paused = 0;
+
+CREATE TABLE {s}.pgqrs_maintenance_leases (
+  name        text PRIMARY KEY,
+  holder      text NOT NULL,
+  lease_until timestamptz NOT NULL
+);
+
+ALTER TABLE {s}.pgqrs_workflows ADD COLUMN retain_finished_us bigint;
+
+CREATE INDEX pgqrs_messages_prune_archived_idx ON {s}.pgqrs_messages (queue_id, archived_at)
+  WHERE archived_at IS NOT NULL;
+CREATE INDEX pgqrs_messages_prune_dead_idx ON {s}.pgqrs_messages (queue_id, dead_at)
+  WHERE dead_at IS NOT NULL;
+CREATE INDEX pgqrs_workflow_runs_prune_idx ON {s}.pgqrs_workflow_runs (workflow_id, updated_at)
+  WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
+)sql";
+
+// Version 4, tracing (issue 16): the W3C trace context stored with each message at enqueue;
+// NULL for messages without one (and for every message enqueued before this step).
 constexpr char kMigrationTraceContext[] = R"sql(
 ALTER TABLE {s}.pgqrs_messages ADD COLUMN traceparent text, ADD COLUMN tracestate text;
 )sql";
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
 // with {s} for the schema (sql_text.h).
-constexpr std::array<const char*, 2> kMigrationSql{kMigration1, kMigrationTraceContext};
+constexpr std::array<const char*, 4> kMigrationSql{kMigration1, kMigration2, kMigrationSchedules,
+                                                   kMigrationTraceContext};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 
 // One statement: foreign keys between the listed tables never block it.
 constexpr char kDropAll[] = R"sql(
-DROP TABLE IF EXISTS {s}.pgqrs_workflow_steps, {s}.pgqrs_workflow_runs, {s}.pgqrs_workflows,
+DROP TABLE IF EXISTS {s}.pgqrs_schedules, {s}.pgqrs_maintenance_leases, {s}.pgqrs_rate_leases,
+  {s}.pgqrs_workflow_steps, {s}.pgqrs_workflow_runs, {s}.pgqrs_workflows,
   {s}.pgqrs_messages, {s}.pgqrs_workers, {s}.pgqrs_queues, {s}.pgqrs_schema_version)sql";
 
 std::int32_t current_version(Session& s, StatementCache& sql) {

@@ -12,14 +12,14 @@
 #include <optional>
 #include <string_view>
 
+#include "backend/capabilities/schema.h"
 #include "backend/postgres/executor.h"
 #include "backend/postgres/sql_text.h"
 
 namespace pgqrs::pg {
 
-// Applies the missing migrations up to `up_to`, in one transaction. Idempotent.
 void install_schema(Executor& exec, StatementCache& sql, const std::string& schema,
-                    std::int32_t up_to);
+                    std::int32_t up_to = backend::kSchemaVersion);
 // Installed version, nullopt when there is no version table (or it is empty). ConfigError
 // when a table of an applied migration is missing.
 std::optional<std::int32_t> read_schema_version(Session& s, StatementCache& sql);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "backend/postgres/flow_sql.h"
 #include "backend/postgres/listener.h"
 #include "backend/postgres/migrations.h"
 #include "backend/postgres/rows.h"
@@ -14,8 +15,11 @@ namespace {
 
 constexpr char kSchemaExists[] = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)";
 
+// $3.. $9: the option columns (backend::StoredQueueOptions, in order).
 constexpr char kInsertQueue[] = R"sql(
-INSERT INTO {s}.pgqrs_queues (queue_name, created_at) VALUES ($1, $2)
+INSERT INTO {s}.pgqrs_queues (queue_name, created_at, concurrency, worker_concurrency,
+  key_concurrency, rate_limit, rate_period_us, retain_archived_us, retain_dead_us)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (queue_name) DO NOTHING
 RETURNING id)sql";
 
@@ -125,7 +129,8 @@ void PostgresBackend::worker_not_found(std::int64_t id) {
 
 // ---- schema -------------------------------------------------------------------------------
 
-void PostgresBackend::install_up_to(std::int32_t version) {
+void PostgresBackend::install() { install_schema(exec_, sql_, schema_); }
+void PostgresBackend::install_to(std::int32_t version) {
   install_schema(exec_, sql_, schema_, version);
 }
 
@@ -137,9 +142,13 @@ void PostgresBackend::uninstall() { uninstall_schema(exec_, sql_); }
 
 // ---- queues -------------------------------------------------------------------------------
 
-QueueInfo PostgresBackend::create_queue(std::string_view name, TimePoint now) {
+QueueInfo PostgresBackend::create_queue(std::string_view name, TimePoint now,
+                                        const QueueOptions& options) {
   return exec_.write("create_queue", [&](Session& s) {
-    auto r = s.exec(sql_(kInsertQueue), Params().text(name).time(now));
+    Params params;
+    params.text(name).time(now);
+    add_option_params(params, options);
+    auto r = s.exec(sql_(kInsertQueue), params);
     if (r.rows() == 0) {
       throw QueueAlreadyExistsError("queue '" + std::string(name) + "' already exists");
     }
@@ -147,6 +156,7 @@ QueueInfo PostgresBackend::create_queue(std::string_view name, TimePoint now) {
     info.id = r.int8(0, 0);
     info.queue_name = std::string(name);
     info.created_at = stored(now);
+    info.options = options;
     return info;
   });
 }

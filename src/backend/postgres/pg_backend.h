@@ -63,10 +63,14 @@ class PostgresBackend final : public backend::Backend {
   std::unique_ptr<backend::UserTransaction> begin_user_transaction() override;
 
   // ---- schema and queues (pg_backend.cc) ----
-  void install_up_to(std::int32_t version) override;
+  void install() override;
+  void install_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
-  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  QueueInfo create_queue(std::string_view name, TimePoint now,
+                         const QueueOptions& options = {}) override;
+  // (queue options: *_flow.cc)
+  QueueInfo update_queue_options(std::string_view name, const EditOptions& edit) override;
   std::optional<QueueInfo> find_queue(std::string_view name) override;
   std::vector<QueueInfo> list_queues() override;
   void delete_queue(std::string_view name) override;
@@ -99,7 +103,7 @@ class PostgresBackend final : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now,
+                                    TimePoint now, const MessageOptions& flow = {},
                                     const backend::MessageTrace& trace = {}) override;
   std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
                           TimePoint visible_at, TimePoint now) override;
@@ -146,6 +150,31 @@ class PostgresBackend final : public backend::Backend {
   std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) override;
   SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) override;
   WorkerStats worker_stats(std::string_view queue, TimePoint now) override;
+  // activity (pg_backend_activity.cc)
+  ActivityMetrics activity_metrics(TimePoint now) override;
+
+  // ---- schedules (pg_backend_schedules.cc; contracts in capabilities/schedules.h) ----
+  ScheduleRecord create_schedule(const backend::NewSchedule& s, TimePoint now) override;
+  std::optional<ScheduleRecord> find_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> list_schedules() override;
+  std::optional<ScheduleRecord> set_schedule_state(std::string_view name, bool paused,
+                                                   TimePoint next_fire_at, TimePoint now) override;
+  bool delete_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> due_schedules(TimePoint now, std::uint32_t limit) override;
+  bool fire_schedule(std::int64_t id, TimePoint expected, const std::vector<TimePoint>& ticks,
+                     TimePoint next, TimePoint now) override;
+
+  // ---- retention (pg_backend_retention.cc; contracts in capabilities/retention.h) ----
+  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue,
+                           TimePoint before, TimePoint now, std::uint32_t limit) override;
+  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue,
+                          TimePoint before, TimePoint now) override;
+  bool set_workflow_retention(std::string_view workflow,
+                              std::optional<std::int64_t> retain_finished_us) override;
+  std::optional<std::int64_t> workflow_retention(std::string_view workflow) override;
+  bool acquire_lease(std::string_view name, std::string_view holder, TimePoint now,
+                     TimePoint until) override;
+  void release_lease(std::string_view name, std::string_view holder) override;
 
   // ---- for the libpq adapter, the listener and tests ----
   const ConnectOptions& connect_options() const { return options_; }
@@ -162,7 +191,14 @@ class PostgresBackend final : public backend::Backend {
  private:
   // Throws QueueNotFoundError for `name` (message used by every operation).
   [[noreturn]] static void queue_not_found(std::string_view name);
+  // dequeue() of a queue with limits (flow_lease.cc): one transaction that locks the queue
+  // row, counts what is held and leases within the limits.
+  std::vector<QueueMessage> dequeue_limited(const backend::DequeueParams& p);
   [[noreturn]] static void worker_not_found(std::int64_t id);
+  // trigger_run()'s statement on the caller's session (inside its transaction or alone).
+  backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
+                                   TimePoint now, const MessageOptions& flow = {},
+                                   const backend::MessageTrace& trace = {});
 
   const std::string schema_;
   ConnectOptions options_;

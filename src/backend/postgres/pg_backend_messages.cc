@@ -3,6 +3,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "backend/postgres/flow_sql.h"
 #include "backend/postgres/message_sql.h"
 #include "backend/postgres/pg_backend.h"
 #include "backend/postgres/rows.h"
@@ -24,6 +25,13 @@ namespace {
 //    visible backlog in vt order looking for them (measured: 4 ms at 20k messages, per
 //    dequeue). Marking all of them at once is invisible through the API: they are dead
 //    letters by definition (backend.h) whether or not dead_at is set yet;
+//  - c0, c1, c2: the deliverable messages with priority < 0, = 0, > 0 (delivery order is
+//    (priority, vt, id)), each range served in order by its own index: c1, the common case,
+//    is exactly the statement before priorities existed (pgqrs_messages_dequeue_idx holds
+//    the priority-0 messages). A range is read only while the ones before it had fewer than
+//    $6 (a one-time filter); each has a plain LIMIT $6, never an expression, which the
+//    planner could not cost. When a range tops up a partial one, up to $6 extra rows stay
+//    locked (not leased) until this statement commits;
 //  - c: the first $6 deliverable messages in delivery order (vt, id), served in that order
 //    by pgqrs_messages_dequeue_idx; rows another transaction is leasing right now are
 //    skipped, never waited for (SKIP LOCKED), and a row leased meanwhile is re-checked
@@ -38,7 +46,9 @@ namespace {
 // One row always comes back: queue id (NULL = no such queue), the consumer's status (NULL =
 // no such worker), then the leased message (NULL columns when none), in delivery order.
 constexpr char kDequeueCtes[] = R"sql(
-     q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
+     q AS (SELECT id, (concurrency IS NULL AND worker_concurrency IS NULL AND
+                       key_concurrency IS NULL AND rate_limit IS NULL) AS free
+           FROM {s}.pgqrs_queues WHERE queue_name = $1),
      w AS (SELECT status FROM {s}.pgqrs_workers WHERE id = $4 FOR SHARE),
      dead AS (
        UPDATE {s}.pgqrs_messages SET dead_at = $2, consumer_worker_id = NULL
@@ -48,30 +58,48 @@ constexpr char kDequeueCtes[] = R"sql(
            AND read_ct >= $5 AND (vt <= $2) IS TRUE AND (SELECT status FROM w) <> 'stopped'
          FOR UPDATE SKIP LOCKED))
        RETURNING 1),
-     c AS (
-       SELECT id, vt FROM {s}.pgqrs_messages
+     c0 AS (
+       SELECT id, priority, vt FROM {s}.pgqrs_messages
        WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
+         AND priority <> 0 AND priority < 0 AND (SELECT free FROM q)
          AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
+       ORDER BY priority, vt, id LIMIT $6
+       FOR UPDATE SKIP LOCKED),
+     c1 AS (
+       SELECT id, priority, vt FROM {s}.pgqrs_messages
+       WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
+         AND priority = 0 AND (SELECT free FROM q)
+         AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
+         AND (SELECT count(*) FROM c0) < $6
        ORDER BY vt, id LIMIT $6
        FOR UPDATE SKIP LOCKED),
+     c2 AS (
+       SELECT id, priority, vt FROM {s}.pgqrs_messages
+       WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
+         AND priority <> 0 AND priority > 0 AND (SELECT free FROM q)
+         AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
+         AND (SELECT count(*) FROM c0) + (SELECT count(*) FROM c1) < $6
+       ORDER BY priority, vt, id LIMIT $6
+       FOR UPDATE SKIP LOCKED),
+     c AS (SELECT * FROM c0 UNION ALL SELECT * FROM c1 UNION ALL SELECT * FROM c2),
      l AS (
        UPDATE {s}.pgqrs_messages
        SET vt = $3, read_ct = read_ct + 1, dequeued_at = $2, consumer_worker_id = $4
-       WHERE id = ANY (ARRAY(SELECT id FROM c))
+       WHERE id = ANY (ARRAY(SELECT id FROM c ORDER BY priority, vt, id LIMIT $6))
        RETURNING )sql" PGQRS_MESSAGE_COLUMNS ")";
 
 constexpr char kDequeueRows[] = R"sql(
        l.id, l.queue_id, l.payload, l.vt, l.enqueued_at, l.read_ct, l.dequeued_at,
-       l.producer_worker_id, l.consumer_worker_id, l.archived_at, l.dead_at, l.traceparent,
-       l.tracestate
+       l.producer_worker_id, l.consumer_worker_id, l.archived_at, l.dead_at, l.priority,
+       l.dedup_key, l.concurrency_key, l.traceparent, l.tracestate
 FROM (SELECT 1) AS one LEFT JOIN (l JOIN c ON c.id = l.id) ON true
-ORDER BY c.vt, c.id)sql";
+ORDER BY c.priority, c.vt, c.id)sql";
 
 // Statement templates assembled once (StatementCache wants static storage).
 const char* dequeue_sql() {
   static const std::string sql = std::string("WITH ") + kDequeueCtes +
                                  "\nSELECT (SELECT id FROM q), (SELECT status FROM w), "
-                                 "(SELECT count(*) FROM dead)," +
+                                 "(SELECT count(*) FROM dead), (SELECT free FROM q)," +
                                  kDequeueRows;
   return sql.c_str();
 }
@@ -91,7 +119,7 @@ WITH a AS (
        RETURNING id),)sql") +
       kDequeueCtes +
       "\nSELECT (SELECT id FROM q), (SELECT status FROM w), (SELECT count(*) FROM dead), "
-      "ARRAY(SELECT id FROM a)," +
+      "ARRAY(SELECT id FROM a), (SELECT free FROM q)," +
       kDequeueRows;
   return sql.c_str();
 }
@@ -138,6 +166,10 @@ SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n))sql";
 }  // namespace
 
 std::vector<std::int64_t> PostgresBackend::enqueue(const backend::EnqueueParams& p) {
+  if (!p.flow.empty()) {
+    return exec_.transaction("enqueue",
+                             [&](Session& s) { return enqueue_flow(s, sql_, p, channel_); });
+  }
   const Params params = enqueue_params(p, channel_);
   return exec_.write("enqueue",
                      [&](Session& s) { return enqueue_result(s.exec(sql_(kEnqueue), params), p); });
@@ -178,25 +210,38 @@ std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeuePar
 
 }  // namespace
 
+// A queue with limits leases nothing here (q.free is false): it goes through
+// dequeue_limited (flow_lease.cc), so the unlimited statement stays one round trip.
 std::vector<QueueMessage> PostgresBackend::dequeue(const backend::DequeueParams& p) {
-  return exec_.write("dequeue", [&](Session& s) {
-    return leased_rows(s.exec(sql_(dequeue_sql()), dequeue_params(p)), p, 3);
+  bool limited = false;
+  auto leased = exec_.write("dequeue", [&](Session& s) {
+    auto r = s.exec(sql_(dequeue_sql()), dequeue_params(p));
+    auto rows = leased_rows(r, p, 4);
+    limited = !r.boolean(0, 3);
+    return rows;
   });
+  if (limited) return dequeue_limited(p);
+  return leased;
 }
 
 backend::Backend::ArchiveAndLease PostgresBackend::archive_and_dequeue(
     const std::vector<std::int64_t>& ids, const backend::DequeueParams& p) {
   if (ids.empty()) return {{}, dequeue(p)};
-  return exec_.write("archive_and_dequeue", [&](Session& s) {
+  bool limited = false;
+  ArchiveAndLease result = exec_.write("archive_and_dequeue", [&](Session& s) {
     auto r = s.exec(sql_(archive_and_dequeue_sql()), dequeue_params(p).int8_array(ids));
     ArchiveAndLease out;
     const std::vector<std::int64_t> archived = r.int8_array(0, 3);
     std::unordered_set<std::int64_t> applied(archived.begin(), archived.end());
     out.archived.reserve(ids.size());
     for (const std::int64_t id : ids) out.archived.push_back(applied.erase(id) > 0);
-    out.leased = leased_rows(r, p, 4);
+    out.leased = leased_rows(r, p, 5);
+    limited = !r.boolean(0, 4);
     return out;
   });
+  // A limited queue: the archive is committed; the lease is its own transaction.
+  if (limited) result.leased = dequeue_limited(p);
+  return result;
 }
 
 std::optional<QueueMessage> PostgresBackend::get_message(std::int64_t id) {

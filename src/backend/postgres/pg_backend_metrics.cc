@@ -36,12 +36,47 @@ namespace {
   " AND m.vt <= $1 AND m.read_ct >= $2)), "                         \
   "min(m.enqueued_at) FILTER (WHERE " PGQRS_PG_PENDING ")"
 
-// One row per queue ($3 = queue name, or NULL for all), ordered by name.
-constexpr char kQueueMetrics[] = "SELECT q.id, q.queue_name, " PGQRS_PG_BUCKETS R"sql(
-FROM {s}.pgqrs_queues q LEFT JOIN {s}.pgqrs_messages m ON m.queue_id = q.id
-WHERE $3::text IS NULL OR q.queue_name = $3
-GROUP BY q.id, q.queue_name
-ORDER BY q.queue_name COLLATE "C")sql";
+// One row per queue, read from three cheap sources rather than one pass over every row
+// (a scrape must stay cheap with millions of archived rows; docs/benchmarks.md): the live
+// rows through the partial index pgqrs_messages_dequeue_idx, the dead_at rows through
+// pgqrs_messages_dead_idx, and each queue's row total through pgqrs_messages_queue_idx (an
+// index-only scan once vacuumed). archived = total - live - dead_at rows, the three being
+// disjoint (archive and dead-lettering each apply only to live rows). FILTER narrows the
+// message rows to one queue or is empty.
+#define PGQRS_PG_QUEUE_METRICS(FILTER)                                                  \
+  "WITH live AS ("                                                                      \
+  " SELECT m.queue_id,"                                                                 \
+  "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS pending,"                 \
+  "  count(*) FILTER (WHERE m.vt > $1 AND m.consumer_worker_id IS NULL) AS delayed,"    \
+  "  count(*) FILTER (WHERE m.vt > $1 AND m.consumer_worker_id IS NOT NULL) AS leased," \
+  "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct >= $2) AS spent,"                  \
+  "  count(*) AS n,"                                                                    \
+  "  min(m.enqueued_at) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS oldest"         \
+  " FROM {s}.pgqrs_messages m"                                                          \
+  " WHERE m.archived_at IS NULL AND m.dead_at IS NULL " FILTER                          \
+  " GROUP BY m.queue_id),"                                                              \
+  " dead AS (SELECT m.queue_id, count(*) AS n FROM {s}.pgqrs_messages m"                \
+  " WHERE m.dead_at IS NOT NULL " FILTER                                                \
+  " GROUP BY m.queue_id),"                                                              \
+  " total AS (SELECT m.queue_id, count(*) AS n FROM {s}.pgqrs_messages m"               \
+  " WHERE true " FILTER                                                                 \
+  " GROUP BY m.queue_id)"                                                               \
+  " SELECT q.id, q.queue_name, coalesce(l.pending, 0), coalesce(l.delayed, 0),"         \
+  "  coalesce(l.leased, 0), coalesce(t.n, 0) - coalesce(l.n, 0) - coalesce(d.n, 0),"    \
+  "  coalesce(d.n, 0) + coalesce(l.spent, 0), l.oldest"                                 \
+  " FROM {s}.pgqrs_queues q"                                                            \
+  " LEFT JOIN live l ON l.queue_id = q.id"                                              \
+  " LEFT JOIN dead d ON d.queue_id = q.id"                                              \
+  " LEFT JOIN total t ON t.queue_id = q.id"
+
+// $1 = now, $2 = max_read_ct, $3 = the queue name.
+constexpr char kQueueMetrics[] = PGQRS_PG_QUEUE_METRICS(
+    "AND m.queue_id = (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $3)")
+    " WHERE q.queue_name = $3";
+// $1 = now, $2 = max_read_ct; every queue, ordered by name.
+constexpr char kAllQueueMetrics[] =
+    PGQRS_PG_QUEUE_METRICS("") " ORDER BY q.queue_name COLLATE \"C\"";
+#undef PGQRS_PG_QUEUE_METRICS
 
 constexpr char kTotals[] = R"sql(
 SELECT (SELECT count(*) FROM {s}.pgqrs_queues),
@@ -77,7 +112,7 @@ QueueMetrics PostgresBackend::queue_metrics(std::string_view queue, TimePoint no
 std::vector<QueueMetrics> PostgresBackend::all_queue_metrics(TimePoint now,
                                                              std::int32_t max_read_ct) {
   return exec_.read("all_queue_metrics", [&](Session& s) {
-    auto r = s.exec(sql_(kQueueMetrics), Params().time(now).int4(max_read_ct).null(kTextOid));
+    auto r = s.exec(sql_(kAllQueueMetrics), Params().time(now).int4(max_read_ct));
     std::vector<QueueMetrics> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_queue_metrics(PgRow(r, i), now));

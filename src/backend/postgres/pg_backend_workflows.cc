@@ -42,10 +42,12 @@ constexpr char kInsertWorkflow[] =
 // ---- runs ----
 
 // $1 workflow name, $2 input (jsonb), $3 now, $4 the messages table's qualified name (for
-// its identity sequence), $5 notify channel. One statement: the message id is drawn first so
-// that the run row (QUEUED) and its message (payload: the input, as in the original pgqrs)
-// are inserted together; the run names its message (run.message_id). The workflow's queue row is
-// KEY SHARE-locked like an enqueue's (migrations.cc). No row when the workflow is not registered.
+// its identity sequence), $5 notify channel, $6-$8 priority, dedup key and concurrency key
+// ('' = none), $9-$10 traceparent and tracestate (NULL = none). One statement: the message id is
+// drawn first so that the run row (QUEUED) and its message (payload: the input, as in the original
+// pgqrs) are inserted together; the run names its message (run.message_id). The workflow's queue
+// row is KEY SHARE-locked like an enqueue's (migrations.cc). No row when the workflow is not
+// registered.
 constexpr char kTriggerRun[] = R"sql(
 WITH wf AS (
   SELECT w.id, w.queue_id
@@ -60,11 +62,12 @@ WITH wf AS (
        RETURNING id, workflow_id, message_id, status, input, output, error, created_at,
                  updated_at),
      m AS (
-       INSERT INTO {s}.pgqrs_messages
-         (id, queue_id, payload, vt, enqueued_at, read_ct, traceparent, tracestate)
+       INSERT INTO {s}.pgqrs_messages (id, queue_id, payload, vt, enqueued_at, read_ct,
+                                       priority, dedup_key, concurrency_key, traceparent,
+                                       tracestate)
        OVERRIDING SYSTEM VALUE
        SELECT mid.id, wf.queue_id, $2::jsonb,
-              $3, $3, 0, $6, $7
+              $3, $3, 0, $6, nullif($7, ''), nullif($8, ''), $9, $10
        FROM wf, mid, r
        RETURNING )sql" PGQRS_MESSAGE_COLUMNS R"sql(),
      n AS (SELECT pg_notify($5, $1) FROM m)
@@ -72,6 +75,18 @@ SELECT r.id, r.workflow_id, $1::text, r.message_id, r.status, r.input, r.output,
        r.created_at, r.updated_at, m.*, (SELECT count(*) FROM n)
 FROM r, m)sql";
 constexpr int kTriggerMessageColumn = 10;
+
+// An idempotent trigger (a dedup key, issue 14): the workflow row is locked FOR NO KEY UPDATE
+// (so dedup triggers of one workflow take turns; plain triggers, which only KEY SHARE-lock
+// through their foreign key, are not held up), then the live message holding key $2 on its
+// queue is looked for. No row: no such workflow.
+constexpr char kTriggerDedupLookup[] = R"sql(
+WITH wf AS (SELECT id, queue_id FROM {s}.pgqrs_workflows WHERE name = $1 FOR NO KEY UPDATE)
+SELECT wf.id, m.id FROM wf LEFT JOIN {s}.pgqrs_messages m
+  ON m.queue_id = wf.queue_id AND m.dedup_key = $2 AND m.archived_at IS NULL
+ AND m.dead_at IS NULL)sql";
+constexpr char kTriggerMessageById[] =
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE id = $1";
 
 constexpr char kRunById[] = PGQRS_PG_SELECT_RUNS " WHERE r.id = $1";
 constexpr char kRunByMessage[] = PGQRS_PG_SELECT_RUNS " WHERE r.message_id = $1";
@@ -210,6 +225,12 @@ std::optional<RunRecord> first_run(const Result& r) {
   return backend::read_run(PgRow(r, 0));
 }
 
+[[noreturn]] void throw_not_registered(std::string_view workflow) {
+  throw ValidationError("workflow '" + std::string(workflow) +
+                        "' is not registered (create it first: "
+                        "pgqrs::workflow().name(def).create(store))");
+}
+
 }  // namespace
 
 // ---- workflows ----------------------------------------------------------------------------
@@ -259,27 +280,53 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
 
 backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                                                    const std::string& input, TimePoint now,
+                                                   const MessageOptions& flow,
                                                    const backend::MessageTrace& trace) {
-  const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
-  return exec_.write("trigger_run", [&](Session& s) {
-    auto r = s.exec(sql_(kTriggerRun), Params()
-                                           .text(workflow)
-                                           .jsonb(input)
-                                           .time(now)
-                                           .text(messages_table)
-                                           .text(channel_)
-                                           .optional_text(trace.traceparent)
-                                           .optional_text(trace.tracestate));
-    if (r.rows() == 0) {
-      throw ValidationError("workflow '" + std::string(workflow) +
-                            "' is not registered (create it first: "
-                            "pgqrs::workflow().name(def).create(store))");
-    }
+  if (!flow.dedup_key) {
+    return exec_.write("trigger_run", [&](Session& s) {
+      return trigger_in(s, workflow, input, now, flow, trace);
+    });
+  }
+  return exec_.transaction("trigger_run", [&](Session& s) {
+    auto found = s.exec(sql_(kTriggerDedupLookup), Params().text(workflow).text(*flow.dedup_key));
+    if (found.rows() == 0) throw_not_registered(workflow);
+    if (found.is_null(0, 1)) return trigger_in(s, workflow, input, now, flow, trace);
+    const std::int64_t message_id = found.int8(0, 1);
     backend::TriggeredRun out;
-    out.run = backend::read_run(PgRow(r, 0));
-    out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
+    auto run = first_run(s.exec(sql_(kRunByMessage), Params().int8(message_id)));
+    if (!run) {
+      throw ConflictError("workflow '" + std::string(workflow) + "': dedup key '" +
+                          *flow.dedup_key + "' is held by message " + std::to_string(message_id) +
+                          ", which has no run");
+    }
+    out.run = *run;
+    auto m = s.exec(sql_(kTriggerMessageById), Params().int8(message_id));
+    out.message = backend::read_message(PgRow(m, 0));
     return out;
   });
+}
+
+backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view workflow,
+                                                  const std::string& input, TimePoint now,
+                                                  const MessageOptions& flow,
+                                                  const backend::MessageTrace& trace) {
+  const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
+  auto r = s.exec(sql_(kTriggerRun), Params()
+                                         .text(workflow)
+                                         .jsonb(input)
+                                         .time(now)
+                                         .text(messages_table)
+                                         .text(channel_)
+                                         .int4(flow.priority)
+                                         .text(flow.dedup_key.value_or(""))
+                                         .text(flow.concurrency_key.value_or(""))
+                                         .optional_text(trace.traceparent)
+                                         .optional_text(trace.tracestate));
+  if (r.rows() == 0) throw_not_registered(workflow);
+  backend::TriggeredRun out;
+  out.run = backend::read_run(PgRow(r, 0));
+  out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
+  return out;
 }
 
 std::optional<RunRecord> PostgresBackend::get_run(std::int64_t run_id) {

@@ -108,6 +108,11 @@ postgres::Result PgUserTransaction::execute(std::string_view sql,
 }
 
 std::vector<std::int64_t> PgUserTransaction::enqueue(const backend::EnqueueParams& p) {
+  if (!p.flow.empty()) {
+    throw ValidationError(
+        "enqueue in a Postgres transaction: priority, dedup_key and concurrency_key are not "
+        "supported there yet (enqueue through the store instead)");
+  }
   Result r;
   try {
     r = conn().exec(backend_.statements()(kEnqueue), enqueue_params(p, backend_.channel()),

@@ -13,8 +13,8 @@ constexpr char kSqliteMagic[] = "SQLite format 3";  // + NUL: the first 16 bytes
 
 [[noreturn]] void throw_failure(ErrorCode code, const std::string& message, bool outcome_unknown) {
   switch (code) {
-    case ErrorCode::kConflict:
-      throw ConflictError(message);
+    case ErrorCode::kConflict:  // a refused PUT: not applied, the cache refreshed (H20)
+      throw ConflictError(message, /*retryable=*/true);
     case ErrorCode::kConnection:
       throw ConnectionError(message, outcome_unknown);
     case ErrorCode::kConfig:

@@ -48,8 +48,11 @@ class S3Backend final : private ReplicaHolder, public sqlite_family::SqlFamilyBa
 
   ObjectSync* object_sync() override { return &replica; }
 
-  void install_up_to(std::int32_t version) override {
-    replica.install([this, version] { SqlFamilyBackend::install_up_to(version); });
+  void install() override {
+    replica.install([this] { SqlFamilyBackend::install(); });
+  }
+  void install_to(std::int32_t version) override {
+    replica.install([this, version] { SqlFamilyBackend::install_to(version); });
   }
   void uninstall() override { replica.uninstall(); }
 };

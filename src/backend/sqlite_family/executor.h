@@ -23,7 +23,6 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +33,7 @@
 #include "backend/sqlite_family/operation_gate.h"
 #include "backend/sqlite_family/pool.h"
 #include "backend/sqlite_family/transaction.h"
+#include "backend/sqlite_family/writer_lock.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::sqlite_family {
@@ -93,8 +93,8 @@ class Executor {
     using Result = std::invoke_result_t<F&, Session&>;
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + timeout_;
-    std::unique_lock<std::recursive_timed_mutex> writing(write_mu_, std::defer_lock);
-    if (mode == Transaction::Mode::kImmediate && !writing.try_lock_until(deadline)) {
+    WriterLockHold writing(write_mu_);
+    if (mode == Transaction::Mode::kImmediate && !writing.acquire(deadline)) {
       throw_timeout(op, start);
     }
     for (int attempt = 0;; ++attempt) {
@@ -130,7 +130,7 @@ class Executor {
   OperationGate* gate_ = nullptr;
   const std::chrono::milliseconds timeout_;
   const std::string backend_name_;
-  std::recursive_timed_mutex write_mu_;  // held by this process's writer (see above)
+  WriterLock write_mu_;  // held by this process's writer (see above)
 };
 
 }  // namespace pgqrs::sqlite_family

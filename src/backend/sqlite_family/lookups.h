@@ -28,6 +28,8 @@ std::int64_t insert_message(Session& s, std::int64_t queue_id, std::string_view 
                             TimePoint visible_at, TimePoint now,
                             std::optional<std::int64_t> producer_worker_id,
                             const backend::MessageTrace& trace = {});
+// Writes every option column of queue `queue_id` (flow control; unset = NULL).
+void write_queue_options(Session& s, std::int64_t queue_id, const QueueOptions& options);
 // Whether a table of that name exists in the database.
 bool table_exists(Session& s, std::string_view table);
 

@@ -118,20 +118,92 @@ CREATE TABLE pgqrs_workflow_steps (
 );
 )sql";
 
-// Tracing (issue 16): the W3C trace context stored with each message at enqueue; NULL for
-// messages without one (and for every message enqueued before this step).
+// Version 2: flow control (issue 14); the same shape as the Postgres step 2 (see the
+// comment there). Durations are INTEGER microseconds, NULL = unset.
+constexpr char kMigration2[] = R"sql(
+ALTER TABLE pgqrs_queues ADD COLUMN concurrency INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN worker_concurrency INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN key_concurrency INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN rate_limit INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN rate_period_us INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN retain_archived_us INTEGER;
+ALTER TABLE pgqrs_queues ADD COLUMN retain_dead_us INTEGER;
+ALTER TABLE pgqrs_messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pgqrs_messages ADD COLUMN dedup_key TEXT;
+ALTER TABLE pgqrs_messages ADD COLUMN concurrency_key TEXT;
+DROP INDEX pgqrs_messages_dequeue_idx;
+CREATE INDEX pgqrs_messages_dequeue_idx ON pgqrs_messages (queue_id, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority = 0;
+CREATE INDEX pgqrs_messages_priority_idx ON pgqrs_messages (queue_id, priority, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority <> 0;
+CREATE UNIQUE INDEX pgqrs_messages_dedup_idx ON pgqrs_messages (queue_id, dedup_key)
+  WHERE dedup_key IS NOT NULL AND archived_at IS NULL AND dead_at IS NULL;
+CREATE INDEX pgqrs_messages_ckey_idx ON pgqrs_messages (queue_id, concurrency_key)
+  WHERE concurrency_key IS NOT NULL AND archived_at IS NULL AND dead_at IS NULL;
+CREATE TABLE pgqrs_rate_leases (
+  queue_id  INTEGER NOT NULL,
+  leased_at INTEGER NOT NULL
+);
+CREATE INDEX pgqrs_rate_leases_idx ON pgqrs_rate_leases (queue_id, leased_at);
+)sql";
+
+// Schedules and retention (issue 14 part B; self-contained, so a renumber only moves it).
+// A schedule's tick is claimed by a compare-and-set of next_fire_at; the maintenance leases
+// let one pruner run at a time; the partial indexes serve the bounded prune deletes.
+constexpr char kMigrationSchedules[] = R"sql(
+CREATE TABLE pgqrs_schedules (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  cron         TEXT,
+  every_us     INTEGER,
+  time_zone    TEXT NOT NULL,
+  target_kind  TEXT NOT NULL CHECK (target_kind IN ('queue', 'workflow')),
+  target       TEXT NOT NULL,
+  payload      TEXT NOT NULL,
+  catch_up     TEXT NOT NULL CHECK (catch_up IN ('none', 'last', 'all')),
+  paused       INTEGER NOT NULL DEFAULT 0,
+  next_fire_at INTEGER NOT NULL,
+  last_fire_at INTEGER,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  CHECK ((cron IS NULL) <> (every_us IS NULL))
+);
+CREATE INDEX pgqrs_schedules_due_idx ON pgqrs_schedules (next_fire_at) WHERE paused = 0;
+
+CREATE TABLE pgqrs_maintenance_leases (
+  name        TEXT PRIMARY KEY,
+  holder      TEXT NOT NULL,
+  lease_until INTEGER NOT NULL
+);
+
+ALTER TABLE pgqrs_workflows ADD COLUMN retain_finished_us INTEGER;
+
+CREATE INDEX pgqrs_messages_prune_archived_idx ON pgqrs_messages (queue_id, archived_at)
+  WHERE archived_at IS NOT NULL;
+CREATE INDEX pgqrs_messages_prune_dead_idx ON pgqrs_messages (queue_id, dead_at)
+  WHERE dead_at IS NOT NULL;
+CREATE INDEX pgqrs_workflow_runs_prune_idx ON pgqrs_workflow_runs (workflow_id, updated_at)
+  WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
+)sql";
+
+// Version 4, tracing (issue 16): the W3C trace context stored with each message at enqueue;
+// NULL for messages without one (and for every message enqueued before this step).
 constexpr char kMigrationTraceContext[] = R"sql(
 ALTER TABLE pgqrs_messages ADD COLUMN traceparent TEXT;
 ALTER TABLE pgqrs_messages ADD COLUMN tracestate TEXT;
 )sql";
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 2> kMigrationSql{kMigration1, kMigrationTraceContext};
+constexpr std::array<std::string_view, 4> kMigrationSql{
+    kMigration1, kMigration2, kMigrationSchedules, kMigrationTraceContext};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
 // Children before parents, so that foreign keys never block a DROP.
 constexpr char kDropAll[] = R"sql(
+DROP TABLE IF EXISTS pgqrs_rate_leases;
+DROP TABLE IF EXISTS pgqrs_schedules;
+DROP TABLE IF EXISTS pgqrs_maintenance_leases;
 DROP TABLE IF EXISTS pgqrs_workflow_steps;
 DROP TABLE IF EXISTS pgqrs_workflow_runs;
 DROP TABLE IF EXISTS pgqrs_workflows;
@@ -175,6 +247,9 @@ std::optional<std::int32_t> read_schema_version(Session& s) {
   }
   return version;
 }
+
+std::string_view migration_sql(std::int32_t version) { return kMigrationSql.at(version - 1); }
+std::string_view version_table_sql() { return kCreateVersionTable; }
 
 void uninstall_schema(Executor& exec) {
   exec.write("uninstall", [](Session& s) { s.exec(kDropAll); });

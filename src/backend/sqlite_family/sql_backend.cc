@@ -51,6 +51,7 @@ SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config&
                                    Decoration decoration)
     : driver_(std::move(driver)),
       name_(decoration.name.empty() ? std::string(driver_->name()) : std::move(decoration.name)),
+      max_read_ct_(static_cast<std::int32_t>(config.max_read_ct)),
       gated_(decoration.gate != nullptr),
       pool_([d = driver_.get()] { return std::make_unique<Session>(d->open()); },
             config.max_connections, name_),
@@ -93,7 +94,8 @@ std::unique_ptr<backend::Subscription> SqlFamilyBackend::subscribe(
 
 // ---- schema -------------------------------------------------------------------------------
 
-void SqlFamilyBackend::install_up_to(std::int32_t version) { install_schema(exec_, version); }
+void SqlFamilyBackend::install() { install_schema(exec_); }
+void SqlFamilyBackend::install_to(std::int32_t version) { install_schema(exec_, version); }
 
 std::optional<std::int32_t> SqlFamilyBackend::schema_version() {
   return exec_.read("schema_version", [](Session& s) { return read_schema_version(s); });
@@ -103,7 +105,8 @@ void SqlFamilyBackend::uninstall() { uninstall_schema(exec_); }
 
 // ---- queues -------------------------------------------------------------------------------
 
-QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
+QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now,
+                                         const QueueOptions& options) {
   return exec_.write("create_queue", [&](Session& s) {
     if (find_queue_id(s, name)) {
       throw QueueAlreadyExistsError("queue '" + std::string(name) + "' already exists");
@@ -112,6 +115,8 @@ QueueInfo SqlFamilyBackend::create_queue(std::string_view name, TimePoint now) {
     info.id = insert_queue(s, name, now);
     info.queue_name = std::string(name);
     info.created_at = stored(now);
+    write_queue_options(s, info.id, options);
+    info.options = options;
     return info;
   });
 }

@@ -66,12 +66,16 @@ class SqlFamilyBackend : public backend::Backend {
                                                    std::function<void()> on_activity) override;
 
   // ---- schema (sql_backend.cc) ----
-  void install_up_to(std::int32_t version) override;
+  void install() override;
+  void install_to(std::int32_t version) override;
   std::optional<std::int32_t> schema_version() override;
   void uninstall() override;
 
   // ---- queues (sql_backend.cc) ----
-  QueueInfo create_queue(std::string_view name, TimePoint now) override;
+  QueueInfo create_queue(std::string_view name, TimePoint now,
+                         const QueueOptions& options = {}) override;
+  // (queue options: *_flow.cc)
+  QueueInfo update_queue_options(std::string_view name, const EditOptions& edit) override;
   std::optional<QueueInfo> find_queue(std::string_view name) override;
   std::vector<QueueInfo> list_queues() override;
   void delete_queue(std::string_view name) override;
@@ -124,13 +128,15 @@ class SqlFamilyBackend : public backend::Backend {
   std::vector<QueueMetrics> all_queue_metrics(TimePoint now, std::int32_t max_read_ct) override;
   SystemStats system_stats(TimePoint now, std::int32_t max_read_ct) override;
   WorkerStats worker_stats(std::string_view queue, TimePoint now) override;
+  // activity (sql_backend_activity.cc)
+  ActivityMetrics activity_metrics(TimePoint now) override;
 
   // ---- workflows (sql_backend_workflows.cc; contracts in backend.h) ----
   WorkflowRecord create_workflow(std::string_view name, TimePoint now) override;
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now,
+                                    TimePoint now, const MessageOptions& flow = {},
                                     const backend::MessageTrace& trace = {}) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;
   std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
@@ -153,17 +159,49 @@ class SqlFamilyBackend : public backend::Backend {
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;
 
+  // ---- schedules (sql_backend_schedules.cc; contracts in capabilities/schedules.h) ----
+  ScheduleRecord create_schedule(const backend::NewSchedule& s, TimePoint now) override;
+  std::optional<ScheduleRecord> find_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> list_schedules() override;
+  std::optional<ScheduleRecord> set_schedule_state(std::string_view name, bool paused,
+                                                   TimePoint next_fire_at, TimePoint now) override;
+  bool delete_schedule(std::string_view name) override;
+  std::vector<ScheduleRecord> due_schedules(TimePoint now, std::uint32_t limit) override;
+  bool fire_schedule(std::int64_t id, TimePoint expected, const std::vector<TimePoint>& ticks,
+                     TimePoint next, TimePoint now) override;
+
+  // ---- retention (sql_backend_retention.cc; contracts in capabilities/retention.h) ----
+  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue,
+                           TimePoint before, TimePoint now, std::uint32_t limit) override;
+  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue,
+                          TimePoint before, TimePoint now) override;
+  bool set_workflow_retention(std::string_view workflow,
+                              std::optional<std::int64_t> retain_finished_us) override;
+  std::optional<std::int64_t> workflow_retention(std::string_view workflow) override;
+  bool acquire_lease(std::string_view name, std::string_view holder, TimePoint now,
+                     TimePoint until) override;
+  void release_lease(std::string_view name, std::string_view holder) override;
+
  private:
+  // trigger_run()'s body, inside the caller's write transaction.
+  backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
+                                   TimePoint now, const MessageOptions& flow = {},
+                                   const backend::MessageTrace& trace = {});
   // Runs one owner-only statement per id in one write transaction; true where it changed a
   // row. `bind` binds the statement's parameters for one id.
   template <class Bind>
   std::vector<bool> per_id(std::string_view op, std::string_view sql,
                            const std::vector<std::int64_t>& ids, Bind bind);
+  // enqueue() of messages with flow fields (sql_backend_flow.cc), in the caller's write
+  // transaction, on queue `queue_id` (checked).
+  std::vector<std::int64_t> enqueue_flow(Session& s, std::int64_t queue_id,
+                                         const backend::EnqueueParams& p);
   // dequeue()'s body, inside the caller's write transaction.
   std::vector<QueueMessage> lease_in(Session& s, const backend::DequeueParams& p);
 
   std::unique_ptr<Driver> driver_;  // outlives pool_ (declared first)
   std::string name_;
+  std::int32_t max_read_ct_;  // config.max_read_ct: the dead-letter test of trigger_run
   bool gated_ = false;
   ConnectionPool pool_;
   Executor exec_;

@@ -34,6 +34,7 @@ constexpr char kInsertWorkflow[] =
 constexpr char kInsertRun[] = R"sql(
 INSERT INTO pgqrs_workflow_runs (workflow_id, status, input, created_at, updated_at)
 VALUES (?1, 'QUEUED', ?2, ?3, ?3) RETURNING id)sql";
+constexpr char kRunIdByMessage[] = "SELECT id FROM pgqrs_workflow_runs WHERE message_id = ?1";
 constexpr char kSetRunMessage[] = "UPDATE pgqrs_workflow_runs SET message_id = ?2 WHERE id = ?1";
 // The same text as the message read of sql_backend_messages.cc (one cached statement).
 constexpr char kMessageById[] =
@@ -170,28 +171,54 @@ std::vector<WorkflowRecord> SqlFamilyBackend::list_workflows() {
 // run.message_id. Both records are read back, so they equal what later reads return.
 backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
                                                     const std::string& input, TimePoint now,
+                                                    const MessageOptions& flow,
                                                     const backend::MessageTrace& trace) {
-  return exec_.write("trigger_run", [&](Session& s) {
+  return exec_.write("trigger_run",
+                     [&](Session& s) { return trigger_in(s, workflow, input, now, flow, trace); });
+}
+
+backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view workflow,
+                                                   const std::string& input, TimePoint now,
+                                                   const MessageOptions& flow,
+                                                   const backend::MessageTrace& trace) {
+  {
     const auto wf = workflow_by_name(s, workflow);
     if (!wf) {
       throw ValidationError("workflow '" + std::string(workflow) +
                             "' is not registered (create it first: "
                             "pgqrs::workflow().name(def).create(store))");
     }
-    const std::int64_t run_id =
-        s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
-    const std::int64_t message_id =
-        insert_message(s, wf->queue_id, input, now, now, std::nullopt, trace);
-    s.query(kSetRunMessage).bind(run_id).bind(message_id).execute();
+    std::optional<std::int64_t> run_id;
+    std::int64_t message_id = 0;
+    if (flow == MessageOptions{}) {
+      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
+      message_id = insert_message(s, wf->queue_id, input, now, now, std::nullopt, trace);
+    } else {
+      // The flow path of enqueue (sql_backend_flow.cc): a live holder of the dedup key is
+      // returned instead of a new message; its run is the existing run.
+      backend::EnqueueParams e;
+      e.payloads = {input};
+      e.visible_at = e.now = now;
+      e.flow = {flow};
+      e.max_read_ct = max_read_ct_;
+      e.trace = trace;
+      message_id = enqueue_flow(s, wf->queue_id, e).front();
+      auto existing = s.query(kRunIdByMessage);
+      if (existing.bind(message_id).step()) run_id = existing.int64(0);
+    }
+    if (!run_id) {
+      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
+    }
+    s.query(kSetRunMessage).bind(*run_id).bind(message_id).execute();
 
     backend::TriggeredRun out;
-    out.run = *run_by_id(s, run_id);
+    out.run = *run_by_id(s, *run_id);
     auto q = s.query(kMessageById);
     q.bind(message_id);
     if (!q.step()) throw InternalError("trigger_run: the new message is not readable");
     out.message = backend::read_message(QueryRow(q));
     return out;
-  });
+  }
 }
 
 std::optional<RunRecord> SqlFamilyBackend::get_run(std::int64_t run_id) {

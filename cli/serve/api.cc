@@ -1,0 +1,204 @@
+#include "serve/api.h"
+
+#include <charconv>
+#include <optional>
+
+#include "records_json.h"
+
+namespace pgqrs::cli::serve {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::uint32_t kDefaultLimit = 50;
+constexpr std::uint32_t kMaxLimit = 500;
+
+std::optional<std::string_view> param(const Query& q, std::string_view key) {
+  auto it = q.find(key);
+  if (it == q.end() || it->second.empty()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+template <typename F>
+auto not_found_as_404(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const QueueNotFoundError& e) {
+    throw HttpError(404, "queue_not_found", e.what());
+  } catch (const MessageNotFoundError& e) {
+    throw HttpError(404, "message_not_found", e.what());
+  } catch (const ValidationError& e) {
+    throw HttpError(400, "validation", e.what());
+  }
+}
+
+}  // namespace
+
+std::int64_t parse_id(std::string_view text, std::string_view what) {
+  std::int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value <= 0) {
+    std::string shown(text.substr(0, 40));
+    throw HttpError(400, "bad_id",
+                    std::string(what) + " must be a positive integer, got '" + shown +
+                        (text.size() > 40 ? "...'" : "'"));
+  }
+  return value;
+}
+
+std::uint32_t parse_limit(const Query& q) {
+  auto text = param(q, "limit");
+  if (!text) return kDefaultLimit;
+  std::uint32_t value = 0;
+  const auto* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (ec != std::errc() || ptr != end || value == 0 || value > kMaxLimit) {
+    throw HttpError(400, "bad_limit",
+                    "limit must be 1.." + std::to_string(kMaxLimit) + ", got '" +
+                        std::string(text->substr(0, 20)) + "'");
+  }
+  return value;
+}
+
+json Api::overview() const {
+  return not_found_as_404([&] {
+    json out = to_json(admin_.system_stats());
+    out["dsn"] = redacted_dsn_;
+    return out;
+  });
+}
+
+json Api::queues() const {
+  return not_found_as_404([&] { return to_json_array(admin_.all_queues_metrics()); });
+}
+
+json Api::queue(std::string_view name) const {
+  return not_found_as_404([&] {
+    json out = to_json(admin_.get_queue(name));
+    out["metrics"] = to_json(admin_.queue_metrics(name));
+    out["workers"] = to_json(admin_.worker_stats(name));
+    return out;
+  });
+}
+
+json Api::queue_messages(std::string_view name, const Query& q) const {
+  const std::uint32_t limit = parse_limit(q);
+  const bool archived = param(q, "archived").value_or("0") == "1";
+  return not_found_as_404([&] {
+    admin_.get_queue(name);  // 400 for a malformed name, 404 for an unknown one
+    return json{{"queue", std::string(name)},
+                {"limit", limit},
+                {"messages", to_json_array(admin_.list_messages(name, limit, archived))}};
+  });
+}
+
+json Api::message(std::string_view id) const {
+  const std::int64_t mid = parse_id(id, "message id");
+  return not_found_as_404([&] { return to_json(admin_.get_message(mid)); });
+}
+
+json Api::dead_letters(const Query& q) const {
+  const auto queue = param(q, "queue");
+  const std::uint32_t limit = parse_limit(q);
+  return not_found_as_404([&] {
+    if (queue) admin_.get_queue(*queue);
+    auto all = admin_.dlq(queue);
+    const bool truncated = all.size() > limit;
+    if (truncated) all.resize(limit);
+    return json{{"limit", limit}, {"truncated", truncated}, {"messages", to_json_array(all)}};
+  });
+}
+
+json Api::workers(const Query& q) const {
+  const auto queue = param(q, "queue");
+  return not_found_as_404([&] {
+    if (queue) admin_.get_queue(*queue);
+    json out = json::array();
+    const auto health = admin_.worker_health(std::chrono::seconds(60));
+    for (const auto& w : admin_.list_workers(queue)) {
+      json j = to_json(w);
+      j["healthy"] = nullptr;
+      j["since_heartbeat_ms"] = nullptr;  // stopped workers have no heartbeat age
+      for (const auto& h : health) {
+        if (h.worker.id == w.id) j = to_json(h);
+      }
+      out.push_back(std::move(j));
+    }
+    return out;
+  });
+}
+
+json Api::workflows() const {
+  return not_found_as_404([&] { return to_json_array(admin_.list_workflows()); });
+}
+
+json Api::runs(const Query& q) const {
+  RunFilter filter;
+  filter.limit = parse_limit(q);
+  if (auto wf = param(q, "workflow")) filter.workflow = std::string(*wf);
+  if (auto status = param(q, "status")) {
+    auto parsed = parse_workflow_status(*status);
+    if (!parsed) {
+      throw HttpError(400, "bad_status",
+                      "status must be one of QUEUED, RUNNING, PAUSED, CANCELLING, CANCELLED, "
+                      "SUCCESS, ERROR; got '" +
+                          std::string(status->substr(0, 20)) + "'");
+    }
+    filter.status = *parsed;
+  }
+  return not_found_as_404([&] {
+    return json{{"limit", filter.limit}, {"runs", to_json_array(admin_.list_runs(filter))}};
+  });
+}
+
+json Api::run(std::string_view id) const {
+  const std::int64_t rid = parse_id(id, "run id");
+  try {
+    json out = to_json(admin_.get_run(rid));
+    out["steps"] = to_json_array(admin_.run_steps(rid));
+    return out;
+  } catch (const ValidationError&) {
+    throw HttpError(404, "run_not_found", "run " + std::to_string(rid) + " not found");
+  }
+}
+
+json Api::replay_dead_letter(std::string_view id) const {
+  const std::int64_t mid = parse_id(id, "message id");
+  return not_found_as_404([&] {
+    const bool replayed = admin_.replay_dlq(mid);
+    if (!replayed) {
+      throw HttpError(409, "not_a_dead_letter",
+                      "message " + std::to_string(mid) + " is not a dead letter");
+    }
+    return json{{"id", mid}, {"replayed", true}};
+  });
+}
+
+json Api::cancel_run(std::string_view id) const {
+  const std::int64_t rid = parse_id(id, "run id");
+  bool applied = false;
+  try {
+    applied = admin_.cancel_run(rid);
+  } catch (const ValidationError&) {
+    throw HttpError(404, "run_not_found", "run " + std::to_string(rid) + " not found");
+  }
+  if (!applied) {
+    throw HttpError(409, "run_not_cancellable",
+                    "run " + std::to_string(rid) + " is already finished or cancelling");
+  }
+  return json{{"id", rid}, {"cancel_requested", true}};
+}
+
+json Api::purge_queue(std::string_view name, std::string_view confirm) const {
+  if (confirm != name) {
+    throw HttpError(400, "confirmation_required",
+                    "purging queue '" + std::string(name) +
+                        "' needs confirm=<the queue name> in the request body");
+  }
+  return not_found_as_404([&] {
+    return json{{"queue", std::string(name)}, {"purged", admin_.purge_queue(name)}};
+  });
+}
+
+}  // namespace pgqrs::cli::serve

@@ -1,0 +1,73 @@
+// The JSON API of `pgqrs serve` (/api/...): what the dashboard pages read and the actions
+// they post. Transport-free: each method takes the decoded path segments and query
+// parameters and returns the response body, or throws HttpError (a 4xx with a JSON error
+// body). pgqrs errors that escape (ConnectionError, ...) are mapped by the HTTP layer.
+//
+// Records use the CLI's JSON (cli/records_json.h), so `pgqrs --format json ...` and the API
+// agree on every key. Lists are bounded: `limit` defaults to 50 and is capped at 500.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "pgqrs/pgqrs.h"
+
+namespace pgqrs::cli::serve {
+
+// A request the API refuses: HTTP `status`, a stable snake_case `code` and a message that
+// names the offending value (never a database secret).
+class HttpError : public std::runtime_error {
+ public:
+  HttpError(int status, std::string code, const std::string& message)
+      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+  int status() const { return status_; }
+  const std::string& code() const { return code_; }
+
+ private:
+  int status_;
+  std::string code_;
+};
+
+// Query parameters, last value wins.
+using Query = std::map<std::string, std::string, std::less<>>;
+
+class Api {
+ public:
+  // `redacted_dsn` (password hidden) is what /api/overview shows as the database.
+  Api(Admin admin, std::string redacted_dsn)
+      : admin_(std::move(admin)), redacted_dsn_(std::move(redacted_dsn)) {}
+
+  // GET
+  nlohmann::json overview() const;                                             // /api/overview
+  nlohmann::json queues() const;                                               // /api/queues
+  nlohmann::json queue(std::string_view name) const;                           // /api/queues/{name}
+  nlohmann::json queue_messages(std::string_view name, const Query& q) const;  // .../messages
+  nlohmann::json message(std::string_view id) const;                           // /api/messages/{id}
+  nlohmann::json dead_letters(const Query& q) const;                           // /api/dead-letters
+  nlohmann::json workers(const Query& q) const;                                // /api/workers
+  nlohmann::json workflows() const;                                            // /api/workflows
+  nlohmann::json runs(const Query& q) const;                                   // /api/runs
+  nlohmann::json run(std::string_view id) const;                               // /api/runs/{id}
+
+  // POST actions (the HTTP layer checks --allow-actions, the token and the CSRF token).
+  nlohmann::json replay_dead_letter(std::string_view id) const;  // /api/dead-letters/{id}/replay
+  nlohmann::json cancel_run(std::string_view id) const;          // /api/runs/{id}/cancel
+  // /api/queues/{name}/purge; `confirm` must repeat the queue name.
+  nlohmann::json purge_queue(std::string_view name, std::string_view confirm) const;
+
+ private:
+  Admin admin_;
+  std::string redacted_dsn_;
+};
+
+// Parses a positive decimal id (1 .. 2^63-1); HttpError 400 naming `what` otherwise.
+std::int64_t parse_id(std::string_view text, std::string_view what);
+// The `limit` parameter: default 50, 1 .. 500; HttpError 400 otherwise.
+std::uint32_t parse_limit(const Query& q);
+
+}  // namespace pgqrs::cli::serve
