@@ -21,11 +21,15 @@ constexpr std::array<std::string_view, 1> kFlowControlTables{"pgqrs_rate_leases"
 constexpr std::array<std::string_view, 2> kStepSchedulesTables{"pgqrs_schedules",
                                                                "pgqrs_maintenance_leases"};
 
-constexpr std::array<SchemaStep, 3> kSteps{{
+// Tracing (issue 16): traceparent/tracestate columns on pgqrs_messages; no table.
+constexpr std::array<std::string_view, 0> kNoTables{};
+
+constexpr std::array<SchemaStep, 4> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
     {2, "flow control: queue options, priorities, dedup and concurrency keys",
      kFlowControlTables},
     {3, "schedules and retention", kStepSchedulesTables},
+    {4, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

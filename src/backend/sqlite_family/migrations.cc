@@ -147,7 +147,6 @@ CREATE TABLE pgqrs_rate_leases (
 CREATE INDEX pgqrs_rate_leases_idx ON pgqrs_rate_leases (queue_id, leased_at);
 )sql";
 
-
 // Schedules and retention (issue 14 part B; self-contained, so a renumber only moves it).
 // A schedule's tick is claimed by a compare-and-set of next_fire_at; the maintenance leases
 // let one pruner run at a time; the partial indexes serve the bounded prune deletes.
@@ -187,9 +186,16 @@ CREATE INDEX pgqrs_workflow_runs_prune_idx ON pgqrs_workflow_runs (workflow_id, 
   WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
 )sql";
 
+// Version 4, tracing (issue 16): the W3C trace context stored with each message at enqueue;
+// NULL for messages without one (and for every message enqueued before this step).
+constexpr char kMigrationTraceContext[] = R"sql(
+ALTER TABLE pgqrs_messages ADD COLUMN traceparent TEXT;
+ALTER TABLE pgqrs_messages ADD COLUMN tracestate TEXT;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 3> kMigrationSql{kMigration1, kMigration2,
-                                                         kMigrationSchedules};
+constexpr std::array<std::string_view, 4> kMigrationSql{
+    kMigration1, kMigration2, kMigrationSchedules, kMigrationTraceContext};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
