@@ -41,6 +41,9 @@ expect_usage "missing value" --scenario queue.drain --dsn
 expect_usage "unknown flag" --scenario queue.drain --dsn "$db" --bogus 1
 expect_usage "unexpected argument" queue.drain
 expect_usage "--worker-child" --scenario queue.drain --dsn "$db" --worker-child x
+expect_usage "--prune-archived" --scenario queue.drain --dsn "$db" --prune-archived 0
+expect_usage "only for queue.drain" --scenario queue.enqueue --dsn "$db" --prune-archived 10
+expect_usage "Postgres only" --scenario queue.drain --dsn "$db" --prune-archived 10 --messages 10
 # Checked against the store's configuration after connecting: still a usage error.
 expect_usage "default_max_batch_size" --scenario queue.drain --dsn "$db" --batch 500 --messages 10
 

@@ -71,6 +71,7 @@ options:
   --keys K           queue.drain: message n has concurrency key n % K         [none]
   --key-concurrency N  queue.drain: the queue's key_concurrency (needs --keys)   [none]
   --priorities P     queue.drain: message n has priority n % P                [all 0]
+  --prune-archived N queue.drain (Postgres): prune N archived rows while draining [none]
   --label TEXT       copied into the record
   --format F         table | jsonl (stdout)                                   [jsonl]
   --output FILE      also append the JSONL record to FILE
@@ -128,6 +129,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       o.keys = parse_unsigned<std::uint32_t>(flag, value, 1, 10'000'000);
     } else if (flag == "--key-concurrency") {
       o.key_concurrency = parse_unsigned<std::uint32_t>(flag, value, 1, 1'000'000);
+    } else if (flag == "--prune-archived") {
+      o.prune_archived = parse_unsigned<std::uint64_t>(flag, value, 1, 100'000'000);
     } else if (flag == "--priorities") {
       o.priorities = parse_unsigned<std::uint32_t>(flag, value, 1, 1'000'000);
     } else if (flag == "--label") {
@@ -171,8 +174,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (o.key_concurrency && o.keys == 0) {
     throw UsageError("--key-concurrency: needs --keys (messages without a key are not limited)");
   }
-  if ((o.keys > 0 || o.priorities > 0) && o.scenario != "queue.drain") {
-    throw UsageError("--keys / --priorities: only for queue.drain");
+  if ((o.keys > 0 || o.priorities > 0 || o.prune_archived > 0) && o.scenario != "queue.drain") {
+    throw UsageError("--keys / --priorities / --prune-archived: only for queue.drain");
   }
   if (o.scenario == "queue.enqueue" && o.batch > 100000) {
     throw UsageError("--batch: too large");

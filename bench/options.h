@@ -36,6 +36,9 @@ struct Options {
   std::uint32_t keys = 0;
   std::optional<std::uint32_t> key_concurrency;
   std::uint32_t priorities = 0;
+  // queue.drain, Postgres: a retention prune of this many archived rows (of another queue)
+  // runs while the consumers drain (bench/prune_load.h). 0 = none.
+  std::uint64_t prune_archived = 0;
   std::string label;  // free text copied into the record (bench/run uses it for grouping)
   Format format = Format::kJsonl;
   std::optional<std::string> output;  // append JSONL here (stdout gets the chosen format)

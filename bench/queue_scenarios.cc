@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "prune_load.h"
 #include "scenarios.h"
 
 namespace pgqrs_bench {
@@ -75,6 +76,11 @@ Record run_queue_drain(const Options& o) {
   pgqrs::QueueOptions queue_options;
   if (o.key_concurrency) queue_options.key_concurrency = *o.key_concurrency;
   store.queue(queue, queue_options);
+  std::unique_ptr<ConcurrentPrune> prune;  // seeded first: a bad backend fails before prefill
+  if (o.prune_archived > 0) {
+    Progress seeding("seed archived", o.prune_archived, !o.quiet);
+    prune = std::make_unique<ConcurrentPrune>(store, o.prune_archived, seeding);
+  }
   Progress progress("prefill", o.messages, !o.quiet);
   prefill(store, queue, o.messages, progress, &o);
   const bool analyzed = analyze_after_prefill(store);
@@ -89,6 +95,7 @@ Record run_queue_drain(const Options& o) {
   Latencies latencies;
   progress.phase("queue.drain");
   const auto start = SteadyClock::now();
+  if (prune) prune->start([&] { return processed.load(); });
   std::vector<std::thread> threads;
   for (std::uint32_t i = 0; i < o.consumers; ++i) {
     threads.emplace_back([&, i] {
@@ -149,6 +156,7 @@ Record run_queue_drain(const Options& o) {
              {"keys", o.keys},
              {"key_concurrency", o.key_concurrency ? json(*o.key_concurrency) : json(nullptr)},
              {"priorities", o.priorities}};
+  if (prune) prune->finish(r.extra, start, end);
   drop_queue(store, queue, consumers);
   return r;
 }

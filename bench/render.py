@@ -131,6 +131,44 @@ def python_section(records, targets):
             + table(header, body) + "\n")
 
 
+def flow_section(records, targets):
+    """Postgres flow control: each variant against the unlimited baseline run just before it
+    (bench/run runs base, variant, base, variant, ... at 4 consumers, batch 10)."""
+    rows = [r for r in records if r["scenario"] == "queue.drain" and r["backend"] == "postgres"
+            and str(r.get("label", "")).startswith("flow-")]
+    if not rows:
+        return None
+    wanted = {"flow-keys": ("1,000 keys, key_concurrency 1", 0.7),
+              "flow-priorities": ("10 priorities", 0.9),
+              "flow-prune": ("prune of archived rows during the drain", 0.8)}
+    body, base = [], None
+    for r in rows:
+        if r["label"] == "flow-base":
+            base = r
+            continue
+        what, floor = wanted.get(r["label"], (r["label"], None))
+        if r["label"] == "flow-prune":
+            what = f"prune of {r.get('prune_rows', 0):,} archived rows during the drain"
+        ratio = r["msgs_per_s"] / base["msgs_per_s"] if base and base["msgs_per_s"] else None
+        extra = ""
+        if r["label"] == "flow-prune":
+            extra = (f"prune took {fmt(r.get('prune_ms'))} ms, deleted "
+                     f"{fmt(r.get('prune_deleted'))}; the drain ran "
+                     + ("entirely under it" if r.get("msgs_per_s_during_prune") is None
+                        else f"at {fmt(r['msgs_per_s_during_prune'])} msg/s while it ran"))
+        body.append([what, fmt(base["msgs_per_s"]) if base else "—", fmt(r["msgs_per_s"]),
+                     fmt(ratio, 2) if ratio else "—", f"≥ {floor}" if floor else "", r["errors"],
+                     extra])
+        if floor and ratio:
+            targets.append((f"postgres flow control: {what} ≥ {floor}× the unlimited drain",
+                            f"{ratio:.2f}×", ratio >= floor and r["errors"] == 0))
+    return "\n".join(["## Flow control (PostgreSQL, 4 consumers, batch 10)", "",
+                      "Each variant runs right after an unlimited drain of the same size on the "
+                      "same server (the baseline column); the ratio is variant / baseline.", "",
+                      table(["variant", "baseline msg/s", "msg/s", "ratio", "target", "errors",
+                             "notes"], body), ""])
+
+
 def chart(records, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -237,6 +275,7 @@ def main():
         ("errors", lambda r: r["errors"])],
         "queue.latency (enqueue commit → handler start; the producer uses its own Store)"))
     out.append(python_section(records, targets))
+    out.append(flow_section(records, targets))
     for r in by(records, "workflow.steps"):
         if r["backend"] == "postgres":
             targets.append((f"postgres workflow step overhead ≤ 2 × one commit ({r['consumers']} "
