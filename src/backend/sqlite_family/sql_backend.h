@@ -158,6 +158,10 @@ class SqlFamilyBackend : public backend::Backend {
   bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;
+  // (fork: *_fork.cc)
+  std::optional<backend::TriggeredRun> fork_run(std::int64_t source_run_id,
+                                                const std::vector<std::string>& copy_steps,
+                                                TimePoint now) override;
 
   // ---- schedules (sql_backend_schedules.cc; contracts in capabilities/schedules.h) ----
   ScheduleRecord create_schedule(const backend::NewSchedule& s, TimePoint now) override;
@@ -171,10 +175,10 @@ class SqlFamilyBackend : public backend::Backend {
                      TimePoint next, TimePoint now) override;
 
   // ---- retention (sql_backend_retention.cc; contracts in capabilities/retention.h) ----
-  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue,
-                           TimePoint before, TimePoint now, std::uint32_t limit) override;
-  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue,
-                          TimePoint before, TimePoint now) override;
+  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue, TimePoint before,
+                           TimePoint now, std::uint32_t limit) override;
+  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue, TimePoint before,
+                          TimePoint now) override;
   bool set_workflow_retention(std::string_view workflow,
                               std::optional<std::int64_t> retain_finished_us) override;
   std::optional<std::int64_t> workflow_retention(std::string_view workflow) override;
