@@ -10,7 +10,7 @@ namespace pgqrs::cli {
 namespace {
 
 // {"run_id", "message_id", "source_run_id"} of a new run started by fork / rerun.
-nlohmann::json started(const Context& ctx, std::int64_t source, const QueueMessage& msg) {
+nlohmann::json started(Context& ctx, std::int64_t source, const QueueMessage& msg) {
   const std::int64_t run_id = pgqrs::run().message(msg).store(ctx.store()).record().id;
   return {{"run_id", run_id}, {"message_id", msg.id}, {"source_run_id", source}};
 }
