@@ -15,6 +15,8 @@ void register_admin_commands(CLI::App& app, Context& ctx);
 void register_queue_commands(CLI::App& app, Context& ctx);
 void register_worker_commands(CLI::App& app, Context& ctx);
 void register_workflow_commands(CLI::App& app, Context& ctx);
+// workflow fork | rerun (commands_workflow_fork.cc), under the "workflow" group.
+void register_workflow_fork_commands(CLI::App& group, Context& ctx);
 void register_s3_commands(CLI::App& app, Context& ctx);
 void register_serve_command(CLI::App& app, Context& ctx);  // commands_serve.cc
 // Also adds `admin prune` to the admin group (register it after register_admin_commands).

@@ -1,4 +1,5 @@
-// pgqrs workflow list | runs | run | steps | cancel | trigger
+// pgqrs workflow list | runs | run | steps | cancel | trigger (fork | rerun:
+// commands_workflow_fork.cc)
 #include <memory>
 
 #include "commands.h"
@@ -145,6 +146,8 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
                      "' (message " + std::to_string(msg.id) + ")");
     }
   });
+
+  register_workflow_fork_commands(*group, ctx);
 }
 
 }  // namespace pgqrs::cli

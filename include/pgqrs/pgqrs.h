@@ -6,6 +6,7 @@
 #include "pgqrs/config.h"
 #include "pgqrs/dequeue.h"
 #include "pgqrs/enqueue.h"
+#include "pgqrs/fork.h"
 #include "pgqrs/error.h"
 #include "pgqrs/handler_lease.h"
 #include "pgqrs/postgres.h"

@@ -25,6 +25,7 @@ from ._records import (DurabilityMode, PollStats, QueueInfo, QueueMessage, Queue
                        WorkflowRecord, WorkflowStatus)
 from ._otel import instrument_opentelemetry, uninstrument_opentelemetry
 from ._s3 import S3StoreHandle, as_s3
+from ._fork import fork, rerun, rerun_matching
 from ._schedule import (ScheduleBuilder, ScheduleRecord, fire_due_schedules, get_schedule,
                         list_schedules, pause_schedule, prune, remove_schedule,
                         resume_schedule, schedule, set_workflow_retention)
@@ -56,6 +57,8 @@ __all__ = [
     "as_s3", "S3StoreHandle",
     # tracing (docs/observability.md)
     "instrument_opentelemetry", "uninstrument_opentelemetry",
+    # fork and rerun
+    "fork", "rerun", "rerun_matching",
     # schedules and retention
     "schedule", "ScheduleBuilder", "ScheduleRecord", "list_schedules", "get_schedule",
     "pause_schedule", "resume_schedule", "remove_schedule", "fire_due_schedules", "prune",

@@ -40,5 +40,6 @@ void bind_clock(nb::module_& m);     // ManualClock, connecting on it
 void bind_tracing(nb::module_& m);   // enqueue / trigger with a trace context, a run's context
 void bind_flow(nb::module_& m);      // queue options, message flow fields (issue 14)
 void bind_schedule(nb::module_& m);  // schedules, prune, workflow retention
+void bind_fork(nb::module_& m);      // workflow fork / rerun
 
 }  // namespace pgqrs_py

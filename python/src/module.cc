@@ -16,4 +16,5 @@ NB_MODULE(_pgqrs, m) {
   pgqrs_py::bind_tracing(m);
   pgqrs_py::bind_flow(m);
   pgqrs_py::bind_schedule(m);
+  pgqrs_py::bind_fork(m);
 }

@@ -307,3 +307,50 @@ TEST_F(CliWorkflowTest, MalformedInputIsAUsageErrorAndTriggersNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace pgqrs::cli_test;  // NOLINT(google-build-using-namespace)
+
+// workflow fork | rerun (docs/workflows.md "Fork and rerun"): new runs, copied steps, JSON
+// output, and the errors that name what is wrong.
+class CliWorkflowForkTest : public CliWorkflowTest {};
+
+TEST_F(CliWorkflowForkTest, ForkCopiesEarlierStepsAndRerunMatchesFilters) {
+  const std::int64_t id = trigger(R"({"x":4})");
+  run_worker();
+  Result r = cli_json({"workflow", "fork", std::to_string(id), "--from-step", "describe"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json forked = parse_json(r);
+  EXPECT_EQ(keys_of(forked), (std::set<std::string>{"run_id", "message_id", "source_run_id"}));
+  EXPECT_EQ(forked["source_run_id"], id);
+  const std::string fid = std::to_string(forked["run_id"].get<std::int64_t>());
+  r = cli_json({"workflow", "steps", fid});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json steps = parse_json(r);
+  ASSERT_EQ(steps.size(), 1u) << describe(r);
+  EXPECT_EQ(steps[0]["step_name"], "double");
+  EXPECT_EQ(steps[0]["output"], 8);
+  run_worker();
+  EXPECT_EQ(run_record(forked["run_id"].get<std::int64_t>())["status"], "SUCCESS");
+
+  r = cli({"workflow", "fork", std::to_string(id), "--from-step", "nope"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("'nope'"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("double, describe"), std::string::npos) << describe(r);
+
+  r = cli_json({"workflow", "rerun", "--status", "success", "--workflow", "wf"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json reruns = parse_json(r);
+  ASSERT_EQ(reruns.size(), 2u) << "the original and its fork";
+  EXPECT_EQ(runs({"--status", "queued"}).size(), 2u);
+
+  r = cli({"workflow", "rerun"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("RUN_ID or at least one filter"), std::string::npos) << describe(r);
+  r = cli_json({"workflow", "rerun", std::to_string(id)});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(parse_json(r)["source_run_id"], id);
+}
+
+}  // namespace

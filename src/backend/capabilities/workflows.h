@@ -117,6 +117,15 @@ class WorkflowStore {
                            TimePoint now) = 0;
   // Oldest first (creation order).
   virtual std::vector<StepRecord> list_steps(std::int64_t run_id) = 0;
+
+  // Fork (docs/workflows.md "Fork and rerun"): in ONE transaction, a new run of the source
+  // run's workflow with the source's input (QUEUED, with its message: as trigger_run) and a
+  // copy of the source's steps named in `copy_steps` (status, input, output, error,
+  // retry_count as stored; created_at / updated_at = now), so they are not executed again.
+  // nullopt (nothing written) when the source run does not exist.
+  virtual std::optional<TriggeredRun> fork_run(std::int64_t source_run_id,
+                                               const std::vector<std::string>& copy_steps,
+                                               TimePoint now) = 0;
 };
 
 }  // namespace pgqrs::backend

@@ -127,6 +127,10 @@ class PostgresBackend final : public backend::Backend {
   bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;
+  // (fork: *_fork.cc)
+  std::optional<backend::TriggeredRun> fork_run(std::int64_t source_run_id,
+                                                const std::vector<std::string>& copy_steps,
+                                                TimePoint now) override;
 
   // ---- workers (pg_backend_workers.cc) ----
   WorkerInfo register_worker(std::string_view name, WorkerKind kind,
@@ -165,10 +169,10 @@ class PostgresBackend final : public backend::Backend {
                      TimePoint next, TimePoint now) override;
 
   // ---- retention (pg_backend_retention.cc; contracts in capabilities/retention.h) ----
-  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue,
-                           TimePoint before, TimePoint now, std::uint32_t limit) override;
-  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue,
-                          TimePoint before, TimePoint now) override;
+  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue, TimePoint before,
+                           TimePoint now, std::uint32_t limit) override;
+  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue, TimePoint before,
+                          TimePoint now) override;
   bool set_workflow_retention(std::string_view workflow,
                               std::optional<std::int64_t> retain_finished_us) override;
   std::optional<std::int64_t> workflow_retention(std::string_view workflow) override;

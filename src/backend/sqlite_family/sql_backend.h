@@ -161,6 +161,10 @@ class SqlFamilyBackend : public backend::Backend {
   bool update_step(std::int64_t run_id, std::string_view name, const StepUpdate& update,
                    TimePoint now) override;
   std::vector<StepRecord> list_steps(std::int64_t run_id) override;
+  // (fork: *_fork.cc)
+  std::optional<backend::TriggeredRun> fork_run(std::int64_t source_run_id,
+                                                const std::vector<std::string>& copy_steps,
+                                                TimePoint now) override;
 
   // ---- schedules (sql_backend_schedules.cc; contracts in capabilities/schedules.h) ----
   ScheduleRecord create_schedule(const backend::NewSchedule& s, TimePoint now) override;
