@@ -16,6 +16,11 @@
 // 0.2x one consumer's throughput); with it the lock is handed from thread to thread at
 // once. Other processes are still excluded by the file lock alone.
 //
+// Leases and acknowledgements go through write_grouped(): the writes of concurrent threads
+// are committed together, one transaction for a group of callers (group commit,
+// group_commit.h), each caller in its own savepoint so that one failing body fails only its
+// caller. A caller still returns only after the transaction holding its write committed.
+//
 // Contract for `body`: it is called with a Session inside an open transaction and may be
 // called several times (once per attempt), so it must not have effects outside the
 // database other than building its return value. Any exception other than BusyError rolls
@@ -23,6 +28,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +36,7 @@
 #include <utility>
 
 #include "backend/sqlite_family/connection.h"
+#include "backend/sqlite_family/group_commit.h"
 #include "backend/sqlite_family/operation_gate.h"
 #include "backend/sqlite_family/pool.h"
 #include "backend/sqlite_family/transaction.h"
@@ -56,6 +63,35 @@ class Executor {
   auto read(std::string_view op, F&& body) {
     return gated(/*write=*/false, [&] { return run(op, Transaction::Mode::kDeferred, body); });
   }
+
+  // write(), committed together with the concurrent write_grouped() calls of other threads
+  // (group commit, group_commit.h): `body` runs in its own savepoint inside a transaction
+  // that may carry other callers' bodies, and this returns (or throws what `body` threw)
+  // once that transaction committed. Meant for short, hot writes (leases, acknowledgements).
+  // A gated store uses write(): its gate already groups what is slow there (S3 uploads).
+  template <class F>
+  std::invoke_result_t<F&, Session&> write_grouped(std::string_view op, F&& body) {
+    using Result = std::invoke_result_t<F&, Session&>;
+    if (gate_ != nullptr) return write(op, body);
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    if constexpr (std::is_void_v<Result>) {
+      GroupCommit::Request request(op, deadline, [&](Session& s) { body(s); });
+      groups_.submit(request, [this](GroupCommit::Request& leader) { lead(leader); });
+    } else {
+      std::optional<Result> out;
+      GroupCommit::Request request(op, deadline, [&](Session& s) {
+        out.reset();
+        out.emplace(body(s));
+      });
+      groups_.submit(request, [this](GroupCommit::Request& leader) { lead(leader); });
+      return std::move(*out);
+    }
+  }
+
+  // What group commit did so far (tests, profiles).
+  GroupCommit::Stats group_stats() const { return groups_.stats(); }
+  // Requests waiting for or inside a group now (tests that need a group to form).
+  std::size_t grouped_waiting() const { return groups_.queued(); }
 
   std::chrono::milliseconds timeout() const { return timeout_; }
 
@@ -116,6 +152,18 @@ class Executor {
     }
   }
 
+  // GroupCommit's `lead`: takes this process's writer lock (TimeoutError for `leader` alone
+  // past its deadline) and commits the group of `leader`, then a few more groups while
+  // requests wait. Never throws.
+  void lead(GroupCommit::Request& leader);
+  // One group: opens BEGIN IMMEDIATE, takes the queued requests (`front` first), runs each
+  // in a savepoint, commits and completes them. Busy: rolls back and retries like run(),
+  // until front's deadline. Never throws.
+  void commit_group(GroupCommit::Request& front);
+  // Runs `request`'s body in a savepoint of the open transaction; its error (not BusyError,
+  // which fails the attempt) is kept in the request and its writes rolled back.
+  static void run_in_savepoint(Session& session, GroupCommit::Request& request, bool alone);
+
   // Sleeps a randomized, growing backoff, or throws TimeoutError when the budget is spent.
   void wait_before_retry(std::string_view op, int attempt,
                          std::chrono::steady_clock::time_point start,
@@ -131,6 +179,7 @@ class Executor {
   const std::chrono::milliseconds timeout_;
   const std::string backend_name_;
   WriterLock write_mu_;  // held by this process's writer (see above)
+  GroupCommit groups_;   // write_grouped()'s queue
 };
 
 }  // namespace pgqrs::sqlite_family

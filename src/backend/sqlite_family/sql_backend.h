@@ -4,9 +4,12 @@
 //
 // How it behaves (details in docs/sqlite.md):
 //  - Every operation borrows one pooled connection and runs as one transaction: writes in
-//    BEGIN IMMEDIATE, reads in a deferred transaction. Lock contention with other threads or
-//    processes is retried within connection_timeout_seconds, then TimeoutError (executor.h).
-//    Correctness across processes comes from SQLite's locking, not from in-process mutexes.
+//    BEGIN IMMEDIATE, reads in a deferred transaction. Leases and acknowledgements (dequeue,
+//    archive_and_dequeue and the owner-only operations) of concurrent threads share one
+//    transaction, each in its own savepoint (group commit, executor.h). Lock contention with other
+//    threads or processes is retried within connection_timeout_seconds, then TimeoutError
+//    (executor.h). Correctness across processes comes from SQLite's locking, not from in-process
+//    mutexes.
 //  - The pool holds up to config.max_connections connections. The caller decides the size
 //    for special databases (":memory:" must use exactly one, see make_sqlite_backend()).
 //  - Times are INTEGER microseconds since the Unix epoch; values are floored to
@@ -171,10 +174,10 @@ class SqlFamilyBackend : public backend::Backend {
                      TimePoint next, TimePoint now) override;
 
   // ---- retention (sql_backend_retention.cc; contracts in capabilities/retention.h) ----
-  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue,
-                           TimePoint before, TimePoint now, std::uint32_t limit) override;
-  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue,
-                          TimePoint before, TimePoint now) override;
+  std::uint64_t delete_old(backend::PruneKind kind, std::string_view queue, TimePoint before,
+                           TimePoint now, std::uint32_t limit) override;
+  std::uint64_t count_old(backend::PruneKind kind, std::string_view queue, TimePoint before,
+                          TimePoint now) override;
   bool set_workflow_retention(std::string_view workflow,
                               std::optional<std::int64_t> retain_finished_us) override;
   std::optional<std::int64_t> workflow_retention(std::string_view workflow) override;
@@ -183,6 +186,8 @@ class SqlFamilyBackend : public backend::Backend {
   void release_lease(std::string_view name, std::string_view holder) override;
 
  private:
+  friend struct SqlFamilyTestAccess;  // tests reach exec_ (group commit); defined by tests only
+
   // trigger_run()'s body, inside the caller's write transaction.
   backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
                                    TimePoint now, const MessageOptions& flow = {},

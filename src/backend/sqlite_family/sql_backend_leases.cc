@@ -1,7 +1,8 @@
 // SqlFamilyBackend: owner-only operations on leased messages (archive, remove, set_lease,
-// release). Each applies to a message only while `worker` holds a valid lease on it:
+// release, defer). Each applies to a message only while `worker` holds a valid lease on it:
 // consumer_worker_id = worker, vt > now, not archived, not dead. A batch runs in one write
-// transaction and reports one flag per id, in input order.
+// transaction and reports one flag per id, in input order. These and the leases are the hot
+// writes of consumers, so they are group-committed with other threads' (executor.h).
 #include "backend/sqlite_family/sql_backend.h"
 
 #include "backend/sqlite_family/lease_sql.h"
@@ -51,7 +52,7 @@ template <class Bind>
 std::vector<bool> SqlFamilyBackend::per_id(std::string_view op, std::string_view sql,
                                            const std::vector<std::int64_t>& ids, Bind bind) {
   if (ids.empty()) return {};
-  return exec_.write(op, [&](Session& s) {
+  return exec_.write_grouped(op, [&](Session& s) {
     std::vector<bool> applied;
     applied.reserve(ids.size());
     for (const std::int64_t id : ids) {
@@ -83,7 +84,7 @@ std::vector<bool> SqlFamilyBackend::archive(const std::vector<std::int64_t>& ids
 // the archive, then the lease. The archived rows have vt > now, so the lease cannot pick them.
 backend::Backend::ArchiveAndLease SqlFamilyBackend::archive_and_dequeue(
     const std::vector<std::int64_t>& ids, const backend::DequeueParams& p) {
-  return exec_.write("archive_and_dequeue", [&](Session& s) {
+  return exec_.write_grouped("archive_and_dequeue", [&](Session& s) {
     ArchiveAndLease out;
     out.archived.reserve(ids.size());
     for (const std::int64_t id : ids) {

@@ -140,7 +140,7 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams
 // (StateTransitionError). Checking this inside the transaction closes the race where a
 // worker is shut down or reclaimed between the engine's own check and the lease.
 std::vector<QueueMessage> SqlFamilyBackend::dequeue(const backend::DequeueParams& p) {
-  return exec_.write("dequeue", [&](Session& s) { return lease_in(s, p); });
+  return exec_.write_grouped("dequeue", [&](Session& s) { return lease_in(s, p); });
 }
 
 std::vector<QueueMessage> SqlFamilyBackend::lease_in(Session& s, const backend::DequeueParams& p) {
