@@ -67,7 +67,7 @@ std::vector<bool> SqlFamilyBackend::per_id(std::string_view op, std::string_view
 std::vector<bool> SqlFamilyBackend::archive(const std::vector<std::int64_t>& ids,
                                             std::int64_t worker, TimePoint now) {
   if (ids.empty()) return {};
-  return exec_.write("archive", [&](Session& s) {
+  return exec_.write_grouped("archive", [&](Session& s) {
     std::vector<bool> applied;
     applied.reserve(ids.size());
     for (const std::int64_t id : ids) {
