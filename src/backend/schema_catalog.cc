@@ -24,12 +24,15 @@ constexpr std::array<std::string_view, 2> kStepSchedulesTables{"pgqrs_schedules"
 // Tracing (issue 16): traceparent/tracestate columns on pgqrs_messages; no table.
 constexpr std::array<std::string_view, 0> kNoTables{};
 
-constexpr std::array<SchemaStep, 4> kSteps{{
+// Archived counters (issue 16): per-queue archived totals, so scrapes are bounded.
+constexpr std::array<std::string_view, 1> kArchivedCountsTables{"pgqrs_archived_counts"};
+
+constexpr std::array<SchemaStep, 5> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
-    {2, "flow control: queue options, priorities, dedup and concurrency keys",
-     kFlowControlTables},
+    {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
     {3, "schedules and retention", kStepSchedulesTables},
     {4, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
+    {5, "per-queue archived counters", kArchivedCountsTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

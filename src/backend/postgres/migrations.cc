@@ -210,16 +210,33 @@ constexpr char kMigrationTraceContext[] = R"sql(
 ALTER TABLE {s}.pgqrs_messages ADD COLUMN traceparent text, ADD COLUMN tracestate text;
 )sql";
 
+// Archived counters (issue 16, W8): per-queue archived totals kept by the archive, prune and
+// purge statements, so a scrape never counts history. Striped rows (stripe = worker id % 16,
+// 0 for prune/purge decrements) keep concurrent consumers of one queue off a single row; the
+// count is sum(n) over a queue's rows. Backfilled from the rows archived at upgrade time.
+constexpr char kMigrationArchivedCounts[] = R"sql(
+CREATE TABLE {s}.pgqrs_archived_counts (
+  queue_id bigint NOT NULL REFERENCES {s}.pgqrs_queues (id) ON DELETE CASCADE,
+  stripe   smallint NOT NULL,
+  n        bigint NOT NULL,
+  PRIMARY KEY (queue_id, stripe)
+);
+INSERT INTO {s}.pgqrs_archived_counts (queue_id, stripe, n)
+SELECT queue_id, 0, count(*) FROM {s}.pgqrs_messages WHERE archived_at IS NOT NULL
+GROUP BY queue_id;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
 // with {s} for the schema (sql_text.h).
-constexpr std::array<const char*, 4> kMigrationSql{kMigration1, kMigration2, kMigrationSchedules,
-                                                   kMigrationTraceContext};
+constexpr std::array<const char*, 5> kMigrationSql{kMigration1, kMigration2, kMigrationSchedules,
+                                                   kMigrationTraceContext,
+                                                   kMigrationArchivedCounts};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 
 // One statement: foreign keys between the listed tables never block it.
 constexpr char kDropAll[] = R"sql(
-DROP TABLE IF EXISTS {s}.pgqrs_schedules, {s}.pgqrs_maintenance_leases, {s}.pgqrs_rate_leases,
+DROP TABLE IF EXISTS {s}.pgqrs_archived_counts, {s}.pgqrs_schedules, {s}.pgqrs_maintenance_leases, {s}.pgqrs_rate_leases,
   {s}.pgqrs_workflow_steps, {s}.pgqrs_workflow_runs, {s}.pgqrs_workflows,
   {s}.pgqrs_messages, {s}.pgqrs_workers, {s}.pgqrs_queues, {s}.pgqrs_schema_version)sql";
 

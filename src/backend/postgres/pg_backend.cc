@@ -1,5 +1,6 @@
 // PostgresBackend: construction, schema and queue operations.
 #include "backend/postgres/pg_backend.h"
+#include "backend/postgres/archived_counts_sql.h"
 
 #include <cstdio>
 #include <memory>
@@ -51,7 +52,9 @@ constexpr char kDeleteQueue[] = "DELETE FROM {s}.pgqrs_queues WHERE id = $1";
 
 constexpr char kPurgeQueue[] = R"sql(
 WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
-     d AS (DELETE FROM {s}.pgqrs_messages WHERE queue_id = (SELECT id FROM q) RETURNING 1)
+     d AS (DELETE FROM {s}.pgqrs_messages WHERE queue_id = (SELECT id FROM q)
+           RETURNING queue_id, archived_at),
+     )sql" PGQRS_PG_UNCOUNT_ARCHIVED("d") R"sql(
 SELECT (SELECT id FROM q), (SELECT count(*) FROM d))sql";
 
 std::string hex64(std::uint64_t v) {

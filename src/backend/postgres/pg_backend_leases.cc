@@ -5,6 +5,7 @@
 // applies once, at its first position).
 #include <unordered_set>
 
+#include "backend/postgres/archived_counts_sql.h"
 #include "backend/postgres/pg_backend.h"
 
 namespace pgqrs::pg {
@@ -23,8 +24,11 @@ namespace {
   " WHERE id = ANY($1) AND coalesce(consumer_worker_id, 0) = $2 AND vt > $3 AND " \
   "coalesce(archived_at, dead_at) IS NULL"
 
+// Counts what it archived into pgqrs_archived_counts (archived_counts_sql.h) in the same
+// statement: one upsert per queue, on the worker's stripe.
 constexpr char kArchive[] =
-    "UPDATE {s}.pgqrs_messages SET archived_at = $3" PGQRS_PG_HELD_BY_WORKER " RETURNING id";
+    "WITH a AS (UPDATE {s}.pgqrs_messages SET archived_at = $3" PGQRS_PG_HELD_BY_WORKER
+    " RETURNING id, queue_id), " PGQRS_PG_COUNT_ARCHIVED("a", "$2") " SELECT id FROM a";
 
 constexpr char kRemove[] = "DELETE FROM {s}.pgqrs_messages" PGQRS_PG_HELD_BY_WORKER " RETURNING id";
 

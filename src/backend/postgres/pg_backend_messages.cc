@@ -3,6 +3,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "backend/postgres/archived_counts_sql.h"
 #include "backend/postgres/flow_sql.h"
 #include "backend/postgres/message_sql.h"
 #include "backend/postgres/pg_backend.h"
@@ -116,7 +117,8 @@ WITH a AS (
        UPDATE {s}.pgqrs_messages SET archived_at = $2
        WHERE id = ANY($7) AND coalesce(consumer_worker_id, 0) = $4 AND vt > $2
          AND coalesce(archived_at, dead_at) IS NULL
-       RETURNING id),)sql") +
+       RETURNING id, queue_id),
+     )sql" PGQRS_PG_COUNT_ARCHIVED("a", "$4") ",") +
       kDequeueCtes +
       "\nSELECT (SELECT id FROM q), (SELECT status FROM w), (SELECT count(*) FROM dead), "
       "ARRAY(SELECT id FROM a), (SELECT free FROM q)," +

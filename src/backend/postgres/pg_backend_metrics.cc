@@ -36,46 +36,46 @@ namespace {
   " AND m.vt <= $1 AND m.read_ct >= $2)), "                         \
   "min(m.enqueued_at) FILTER (WHERE " PGQRS_PG_PENDING ")"
 
-// One row per queue, read from three cheap sources rather than one pass over every row
-// (a scrape must stay cheap with millions of archived rows; docs/benchmarks.md): the live
-// rows through the partial index pgqrs_messages_dequeue_idx, the dead_at rows through
-// pgqrs_messages_dead_idx, and each queue's row total through pgqrs_messages_queue_idx (an
-// index-only scan once vacuumed). archived = total - live - dead_at rows, the three being
-// disjoint (archive and dead-lettering each apply only to live rows). FILTER narrows the
-// message rows to one queue or is empty.
-#define PGQRS_PG_QUEUE_METRICS(FILTER)                                                  \
-  "WITH live AS ("                                                                      \
-  " SELECT m.queue_id,"                                                                 \
-  "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS pending,"                 \
-  "  count(*) FILTER (WHERE m.vt > $1 AND m.consumer_worker_id IS NULL) AS delayed,"    \
-  "  count(*) FILTER (WHERE m.vt > $1 AND m.consumer_worker_id IS NOT NULL) AS leased," \
-  "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct >= $2) AS spent,"                  \
-  "  count(*) AS n,"                                                                    \
-  "  min(m.enqueued_at) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS oldest"         \
-  " FROM {s}.pgqrs_messages m"                                                          \
-  " WHERE m.archived_at IS NULL AND m.dead_at IS NULL " FILTER                          \
-  " GROUP BY m.queue_id),"                                                              \
-  " dead AS (SELECT m.queue_id, count(*) AS n FROM {s}.pgqrs_messages m"                \
-  " WHERE m.dead_at IS NOT NULL " FILTER                                                \
-  " GROUP BY m.queue_id),"                                                              \
-  " total AS (SELECT m.queue_id, count(*) AS n FROM {s}.pgqrs_messages m"               \
-  " WHERE true " FILTER                                                                 \
-  " GROUP BY m.queue_id)"                                                               \
-  " SELECT q.id, q.queue_name, coalesce(l.pending, 0), coalesce(l.delayed, 0),"         \
-  "  coalesce(l.leased, 0), coalesce(t.n, 0) - coalesce(l.n, 0) - coalesce(d.n, 0),"    \
-  "  coalesce(d.n, 0) + coalesce(l.spent, 0), l.oldest"                                 \
-  " FROM {s}.pgqrs_queues q"                                                            \
-  " LEFT JOIN live l ON l.queue_id = q.id"                                              \
-  " LEFT JOIN dead d ON d.queue_id = q.id"                                              \
-  " LEFT JOIN total t ON t.queue_id = q.id"
+// One row per queue, read from bounded sources rather than one pass over every row (a
+// scrape must stay cheap with millions of archived rows; docs/benchmarks.md): the live rows
+// through the partial index pgqrs_messages_dequeue_idx, the dead_at rows through
+// pgqrs_messages_dead_idx, and the archived total from the queue's counter rows
+// (pgqrs_archived_counts, kept by the statements that archive and delete; W8), so history
+// costs nothing. FILTER narrows the message rows to one queue or is empty; QFILTER the
+// counter rows.
+#define PGQRS_PG_QUEUE_METRICS(FILTER, QFILTER)                                             \
+  "WITH live AS ("                                                                          \
+  " SELECT m.queue_id,"                                                                     \
+  "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS pending,"                     \
+  "  count(*) FILTER (WHERE m.vt > $1 AND m.consumer_worker_id IS NULL) AS delayed,"        \
+  "  count(*) FILTER (WHERE m.vt > $1 AND m.consumer_worker_id IS NOT NULL) AS leased,"     \
+  "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct >= $2) AS spent,"                      \
+  "  min(m.enqueued_at) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS oldest"             \
+  " FROM {s}.pgqrs_messages m"                                                              \
+  " WHERE m.archived_at IS NULL AND m.dead_at IS NULL " FILTER                              \
+  " GROUP BY m.queue_id),"                                                                  \
+  " dead AS (SELECT m.queue_id, count(*) AS n FROM {s}.pgqrs_messages m"                    \
+  " WHERE m.dead_at IS NOT NULL " FILTER                                                    \
+  " GROUP BY m.queue_id),"                                                                  \
+  " archived AS (SELECT c.queue_id, sum(c.n)::bigint AS n FROM {s}.pgqrs_archived_counts c" \
+  " WHERE true " QFILTER                                                                    \
+  " GROUP BY c.queue_id)"                                                                   \
+  " SELECT q.id, q.queue_name, coalesce(l.pending, 0), coalesce(l.delayed, 0),"             \
+  "  coalesce(l.leased, 0), coalesce(t.n, 0),"                                              \
+  "  coalesce(d.n, 0) + coalesce(l.spent, 0), l.oldest"                                     \
+  " FROM {s}.pgqrs_queues q"                                                                \
+  " LEFT JOIN live l ON l.queue_id = q.id"                                                  \
+  " LEFT JOIN dead d ON d.queue_id = q.id"                                                  \
+  " LEFT JOIN archived t ON t.queue_id = q.id"
 
 // $1 = now, $2 = max_read_ct, $3 = the queue name.
 constexpr char kQueueMetrics[] = PGQRS_PG_QUEUE_METRICS(
-    "AND m.queue_id = (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $3)")
+    "AND m.queue_id = (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $3)",
+    "AND c.queue_id = (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $3)")
     " WHERE q.queue_name = $3";
 // $1 = now, $2 = max_read_ct; every queue, ordered by name.
 constexpr char kAllQueueMetrics[] =
-    PGQRS_PG_QUEUE_METRICS("") " ORDER BY q.queue_name COLLATE \"C\"";
+    PGQRS_PG_QUEUE_METRICS("", "") " ORDER BY q.queue_name COLLATE \"C\"";
 #undef PGQRS_PG_QUEUE_METRICS
 
 constexpr char kTotals[] = R"sql(

@@ -3,6 +3,7 @@
 // schedules-and-retention migration), so consumers never wait behind a long prune.
 #include <string>
 
+#include "backend/postgres/archived_counts_sql.h"
 #include "backend/postgres/pg_backend.h"
 #include "pgqrs/error.h"
 
@@ -50,11 +51,16 @@ std::string victims(backend::PruneKind kind) {
   return kArchivedVictims;
 }
 
+// Deleting archived messages takes them off the queue's archived counter in the same statement.
 std::string delete_sql(backend::PruneKind kind) {
-  const char* table =
-      kind == backend::PruneKind::kFinishedRuns ? "{s}.pgqrs_workflow_runs" : "{s}.pgqrs_messages";
+  const bool runs = kind == backend::PruneKind::kFinishedRuns;
+  const char* table = runs ? "{s}.pgqrs_workflow_runs" : "{s}.pgqrs_messages";
+  const char* returning = runs ? "1" : "queue_id, archived_at";
+  const char* uncount =
+      kind == backend::PruneKind::kArchived ? ", " PGQRS_PG_UNCOUNT_ARCHIVED("d") : "";
   return "WITH v AS (" + victims(kind) + " FOR UPDATE SKIP LOCKED), d AS (DELETE FROM " + table +
-         " WHERE id IN (SELECT id FROM v) RETURNING 1) SELECT count(*) FROM d";
+         " WHERE id IN (SELECT id FROM v) RETURNING " + returning + ")" + uncount +
+         " SELECT count(*) FROM d";
 }
 
 }  // namespace

@@ -193,14 +193,31 @@ ALTER TABLE pgqrs_messages ADD COLUMN traceparent TEXT;
 ALTER TABLE pgqrs_messages ADD COLUMN tracestate TEXT;
 )sql";
 
+// Archived counters (issue 16, W8): per-queue archived totals kept by the archive, prune and
+// purge statements in their write transaction, so a scrape never counts history. One writer at
+// a time here, so one stripe (0); the layout matches Postgres. Backfilled at upgrade.
+constexpr char kMigrationArchivedCounts[] = R"sql(
+CREATE TABLE pgqrs_archived_counts (
+  queue_id INTEGER NOT NULL REFERENCES pgqrs_queues (id) ON DELETE CASCADE,
+  stripe   INTEGER NOT NULL,
+  n        INTEGER NOT NULL,
+  PRIMARY KEY (queue_id, stripe)
+);
+INSERT INTO pgqrs_archived_counts (queue_id, stripe, n)
+SELECT queue_id, 0, COUNT(*) FROM pgqrs_messages WHERE archived_at IS NOT NULL
+GROUP BY queue_id;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 4> kMigrationSql{
-    kMigration1, kMigration2, kMigrationSchedules, kMigrationTraceContext};
+constexpr std::array<std::string_view, 5> kMigrationSql{kMigration1, kMigration2,
+                                                        kMigrationSchedules, kMigrationTraceContext,
+                                                        kMigrationArchivedCounts};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
 // Children before parents, so that foreign keys never block a DROP.
 constexpr char kDropAll[] = R"sql(
+DROP TABLE IF EXISTS pgqrs_archived_counts;
 DROP TABLE IF EXISTS pgqrs_rate_leases;
 DROP TABLE IF EXISTS pgqrs_schedules;
 DROP TABLE IF EXISTS pgqrs_maintenance_leases;

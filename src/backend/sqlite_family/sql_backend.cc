@@ -30,6 +30,9 @@ WHERE queue_id = ?1 AND status = 'stopped'
   AND NOT EXISTS (SELECT 1 FROM pgqrs_messages m WHERE m.producer_worker_id = pgqrs_workers.id))sql";
 constexpr char kDetachStoppedWorkers[] =
     "UPDATE pgqrs_workers SET queue_id = NULL WHERE queue_id = ?1 AND status = 'stopped'";
+// The counter rows first: a driver without foreign key enforcement would leave them behind,
+// and SQLite may hand the freed id to the next queue.
+constexpr char kDeleteArchivedCounts[] = "DELETE FROM pgqrs_archived_counts WHERE queue_id = ?1";
 constexpr char kDeleteQueue[] = "DELETE FROM pgqrs_queues WHERE id = ?1";
 constexpr char kPurgeQueue[] = "DELETE FROM pgqrs_messages WHERE queue_id = ?1";
 constexpr char kLastMessageId[] = "SELECT coalesce(max(id), 0) FROM pgqrs_messages";
@@ -163,6 +166,7 @@ void SqlFamilyBackend::delete_queue(std::string_view name) {
     }
     s.query(kDeleteStoppedWorkers).bind(id).execute();
     s.query(kDetachStoppedWorkers).bind(id).execute();
+    s.query(kDeleteArchivedCounts).bind(id).execute();
     s.query(kDeleteQueue).bind(id).execute();
   });
 }
@@ -170,6 +174,8 @@ void SqlFamilyBackend::delete_queue(std::string_view name) {
 std::uint64_t SqlFamilyBackend::purge_queue(std::string_view name) {
   return exec_.write("purge_queue", [&](Session& s) {
     const std::int64_t id = require_queue_id(s, name);
+    // One writer: nothing archives between these two, so the counter ends at 0 exactly.
+    s.query(kDeleteArchivedCounts).bind(id).execute();
     return static_cast<std::uint64_t>(s.query(kPurgeQueue).bind(id).execute());
   });
 }

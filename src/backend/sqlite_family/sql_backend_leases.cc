@@ -31,6 +31,21 @@ constexpr char kDefer[] =
 
 #undef PGQRS_SQL_HELD_BY_WORKER
 
+// Adds the messages just archived (ids[i] where applied[i]) to their queue's counter, in the
+// archiving transaction (W8). Every id of a lease batch is in one queue, but this does not
+// rely on it: the queue is read from each archived row.
+constexpr char kCountArchived[] = R"sql(
+INSERT INTO pgqrs_archived_counts (queue_id, stripe, n)
+SELECT queue_id, 0, 1 FROM pgqrs_messages WHERE id = ?1
+ON CONFLICT (queue_id, stripe) DO UPDATE SET n = n + 1)sql";
+
+void count_archived(Session& s, const std::vector<std::int64_t>& ids,
+                    const std::vector<bool>& applied) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (applied[i]) s.query(kCountArchived).bind(ids[i]).execute();
+  }
+}
+
 }  // namespace
 
 template <class Bind>
@@ -51,8 +66,18 @@ std::vector<bool> SqlFamilyBackend::per_id(std::string_view op, std::string_view
 
 std::vector<bool> SqlFamilyBackend::archive(const std::vector<std::int64_t>& ids,
                                             std::int64_t worker, TimePoint now) {
-  return per_id("archive", kArchive, ids,
-                [&](Query& q, std::int64_t id) { q.bind(id).bind(worker).bind(now); });
+  if (ids.empty()) return {};
+  return exec_.write_grouped("archive", [&](Session& s) {
+    std::vector<bool> applied;
+    applied.reserve(ids.size());
+    for (const std::int64_t id : ids) {
+      auto q = s.query(kArchive);
+      q.bind(id).bind(worker).bind(now);
+      applied.push_back(q.execute() > 0);
+    }
+    count_archived(s, ids, applied);
+    return applied;
+  });
 }
 
 // One write transaction (one BEGIN IMMEDIATE ... COMMIT, so one fsync in place of two):
@@ -67,6 +92,7 @@ backend::Backend::ArchiveAndLease SqlFamilyBackend::archive_and_dequeue(
       q.bind(id).bind(p.consumer_worker_id).bind(p.now);
       out.archived.push_back(q.execute() > 0);
     }
+    count_archived(s, ids, out.archived);
     out.leased = lease_in(s, p);
     return out;
   });

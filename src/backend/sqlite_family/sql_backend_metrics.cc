@@ -25,26 +25,29 @@ namespace {
 // Bucket counts over the message rows `m`; ?1 = now, ?2 = max_read_ct.
 #define PGQRS_SQL_LIVE "m.archived_at IS NULL AND m.dead_at IS NULL"
 #define PGQRS_SQL_PENDING PGQRS_SQL_LIVE " AND m.vt <= ?1 AND m.read_ct < ?2"
-#define PGQRS_SQL_BUCKETS                                                        \
-  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_PENDING                                    \
-  " THEN 1 ELSE 0 END), 0), "                                                    \
-  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_LIVE                                       \
-  " AND m.vt > ?1 AND m.consumer_worker_id IS NULL THEN 1 ELSE 0 END), 0), "     \
-  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_LIVE                                       \
-  " AND m.vt > ?1 AND m.consumer_worker_id IS NOT NULL THEN 1 ELSE 0 END), 0), " \
-  "COALESCE(SUM(CASE WHEN m.archived_at IS NOT NULL THEN 1 ELSE 0 END), 0), "    \
-  "COALESCE(SUM(CASE WHEN m.dead_at IS NOT NULL OR (" PGQRS_SQL_LIVE             \
-  " AND m.vt <= ?1 AND m.read_ct >= ?2) THEN 1 ELSE 0 END), 0), "                \
+#define PGQRS_SQL_BUCKETS(ARCHIVED)                                                       \
+  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_PENDING                                             \
+  " THEN 1 ELSE 0 END), 0), "                                                             \
+  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_LIVE                                                \
+  " AND m.vt > ?1 AND m.consumer_worker_id IS NULL THEN 1 ELSE 0 END), 0), "              \
+  "COALESCE(SUM(CASE WHEN " PGQRS_SQL_LIVE                                                \
+  " AND m.vt > ?1 AND m.consumer_worker_id IS NOT NULL THEN 1 ELSE 0 END), 0), " ARCHIVED \
+  ", "                                                                                    \
+  "COALESCE(SUM(CASE WHEN m.dead_at IS NOT NULL OR (" PGQRS_SQL_LIVE                      \
+  " AND m.vt <= ?1 AND m.read_ct >= ?2) THEN 1 ELSE 0 END), 0), "                         \
   "MIN(CASE WHEN " PGQRS_SQL_PENDING " THEN m.enqueued_at END)"
 
-// One row per queue (?3 = queue id, or NULL for all), ordered by name.
-constexpr char kQueueMetrics[] = "SELECT q.id, q.queue_name, " PGQRS_SQL_BUCKETS R"sql(
-FROM pgqrs_queues q LEFT JOIN pgqrs_messages m ON m.queue_id = q.id
+// One row per queue (?3 = queue id, or NULL for all), ordered by name. Archived rows are
+// not visited: their number is the queue's counter (pgqrs_archived_counts, W8).
+constexpr char kQueueMetrics[] = "SELECT q.id, q.queue_name, " PGQRS_SQL_BUCKETS(
+    "COALESCE((SELECT SUM(c.n) FROM pgqrs_archived_counts c WHERE c.queue_id = q.id), 0)") R"sql(
+FROM pgqrs_queues q LEFT JOIN pgqrs_messages m ON m.queue_id = q.id AND m.archived_at IS NULL
 WHERE ?3 IS NULL OR q.id = ?3
 GROUP BY q.id, q.queue_name
 ORDER BY q.queue_name)sql";
 
-constexpr char kMessageTotals[] = "SELECT " PGQRS_SQL_BUCKETS " FROM pgqrs_messages m";
+constexpr char kMessageTotals[] = "SELECT " PGQRS_SQL_BUCKETS(
+    "COALESCE(SUM(CASE WHEN m.archived_at IS NOT NULL THEN 1 ELSE 0 END), 0)") " FROM pgqrs_messages m";
 
 #undef PGQRS_SQL_BUCKETS
 #undef PGQRS_SQL_PENDING

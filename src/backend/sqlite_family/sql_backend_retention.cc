@@ -69,6 +69,13 @@ std::uint64_t SqlFamilyBackend::delete_old(backend::PruneKind kind, std::string_
     const char* del = kind == backend::PruneKind::kFinishedRuns
                           ? "DELETE FROM pgqrs_workflow_runs WHERE id = ?1"
                           : "DELETE FROM pgqrs_messages WHERE id = ?1";
+    if (kind == backend::PruneKind::kArchived && !ids.empty()) {
+      // The victims are archived rows of this queue: off its counter, same transaction (W8).
+      s.query("UPDATE pgqrs_archived_counts SET n = n - ?2 WHERE queue_id = ?1 AND stripe = 0")
+          .bind(queue_id)
+          .bind(static_cast<std::int64_t>(ids.size()))
+          .execute();
+    }
     for (std::int64_t id : ids) s.query(del).bind(id).execute();
     return static_cast<std::uint64_t>(ids.size());
   });
