@@ -264,10 +264,10 @@ void check_path(const std::string& path) {
 
 std::shared_ptr<Database> open_engine_database(const TursoOptions& options) {
   check_path(options.path);
-  // 0600 for the database and the files the engine keeps beside it: unlike SQLite, Turso
-  // creates its -wal (and, in multiprocess WAL mode, -tshm) files with the default mode,
-  // so they are created empty here first (an empty WAL is a WAL with no frames).
-  for (const char* suffix : {"", "-wal", "-tshm"}) {
+  // 0600 for the database and the WAL the engine keeps beside it: unlike SQLite, Turso
+  // creates its -wal file with the default mode, so it is created empty here first (an
+  // empty WAL is a WAL with no frames).
+  for (const char* suffix : {"", "-wal"}) {
     sqlite_family::create_private_file(options.path + suffix);
   }
   // One process per file (H24): refused before the engine reads anything.
