@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import pgqrs
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +30,9 @@ def spawn(backend, journal, marker, crash: bool) -> subprocess.Popen:
 
 
 async def test_killed_worker_resumes_at_the_unfinished_step(wf_store, backend, tmp_path):
+    if backend.name == "turso":
+        pytest.skip("turso: one process per file (decision H24); the test process holds the "
+                    "store while worker processes run (make torture covers takeover on turso)")
     store = wf_store
     journal, marker = tmp_path / "journal.txt", tmp_path / "marker"
     await pgqrs.workflow().name("crash_wf").store(store).create()

@@ -11,6 +11,11 @@
 // torture_check.h's checks run. Prints the seed first, a progress line every 10 kills and a
 // summary table (backend, runs, steps, kills, lost, duplicated steps, time).
 //
+// Turso allows one process per file (decision H24): the other workers are hot standbys that
+// wait for the file, so the driver triggers every run before the workers start, kills the
+// worker that executes steps (the pid of the newest side-log line), and opens the database
+// only while no worker runs (drain: wait until the log is quiet, stop the workers, look).
+//
 // Reproducible: the seed fixes every run's input and the schedule of kills (which worker,
 // after how long); the interleaving with the workers' own timing is not fixed.
 //
@@ -28,6 +33,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -77,6 +83,23 @@ std::uintmax_t FileSize(const fs::path& p) {
   return ec ? 0 : n;
 }
 
+// The pid in the token of the newest side-log line ("body|fail|done RUN STEP PID:N"), or 0.
+pid_t NewestLogPid(const fs::path& log) {
+  const std::string all = pgqrs_test::ReadFile(log);
+  const std::size_t end = all.find_last_not_of('\n');
+  if (end == std::string::npos) return 0;
+  const std::size_t start = all.rfind('\n', end);
+  const std::string line = all.substr(start == std::string::npos ? 0 : start + 1, end);
+  const std::size_t space = line.rfind(' ');
+  const std::size_t colon = line.rfind(':');
+  if (space == std::string::npos || colon == std::string::npos || colon < space) return 0;
+  try {
+    return static_cast<pid_t>(std::stol(line.substr(space + 1, colon - space - 1)));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 std::string Tail(const fs::path& p, std::size_t bytes) {
   std::string all = pgqrs_test::ReadFile(p);
   return all.size() > bytes ? "..." + all.substr(all.size() - bytes) : all;
@@ -101,9 +124,12 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
   const fs::path log = dir / "side-effects.log";
   const fs::path output = dir / "workers.out";
 
-  pgqrs::Store store = target->Open();
-  pgqrs::admin(store).install();
-  pgqrs::workflow().name(std::string(kWorkflow)).create(store);
+  // One process per file (Turso, H24): the driver holds the store only while no worker runs.
+  const bool exclusive = backend == "turso";
+  std::optional<pgqrs::Store> opened(target->Open());
+  pgqrs::Store* store_ptr = &*opened;
+  pgqrs::admin(*store_ptr).install();
+  pgqrs::workflow().name(std::string(kWorkflow)).create(*store_ptr);
   std::mt19937 workload(o.seed);
   std::mt19937 schedule(o.seed ^ 0x9e3779b9u);
   std::map<std::int64_t, pgqrs::json> inputs;
@@ -116,12 +142,12 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
       std::optional<pgqrs::QueueMessage> msg;
       for (int attempt = 1; !msg; ++attempt) {
         try {
-          msg = pgqrs::workflow().name(std::string(kWorkflow)).trigger(input).execute(store);
+          msg = pgqrs::workflow().name(std::string(kWorkflow)).trigger(input).execute(*store_ptr);
         } catch (const pgqrs::ConflictError& e) {
           if (!e.retryable() || attempt == 1000) throw;
         }
       }
-      inputs[pgqrs::run().message(*msg).store(store).record().id] = input;
+      inputs[pgqrs::run().message(*msg).store(*store_ptr).record().id] = input;
     }
   };
 
@@ -150,8 +176,9 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
     }
   };
 
-  const unsigned first_batch = std::max(1u, round.runs / 4);
+  const unsigned first_batch = exclusive ? round.runs : std::max(1u, round.runs / 4);
   trigger_until(first_batch);
+  if (exclusive) opened.reset();  // the workers need the file
   alive.resize(o.workers);
   for (std::size_t i = 0; i < alive.size(); ++i) spawn(i);
   std::uniform_int_distribution<int> delay_ms(0, 250);
@@ -165,12 +192,21 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(schedule)));
     reap_exited();
-    const std::size_t victim = schedule() % alive.size();
+    std::size_t victim = schedule() % alive.size();
+    if (exclusive) {  // the standbys do nothing: kill the worker that holds the file
+      const pid_t active = NewestLogPid(log);
+      for (std::size_t i = 0; i < alive.size(); ++i) {
+        if (alive[i] == active) victim = i;
+      }
+    }
     pgqrs_test::KillAndReap(alive[victim]);
     ++round.kills;
     spawn(victim);
-    if ((k + 1) % 10 == 0 || k + 1 == o.kills) {
-      const auto m = pgqrs::admin(store).queue_metrics(kWorkflow);
+    if (exclusive && ((k + 1) % 10 == 0 || k + 1 == o.kills)) {
+      std::cout << "[torture] " << backend << ": kill " << (k + 1) << "/" << o.kills << ", "
+                << std::fixed << std::setprecision(1) << Since(started) << " s" << std::endl;
+    } else if ((k + 1) % 10 == 0 || k + 1 == o.kills) {
+      const auto m = pgqrs::admin(*store_ptr).queue_metrics(kWorkflow);
       std::cout << "[torture] " << backend << ": kill " << (k + 1) << "/" << o.kills
                 << ", runs finished " << m.archived << "/" << inputs.size() << " triggered of "
                 << round.runs << ", " << std::fixed << std::setprecision(1) << Since(started)
@@ -182,14 +218,37 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
   // Drain: the surviving workers finish every run and archive every message.
   const auto drain_deadline = Clock::now() + std::chrono::seconds(o.drain_seconds);
   auto last_progress = Clock::now();
+  // Exclusive: the log quiet for two leases (+2 s) means the active worker found nothing
+  // to do (a killed worker's messages wait out their lease); stop the workers and look.
+  const auto quiet = std::chrono::seconds(2 * o.lease_seconds + 2);
+  bool stopped = false;  // exclusive: the workers were stopped (and reaped) to look
   for (;;) {
-    const auto m = pgqrs::admin(store).queue_metrics(kWorkflow);
+    if (exclusive) {
+      auto log_size = FileSize(log);
+      auto grew = Clock::now();
+      while (Clock::now() - grew < quiet && Clock::now() < drain_deadline) {
+        std::this_thread::sleep_for(200ms);
+        reap_exited();
+        if (FileSize(log) != log_size) log_size = FileSize(log), grew = Clock::now();
+      }
+      for (pid_t pid : alive) pgqrs_test::KillAndReap(pid);
+      stopped = true;
+      opened.emplace(target->Open());
+      store_ptr = &*opened;
+    }
+    const auto m = pgqrs::admin(*store_ptr).queue_metrics(kWorkflow);
     if (m.archived >= round.runs && m.pending + m.leased + m.delayed == 0) break;
     if (Clock::now() > drain_deadline) {
       round.check.problems.push_back("drain: after " + std::to_string(o.drain_seconds) +
                                      " s only " + std::to_string(m.archived) + " of " +
                                      std::to_string(round.runs) + " runs archived");
       break;
+    }
+    if (exclusive) {  // not drained yet: give the file back to fresh workers
+      opened.reset();
+      for (std::size_t i = 0; i < alive.size(); ++i) spawn(i);
+      stopped = false;
+      continue;
     }
     if (Clock::now() - last_progress > 10s) {
       last_progress = Clock::now();
@@ -200,10 +259,13 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
     reap_exited();
     std::this_thread::sleep_for(200ms);
   }
-  reap_exited();
-  for (pid_t pid : alive) pgqrs_test::KillAndReap(pid);
+  if (!stopped) {
+    reap_exited();
+    for (pid_t pid : alive) pgqrs_test::KillAndReap(pid);
+  }
+  if (!opened) opened.emplace(target->Open());
 
-  CheckResult check = Check(store, inputs, log);
+  CheckResult check = Check(*opened, inputs, log);
   check.problems.insert(check.problems.begin(), round.check.problems.begin(),
                         round.check.problems.end());
   round.check = std::move(check);

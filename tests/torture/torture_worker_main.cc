@@ -107,7 +107,18 @@ int Serve(const std::string& dsn, const std::string& schema, const std::string& 
   config.schema = schema;
   config.default_lock_time_seconds = lease_seconds;
   config.poll_interval_ms = 20;
-  pgqrs::Store store = pgqrs::connect_with_config(config);
+  // Turso allows one process per file (H24): a worker that finds it open elsewhere is a hot
+  // standby and takes over when the holder dies (its flock goes with it).
+  std::optional<pgqrs::Store> opened;
+  while (!opened) {
+    try {
+      opened.emplace(pgqrs::connect_with_config(config));
+    } catch (const pgqrs::ConnectionError& e) {
+      if (std::string(e.what()).find("open in another process") == std::string::npos) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  pgqrs::Store& store = *opened;
   pgqrs::WorkflowDef def(kWorkflow, Handler);
   // Registering is a write: on S3 it can be refused by a concurrent writer (a retryable
   // ConflictError, nothing applied); retry it as a user would. The poll loop must survive

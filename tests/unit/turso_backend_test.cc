@@ -7,6 +7,8 @@
 // child would inherit the parent's open Turso database object, so it would prove nothing about a
 // second process. The queue and workflow behaviour is covered by the conformance suite
 // (tests/conformance, case "turso").
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -155,6 +157,66 @@ TEST(TursoOpen, ReadOnlyDirectoryIsConnectionErrorNamingThePath) {
   EXPECT_EQ(outcome.rfind("ConnectionError: ", 0), 0U) << outcome;
   EXPECT_NE(outcome.find(path), std::string::npos) << outcome;
   EXPECT_FALSE(fs::exists(path));
+}
+
+// ---- processes (H24) ----------------------------------------------------------------------
+// The engine's experimental multiprocess WAL lost and re-ran recorded workflow steps under
+// SIGKILL torture, so pgqrs allows one process per Turso file. Before H24 the second
+// process's open below succeeded (and the two processes did not stay consistent).
+
+// A child process (forked while this process has no Turso database open) opens `path`,
+// creates queue "held", writes one byte to `ready` and waits; the caller kills it.
+pid_t hold_in_child(const std::string& path, int ready) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  try {
+    auto backend = open_backend(path);
+    backend->install();
+    backend->create_queue("held", kT0);
+    const char byte = 'r';
+    if (::write(ready, &byte, 1) != 1) ::_exit(3);
+    for (;;) ::pause();
+  } catch (...) {
+    ::_exit(2);
+  }
+}
+
+TEST(TursoProcesses, ASecondProcessIsRefusedWithAConnectionErrorNamingTheFile) {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "q.db").string();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = hold_in_child(path, fds[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(fds[0], &byte, 1), 1) << "the child could not open the database";
+  const std::string outcome = try_open_and_install(path);
+  EXPECT_NE(outcome.find("ConnectionError"), std::string::npos) << outcome;
+  EXPECT_NE(outcome.find(path), std::string::npos) << outcome;
+  EXPECT_NE(outcome.find("open in another process"), std::string::npos) << outcome;
+
+  // SIGKILL releases the file (no stale lock); the child's commit is there.
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  auto backend = open_backend(path);
+  EXPECT_TRUE(backend->find_queue("held").has_value());
+}
+
+TEST(TursoProcesses, BackendsOfOneProcessShareTheFileAndSeeEachOthersCommits) {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "q.db").string();
+  auto a = open_backend(path);
+  a->install();
+  auto b = open_backend(path);
+  a->create_queue("from_a", kT0);
+  b->create_queue("from_b", kT0);
+  EXPECT_TRUE(b->find_queue("from_a").has_value());
+  EXPECT_TRUE(a->find_queue("from_b").has_value());
+  a.reset();
+  b.reset();
+  // Closed: the file is free again (a fresh engine database, still the same data).
+  EXPECT_TRUE(open_backend(path)->find_queue("from_b").has_value());
 }
 
 // ---- MVCC ---------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ std::unique_ptr<Backend> make_turso_backend(const Config& config, const Dsn& dsn
   turso::TursoOptions options;
   options.path = dsn.path();
   options.busy_timeout = sqlite_family::statement_lock_wait(config);
-  // Several processes may share the file, as with SQLite (docs/turso.md, "Processes"). Turso
-  // calls this mode experimental; pgqrs's multi-process and SIGKILL crash tests pass on it.
-  options.experimental_features = turso::kMultiprocessWal;
+  // One process per file (docs/turso.md, "Processes", H24): the engine's experimental
+  // multiprocess WAL lost and re-ran recorded steps under SIGKILL torture, so it is not used;
+  // the driver locks the file for this process.
   return std::make_unique<sqlite_family::SqlFamilyBackend>(
       std::make_unique<turso::TursoDriver>(std::move(options)), config);
 }

@@ -5,28 +5,35 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "backend/sqlite_family/private_file.h"
+#include "backend/turso/process_lock.h"
 #include "backend/turso/turso_abi.h"
 #include "backend/turso/turso_status.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::turso {
 
-// Owns one opened turso_database_t. Shared (shared_ptr) by the driver and every connection,
-// so that the database is closed only after its last connection.
+// Owns one opened turso_database_t and the process lock on its file. Shared (shared_ptr) by
+// every driver of that file in this process and every connection, so that the database is
+// closed, and the file unlocked, only after its last connection.
 class Database {
  public:
-  explicit Database(const turso_database_t* db) : db_(db) {}
+  Database(const turso_database_t* db, std::unique_ptr<ProcessLock> lock)
+      : lock_(std::move(lock)), db_(db) {}
   ~Database() { turso_database_deinit(db_); }
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   const turso_database_t* get() const { return db_; }
 
  private:
+  std::unique_ptr<ProcessLock> lock_;  // released after the engine closed the file
   const turso_database_t* db_;
 };
 
@@ -255,14 +262,16 @@ void check_path(const std::string& path) {
   }
 }
 
-std::shared_ptr<Database> open_database(const TursoOptions& options) {
+std::shared_ptr<Database> open_engine_database(const TursoOptions& options) {
   check_path(options.path);
-  // 0600 for the database and the files the engine keeps beside it: unlike SQLite, Turso
-  // creates its -wal and -tshm (multi-process shared memory) files with the default mode,
-  // so they are created empty here first (an empty WAL is a WAL with no frames).
-  for (const char* suffix : {"", "-wal", "-tshm"}) {
+  // 0600 for the database and the WAL the engine keeps beside it: unlike SQLite, Turso
+  // creates its -wal file with the default mode, so it is created empty here first (an
+  // empty WAL is a WAL with no frames).
+  for (const char* suffix : {"", "-wal"}) {
     sqlite_family::create_private_file(options.path + suffix);
   }
+  // One process per file (H24): refused before the engine reads anything.
+  auto lock = std::make_unique<ProcessLock>(options.path);
   turso_database_config_t config{};
   config.async_io = 0;  // Turso drives its own I/O inside each call
   config.path = options.path.c_str();
@@ -274,9 +283,26 @@ std::shared_ptr<Database> open_database(const TursoOptions& options) {
   ErrorText error;
   turso_status_code_t rc = turso_database_new(&config, &raw, error.out());
   if (rc != TURSO_OK) throw_open_error(rc, error.text("cannot create the database"), options.path);
-  auto db = std::make_shared<Database>(raw);
+  auto db = std::make_shared<Database>(raw, std::move(lock));
   rc = turso_database_open(db->get(), error.out());
   if (rc != TURSO_OK) throw_open_error(rc, error.text("cannot open the database"), options.path);
+  return db;
+}
+
+// Every driver of one file in this process shares one engine database: two engine
+// databases of one file in one process would not coordinate (the engine's own file lock is
+// a POSIX record lock, which does not exclude the process that holds it). Keyed by the
+// canonical path; the entry dies with the last connection.
+std::shared_ptr<Database> open_database(const TursoOptions& options) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<Database>> open;
+  std::error_code ec;
+  std::string key = fs::weakly_canonical(fs::absolute(options.path, ec), ec).string();
+  if (ec || key.empty()) key = options.path;
+  const std::lock_guard<std::mutex> guard(mutex);
+  if (auto db = open[key].lock()) return db;
+  auto db = open_engine_database(options);
+  open[key] = db;
   return db;
 }
 

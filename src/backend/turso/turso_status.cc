@@ -118,8 +118,7 @@ void throw_open_error(turso_status_code_t code, const std::string& message,
   if (code == TURSO_BUSY || mentions_lock(message)) {
     throw ConnectionError("cannot open turso database '" + path +
                           "': it is locked by another process (" + detail +
-                          "); processes can share a Turso file only if all of them open it "
-                          "in Turso's multiprocess WAL mode, as pgqrs does");
+                          "); pgqrs allows one process per Turso file (docs/turso.md)");
   }
   throw ConnectionError("cannot open turso database '" + path + "': " + detail +
                         " (does the directory exist and is it writable?)");
