@@ -210,9 +210,11 @@ std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeuePar
 
 }  // namespace
 
-// A queue with limits leases nothing here (q.free is false): it goes through
-// dequeue_limited (flow_lease.cc), so the unlimited statement stays one round trip.
+// A queue with limits leases nothing in the unlimited statement (q.free is false): it goes
+// through dequeue_limited (flow_lease.cc). A queue last seen with limits goes there directly
+// (decision F10), so both kinds of queue cost one round trip per dequeue.
 std::vector<QueueMessage> PostgresBackend::dequeue(const backend::DequeueParams& p) {
+  if (limited_.contains(p.queue)) return dequeue_limited({}, p).leased;
   bool limited = false;
   auto leased = exec_.write("dequeue", [&](Session& s) {
     auto r = s.exec(sql_(dequeue_sql()), dequeue_params(p));
@@ -220,13 +222,14 @@ std::vector<QueueMessage> PostgresBackend::dequeue(const backend::DequeueParams&
     limited = !r.boolean(0, 3);
     return rows;
   });
-  if (limited) return dequeue_limited(p);
+  if (limited) return dequeue_limited({}, p).leased;
   return leased;
 }
 
 backend::Backend::ArchiveAndLease PostgresBackend::archive_and_dequeue(
     const std::vector<std::int64_t>& ids, const backend::DequeueParams& p) {
   if (ids.empty()) return {{}, dequeue(p)};
+  if (limited_.contains(p.queue)) return dequeue_limited(ids, p);
   bool limited = false;
   ArchiveAndLease result = exec_.write("archive_and_dequeue", [&](Session& s) {
     auto r = s.exec(sql_(archive_and_dequeue_sql()), dequeue_params(p).int8_array(ids));
@@ -239,8 +242,8 @@ backend::Backend::ArchiveAndLease PostgresBackend::archive_and_dequeue(
     limited = !r.boolean(0, 4);
     return out;
   });
-  // A limited queue: the archive is committed; the lease is its own transaction.
-  if (limited) result.leased = dequeue_limited(p);
+  // A limited queue: the archive is committed; the lease is its own call.
+  if (limited) result.leased = dequeue_limited({}, p).leased;
   return result;
 }
 

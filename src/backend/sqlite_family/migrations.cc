@@ -147,7 +147,6 @@ CREATE TABLE pgqrs_rate_leases (
 CREATE INDEX pgqrs_rate_leases_idx ON pgqrs_rate_leases (queue_id, leased_at);
 )sql";
 
-
 // Schedules and retention (issue 14 part B; self-contained, so a renumber only moves it).
 // A schedule's tick is claimed by a compare-and-set of next_fire_at; the maintenance leases
 // let one pruner run at a time; the partial indexes serve the bounded prune deletes.
@@ -187,9 +186,12 @@ CREATE INDEX pgqrs_workflow_runs_prune_idx ON pgqrs_workflow_runs (workflow_id, 
   WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
 )sql";
 
+// Postgres hot path (issues 14 and 17): nothing changes in the SQLite family's storage.
+constexpr char kMigrationHotPath[] = "-- Postgres only (pgqrs_lease_limited); nothing here.\n";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 3> kMigrationSql{kMigration1, kMigration2,
-                                                         kMigrationSchedules};
+constexpr std::array<std::string_view, 4> kMigrationSql{kMigration1, kMigration2,
+                                                        kMigrationSchedules, kMigrationHotPath};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
