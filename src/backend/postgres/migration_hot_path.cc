@@ -67,13 +67,15 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Dead letters: visible live messages delivered max_read_ct times already.
+  -- Dead letters: visible live messages delivered max_read_ct times already, at most 100
+  -- per call, from pgqrs_messages_redelivery_idx (as the unlimited statement, decision P9).
   WITH d AS (
     UPDATE {s}.pgqrs_messages SET dead_at = p_now, consumer_worker_id = NULL
     WHERE id = ANY (ARRAY(
       SELECT id FROM {s}.pgqrs_messages
       WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
-        AND read_ct >= p_max_read_ct AND (vt <= p_now) IS TRUE))
+        AND read_ct >= p_max_read_ct AND (vt <= p_now) IS TRUE
+      ORDER BY read_ct DESC LIMIT 100))
     RETURNING 1)
   SELECT count(*) INTO v_dead FROM d;
 
