@@ -15,6 +15,7 @@
 
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
+#include "pgqrs/tracing.h"
 #include "pgqrs/worker.h"
 
 namespace pgqrs {
@@ -41,6 +42,10 @@ class EnqueueBuilder {
   // Visible at `when` (a time in the past means now).
   EnqueueBuilder& at(TimePoint when);
   EnqueueBuilder& worker(const Producer& producer);
+  // The W3C trace context stored with the messages (pgqrs/tracing.h); without it, the
+  // installed trace hook's current_context(), if any. Malformed: ValidationError at execute,
+  // naming "traceparent" or "tracestate".
+  EnqueueBuilder& trace_context(TraceContext ctx);
 
   // Ids of the new messages, in input order.
   std::vector<std::int64_t> execute(const Store& store) const;
@@ -59,6 +64,7 @@ class EnqueueBuilder {
   std::optional<std::chrono::milliseconds> delay_;
   std::optional<TimePoint> at_;
   std::optional<Producer> producer_;
+  std::optional<TraceContext> trace_;
 };
 
 inline EnqueueBuilder enqueue() { return EnqueueBuilder(); }

@@ -14,6 +14,7 @@
 #include "pgqrs/s3.h"
 #include "pgqrs/schedule.h"
 #include "pgqrs/store.h"
+#include "pgqrs/tracing.h"
 #include "pgqrs/version.h"
 #include "pgqrs/worker.h"
 #include "pgqrs/workflow.h"

@@ -41,6 +41,10 @@ struct QueueMessage {
   std::int32_t priority = 0;         // flow fields (MessageOptions)
   std::optional<std::string> dedup_key;
   std::optional<std::string> concurrency_key;
+  // The W3C trace context stored with the message at enqueue (pgqrs/tracing.h), if any:
+  // a consumer continues the producer's trace from it.
+  std::optional<std::string> traceparent;
+  std::optional<std::string> tracestate;
 };
 
 enum class WorkerStatus { kReady, kPolling, kSuspended, kInterrupted, kStopped };

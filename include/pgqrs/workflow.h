@@ -33,6 +33,7 @@
 #include "pgqrs/error.h"
 #include "pgqrs/records.h"
 #include "pgqrs/store.h"
+#include "pgqrs/tracing.h"
 #include "pgqrs/worker.h"
 
 namespace pgqrs {
@@ -153,6 +154,10 @@ class Run {
   RunRecord record() const;  // fresh from storage
   WorkflowStatus status() const;
   std::vector<StepRecord> steps() const;
+  // The W3C trace context of the run's message (stored by its trigger, pgqrs/tracing.h), so
+  // work done for the run continues the trigger's trace; nullopt when it has none (or, for a
+  // Run from RunBuilder::execute(), when no trace hook was installed to make it look).
+  std::optional<TraceContext> trace_context() const;
 
   // Low-level step protocol (workflow_step uses it; the Python StepGuard maps onto it).
   // acquire_step depends only on the stored step row: kSkipped with the stored output if the
@@ -301,6 +306,9 @@ class WorkflowBuilder {
   WorkflowBuilder& priority(std::int32_t priority);
   WorkflowBuilder& dedup_key(std::string key);
   WorkflowBuilder& concurrency_key(std::string key);
+  // The W3C trace context stored with the run's message (pgqrs/tracing.h), so the run
+  // continues the trigger's trace; without it, the trace hook's current_context(), if any.
+  WorkflowBuilder& trace_context(TraceContext ctx);
   // poll(): stop conditions, as in DequeueBuilder.
   WorkflowBuilder& poll_interval(std::chrono::milliseconds interval);
   WorkflowBuilder& until(std::chrono::milliseconds deadline);
@@ -322,6 +330,7 @@ class WorkflowBuilder {
   std::optional<Consumer> consumer_;
   std::optional<json> input_;
   MessageOptions flow_;
+  std::optional<TraceContext> trace_;
   DequeueBuilder::Options loop_;
 };
 

@@ -23,6 +23,7 @@ from ._records import (DurabilityMode, PollStats, QueueInfo, QueueMessage, Queue
                        RunRecord, SchemaInfo, StepRecord, StepResultStatus, SyncState,
                        SystemStats, WorkerHealth, WorkerInfo, WorkerStats, WorkerStatus,
                        WorkflowRecord, WorkflowStatus)
+from ._otel import instrument_opentelemetry, uninstrument_opentelemetry
 from ._s3 import S3StoreHandle, as_s3
 from ._schedule import (ScheduleBuilder, ScheduleRecord, fire_due_schedules, get_schedule,
                         list_schedules, pause_schedule, prune, remove_schedule,
@@ -53,6 +54,8 @@ __all__ = [
     "decorators",
     # S3
     "as_s3", "S3StoreHandle",
+    # tracing (docs/observability.md)
+    "instrument_opentelemetry", "uninstrument_opentelemetry",
     # schedules and retention
     "schedule", "ScheduleBuilder", "ScheduleRecord", "list_schedules", "get_schedule",
     "pause_schedule", "resume_schedule", "remove_schedule", "fire_due_schedules", "prune",

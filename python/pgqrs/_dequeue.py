@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from . import _aio, _flow, _pgqrs
+from . import _aio, _flow, _otel, _pgqrs
 from . import _records as rec
 from ._errors import PgqrsError, ValidationError
 from ._records import PollStats, QueueMessage
@@ -199,7 +199,10 @@ class DequeueBuilder:
         policy = getattr(wf, "retry_policy", None)
 
         def call_workflow(native_run: Any, input: Any) -> Any:
-            return wf(Run(native_run, store, policy), input)
+            run = Run(native_run, store, policy)
+            if _otel.active():
+                return _otel.traced_run(wf.name, native_run, run.id(), lambda: wf(run, input))
+            return wf(run, input)
 
         return await _aio.call_long(
             _pgqrs.serve_workflow, store._native, wf.name,
@@ -213,6 +216,10 @@ class DequeueBuilder:
         assert user is not None
         if self._batched:
             return lambda ds: user(rec.messages(ds))
+        if _otel.active():
+            queue = self._queue or (self._consumer.queue if self._consumer else None)
+            traced = _otel.traced_handler(queue, user)
+            return lambda d: traced(rec.message(d))
         return lambda d: user(rec.message(d))
 
 
@@ -236,12 +243,16 @@ async def produce(store: "Store", queue: str, payload: Any, *, priority: Optiona
         return (await _flow.enqueue(store._native, queue, [payload], priority=priority,
                                     dedup_key=dedup_key, concurrency_key=concurrency_key,
                                     delay=delay))[0]
-    ids = await _aio.call(_pgqrs.enqueue, store._native, queue, [payload], None, None, None)
-    return ids[0]
+    return (await produce_batch(store, queue, [payload]))[0]
 
 
 async def produce_batch(store: "Store", queue: str, payloads: list) -> list[int]:
     """Enqueues a batch in one transaction (all or nothing); ids in input order."""
+    if _otel.active():
+        return await _otel.traced_enqueue(
+            queue, len(payloads),
+            lambda tp, ts: _aio.call(_pgqrs.enqueue_traced, store._native, queue, payloads,
+                                     None, None, tp, ts))
     return await _aio.call(_pgqrs.enqueue, store._native, queue, payloads, None, None, None)
 
 

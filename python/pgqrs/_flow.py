@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import _aio, _pgqrs
+from . import _aio, _otel, _pgqrs
 from ._errors import ValidationError
 from ._time import millis as _millis
 
@@ -38,5 +38,11 @@ def delay_ms(delay: Optional[float]) -> Optional[int]:
 async def enqueue(store_native: Any, queue: str, payloads: list, producer_native: Any = None, *,
                   priority: Optional[int] = None, dedup_key: Optional[str] = None,
                   concurrency_key: Optional[str] = None, delay: Optional[float] = None) -> list[int]:
-    return await _aio.call(_pgqrs.enqueue_flow, store_native, queue, payloads, delay_ms(delay),
-                           producer_native, priority, dedup_key, concurrency_key)
+    """The flow enqueue; with OpenTelemetry instrumented, in a PRODUCER span whose context is
+    stored with the messages (docs/observability.md)."""
+    def call(tp: Optional[str], ts: Optional[str]) -> Any:
+        return _aio.call(_pgqrs.enqueue_flow, store_native, queue, payloads, delay_ms(delay),
+                         producer_native, priority, dedup_key, concurrency_key, tp, ts)
+    if _otel.active():
+        return await _otel.traced_enqueue(queue, len(payloads), call)
+    return await call(None, None)

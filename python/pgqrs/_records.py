@@ -87,6 +87,9 @@ class QueueMessage:
     priority: int = 0
     dedup_key: Optional[str] = None
     concurrency_key: Optional[str] = None
+    # W3C trace context stored at enqueue (docs/observability.md "Tracing").
+    traceparent: Optional[str] = None
+    tracestate: Optional[str] = None
 
 
 @dataclass(frozen=True)

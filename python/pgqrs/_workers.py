@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import _aio, _pgqrs
+from . import _aio, _otel, _pgqrs
 from . import _records as rec
 from ._records import QueueMessage, WorkerInfo, WorkerStatus
 from ._time import TimeLike, to_micros
@@ -72,17 +72,35 @@ class Producer(_Worker):
         """Returns the message id; with a dedup_key held by a live message of the queue,
         nothing is stored and that message's id is returned (docs/flow-control.md)."""
         if priority is None and dedup_key is None and concurrency_key is None and delay is None:
+            if _otel.active():
+                return (await self._traced([payload], None))[0]
             return await _aio.call(self._native.enqueue, payload)
         delay_ms = None if delay is None else _millis(delay, "delay")
-        return await _aio.call(_pgqrs.producer_enqueue_flow, self._native, payload, priority,
-                               dedup_key, concurrency_key, delay_ms)
+
+        def call(tp: Optional[str], ts: Optional[str]) -> Any:
+            return _aio.call(_pgqrs.producer_enqueue_flow, self._native, payload, priority,
+                             dedup_key, concurrency_key, delay_ms, tp, ts)
+        if _otel.active():
+            return await _otel.traced_enqueue(self.queue, 1, call)
+        return await call(None, None)
 
     async def enqueue_delayed(self, payload: Any, delay_seconds: float) -> int:
-        return await _aio.call(self._native.enqueue_delayed, payload,
-                               _secs(delay_seconds, "delay_seconds"))
+        delay = _secs(delay_seconds, "delay_seconds")
+        if _otel.active():
+            return (await self._traced([payload], delay * 1000))[0]
+        return await _aio.call(self._native.enqueue_delayed, payload, delay)
 
     async def batch_enqueue(self, payloads: list) -> list[int]:
+        if _otel.active():
+            return await self._traced(payloads, None)
         return await _aio.call(self._native.batch_enqueue, payloads)
+
+    async def _traced(self, payloads: list, delay_ms: Optional[int]) -> list[int]:
+        """The enqueue in an OpenTelemetry span whose context is stored with the messages."""
+        return await _otel.traced_enqueue(
+            self.queue, len(payloads),
+            lambda tp, ts: _aio.call(_pgqrs.enqueue_traced, None, "", payloads, delay_ms,
+                                     self._native, tp, ts))
 
 
 class Consumer(_Worker):

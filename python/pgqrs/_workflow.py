@@ -9,7 +9,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 
-from . import _aio, _pgqrs
+from . import _aio, _otel, _pgqrs
 from . import _records as rec
 from ._errors import TimeoutError, ValidationError
 from ._records import QueueMessage, RunRecord, StepRecord, StepResultStatus, WorkflowRecord
@@ -200,13 +200,25 @@ class WorkflowBuilder:
         name, store = self._need()
         if not self._has_input:
             raise ValidationError(f"workflow '{name}': nothing to execute (call .trigger(input))")
+        if _otel.active():
+            return await _otel.traced_enqueue(
+                name, 1,
+                lambda tp, ts: self._trigger_traced(store, name, tp, ts))
+        return await self._trigger_traced(store, name, None, None)
+
+    async def _trigger_traced(self, store: "Store", name: str, tp: Optional[str],
+                              ts: Optional[str]) -> QueueMessage:
+        """The trigger, with the flow fields when given and the trace context when given."""
         if self._flow:
             return rec.message(await _aio.call(
                 _pgqrs.workflow_trigger_flow, store._native, name, self._input,
                 self._flow.get("priority"), self._flow.get("dedup_key"),
-                self._flow.get("concurrency_key")))
-        return rec.message(await _aio.call(_pgqrs.workflow_trigger, store._native, name,
-                                           self._input))
+                self._flow.get("concurrency_key"), tp, ts))
+        if tp is None:
+            return rec.message(await _aio.call(_pgqrs.workflow_trigger, store._native, name,
+                                               self._input))
+        return rec.message(await _aio.call(_pgqrs.workflow_trigger_traced, store._native, name,
+                                           self._input, tp, ts))
 
 
 class RunBuilder:

@@ -12,6 +12,7 @@ import functools
 import inspect
 from typing import Any, Callable, Optional
 
+from . import _otel
 from ._errors import ENGINE_SIGNALS, TransientStepError
 from ._records import StepResultStatus
 from ._workflow import Run, StepRetryPolicy, WorkflowDef
@@ -51,10 +52,24 @@ def step(fn: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None,
                 return acquired.value
             guard = acquired.guard
             assert guard is not None
-            try:
+
+            async def execute() -> Any:
                 value = body(ctx, *args, **kwargs)
                 if inspect.isawaitable(value):
                     value = await value
+                return value
+
+            async def attempt() -> int:
+                for s in await ctx.steps():
+                    if s.step_name == step_name:
+                        return int(s.retry_count) + 1
+                return 1
+
+            try:
+                if _otel.active():
+                    value = await _otel.traced_step(step_name, ctx.id(), attempt, execute)
+                else:
+                    value = await execute()
             except TransientStepError as exc:
                 # As the original: record the failure (ERROR, retry_at when a retry is
                 # left) and re-raise the user's error; a worker then hides the run's

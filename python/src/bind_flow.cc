@@ -113,7 +113,7 @@ void bind_flow(nb::module_& m) {
       "enqueue_flow",
       [](const pgqrs::Store& s, std::string queue, nb::handle payloads, OptInt delay_ms,
          std::optional<pgqrs::Producer> producer, std::optional<std::int32_t> priority,
-         OptStr dedup_key, OptStr concurrency_key) {
+         OptStr dedup_key, OptStr concurrency_key, OptStr traceparent, OptStr tracestate) {
         auto b = pgqrs::enqueue();
         for (auto& j : payload_list(payloads)) {
           b.message(std::move(j), message_options(priority, dedup_key, concurrency_key));
@@ -121,36 +121,49 @@ void bind_flow(nb::module_& m) {
         b.to(std::move(queue));
         if (delay_ms) b.delay(std::chrono::milliseconds(*delay_ms));
         if (producer) b.worker(*producer);
+        if (traceparent) b.trace_context({std::move(*traceparent), std::move(tracestate)});
         return unlocked([&] { return b.execute(s); });
       },
       nb::arg("store"), nb::arg("queue"), nb::arg("payloads"), nb::arg("delay_ms").none(),
       nb::arg("producer").none(), nb::arg("priority").none(), nb::arg("dedup_key").none(),
-      nb::arg("concurrency_key").none());
+      nb::arg("concurrency_key").none(), nb::arg("traceparent").none() = nb::none(),
+      nb::arg("tracestate").none() = nb::none());
   m.def(
       "workflow_trigger_flow",
       [](const pgqrs::Store& s, std::string name, nb::handle input,
-         std::optional<std::int32_t> priority, OptStr dedup_key, OptStr concurrency_key) {
+         std::optional<std::int32_t> priority, OptStr dedup_key, OptStr concurrency_key,
+         OptStr traceparent, OptStr tracestate) {
         auto j = to_json(input, "input");
         auto b = pgqrs::workflow();
         b.name(std::move(name)).trigger(std::move(j));
         if (priority) b.priority(*priority);
         if (dedup_key) b.dedup_key(*dedup_key);
         if (concurrency_key) b.concurrency_key(*concurrency_key);
+        if (traceparent) b.trace_context({std::move(*traceparent), std::move(tracestate)});
         return to_py(unlocked([&] { return b.execute(s); }));
       },
       nb::arg("store"), nb::arg("name"), nb::arg("input"), nb::arg("priority").none(),
-      nb::arg("dedup_key").none(), nb::arg("concurrency_key").none());
+      nb::arg("dedup_key").none(), nb::arg("concurrency_key").none(),
+      nb::arg("traceparent").none() = nb::none(), nb::arg("tracestate").none() = nb::none());
   m.def(
       "producer_enqueue_flow",
       [](const pgqrs::Producer& p, nb::handle payload, std::optional<std::int32_t> priority,
-         OptStr dedup_key, OptStr concurrency_key, OptInt delay_ms) {
+         OptStr dedup_key, OptStr concurrency_key, OptInt delay_ms, OptStr traceparent,
+         OptStr tracestate) {
         auto j = to_json(payload, "payload");
         auto o = message_options(priority, std::move(dedup_key), std::move(concurrency_key));
-        return unlocked(
-            [&] { return p.enqueue(j, o, std::chrono::milliseconds(delay_ms.value_or(0))); });
+        if (!traceparent) {
+          return unlocked(
+              [&] { return p.enqueue(j, o, std::chrono::milliseconds(delay_ms.value_or(0))); });
+        }
+        auto b = pgqrs::enqueue();
+        b.message(std::move(j), o).worker(p).delay(std::chrono::milliseconds(delay_ms.value_or(0)));
+        b.trace_context({std::move(*traceparent), std::move(tracestate)});
+        return unlocked([&] { return b.execute(p.store()).front(); });
       },
       nb::arg("producer"), nb::arg("payload"), nb::arg("priority").none(),
-      nb::arg("dedup_key").none(), nb::arg("concurrency_key").none(), nb::arg("delay_ms").none());
+      nb::arg("dedup_key").none(), nb::arg("concurrency_key").none(), nb::arg("delay_ms").none(),
+      nb::arg("traceparent").none() = nb::none(), nb::arg("tracestate").none() = nb::none());
 }
 
 }  // namespace pgqrs_py

@@ -11,18 +11,6 @@ namespace {
 
 using Seconds = std::chrono::seconds;
 
-std::vector<pgqrs::json> to_json_list(nb::handle items, const std::string& what) {
-  if (!PyList_Check(items.ptr()) && !PyTuple_Check(items.ptr())) {
-    throw pgqrs::SerializationError(what + ": expected a list of payloads, got " +
-                                    std::string(nb::type_name(items.type()).c_str()));
-  }
-  std::vector<pgqrs::json> out;
-  std::size_t i = 0;
-  for (nb::handle item : items)
-    out.push_back(to_json(item, what + "[" + std::to_string(i++) + "]"));
-  return out;
-}
-
 template <class W>
 void bind_worker_common(nb::class_<W>& c) {
   c.def_prop_ro("id", &W::id)

@@ -145,6 +145,18 @@ nb::object opt_json(const std::optional<pgqrs::json>& v) {
 }
 }  // namespace
 
+std::vector<pgqrs::json> to_json_list(nb::handle items, const std::string& what) {
+  if (!PyList_Check(items.ptr()) && !PyTuple_Check(items.ptr())) {
+    throw pgqrs::SerializationError(what + ": expected a list of payloads, got " +
+                                    std::string(nb::type_name(items.type()).c_str()));
+  }
+  std::vector<pgqrs::json> out;
+  std::size_t i = 0;
+  for (nb::handle item : items)
+    out.push_back(to_json(item, what + "[" + std::to_string(i++) + "]"));
+  return out;
+}
+
 nb::dict to_py(const pgqrs::QueueMessage& m) {
   nb::dict d;
   d["id"] = m.id;
@@ -162,6 +174,8 @@ nb::dict to_py(const pgqrs::QueueMessage& m) {
   d["dedup_key"] = m.dedup_key ? nb::object(nb::str(m.dedup_key->c_str())) : nb::none();
   d["concurrency_key"] =
       m.concurrency_key ? nb::object(nb::str(m.concurrency_key->c_str())) : nb::none();
+  d["traceparent"] = m.traceparent ? nb::object(nb::str(m.traceparent->c_str())) : nb::none();
+  d["tracestate"] = m.tracestate ? nb::object(nb::str(m.tracestate->c_str())) : nb::none();
   return d;
 }
 

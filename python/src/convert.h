@@ -47,6 +47,8 @@ class PyRef {
 // Python value -> JSON. SerializationError naming `what` and the path for anything that is
 // not a plain JSON value (bytes, sets, objects, non-str keys, ints beyond 64 bits).
 pgqrs::json to_json(nb::handle value, const std::string& what);
+// A list or tuple of payloads; SerializationError naming `what[i]` for a bad one.
+std::vector<pgqrs::json> to_json_list(nb::handle items, const std::string& what);
 // JSON -> Python value (ints stay ints, floats floats).
 nb::object to_py(const pgqrs::json& value);
 

@@ -13,6 +13,7 @@ NB_MODULE(_pgqrs, m) {
   pgqrs_py::bind_workflow(m);
   pgqrs_py::bind_s3(m);
   pgqrs_py::bind_clock(m);
+  pgqrs_py::bind_tracing(m);
   pgqrs_py::bind_flow(m);
   pgqrs_py::bind_schedule(m);
 }

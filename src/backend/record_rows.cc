@@ -102,6 +102,8 @@ QueueMessage read_message(const RowReader& row) {
   m.priority = int32(row, 11);
   if (!row.is_null(12)) m.dedup_key = row.text(12);
   if (!row.is_null(13)) m.concurrency_key = row.text(13);
+  if (!row.is_null(14)) m.traceparent = row.text(14);
+  if (!row.is_null(15)) m.tracestate = row.text(15);
   return m;
 }
 

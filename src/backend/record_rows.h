@@ -23,9 +23,10 @@
 #define PGQRS_QUEUE_COLUMNS                                                                    \
   "id, queue_name, created_at, concurrency, worker_concurrency, key_concurrency, rate_limit, " \
   "rate_period_us, retain_archived_us, retain_dead_us"
-#define PGQRS_MESSAGE_COLUMNS                                                          \
-  "id, queue_id, payload, vt, enqueued_at, read_ct, dequeued_at, producer_worker_id, " \
-  "consumer_worker_id, archived_at, dead_at, priority, dedup_key, concurrency_key"
+#define PGQRS_MESSAGE_COLUMNS                                                                     \
+  "id, queue_id, payload, vt, enqueued_at, read_ct, dequeued_at, producer_worker_id, "            \
+  "consumer_worker_id, archived_at, dead_at, priority, dedup_key, concurrency_key, traceparent, " \
+  "tracestate"
 #define PGQRS_WORKER_COLUMNS \
   "id, name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at, shutdown_at"
 #define PGQRS_WORKFLOW_COLUMNS "id, name, queue_id, created_at"
@@ -40,7 +41,7 @@
 
 namespace pgqrs::backend {
 
-inline constexpr int kMessageColumnCount = 14;
+inline constexpr int kMessageColumnCount = 16;
 
 // Read access to the columns of one result row, by index (0 = the first column of the
 // record's list, whatever precedes it in the SELECT). Integer columns of any width read as

@@ -21,15 +21,18 @@ constexpr std::array<std::string_view, 1> kFlowControlTables{"pgqrs_rate_leases"
 constexpr std::array<std::string_view, 2> kStepSchedulesTables{"pgqrs_schedules",
                                                                "pgqrs_maintenance_leases"};
 
+// Tracing (issue 16): traceparent/tracestate columns on pgqrs_messages; no table.
+constexpr std::array<std::string_view, 0> kNoTables{};
 // Postgres hot path (issues 14 and 17): Postgres objects only (the limited-lease function);
 // the SQLite-family text of this step is empty, so versions stay aligned across backends.
 constexpr std::array<std::string_view, 0> kStepHotPathTables{};
 
-constexpr std::array<SchemaStep, 4> kSteps{{
+constexpr std::array<SchemaStep, 5> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
     {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
     {3, "schedules and retention", kStepSchedulesTables},
-    {4, "postgres hot path: limited lease in one call", kStepHotPathTables},
+    {4, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
+    {5, "postgres hot path: limited lease in one call", kStepHotPathTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -162,20 +162,26 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
     }
     std::rethrow_exception(a.cause);
   };
+  const auto& tracer = r.store->tracer;
+  const Clock& clock = *r.store->clock;
   if (many) {
-    try {
-      if (!std::all_of(msgs.begin(), msgs.end(), held)) {
-        out.lapsed = msgs.size();
-      } else {
+    if (!std::all_of(msgs.begin(), msgs.end(), held)) {
+      out.lapsed = msgs.size();
+    } else {
+      core::HandlerTrace trace(tracer, clock, r.queue, r.worker, msgs);
+      try {
         core::HandlerLeaseScope scope(keeper, ids_of(msgs));
         many(msgs);
+        trace.end(nullptr);
         done = ids_of(msgs);
+      } catch (const HandlerAbort& a) {
+        trace.end(a.cause);
+        abort(a);
+      } catch (...) {
+        out.first_error = std::current_exception();
+        trace.end(out.first_error);
+        failed = msgs;
       }
-    } catch (const HandlerAbort& a) {
-      abort(a);
-    } catch (...) {
-      out.first_error = std::current_exception();
-      failed = msgs;
     }
   } else {
     for (const auto& m : msgs) {
@@ -183,13 +189,17 @@ Outcome process(const core::ResolvedDequeue& r, const std::vector<QueueMessage>&
         ++out.lapsed;
         continue;
       }
+      core::HandlerTrace trace(tracer, clock, r.queue, r.worker, {&m, 1});
       try {
         core::HandlerLeaseScope scope(keeper, {m.id});
         one(m);
+        trace.end(nullptr);
         done.push_back(m.id);
       } catch (const HandlerAbort& a) {
+        trace.end(a.cause);
         abort(a);
       } catch (...) {
+        trace.end(std::current_exception());
         if (!out.first_error) out.first_error = std::current_exception();
         failed.push_back(m);
       }

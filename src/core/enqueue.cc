@@ -75,6 +75,11 @@ EnqueueBuilder& EnqueueBuilder::worker(const Producer& producer) {
   return *this;
 }
 
+EnqueueBuilder& EnqueueBuilder::trace_context(TraceContext ctx) {
+  trace_ = std::move(ctx);
+  return *this;
+}
+
 namespace {
 
 // The queue to enqueue to, checked against the producer given with .worker(). Empty queue
@@ -114,7 +119,8 @@ std::vector<std::int64_t> EnqueueBuilder::execute(postgres::Transaction& tx) con
   bool visible_now = false;
   auto ids = core::enqueue_messages_in(*StoreAccess::state(tx_store),
                                        postgres::TransactionAccess::user_transaction(tx), queue,
-                                       payloads_, delay_, producer_id, at_, visible_now, flow());
+                                       payloads_, delay_, producer_id, at_, visible_now, flow(),
+                                       trace_);
   if (visible_now) postgres::TransactionAccess::wake_after_commit(tx, queue);
   return ids;
 }
@@ -123,7 +129,7 @@ std::vector<std::int64_t> EnqueueBuilder::execute(const Store& store) const {
   std::optional<std::int64_t> producer_id;
   const std::string queue = resolve_queue(queue_, producer_, producer_id);
   return core::enqueue_messages(*StoreAccess::state(store), queue, payloads_, delay_, producer_id,
-                                at_, flow());
+                                at_, flow(), trace_);
 }
 
 }  // namespace pgqrs

@@ -43,7 +43,8 @@ backend::EnqueueParams prepare_enqueue(detail::StoreState& store, const std::str
                                        std::optional<std::chrono::milliseconds> delay,
                                        std::optional<std::int64_t> producer,
                                        std::optional<TimePoint> at,
-                                       const std::vector<MessageOptions>& flow) {
+                                       const std::vector<MessageOptions>& flow,
+                                       const std::optional<TraceContext>& trace) {
   validate_name(queue, "queue name");
   if (delay && delay->count() < 0) {
     throw ValidationError("delay must not be negative (got " + std::to_string(delay->count()) +
@@ -62,21 +63,62 @@ backend::EnqueueParams prepare_enqueue(detail::StoreState& store, const std::str
   p.producer_worker_id = producer;
   p.flow = message_flow(flow, p.payloads.size());
   p.max_read_ct = static_cast<std::int32_t>(store.config.max_read_ct);
+  if (auto ctx = store.tracer.context_for_enqueue(trace)) {
+    p.trace.traceparent = std::move(ctx->traceparent);
+    p.trace.tracestate = std::move(ctx->tracestate);
+  }
   store.limiter.acquire(p.payloads.size(), p.now);
   return p;
 }
 
+// One enqueue event per new message.
+void emit_enqueued(const detail::StoreState& store, const backend::EnqueueParams& p,
+                   const std::vector<std::int64_t>& ids) {
+  if (!store.tracer.active()) return;
+  std::optional<TraceContext> ctx;
+  if (p.trace.traceparent) ctx = TraceContext{*p.trace.traceparent, p.trace.tracestate};
+  TraceEvent e;
+  e.kind = TraceEventKind::kEnqueue;
+  e.at = p.now;
+  e.queue = p.queue;
+  e.worker_id = p.producer_worker_id;
+  e.trace = ctx ? &*ctx : nullptr;
+  for (std::int64_t id : ids) {
+    e.message_id = id;
+    store.tracer.emit(e);
+  }
+}
+
 }  // namespace
+
+void emit_leased(const detail::StoreState& store, const std::string& queue,
+                 const std::vector<QueueMessage>& msgs, std::int64_t consumer, TimePoint now) {
+  if (!store.tracer.active()) return;
+  for (const auto& m : msgs) {
+    const auto ctx = trace_of(m);
+    TraceEvent e;
+    e.kind = TraceEventKind::kLease;
+    e.at = now;
+    e.queue = queue;
+    e.message_id = m.id;
+    e.worker_id = consumer;
+    e.attempt = m.read_ct;
+    e.trace = ctx ? &*ctx : nullptr;
+    store.tracer.emit(e);
+  }
+}
 
 std::vector<std::int64_t> enqueue_messages(detail::StoreState& store, const std::string& queue,
                                            const std::vector<json>& payloads,
                                            std::optional<std::chrono::milliseconds> delay,
                                            std::optional<std::int64_t> producer,
                                            std::optional<TimePoint> at,
-                                           const std::vector<MessageOptions>& flow) {
+                                           const std::vector<MessageOptions>& flow,
+                                           const std::optional<TraceContext>& trace) {
   const backend::EnqueueParams p =
-      prepare_enqueue(store, queue, payloads, delay, producer, at, flow);
+      prepare_enqueue(store, queue, payloads, delay, producer, at, flow, trace);
   auto ids = store.backend->enqueue(p);
+  emit_enqueued(store, p, ids);
   if (p.visible_at <= p.now) store.activity.notify(queue);
   return ids;
 }
@@ -85,10 +127,11 @@ std::vector<std::int64_t> enqueue_messages_in(
     detail::StoreState& store, backend::UserTransaction& tx, const std::string& queue,
     const std::vector<json>& payloads, std::optional<std::chrono::milliseconds> delay,
     std::optional<std::int64_t> producer, std::optional<TimePoint> at, bool& visible_now,
-    const std::vector<MessageOptions>& flow) {
+    const std::vector<MessageOptions>& flow, const std::optional<TraceContext>& trace) {
   const backend::EnqueueParams p =
-      prepare_enqueue(store, queue, payloads, delay, producer, at, flow);
+      prepare_enqueue(store, queue, payloads, delay, producer, at, flow, trace);
   auto ids = tx.enqueue(p);
+  emit_enqueued(store, p, ids);
   visible_now = p.visible_at <= p.now;
   return ids;
 }
@@ -120,7 +163,10 @@ backend::DequeueParams dequeue_params(detail::StoreState& store, const std::stri
 std::vector<QueueMessage> lease_messages(detail::StoreState& store, const std::string& queue,
                                          std::uint32_t limit, std::chrono::seconds lease,
                                          std::int64_t consumer, std::optional<TimePoint> now) {
-  return store.backend->dequeue(dequeue_params(store, queue, limit, lease, consumer, now));
+  const auto p = dequeue_params(store, queue, limit, lease, consumer, now);
+  auto msgs = store.backend->dequeue(p);
+  emit_leased(store, queue, msgs, consumer, p.now);
+  return msgs;
 }
 
 backend::Backend::ArchiveAndLease archive_and_lease(detail::StoreState& store,
@@ -128,8 +174,10 @@ backend::Backend::ArchiveAndLease archive_and_lease(detail::StoreState& store,
                                                     const std::vector<std::int64_t>& done,
                                                     std::uint32_t limit, std::chrono::seconds lease,
                                                     std::int64_t consumer) {
-  return store.backend->archive_and_dequeue(done,
-                                            dequeue_params(store, queue, limit, lease, consumer));
+  const auto p = dequeue_params(store, queue, limit, lease, consumer);
+  auto both = store.backend->archive_and_dequeue(done, p);
+  emit_leased(store, queue, both.leased, consumer, p.now);
+  return both;
 }
 
 }  // namespace pgqrs::core

@@ -3,6 +3,7 @@
 
 #include "core/run_state.h"
 #include "core/time_format.h"
+#include "core/tracer.h"
 #include "core/validation.h"
 #include "core/workflow_json.h"
 #include "pgqrs/workflow.h"
@@ -90,6 +91,52 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
                     (reason.empty() ? "" : ": " + reason));
 }
 
+// Step events (pgqrs/tracing.h); each is a no-op without a trace hook.
+TraceEvent step_event(const detail::RunState& s, TraceEventKind kind, std::string_view name) {
+  TraceEvent e;
+  e.kind = kind;
+  e.at = s.now();
+  e.queue = s.queue;
+  e.message_id = s.message_id != 0 ? std::optional<std::int64_t>(s.message_id) : std::nullopt;
+  e.run_id = s.run_id;
+  e.worker_id = s.worker_id != 0 ? std::optional<std::int64_t>(s.worker_id) : std::nullopt;
+  e.step = name;
+  e.trace = s.trace ? &*s.trace : nullptr;
+  return e;
+}
+
+void trace_step_start(detail::RunState& s, std::string_view name, std::int32_t attempt) {
+  if (!s.store->tracer.active()) return;
+  TraceEvent e = step_event(s, TraceEventKind::kStepStart, name);
+  e.attempt = attempt;
+  s.steps_started.insert_or_assign(std::string(name), detail::RunState::StepStart{e.at, attempt});
+  s.store->tracer.emit(e);
+}
+
+// step_end (retry_at empty) or step_retry; `error` empty on success.
+void trace_step_end(detail::RunState& s, std::string_view name, const json* error,
+                    std::optional<TimePoint> retry_at = std::nullopt) {
+  if (!s.store->tracer.active()) return;
+  TraceEvent e =
+      step_event(s, retry_at ? TraceEventKind::kStepRetry : TraceEventKind::kStepEnd, name);
+  if (auto it = s.steps_started.find(name); it != s.steps_started.end()) {
+    e.duration = e.at - it->second.at;
+    e.attempt = it->second.attempt;
+    s.steps_started.erase(it);
+  }
+  if (error) {
+    const json* type = error->is_object() && error->contains("type") ? &error->at("type") : nullptr;
+    const json* msg =
+        error->is_object() && error->contains("message") ? &error->at("message") : nullptr;
+    e.error_type = type && type->is_string() ? type->get<std::string>()
+                   : retry_at                ? std::string("transient")
+                                             : std::string("step_failed");
+    e.error_message = msg && msg->is_string() ? msg->get<std::string>() : error->dump();
+  }
+  e.retry_at = retry_at;
+  s.store->tracer.emit(e);
+}
+
 }  // namespace
 
 void detail::check_lease(RunState& s) {
@@ -111,6 +158,8 @@ RunRecord Run::record() const {
 }
 
 WorkflowStatus Run::status() const { return record().status; }
+
+std::optional<TraceContext> Run::trace_context() const { return state_->trace; }
 
 std::vector<StepRecord> Run::steps() const {
   return state_->store->backend->list_steps(state_->run_id);
@@ -156,6 +205,7 @@ StepResult Run::acquire_step(std::string_view name) {
     u.clear_error = true;
     be.update_step(s.run_id, name, u, now);
   }
+  trace_step_start(s, name, step.retry_count + 1);
   return StepResult{StepResult::Status::kExecute, json()};
 }
 
@@ -168,7 +218,10 @@ void Run::complete_step(std::string_view name, const json& output) {
   Backend::StepUpdate u;
   u.status = WorkflowStatus::kSuccess;
   u.output = text;
-  if (s.store->backend->update_step(s.run_id, name, u, s.now())) return;
+  if (s.store->backend->update_step(s.run_id, name, u, s.now())) {
+    trace_step_end(s, name, nullptr);
+    return;
+  }
   require_step(s, name);  // throws ValidationError if the step was never acquired
 }
 
@@ -180,6 +233,7 @@ void Run::fail_step(std::string_view name, const json& error) {
   u.error = core::serialise_result(error, step_label(s, name) + " error", /*lenient=*/true);
   u.retry_count = step.retry_count;
   s.store->backend->update_step(s.run_id, name, u, s.now());
+  trace_step_end(s, name, &error);
 }
 
 std::optional<TimePoint> Run::record_step_transient(std::string_view name, const json& error,
@@ -198,6 +252,7 @@ std::optional<TimePoint> Run::record_step_transient(std::string_view name, const
   if (static_cast<std::uint32_t>(step.retry_count) >= p.max_attempts) {
     u.retry_count = step.retry_count;  // retry_at stays NULL: a final failure
     s.store->backend->update_step(s.run_id, name, u, now);
+    trace_step_end(s, name, &error);
     return std::nullopt;
   }
   const auto attempt = static_cast<std::uint32_t>(step.retry_count) + 1;
@@ -205,6 +260,7 @@ std::optional<TimePoint> Run::record_step_transient(std::string_view name, const
   u.retry_count = static_cast<std::int32_t>(attempt);
   s.store->backend->update_step(s.run_id, name, u, now);
   s.wake_at = *u.retry_at;
+  trace_step_end(s, name, &error, u.retry_at);
   return u.retry_at;
 }
 

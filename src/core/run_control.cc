@@ -2,6 +2,7 @@
 // for callers outside a workflow worker (the Python bindings' Run handle).
 #include "core/run_state.h"
 #include "core/run_transitions.h"
+#include "core/tracer.h"
 #include "core/workflow_json.h"
 #include "pgqrs/workflow.h"
 
@@ -76,6 +77,12 @@ Run RunBuilder::execute() const {
   state->handle = *store_;
   state->run_id = rec.id;
   state->input = rec.input;
+  state->queue = rec.workflow_name;
+  if (state->store->tracer.active() && rec.message_id) {
+    if (auto msg = state->store->backend->get_message(*rec.message_id)) {
+      state->trace = core::trace_of(*msg);
+    }
+  }
   return Run(std::move(state));
 }
 

@@ -2,12 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
 #include "core/store_state.h"
+#include "pgqrs/tracing.h"
 #include "pgqrs/workflow.h"
 
 namespace pgqrs {
@@ -35,6 +37,16 @@ class Run::State {
   int pause_count = 0;
   // When the run must be looked at again (set before PausedError / StepNotReadyError).
   std::optional<TimePoint> wake_at;
+  // Tracing (pgqrs/tracing.h): the run's queue (its workflow's name), the trace context of
+  // its message (Run::trace_context), and the start time and attempt of each step executing
+  // now (kept only while a trace hook is installed).
+  std::string queue;
+  std::optional<TraceContext> trace;
+  struct StepStart {
+    TimePoint at;
+    std::int32_t attempt = 1;
+  };
+  std::map<std::string, StepStart, std::less<>> steps_started;
   // Set by Run::with_time: this handle's "now" instead of the store's clock.
   std::optional<TimePoint> fixed_now;
 

@@ -14,6 +14,7 @@
 #include "core/activity_hub.h"
 #include "core/maintenance.h"
 #include "core/rate_limiter.h"
+#include "core/tracer.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/config.h"
 #include "pgqrs/records.h"
@@ -33,6 +34,7 @@ class Store::State {
   core::RateLimiter limiter;
   core::ActivityHub activity;          // wakes this store's idle pollers after its own enqueues
   core::MaintenanceTimer maintenance;  // schedules and auto prune from poll loops
+  core::Tracer tracer;                 // the installed TraceHook, if any (pgqrs/tracing.h)
 
   // The store's ephemeral consumer for `queue`, used by one-shot calls without .worker():
   // registered on first use, reused afterwards (so worker rows do not grow with calls),

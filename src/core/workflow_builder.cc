@@ -28,6 +28,10 @@ WorkflowBuilder& WorkflowBuilder::trigger(json input) {
   input_ = std::move(input);
   return *this;
 }
+WorkflowBuilder& WorkflowBuilder::trace_context(TraceContext ctx) {
+  trace_ = std::move(ctx);
+  return *this;
+}
 WorkflowBuilder& WorkflowBuilder::poll_interval(std::chrono::milliseconds interval) {
   loop_.poll_interval = interval;
   return *this;
@@ -73,10 +77,26 @@ QueueMessage WorkflowBuilder::execute(const Store& store) const {
   }
   auto& s = *StoreAccess::state(store);
   auto text = core::validate_payload(*input_, s.config.validation, "workflow input");
-  s.limiter.acquire(1, s.now());
+  backend::MessageTrace trace;
+  if (auto ctx = s.tracer.context_for_enqueue(trace_)) {
+    trace.traceparent = std::move(ctx->traceparent);
+    trace.tracestate = std::move(ctx->tracestate);
+  }
   validate(flow_, "workflow '" + name_ + "' trigger");
-  auto triggered = s.backend->trigger_run(name_, text, s.now(), flow_);
+  s.limiter.acquire(1, s.now());
+  auto triggered = s.backend->trigger_run(name_, text, s.now(), flow_, trace);
   s.activity.notify(name_);
+  if (s.tracer.active()) {
+    const auto ctx = core::trace_of(triggered.message);
+    TraceEvent e;
+    e.kind = TraceEventKind::kEnqueue;
+    e.at = triggered.message.enqueued_at;
+    e.queue = name_;
+    e.message_id = triggered.message.id;
+    e.run_id = triggered.run.id;
+    e.trace = ctx ? &*ctx : nullptr;
+    s.tracer.emit(e);
+  }
   return triggered.message;
 }
 

@@ -5,6 +5,7 @@
 #include "core/messages.h"
 #include "core/run_state.h"
 #include "core/run_transitions.h"
+#include "core/tracer.h"
 #include "core/workflow_json.h"
 
 namespace pgqrs::core {
@@ -57,14 +58,11 @@ std::optional<std::int64_t> run_id_of(detail::StoreState& s, const QueueMessage&
   return std::nullopt;
 }
 
-Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage& msg) {
+// Executes a run that start_run moved to RUNNING.
+Execution execute_started(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage& msg,
+                          const std::optional<std::int64_t>& run_id, backend::RunStart& start) {
   auto& s = *r.store;
   Execution ex;
-  auto run_id = run_id_of(s, msg);
-  if (!run_id) return ex;  // not a run message: archive it so it does not come back
-  auto start = s.backend->start_run(*run_id, s.now());
-  if (!start.started) return ex;  // finished, or cancelled before it started
-
   auto state = std::make_shared<detail::RunState>();
   state->store = r.store;
   state->handle = StoreAccess::make(r.store);
@@ -73,6 +71,8 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
   state->worker_id = r.worker;
   state->input = start.run.input;
   state->workflow_policy = def.retry_policy();
+  state->queue = r.queue;
+  state->trace = trace_of(msg);
   Run run = RunAccess::make(state);
   // A handler that lost its lease (detail::check_lease) stops wherever it is; its message
   // now belongs to another worker, so it is left alone and nothing is recorded.
@@ -147,6 +147,98 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
                   json{{"message", "unknown exception"}}.dump());
   }
   return ex;
+}
+
+// run_start / run_end events of one execution (a no-op without a trace hook).
+class RunTrace {
+ public:
+  RunTrace(detail::StoreState& s, const ResolvedDequeue& r, const QueueMessage& msg,
+           std::int64_t run_id)
+      : s_(s), r_(r), msg_(msg), run_id_(run_id) {
+    if (!s_.tracer.active()) return;
+    active_ = true;
+    ctx_ = trace_of(msg_);
+    start_ = s_.now();
+    TraceEvent e = event(TraceEventKind::kRunStart);
+    e.at = start_;
+    s_.tracer.emit(e);
+  }
+  // The execution returned `ex`: the run's status is read back for the event.
+  void end(const Execution& ex) noexcept {
+    if (!active_) return;
+    try {
+      TraceEvent e = event(TraceEventKind::kRunEnd);
+      std::optional<RunRecord> run;
+      if (ex.disposition == Disposition::kLeave) {
+        e.status = "RUNNING";  // left to another worker (lease lost or storage trouble)
+      } else {
+        run = s_.backend->get_run(run_id_);
+        if (run) e.status = to_string(run->status);
+        if (run && run->status == WorkflowStatus::kError) {
+          e.error_type = run->error && run->error->contains("code")
+                             ? run->error->at("code").get<std::string>()
+                             : std::string("ERROR");
+          e.error_message = run->error && run->error->contains("message")
+                                ? run->error->at("message").get<std::string>()
+                                : (run->error ? run->error->dump() : std::string());
+        }
+      }
+      finish(e);
+    } catch (...) {
+      // Tracing never changes the outcome: a failed read leaves the event out.
+    }
+  }
+  // The execution ended with `error` propagating (HandlerAbort's cause, a storage error).
+  void end(std::exception_ptr error) noexcept {
+    if (!active_) return;
+    TraceEvent e = event(TraceEventKind::kRunEnd);
+    e.status = "RUNNING";
+    describe_error(error, e);
+    finish(e);
+  }
+
+ private:
+  TraceEvent event(TraceEventKind kind) const {
+    TraceEvent e;
+    e.kind = kind;
+    e.queue = r_.queue;
+    e.message_id = msg_.id;
+    e.run_id = run_id_;
+    e.worker_id = r_.worker;
+    e.attempt = msg_.read_ct;
+    e.trace = ctx_ ? &*ctx_ : nullptr;
+    return e;
+  }
+  void finish(TraceEvent& e) const noexcept {
+    e.at = s_.now();
+    e.duration = e.at - start_;
+    s_.tracer.emit(e);
+  }
+
+  detail::StoreState& s_;
+  const ResolvedDequeue& r_;
+  const QueueMessage& msg_;
+  std::int64_t run_id_;
+  bool active_ = false;
+  std::optional<TraceContext> ctx_;
+  TimePoint start_;
+};
+
+Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage& msg) {
+  auto& s = *r.store;
+  auto run_id = run_id_of(s, msg);
+  if (!run_id) return {};  // not a run message: archive it so it does not come back
+  auto start = s.backend->start_run(*run_id, s.now());
+  if (!start.started) return {};  // finished, or cancelled before it started
+  RunTrace trace(s, r, msg, *run_id);
+  try {
+    Execution ex = execute_started(def, r, msg, run_id, start);
+    trace.end(ex);
+    return ex;
+  } catch (...) {
+    trace.end(std::current_exception());
+    throw;
+  }
 }
 
 // After storage trouble (a retryable error, a full disk): the message becomes visible again

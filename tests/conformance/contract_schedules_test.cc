@@ -29,28 +29,21 @@ class BackendSchedulesContract : public BackendContractTest {
 };
 PGQRS_INSTANTIATE_CONFORMANCE(BackendSchedulesContract);
 
-// From the version before the schedules step (whose operations the current backend can run
-// to write data), with data in it, to the current one.
+// From the version before the schedules step, with data in it, to the current one. The data is
+// written with operations whose SQL is the same at version 2 (queues and workflows): today's
+// enqueue writes columns of later steps (the trace context, step 4). Messages across an
+// upgrade: TraceUpgradeTest (raw version-3 rows).
 TEST_P(BackendSchedulesContract, UpgradeFromThePreviousVersionKeepsDataAndAddsTheNewTables) {
-  constexpr std::int32_t kPrevious = pgqrs::backend::kSchemaVersion - 1;
+  constexpr std::int32_t kPrevious = 2;  // flow control; step 3 adds the schedules
   Backend& b = OpenFresh(/*install=*/false);
   b.install_to(kPrevious);
   EXPECT_EQ(b.schema_version(), kPrevious);
   b.create_queue("old", kT0);
   b.create_workflow("wf", kT0);
-  EnqueueParams p;
-  p.queue = "old";
-  p.payloads = {R"({"n":1})", R"({"n":2})"};
-  p.visible_at = kT0;
-  p.now = kT0;
-  const auto ids = b.enqueue(p);
-  const auto run = b.trigger_run("wf", R"({"in":1})", kT0);
 
   b.install();
   EXPECT_EQ(b.schema_version(), pgqrs::backend::kSchemaVersion);
-  ASSERT_TRUE(b.get_message(ids[1]).has_value());
-  EXPECT_EQ(b.get_message(ids[1])->payload, (json{{"n", 2}}));
-  ASSERT_TRUE(b.get_run(run.run.id).has_value());
+  ASSERT_TRUE(b.find_queue("old").has_value());
   EXPECT_EQ(b.find_workflow("wf")->name, "wf");
   EXPECT_EQ(b.workflow_retention("wf"), std::nullopt);
   EXPECT_TRUE(b.set_workflow_retention("wf", 5'000'000));

@@ -17,6 +17,12 @@
 
 namespace pgqrs::backend {
 
+// The W3C trace context stored with a new message (validated by the engine), or none.
+struct MessageTrace {
+  std::optional<std::string> traceparent;
+  std::optional<std::string> tracestate;
+};
+
 struct EnqueueParams {
   std::string queue;
   std::vector<std::string> payloads;  // serialised JSON, validated
@@ -30,6 +36,7 @@ struct EnqueueParams {
   // marked dead first, so its key is free.
   std::vector<MessageOptions> flow;
   std::int32_t max_read_ct = 5;
+  MessageTrace trace;  // of every message of the call
 };
 
 struct DequeueParams {

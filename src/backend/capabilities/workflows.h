@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/capabilities/messages.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/records.h"
 #include "pgqrs/workflow.h"
@@ -46,13 +47,15 @@ class WorkflowStore {
 
   // ---- runs
   // In ONE transaction: a QUEUED run row and its message on the workflow's queue with
-  // payload <input> (run.message_id = message id: the run is found from the message).
+  // payload <input> and trace context `trace` (run.message_id = message id: the run is
+  // found from the message, and continues the trace of its trigger through it).
   // ValidationError naming the workflow if it is not registered.
   // `flow`: the message's flow fields (issue 14). With a dedup key held by a live message of
   // the workflow's queue, nothing is created and that message and its run are returned (an
   // idempotent trigger). The default argument is repeated, identical, on every override.
   virtual TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                   TimePoint now, const MessageOptions& flow = {}) = 0;
+                                   TimePoint now, const MessageOptions& flow = {},
+                                   const MessageTrace& trace = {}) = 0;
   virtual std::optional<RunRecord> get_run(std::int64_t run_id) = 0;
   virtual std::optional<RunRecord> find_run_by_message(std::int64_t message_id) = 0;
   virtual std::vector<RunRecord> list_runs(const RunFilter& filter) = 0;

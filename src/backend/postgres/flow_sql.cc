@@ -31,8 +31,8 @@ WHERE queue_id = (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1)
   AND dedup_key = ANY ($3::text[]) AND archived_at IS NULL AND dead_at IS NULL
   AND vt <= $2 AND read_ct >= $4)sql";
 
-// kEnqueue (message_sql.cc) with the flow columns: $8 priorities int8[], $9 dedup keys
-// text[], $10 concurrency keys text[] ('' = none: keys are never empty). A row whose dedup
+// kEnqueue (message_sql.cc, $1-$9) with the flow columns: $10 priorities int8[], $11 dedup
+// keys text[], $12 concurrency keys text[] ('' = none: keys are never empty). A row whose dedup
 // key is held by a live message is skipped (ON CONFLICT on pgqrs_messages_dedup_idx). Column
 // 5: the input ordinals (1-based) of the inserted rows that have a key, in id order.
 constexpr char kEnqueueFlow[] = R"sql(
@@ -42,10 +42,10 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 FOR KEY SHARE),
      ins AS (
        INSERT INTO {s}.pgqrs_messages
          (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id, priority, dedup_key,
-          concurrency_key)
+          concurrency_key, traceparent, tracestate)
        SELECT q.id, p.payload, $3, $4, 0, $5, p.priority::int4, nullif(p.dkey, ''),
-              nullif(p.ckey, '')
-       FROM q, w, unnest($2::jsonb[], $8::int8[], $9::text[], $10::text[])
+              nullif(p.ckey, ''), $8, $9
+       FROM q, w, unnest($2::jsonb[], $10::int8[], $11::text[], $12::text[])
                   WITH ORDINALITY AS p(payload, priority, dkey, ckey, ord)
        WHERE w.ok
        ORDER BY p.ord
@@ -55,7 +55,7 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 FOR KEY SHARE),
      n AS (SELECT pg_notify($6, $1) FROM (SELECT 1 FROM ins LIMIT 1) AS any_row WHERE $7)
 SELECT (SELECT id FROM q), (SELECT ok FROM w), ARRAY(SELECT id FROM ins ORDER BY id),
        (SELECT count(*) FROM n),
-       ARRAY(SELECT k.ord FROM ins JOIN unnest($9::text[]) WITH ORDINALITY AS k(key, ord)
+       ARRAY(SELECT k.ord FROM ins JOIN unnest($11::text[]) WITH ORDINALITY AS k(key, ord)
              ON k.key = ins.dedup_key ORDER BY ins.id))sql";
 
 // The live messages holding keys $2 (text[]) in queue $1: input ordinals and ids.

@@ -7,7 +7,7 @@
 namespace pgqrs::pg {
 
 // $1 queue name, $2 payloads jsonb[], $3 vt, $4 enqueued_at, $5 producer (NULL = none),
-// $6 notify channel, $7 notify (visible now).
+// $6 notify channel, $7 notify (visible now), $8 traceparent, $9 tracestate (NULL = none).
 // The queue and producer rows are KEY SHARE-locked (in place of foreign keys, see
 // migrations.cc): a concurrent delete_queue / delete_worker waits for this insert and then
 // sees its rows. Returns one row: queue id (NULL = no such queue), producer ok, the new ids
@@ -18,8 +18,9 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 FOR KEY SHARE),
      w AS (SELECT $5::int8 IS NULL OR EXISTS (SELECT 1 FROM pw) AS ok),
      ins AS (
        INSERT INTO {s}.pgqrs_messages
-         (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id)
-       SELECT q.id, p.payload, $3, $4, 0, $5
+         (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id, traceparent,
+          tracestate)
+       SELECT q.id, p.payload, $3, $4, 0, $5, $8, $9
        FROM q, w, unnest($2::jsonb[]) WITH ORDINALITY AS p(payload, ord)
        WHERE w.ok
        ORDER BY p.ord
@@ -36,7 +37,9 @@ Params enqueue_params(const backend::EnqueueParams& p, const std::string& channe
       .time(p.now)
       .optional_int8(p.producer_worker_id)
       .text(channel)
-      .boolean(p.visible_at <= p.now);
+      .boolean(p.visible_at <= p.now)
+      .optional_text(p.trace.traceparent)
+      .optional_text(p.trace.tracestate);
   return params;
 }
 

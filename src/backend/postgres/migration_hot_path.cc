@@ -28,7 +28,8 @@ RETURNS TABLE (
   r_id bigint, r_msg_queue_id bigint, r_payload jsonb, r_vt timestamptz,
   r_enqueued_at timestamptz, r_read_ct integer, r_dequeued_at timestamptz,
   r_producer_worker_id bigint, r_consumer_worker_id bigint, r_archived_at timestamptz,
-  r_dead_at timestamptz, r_priority integer, r_dedup_key text, r_concurrency_key text)
+  r_dead_at timestamptz, r_priority integer, r_dedup_key text, r_concurrency_key text,
+  r_traceparent text, r_tracestate text)
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
   v_status   text;
@@ -63,7 +64,7 @@ BEGIN
     RETURN QUERY SELECT v_q.id, v_status, 0::bigint, NULL::boolean, v_archived,
       NULL::bigint, NULL::bigint, NULL::jsonb, NULL::timestamptz, NULL::timestamptz,
       NULL::integer, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::timestamptz,
-      NULL::timestamptz, NULL::integer, NULL::text, NULL::text;
+      NULL::timestamptz, NULL::integer, NULL::text, NULL::text, NULL::text, NULL::text;
     RETURN;
   END IF;
 
@@ -173,7 +174,7 @@ BEGIN
          WHERE id = ANY (v_picked) AND archived_at IS NULL AND dead_at IS NULL AND vt <= p_now
          RETURNING id, queue_id, payload, vt, enqueued_at, read_ct, dequeued_at,
                    producer_worker_id, consumer_worker_id, archived_at, dead_at, priority,
-                   dedup_key, concurrency_key),
+                   dedup_key, concurrency_key, traceparent, tracestate),
        r AS (INSERT INTO {s}.pgqrs_rate_leases (queue_id, leased_at)
              SELECT v_q.id, p_now FROM l WHERE v_q.rate_limit IS NOT NULL)
   SELECT v_q.id, v_status, v_dead,

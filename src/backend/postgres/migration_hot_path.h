@@ -1,6 +1,7 @@
 // The Postgres text of the schema step "postgres hot path" (issues 14 and 17; decisions F9+,
 // P9+). Self-contained: it only adds objects of its own, so a renumber only moves its entry
-// in migrations.cc.
+// in migrations.cc (it must stay after the trace-context step: the function returns
+// traceparent and tracestate).
 #pragma once
 
 namespace pgqrs::pg {

@@ -205,10 +205,16 @@ CREATE INDEX pgqrs_workflow_runs_prune_idx ON {s}.pgqrs_workflow_runs (workflow_
   WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
 )sql";
 
+// Version 4, tracing (issue 16): the W3C trace context stored with each message at enqueue;
+// NULL for messages without one (and for every message enqueued before this step).
+constexpr char kMigrationTraceContext[] = R"sql(
+ALTER TABLE {s}.pgqrs_messages ADD COLUMN traceparent text, ADD COLUMN tracestate text;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
 // with {s} for the schema (sql_text.h).
-constexpr std::array<const char*, 4> kMigrationSql{kMigration1, kMigration2, kMigrationSchedules,
-                                                   kMigrationHotPath};
+constexpr std::array<const char*, 5> kMigrationSql{kMigration1, kMigration2, kMigrationSchedules,
+                                                   kMigrationTraceContext, kMigrationHotPath};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 

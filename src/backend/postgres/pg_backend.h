@@ -104,7 +104,8 @@ class PostgresBackend final : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now, const MessageOptions& flow = {}) override;
+                                    TimePoint now, const MessageOptions& flow = {},
+                                    const backend::MessageTrace& trace = {}) override;
   std::vector<bool> defer(const std::vector<std::int64_t>& ids, std::int64_t worker,
                           TimePoint visible_at, TimePoint now) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;
@@ -199,7 +200,8 @@ class PostgresBackend final : public backend::Backend {
   [[noreturn]] static void worker_not_found(std::int64_t id);
   // trigger_run()'s statement on the caller's session (inside its transaction or alone).
   backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
-                                   TimePoint now, const MessageOptions& flow = {});
+                                   TimePoint now, const MessageOptions& flow = {},
+                                   const backend::MessageTrace& trace = {});
 
   const std::string schema_;
   ConnectOptions options_;

@@ -94,7 +94,7 @@ constexpr char kDequeueCtes[] = R"sql(
 constexpr char kDequeueRows[] = R"sql(
        l.id, l.queue_id, l.payload, l.vt, l.enqueued_at, l.read_ct, l.dequeued_at,
        l.producer_worker_id, l.consumer_worker_id, l.archived_at, l.dead_at, l.priority,
-       l.dedup_key, l.concurrency_key
+       l.dedup_key, l.concurrency_key, l.traceparent, l.tracestate
 FROM (SELECT 1) AS one LEFT JOIN (l JOIN c ON c.id = l.id) ON true
 ORDER BY c.priority, c.vt, c.id)sql";
 

@@ -42,10 +42,12 @@ constexpr char kInsertWorkflow[] =
 // ---- runs ----
 
 // $1 workflow name, $2 input (jsonb), $3 now, $4 the messages table's qualified name (for
-// its identity sequence), $5 notify channel. One statement: the message id is drawn first so
-// that the run row (QUEUED) and its message (payload: the input, as in the original pgqrs)
-// are inserted together; the run names its message (run.message_id). The workflow's queue row is
-// KEY SHARE-locked like an enqueue's (migrations.cc). No row when the workflow is not registered.
+// its identity sequence), $5 notify channel, $6-$8 priority, dedup key and concurrency key
+// ('' = none), $9-$10 traceparent and tracestate (NULL = none). One statement: the message id is
+// drawn first so that the run row (QUEUED) and its message (payload: the input, as in the original
+// pgqrs) are inserted together; the run names its message (run.message_id). The workflow's queue
+// row is KEY SHARE-locked like an enqueue's (migrations.cc). No row when the workflow is not
+// registered.
 constexpr char kTriggerRun[] = R"sql(
 WITH wf AS (
   SELECT w.id, w.queue_id
@@ -61,10 +63,11 @@ WITH wf AS (
                  updated_at),
      m AS (
        INSERT INTO {s}.pgqrs_messages (id, queue_id, payload, vt, enqueued_at, read_ct,
-                                       priority, dedup_key, concurrency_key)
+                                       priority, dedup_key, concurrency_key, traceparent,
+                                       tracestate)
        OVERRIDING SYSTEM VALUE
        SELECT mid.id, wf.queue_id, $2::jsonb,
-              $3, $3, 0, $6, nullif($7, ''), nullif($8, '')
+              $3, $3, 0, $6, nullif($7, ''), nullif($8, ''), $9, $10
        FROM wf, mid, r
        RETURNING )sql" PGQRS_MESSAGE_COLUMNS R"sql(),
      n AS (SELECT pg_notify($5, $1) FROM m)
@@ -277,15 +280,17 @@ std::vector<WorkflowRecord> PostgresBackend::list_workflows() {
 
 backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                                                    const std::string& input, TimePoint now,
-                                                   const MessageOptions& flow) {
+                                                   const MessageOptions& flow,
+                                                   const backend::MessageTrace& trace) {
   if (!flow.dedup_key) {
-    return exec_.write("trigger_run",
-                       [&](Session& s) { return trigger_in(s, workflow, input, now, flow); });
+    return exec_.write("trigger_run", [&](Session& s) {
+      return trigger_in(s, workflow, input, now, flow, trace);
+    });
   }
   return exec_.transaction("trigger_run", [&](Session& s) {
     auto found = s.exec(sql_(kTriggerDedupLookup), Params().text(workflow).text(*flow.dedup_key));
     if (found.rows() == 0) throw_not_registered(workflow);
-    if (found.is_null(0, 1)) return trigger_in(s, workflow, input, now, flow);
+    if (found.is_null(0, 1)) return trigger_in(s, workflow, input, now, flow, trace);
     const std::int64_t message_id = found.int8(0, 1);
     backend::TriggeredRun out;
     auto run = first_run(s.exec(sql_(kRunByMessage), Params().int8(message_id)));
@@ -303,7 +308,8 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
 
 backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view workflow,
                                                   const std::string& input, TimePoint now,
-                                                  const MessageOptions& flow) {
+                                                  const MessageOptions& flow,
+                                                  const backend::MessageTrace& trace) {
   const std::string messages_table = sql_.quoted_schema() + ".pgqrs_messages";
   auto r = s.exec(sql_(kTriggerRun), Params()
                                          .text(workflow)
@@ -313,7 +319,9 @@ backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view w
                                          .text(channel_)
                                          .int4(flow.priority)
                                          .text(flow.dedup_key.value_or(""))
-                                         .text(flow.concurrency_key.value_or("")));
+                                         .text(flow.concurrency_key.value_or(""))
+                                         .optional_text(trace.traceparent)
+                                         .optional_text(trace.tracestate));
   if (r.rows() == 0) throw_not_registered(workflow);
   backend::TriggeredRun out;
   out.run = backend::read_run(PgRow(r, 0));

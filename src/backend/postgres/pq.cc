@@ -111,6 +111,10 @@ Params& Params::optional_int8(std::optional<std::int64_t> v) {
   return v ? int8(*v) : null(kInt8Oid);
 }
 
+Params& Params::optional_text(const std::optional<std::string>& v) {
+  return v ? text(*v) : null(kTextOid);
+}
+
 Params& Params::null(Oid type) {
   add(type, std::string());
   is_null_.back() = true;

@@ -62,6 +62,7 @@ class Params {
   Params& jsonb(std::string_view serialised_json);
   Params& time(TimePoint t);
   Params& optional_int8(std::optional<std::int64_t> v);
+  Params& optional_text(const std::optional<std::string>& v);
   // SQL NULL of the given type.
   Params& null(Oid type);
   Params& int8_array(const std::vector<std::int64_t>& v);

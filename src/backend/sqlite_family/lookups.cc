@@ -12,8 +12,9 @@ constexpr char kWorkerStatusById[] = "SELECT status FROM pgqrs_workers WHERE id 
 constexpr char kInsertQueue[] =
     "INSERT INTO pgqrs_queues (queue_name, created_at) VALUES (?1, ?2) RETURNING id";
 constexpr char kInsertMessage[] = R"sql(
-INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id)
-VALUES (?1, ?2, ?3, ?4, 0, ?5) RETURNING id)sql";
+INSERT INTO pgqrs_messages
+  (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id, traceparent, tracestate)
+VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7) RETURNING id)sql";
 constexpr char kTableExists[] = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
 
 }  // namespace
@@ -53,13 +54,16 @@ std::int64_t insert_queue(Session& s, std::string_view queue, TimePoint now) {
 
 std::int64_t insert_message(Session& s, std::int64_t queue_id, std::string_view payload,
                             TimePoint visible_at, TimePoint now,
-                            std::optional<std::int64_t> producer_worker_id) {
+                            std::optional<std::int64_t> producer_worker_id,
+                            const backend::MessageTrace& trace) {
   return s.query(kInsertMessage)
       .bind(queue_id)
       .bind(payload)
       .bind(visible_at)
       .bind(now)
       .bind(producer_worker_id)
+      .bind(trace.traceparent)
+      .bind(trace.tracestate)
       .insert_returning_id();
 }
 

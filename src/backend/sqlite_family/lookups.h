@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "backend/capabilities/messages.h"
 #include "backend/sqlite_family/session.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/records.h"
@@ -25,7 +26,8 @@ std::int64_t insert_queue(Session& s, std::string_view queue, TimePoint now);
 // `payload` is serialised JSON.
 std::int64_t insert_message(Session& s, std::int64_t queue_id, std::string_view payload,
                             TimePoint visible_at, TimePoint now,
-                            std::optional<std::int64_t> producer_worker_id);
+                            std::optional<std::int64_t> producer_worker_id,
+                            const backend::MessageTrace& trace = {});
 // Writes every option column of queue `queue_id` (flow control; unset = NULL).
 void write_queue_options(Session& s, std::int64_t queue_id, const QueueOptions& options);
 // Whether a table of that name exists in the database.

@@ -186,12 +186,19 @@ CREATE INDEX pgqrs_workflow_runs_prune_idx ON pgqrs_workflow_runs (workflow_id, 
   WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
 )sql";
 
+// Version 4, tracing (issue 16): the W3C trace context stored with each message at enqueue;
+// NULL for messages without one (and for every message enqueued before this step).
+constexpr char kMigrationTraceContext[] = R"sql(
+ALTER TABLE pgqrs_messages ADD COLUMN traceparent TEXT;
+ALTER TABLE pgqrs_messages ADD COLUMN tracestate TEXT;
+)sql";
+
 // Postgres hot path (issues 14 and 17): nothing changes in the SQLite family's storage.
 constexpr char kMigrationHotPath[] = "-- Postgres only (pgqrs_lease_limited); nothing here.\n";
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 4> kMigrationSql{kMigration1, kMigration2,
-                                                        kMigrationSchedules, kMigrationHotPath};
+constexpr std::array<std::string_view, 5> kMigrationSql{
+    kMigration1, kMigration2, kMigrationSchedules, kMigrationTraceContext, kMigrationHotPath};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 

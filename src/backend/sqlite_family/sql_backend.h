@@ -136,7 +136,8 @@ class SqlFamilyBackend : public backend::Backend {
   std::optional<WorkflowRecord> find_workflow(std::string_view name) override;
   std::vector<WorkflowRecord> list_workflows() override;
   backend::TriggeredRun trigger_run(std::string_view workflow, const std::string& input,
-                                    TimePoint now, const MessageOptions& flow = {}) override;
+                                    TimePoint now, const MessageOptions& flow = {},
+                                    const backend::MessageTrace& trace = {}) override;
   std::optional<RunRecord> get_run(std::int64_t run_id) override;
   std::optional<RunRecord> find_run_by_message(std::int64_t message_id) override;
   std::vector<RunRecord> list_runs(const backend::RunFilter& filter) override;
@@ -184,7 +185,8 @@ class SqlFamilyBackend : public backend::Backend {
  private:
   // trigger_run()'s body, inside the caller's write transaction.
   backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
-                                   TimePoint now, const MessageOptions& flow = {});
+                                   TimePoint now, const MessageOptions& flow = {},
+                                   const backend::MessageTrace& trace = {});
   // Runs one owner-only statement per id in one write transaction; true where it changed a
   // row. `bind` binds the statement's parameters for one id.
   template <class Bind>

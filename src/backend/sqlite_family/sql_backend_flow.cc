@@ -24,8 +24,8 @@ constexpr char kMarkDead[] =
 
 constexpr char kInsertFlowMessage[] = R"sql(
 INSERT INTO pgqrs_messages (queue_id, payload, vt, enqueued_at, read_ct, producer_worker_id,
-                            priority, dedup_key, concurrency_key)
-VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8) RETURNING id)sql";
+                            priority, dedup_key, concurrency_key, traceparent, tracestate)
+VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id)sql";
 
 constexpr char kQueueByName[] =
     "SELECT " PGQRS_QUEUE_COLUMNS " FROM pgqrs_queues WHERE queue_name = ?1";
@@ -81,6 +81,8 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue_flow(Session& s, std::int64_
                       .bind(f.priority)
                       .bind(f.dedup_key)
                       .bind(f.concurrency_key)
+                      .bind(p.trace.traceparent)
+                      .bind(p.trace.tracestate)
                       .insert_returning_id());
   }
   return ids;

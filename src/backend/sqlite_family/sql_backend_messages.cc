@@ -122,7 +122,7 @@ std::vector<std::int64_t> SqlFamilyBackend::enqueue(const backend::EnqueueParams
     ids.reserve(p.payloads.size());
     for (const std::string& payload : p.payloads) {
       ids.push_back(
-          insert_message(s, queue_id, payload, p.visible_at, p.now, p.producer_worker_id));
+          insert_message(s, queue_id, payload, p.visible_at, p.now, p.producer_worker_id, p.trace));
     }
     return ids;
   });

@@ -171,14 +171,16 @@ std::vector<WorkflowRecord> SqlFamilyBackend::list_workflows() {
 // run.message_id. Both records are read back, so they equal what later reads return.
 backend::TriggeredRun SqlFamilyBackend::trigger_run(std::string_view workflow,
                                                     const std::string& input, TimePoint now,
-                                                    const MessageOptions& flow) {
+                                                    const MessageOptions& flow,
+                                                    const backend::MessageTrace& trace) {
   return exec_.write("trigger_run",
-                     [&](Session& s) { return trigger_in(s, workflow, input, now, flow); });
+                     [&](Session& s) { return trigger_in(s, workflow, input, now, flow, trace); });
 }
 
 backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view workflow,
                                                    const std::string& input, TimePoint now,
-                                                   const MessageOptions& flow) {
+                                                   const MessageOptions& flow,
+                                                   const backend::MessageTrace& trace) {
   {
     const auto wf = workflow_by_name(s, workflow);
     if (!wf) {
@@ -190,7 +192,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view 
     std::int64_t message_id = 0;
     if (flow == MessageOptions{}) {
       run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
-      message_id = insert_message(s, wf->queue_id, input, now, now, std::nullopt);
+      message_id = insert_message(s, wf->queue_id, input, now, now, std::nullopt, trace);
     } else {
       // The flow path of enqueue (sql_backend_flow.cc): a live holder of the dedup key is
       // returned instead of a new message; its run is the existing run.
@@ -199,6 +201,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view 
       e.visible_at = e.now = now;
       e.flow = {flow};
       e.max_read_ct = max_read_ct_;
+      e.trace = trace;
       message_id = enqueue_flow(s, wf->queue_id, e).front();
       auto existing = s.query(kRunIdByMessage);
       if (existing.bind(message_id).step()) run_id = existing.int64(0);
