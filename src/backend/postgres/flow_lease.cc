@@ -6,6 +6,7 @@
 // after the lock, and leases the candidates in delivery order that fit every limit.
 #include <unordered_set>
 
+#include "backend/postgres/message_sql.h"
 #include "backend/postgres/pg_backend.h"
 #include "backend/postgres/rows.h"
 #include "pgqrs/error.h"
@@ -23,14 +24,8 @@ constexpr int kFirstMessageColumn = 5;
 
 backend::Backend::ArchiveAndLease PostgresBackend::dequeue_limited(
     const std::vector<std::int64_t>& ids, const backend::DequeueParams& p) {
-  Params params;
-  params.text(p.queue)
-      .time(p.now)
-      .time(p.now + p.lease)
-      .int8(p.consumer_worker_id)
-      .int4(p.max_read_ct)
-      .int8(p.limit)
-      .int8_array(ids);
+  Params params = dequeue_params(p);
+  params.int8_array(ids);
   bool free = false;
   ArchiveAndLease out = exec_.write("dequeue", [&](Session& s) {
     const Result r = s.exec(sql_(kLeaseLimited), params);

@@ -180,17 +180,6 @@ std::vector<std::int64_t> PostgresBackend::enqueue(const backend::EnqueueParams&
 
 namespace {
 
-Params dequeue_params(const backend::DequeueParams& p) {
-  Params params;
-  params.text(p.queue)
-      .time(p.now)
-      .time(p.now + p.lease)
-      .int8(p.consumer_worker_id)
-      .int4(p.max_read_ct)
-      .int8(p.limit);
-  return params;
-}
-
 // The leased messages of a kDequeue-shaped result whose message columns start at `first`;
 // throws for a missing worker or queue and a stopped worker.
 std::vector<QueueMessage> leased_rows(const Result& r, const backend::DequeueParams& p, int first) {
