@@ -23,16 +23,20 @@ constexpr std::array<std::string_view, 2> kStepSchedulesTables{"pgqrs_schedules"
 
 // Tracing (issue 16): traceparent/tracestate columns on pgqrs_messages; no table.
 constexpr std::array<std::string_view, 0> kNoTables{};
+// Postgres hot path (issues 14 and 17): Postgres objects only (the limited-lease function);
+// the SQLite-family text of this step is empty, so versions stay aligned across backends.
+constexpr std::array<std::string_view, 0> kStepHotPathTables{};
 
 // Archived counters (issue 16): per-queue archived totals, so scrapes are bounded.
 constexpr std::array<std::string_view, 1> kArchivedCountsTables{"pgqrs_archived_counts"};
 
-constexpr std::array<SchemaStep, 5> kSteps{{
+constexpr std::array<SchemaStep, 6> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
     {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
     {3, "schedules and retention", kStepSchedulesTables},
     {4, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
     {5, "per-queue archived counters", kArchivedCountsTables},
+    {6, "postgres hot path: limited lease in one call", kStepHotPathTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -75,6 +75,32 @@ TEST_P(BackendArchivedCountsContract, EveryArchivePathCountsOnlyWhatItArchived) 
   expect_counter_matches("other", 0);
 }
 
+// A queue with limits takes another lease path on Postgres (pgqrs_lease_limited, which also
+// archives the previous batch): it counts the same.
+TEST_P(BackendArchivedCountsContract, ALimitedQueuesArchiveAndLeaseStepCountsToo) {
+  pgqrs::QueueOptions limited;
+  limited.concurrency = 5;
+  be().create_queue("lim", kT0, limited);
+  const auto w = make_worker("w", "lim");
+  enqueue("lim", 6);
+  pgqrs::backend::DequeueParams p;
+  p.queue = "lim";
+  p.limit = 3;
+  p.lease = 30s;
+  p.consumer_worker_id = w;
+  p.now = kT0 + 1s;
+  const auto first = be().archive_and_dequeue({}, p);
+  ASSERT_EQ(first.leased.size(), 3U);
+  p.now = kT0 + 2s;
+  const auto second = be().archive_and_dequeue(ids_of(first.leased), p);
+  EXPECT_EQ(second.archived, (std::vector<bool>{true, true, true}));
+  ASSERT_EQ(second.leased.size(), 3U);
+  expect_counter_matches("lim", 3);
+  EXPECT_EQ(be().archive(ids_of(second.leased), w, kT0 + 3s),
+            (std::vector<bool>{true, true, true}));
+  expect_counter_matches("lim", 6);
+}
+
 TEST_P(BackendArchivedCountsContract, PruneAndPurgeTakeArchivedRowsOffTheCounter) {
   make_queue("q");
   const auto w = make_worker("w", "q");

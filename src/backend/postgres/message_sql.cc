@@ -43,6 +43,17 @@ Params enqueue_params(const backend::EnqueueParams& p, const std::string& channe
   return params;
 }
 
+Params dequeue_params(const backend::DequeueParams& p) {
+  Params params;
+  params.text(p.queue)
+      .time(p.now)
+      .time(p.now + p.lease)
+      .int8(p.consumer_worker_id)
+      .int4(p.max_read_ct)
+      .int8(p.limit);
+  return params;
+}
+
 std::vector<std::int64_t> enqueue_result(const Result& r, const backend::EnqueueParams& p) {
   if (r.is_null(0, 0)) {
     throw QueueNotFoundError("queue '" + p.queue + "' does not exist");

@@ -21,6 +21,9 @@ namespace pgqrs::pg {
 extern const char kEnqueue[];
 
 Params enqueue_params(const backend::EnqueueParams& p, const std::string& channel);
+// The parameters every dequeue statement starts with: $1 queue name, $2 now, $3 new vt,
+// $4 consumer, $5 max_read_ct, $6 limit.
+Params dequeue_params(const backend::DequeueParams& p);
 // Ids in input order; QueueNotFoundError / WorkerNotFoundError (nothing was inserted then).
 std::vector<std::int64_t> enqueue_result(const Result& r, const backend::EnqueueParams& p);
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "backend/postgres/migration_hot_path.h"
 #include "backend/schema_catalog.h"
 #include "pgqrs/error.h"
 
@@ -228,9 +229,12 @@ GROUP BY queue_id;
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
 // with {s} for the schema (sql_text.h).
-constexpr std::array<const char*, 5> kMigrationSql{kMigration1, kMigration2, kMigrationSchedules,
+constexpr std::array<const char*, 6> kMigrationSql{kMigration1,
+                                                   kMigration2,
+                                                   kMigrationSchedules,
                                                    kMigrationTraceContext,
-                                                   kMigrationArchivedCounts};
+                                                   kMigrationArchivedCounts,
+                                                   kMigrationHotPath};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 
@@ -300,7 +304,11 @@ std::optional<std::int32_t> read_schema_version(Session& s, StatementCache& sql)
 
 void uninstall_schema(Executor& exec, StatementCache& sql) {
   exec.transaction(
-      "uninstall", [&](Session& s) { s.simple(with_schema(kDropAll, sql.quoted_schema())); },
+      "uninstall",
+      [&](Session& s) {
+        s.simple(with_schema(kDropAll, sql.quoted_schema()));
+        s.simple(with_schema(kDropHotPath, sql.quoted_schema()));
+      },
       /*idempotent=*/true);
 }
 

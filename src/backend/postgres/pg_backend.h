@@ -35,6 +35,7 @@
 #include "backend/dsn.h"
 #include "backend/postgres/conninfo.h"
 #include "backend/postgres/executor.h"
+#include "backend/postgres/limited_queues.h"
 #include "backend/postgres/pool.h"
 #include "backend/postgres/sql_text.h"
 #include "pgqrs/config.h"
@@ -195,9 +196,11 @@ class PostgresBackend final : public backend::Backend {
  private:
   // Throws QueueNotFoundError for `name` (message used by every operation).
   [[noreturn]] static void queue_not_found(std::string_view name);
-  // dequeue() of a queue with limits (flow_lease.cc): one transaction that locks the queue
-  // row, counts what is held and leases within the limits.
-  std::vector<QueueMessage> dequeue_limited(const backend::DequeueParams& p);
+  // archive_and_dequeue() of a queue with limits (flow_lease.cc): one call of
+  // pgqrs_lease_limited, which archives `ids`, locks the queue row, counts what is held and
+  // leases within the limits. Records in limited_ whether the queue still has limits.
+  ArchiveAndLease dequeue_limited(const std::vector<std::int64_t>& ids,
+                                  const backend::DequeueParams& p);
   [[noreturn]] static void worker_not_found(std::int64_t id);
   // trigger_run()'s statement on the caller's session (inside its transaction or alone).
   backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
@@ -210,6 +213,7 @@ class PostgresBackend final : public backend::Backend {
   Pool pool_;
   Executor exec_;
   StatementCache sql_;
+  LimitedQueues limited_;
   std::mutex listener_mu_;
   std::unique_ptr<Listener> listener_;  // GUARDED_BY(listener_mu_); started on first subscribe
 };

@@ -208,10 +208,16 @@ SELECT queue_id, 0, COUNT(*) FROM pgqrs_messages WHERE archived_at IS NOT NULL
 GROUP BY queue_id;
 )sql";
 
+// Postgres hot path (issues 14 and 17): nothing changes in the SQLite family's storage.
+constexpr char kMigrationHotPath[] = "-- Postgres only (pgqrs_lease_limited); nothing here.\n";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 5> kMigrationSql{kMigration1, kMigration2,
-                                                        kMigrationSchedules, kMigrationTraceContext,
-                                                        kMigrationArchivedCounts};
+constexpr std::array<std::string_view, 6> kMigrationSql{kMigration1,
+                                                        kMigration2,
+                                                        kMigrationSchedules,
+                                                        kMigrationTraceContext,
+                                                        kMigrationArchivedCounts,
+                                                        kMigrationHotPath};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
