@@ -17,12 +17,14 @@ std::string step_label(const detail::RunState& s, std::string_view name) {
   return "step '" + std::string(name) + "' of run " + std::to_string(s.run_id);
 }
 
+// The stored row of a step whose outcome is being recorded. A step this execution started
+// whose row is missing lost its lazily durable start (B4) in a database crash: the start is
+// written again. Otherwise a missing row is a handler bug (ValidationError).
 StepRecord require_step(detail::RunState& s, std::string_view name) {
   auto step = s.store->backend->get_step(s.run_id, name);
-  if (!step) {
-    throw ValidationError(step_label(s, name) + " was never acquired (call acquire_step first)");
-  }
-  return *step;
+  if (step) return *step;
+  if (s.begun_steps.count(name) != 0) return s.store->backend->begin_step(s.run_id, name, s.now());
+  throw ValidationError(step_label(s, name) + " was never acquired (call acquire_step first)");
 }
 
 // A step boundary (before a step or a durable timer): the run must not be cancelling, and
@@ -205,6 +207,7 @@ StepResult Run::acquire_step(std::string_view name) {
     u.clear_error = true;
     be.update_step(s.run_id, name, u, now);
   }
+  s.begun_steps.emplace(name);
   trace_step_start(s, name, step.retry_count + 1);
   return StepResult{StepResult::Status::kExecute, json()};
 }
@@ -222,7 +225,13 @@ void Run::complete_step(std::string_view name, const json& output) {
     trace_step_end(s, name, nullptr);
     return;
   }
-  require_step(s, name);  // throws ValidationError if the step was never acquired
+  // Nothing applied: succeeded before (a no-op), never acquired (ValidationError), or a
+  // start lost in a database crash (B4: the row is written again, then the success).
+  const auto step = require_step(s, name);
+  if (step.status != WorkflowStatus::kSuccess &&
+      s.store->backend->update_step(s.run_id, name, u, s.now())) {
+    trace_step_end(s, name, nullptr);
+  }
 }
 
 void Run::fail_step(std::string_view name, const json& error) {

@@ -32,6 +32,10 @@ class Run::State {
   StepRetryPolicy workflow_policy;
   // Step names used in this execution (a name used twice is a ValidationError).
   std::set<std::string, std::less<>> used_steps;
+  // Steps this execution started (acquire_step answered kExecute). A backend may make the
+  // start's RUNNING row durable lazily (Postgres: decision B4), so a server crash can lose
+  // it; recording such a step's outcome recreates the row instead of calling it unacquired.
+  std::set<std::string, std::less<>> begun_steps;
   // Counts run.pause() calls in this execution; the n-th pause is the durable timer step
   // "pause:<n>", so a replay finds the same timer.
   int pause_count = 0;

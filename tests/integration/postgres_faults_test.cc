@@ -561,5 +561,56 @@ TEST(PostgresFaults, TerminatedConnectionsAndAServerRestartLoseNothing) {
             << " messages had an unknown enqueue outcome\n";
 }
 
+
+// Decision B4: a step's start (its RUNNING row) commits without waiting for the WAL flush, so
+// a database crash right after it may lose the row. The step's outcome must still be
+// recorded, durably, by the execution that started it.
+TEST(PostgresFaults, AStepWhoseStartWasLostInACrashIsStillRecorded) {
+  REQUIRE_SHARED_SERVER();
+  Schema schema(shared_dsn, "lazystart");
+  pgqrs::Store store = pgqrs::connect_with_config(ConfigFor(shared_dsn, schema.name()));
+  pgqrs::admin(store).install();
+  pgqrs::workflow().name("lazy").create(store);
+  const auto msg = pgqrs::workflow().name("lazy").trigger({{"n", 1}}).execute(store);
+  const std::int64_t id = pgqrs::run().message(msg).store(store).record().id;
+  pgqrs::Run run = pgqrs::run().id(id).store(store).execute();
+  run.start();
+  PgAdmin db(shared_dsn);
+  const std::string steps = "\"" + schema.name() + "\".pgqrs_workflow_steps";
+  const auto lose_start = [&](const std::string& step) {
+    db.Exec("DELETE FROM " + steps + " WHERE run_id = " + std::to_string(id) +
+            " AND step_name = '" + step + "'");
+  };
+
+  ASSERT_EQ(run.acquire_step("ok").status, pgqrs::StepResult::Status::kExecute);
+  lose_start("ok");
+  run.complete_step("ok", 42);
+  EXPECT_EQ(db.Value("SELECT status || ' ' || output::text FROM " + steps +
+                     " WHERE run_id = " + std::to_string(id) + " AND step_name = 'ok'"),
+            "SUCCESS 42");
+
+  ASSERT_EQ(run.acquire_step("bad").status, pgqrs::StepResult::Status::kExecute);
+  lose_start("bad");
+  run.fail_step("bad", {{"message", "boom"}});
+  EXPECT_EQ(db.Value("SELECT status FROM " + steps + " WHERE run_id = " + std::to_string(id) +
+                     " AND step_name = 'bad'"),
+            "ERROR");
+
+  // A step this execution never started is still a handler bug, not silently created.
+  EXPECT_THROW(run.complete_step("never", 1), pgqrs::ValidationError);
+
+  // The lazy commit is the start's own: the pooled connection it ran on still commits
+  // synchronously afterwards (one connection, so the same one answers).
+  pgqrs::Config one = ConfigFor(shared_dsn, schema.name());
+  one.max_connections = 1;
+  pgqrs::Store single = pgqrs::connect_with_config(one);
+  pgqrs::Run again = pgqrs::run().id(id).store(single).execute();
+  ASSERT_EQ(again.acquire_step("next").status, pgqrs::StepResult::Status::kExecute);
+  auto tx = pgqrs::postgres::begin(single);
+  const auto shown = tx.execute("SHOW synchronous_commit");
+  ASSERT_EQ(shown.rows.size(), 1u);
+  EXPECT_EQ(shown.rows[0][0], std::optional<std::string>("on"));
+}
+
 }  // namespace
 }  // namespace pgqrs_test

@@ -174,9 +174,13 @@ constexpr char kRunExists[] = "SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_r
 // begin_step_at_boundary: $1 run, $2 step name, $3 message (0 = no lease to check), $4 worker,
 // $5 now. The boundary (kRunBoundary's two values) gates the insert; the step row (inserted
 // or existing; all NULL when refused) comes first, then the run status and lease_held.
+// The statement commits without waiting for its WAL flush (synchronous_commit off for this
+// transaction only, decision B4): the RUNNING row only says a step started; the step's
+// outcome is committed durably, and flushes this start with it.
 constexpr char kBeginStepAtBoundary[] = R"sql(
 WITH b AS (
   SELECT (SELECT status FROM {s}.pgqrs_workflow_runs WHERE id = $1) AS status,
+         set_config('synchronous_commit', 'off', true) AS lazy_commit,
          ($3 = 0 OR EXISTS (SELECT 1 FROM {s}.pgqrs_messages
                             WHERE id = $3 AND coalesce(consumer_worker_id, 0) = $4 AND vt > $5
                               AND coalesce(archived_at, dead_at) IS NULL)) AS lease_held),
