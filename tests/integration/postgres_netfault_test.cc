@@ -84,6 +84,15 @@ class NetFault : public ::testing::TestWithParam<std::string> {
     direct_ = std::make_unique<pgqrs::Store>(pgqrs::connect_with_config(Direct(), clock_));
     pgqrs::admin(*direct_).install();
     direct_->queue("q");
+    // One connection through the proxy with a generous connect timeout first: PgBouncer
+    // opens its server connection on the first client's first query, which on a loaded
+    // machine can take longer than the 2 s the tests give a connect. The timeouts under
+    // test are then not spent on that cold start (CI failure of 2026-12-04).
+    pgqrs::Config warm = Proxied();
+    warm.connect_timeout_seconds = 20;
+    warm.connection_timeout_seconds = 30;
+    warm.statement_timeout_seconds = 20;
+    (void)pgqrs::admin(pgqrs::connect_with_config(warm, clock_)).verify();
   }
   void TearDown() override {
     proxy_.reset();
