@@ -199,6 +199,17 @@ class Run {
   // QUEUED|RUNNING|PAUSED -> CANCELLING; false (nothing changed) for a finished run.
   bool cancel();
 
+  // Safe upgrades (docs/workflows.md, "Safe upgrades"): guard a code change with
+  //   if (run.patched("fix-rounding")) { new path } else { old path }
+  // True when the run reaches this point for the first time on code that has the patch
+  // (no step the run recorded lies beyond it), false when an execution on older code had
+  // already gone past it (the run recorded a step this execution has not reached yet), so
+  // a deployed fix never sends an in-flight run down a path its history does not match.
+  // The answer is recorded as the step "patch:<name>": every later execution gets the
+  // same one. ValidationError for an empty or invalid name; the step boundary errors of
+  // acquire_step (CancelledError, ConflictError when the lease was lost).
+  bool patched(std::string_view name);
+
   // Driving a run by hand (a Run from RunBuilder::execute(), outside a workflow worker; the
   // Python bindings' Run.start/success/fail). A workflow worker does all three itself: on a
   // Run it hands to a handler, start() is a no-op (the run is RUNNING) and complete()/fail()

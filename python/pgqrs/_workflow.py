@@ -427,6 +427,14 @@ class Run:
         due, later executions pass straight on."""
         await _aio.call(self._native.sleep, name, _millis(seconds, "seconds"))
 
+    async def patched(self, name: str) -> bool:
+        """Safe upgrades: ``if await ctx.patched("fix-x"): new code else: old code``. True
+        when the run reaches this point for the first time on code that has the patch,
+        False when it had already gone past it on older code (it recorded a step this
+        execution has not reached yet). The answer is recorded (step ``patch:<name>``), so
+        every later execution gets the same one. ValidationError for an empty name."""
+        return await _aio.call(self._native.patched, name)
+
     def __repr__(self) -> str:
         return f"Run(id={self.id()})"
 

@@ -132,6 +132,9 @@ void bind_run(nb::module_& m) {
       .def(
           "sleep",
           [](R& r, const std::string& name, std::int64_t ms) { pgqrs::sleep(r, name, Millis(ms)); },
+          nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "patched", [](R& r, const std::string& name) { return r.patched(name); },
           nb::call_guard<nb::gil_scoped_release>());
 }
 

@@ -69,6 +69,7 @@ void durable_timer(detail::RunState& s, const std::string& name, std::chrono::mi
   auto& be = *s.store->backend;
   auto now = s.now();
   auto step = begin_step_at_boundary(s, name, now);
+  s.reached_steps.insert(name);
   if (step.status == WorkflowStatus::kSuccess) return;
   TimePoint wake;
   if (step.status == WorkflowStatus::kPaused && step.retry_at) {
@@ -182,6 +183,7 @@ StepResult Run::acquire_step(std::string_view name) {
   const auto now = s.now();
   auto step = begin_step_at_boundary(s, name, now);
   if (worker_driven) s.used_steps.emplace(name);
+  s.reached_steps.emplace(name);
   switch (step.status) {
     case WorkflowStatus::kSuccess:
       return StepResult{StepResult::Status::kSkipped, step.output.value_or(json())};

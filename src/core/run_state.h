@@ -36,6 +36,9 @@ class Run::State {
   // start's RUNNING row durable lazily (Postgres: decision B4), so a server crash can lose
   // it; recording such a step's outcome recreates the row instead of calling it unacquired.
   std::set<std::string, std::less<>> begun_steps;
+  // Every step this execution reached (acquired or replayed, durable timers included): a
+  // stored step not in it was recorded beyond this execution's position (Run::patched).
+  std::set<std::string, std::less<>> reached_steps;
   // Counts run.pause() calls in this execution; the n-th pause is the durable timer step
   // "pause:<n>", so a replay finds the same timer.
   int pause_count = 0;
