@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "json_arg.h"
 #include "output.h"
+#include "records_json.h"
 
 namespace pgqrs::cli {
 namespace {
@@ -19,38 +20,6 @@ constexpr std::size_t kShownFireTimes = 5;
 std::string every_text(const std::optional<Duration>& every) {
   if (!every) return "-";
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*every).count()) + "s";
-}
-
-nlohmann::json schedule_json(const ScheduleRecord& s, std::size_t upcoming) {
-  nlohmann::json j = {
-      {"id", s.id},
-      {"name", s.name},
-      {"cron", s.cron ? nlohmann::json(*s.cron) : nlohmann::json(nullptr)},
-      {"every_seconds",
-       s.every ? nlohmann::json(std::chrono::duration_cast<std::chrono::seconds>(*s.every).count())
-               : nlohmann::json(nullptr)},
-      {"time_zone", s.time_zone},
-      {"target_kind", s.target_kind == ScheduleTarget::kQueue ? "queue" : "workflow"},
-      {"target", s.target},
-      {"payload", s.payload},
-      {"catch_up", to_string(s.catch_up)},
-      {"paused", s.paused},
-      {"next_fire_at",
-       s.paused ? nlohmann::json(nullptr) : nlohmann::json(format_time(s.next_fire_at))},
-      {"last_fire_at",
-       s.last_fire_at ? nlohmann::json(format_time(*s.last_fire_at)) : nlohmann::json(nullptr)},
-      {"created_at", format_time(s.created_at)},
-  };
-  if (upcoming > 0) {
-    nlohmann::json next = nlohmann::json::array();
-    if (!s.paused) {
-      // From the stored next tick on (it is due now when next_fire_at <= now).
-      const TimePoint from = s.next_fire_at - std::chrono::microseconds(1);
-      for (TimePoint t : upcoming_fire_times(s, from, upcoming)) next.push_back(format_time(t));
-    }
-    j["upcoming"] = next;
-  }
-  return j;
 }
 
 Fields schedule_fields(const ScheduleRecord& s) {
@@ -80,7 +49,7 @@ Fields schedule_fields(const ScheduleRecord& s) {
 void print_one(Context& ctx, const ScheduleRecord& s, const std::string& verb) {
   Output out = ctx.output();
   if (out.json()) {
-    out.print_json(schedule_json(s, kShownFireTimes));
+    out.print_json(to_json(s, kShownFireTimes));
   } else if (verb.empty()) {
     out.print_fields(schedule_fields(s));
   } else {
@@ -159,7 +128,7 @@ void register_schedule_commands(CLI::App& app, Context& ctx) {
     Output out = ctx.output();
     if (out.json()) {
       nlohmann::json j = nlohmann::json::array();
-      for (const auto& s : all) j.push_back(schedule_json(s, 0));
+      for (const auto& s : all) j.push_back(to_json(s, 0));
       out.print_json(j);
       return;
     }

@@ -141,4 +141,37 @@ json to_json(const StepRecord& s) {
           {"updated_at", format_time(s.updated_at)}};
 }
 
+json to_json(const ScheduleRecord& s, std::size_t upcoming) {
+  json j = {
+      {"id", s.id},
+      {"name", s.name},
+      {"cron", s.cron ? json(*s.cron) : json(nullptr)},
+      {"every_seconds",
+       s.every ? json(std::chrono::duration_cast<std::chrono::seconds>(*s.every).count())
+               : json(nullptr)},
+      {"time_zone", s.time_zone},
+      {"target_kind", s.target_kind == ScheduleTarget::kQueue ? "queue" : "workflow"},
+      {"target", s.target},
+      {"payload", s.payload},
+      {"catch_up", to_string(s.catch_up)},
+      {"paused", s.paused},
+      {"next_fire_at",
+       s.paused ? json(nullptr) : json(format_time(s.next_fire_at))},
+      {"last_fire_at",
+       s.last_fire_at ? json(format_time(*s.last_fire_at)) : json(nullptr)},
+      {"created_at", format_time(s.created_at)},
+  };
+  if (upcoming > 0) {
+    json next = json::array();
+    if (!s.paused) {
+      // From the stored next tick on (it is due now when next_fire_at <= now).
+      const TimePoint from = s.next_fire_at - std::chrono::microseconds(1);
+      for (TimePoint t : upcoming_fire_times(s, from, upcoming)) next.push_back(format_time(t));
+    }
+    j["upcoming"] = next;
+  }
+  return j;
+}
+
+
 }  // namespace pgqrs::cli

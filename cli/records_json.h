@@ -20,6 +20,9 @@ nlohmann::json to_json(const SchemaInfo& s);
 nlohmann::json to_json(const WorkflowRecord& w);
 nlohmann::json to_json(const RunRecord& r);
 nlohmann::json to_json(const StepRecord& s);
+// A schedule; with `upcoming` > 0 also its next `upcoming` fire times ("upcoming", empty
+// while paused).
+nlohmann::json to_json(const ScheduleRecord& s, std::size_t upcoming = 0);
 
 // A JSON array of to_json(item) for each item.
 template <typename T>

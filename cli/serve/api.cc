@@ -3,6 +3,8 @@
 #include <charconv>
 #include <optional>
 
+#include "pgqrs/fork.h"
+#include "pgqrs/schedule.h"
 #include "records_json.h"
 
 namespace pgqrs::cli::serve {
@@ -161,6 +163,76 @@ json Api::run(std::string_view id) const {
   } catch (const ValidationError&) {
     throw HttpError(404, "run_not_found", "run " + std::to_string(rid) + " not found");
   }
+}
+
+// Schedules with their next fire times and how late each is (the /metrics lag).
+json Api::schedules() const {
+  constexpr std::size_t kShownFireTimes = 3;
+  return not_found_as_404([&] {
+    const Store& store = admin_.store();
+    const TimePoint now = store.clock().now();
+    json out = json::array();
+    for (const auto& s : list_schedules(store)) {
+      json j = to_json(s, kShownFireTimes);
+      j["lag_seconds"] = std::chrono::duration<double>(schedule_lag(s, now)).count();
+      out.push_back(std::move(j));
+    }
+    return out;
+  });
+}
+
+namespace {
+
+// A schedule action: 404 for an unknown schedule (the library's ValidationError), 400 for a
+// malformed name.
+template <typename F>
+json schedule_action(const Admin& admin, std::string_view name, F&& f) {
+  bool exists = false;
+  for (const auto& s : list_schedules(admin.store())) exists = exists || s.name == name;
+  if (!exists) {
+    throw HttpError(404, "schedule_not_found", "schedule '" + std::string(name.substr(0, 100)) +
+                                                   "' does not exist");
+  }
+  return not_found_as_404([&] { return to_json(f(), 3); });
+}
+
+}  // namespace
+
+json Api::pause_schedule(std::string_view name) const {
+  return schedule_action(admin_, name, [&] { return pgqrs::pause_schedule(admin_.store(), name); });
+}
+
+json Api::resume_schedule(std::string_view name) const {
+  return schedule_action(admin_, name,
+                         [&] { return pgqrs::resume_schedule(admin_.store(), name); });
+}
+
+// The new run of a rerun or fork: its id and message.
+static json new_run_json(const Admin& admin, const QueueMessage& m) {
+  const auto record = run().message(m).store(admin.store()).record();
+  return {{"run_id", record.id}, {"message_id", m.id}};
+}
+
+json Api::rerun_run(std::string_view id) const {
+  const std::int64_t rid = parse_id(id, "run id");
+  try {
+    admin_.get_run(rid);
+  } catch (const ValidationError&) {
+    throw HttpError(404, "run_not_found", "run " + std::to_string(rid) + " not found");
+  }
+  return not_found_as_404([&] { return new_run_json(admin_, rerun(admin_.store(), rid)); });
+}
+
+json Api::fork_run(std::string_view id, std::string_view from_step) const {
+  const std::int64_t rid = parse_id(id, "run id");
+  try {
+    admin_.get_run(rid);
+  } catch (const ValidationError&) {
+    throw HttpError(404, "run_not_found", "run " + std::to_string(rid) + " not found");
+  }
+  // A step that is not the run's: 400 naming the run's steps (the library's message).
+  return not_found_as_404(
+      [&] { return new_run_json(admin_, fork(admin_.store(), rid, from_step)); });
 }
 
 json Api::replay_dead_letter(std::string_view id) const {

@@ -53,10 +53,16 @@ class Api {
   nlohmann::json workflows() const;                                            // /api/workflows
   nlohmann::json runs(const Query& q) const;                                   // /api/runs
   nlohmann::json run(std::string_view id) const;                               // /api/runs/{id}
+  nlohmann::json schedules() const;                                            // /api/schedules
 
   // POST actions (the HTTP layer checks --allow-actions, the token and the CSRF token).
   nlohmann::json replay_dead_letter(std::string_view id) const;  // /api/dead-letters/{id}/replay
   nlohmann::json cancel_run(std::string_view id) const;          // /api/runs/{id}/cancel
+  nlohmann::json rerun_run(std::string_view id) const;  // /api/runs/{id}/rerun
+  // /api/runs/{id}/fork with {"from_step": name}.
+  nlohmann::json fork_run(std::string_view id, std::string_view from_step) const;
+  nlohmann::json pause_schedule(std::string_view name) const;   // /api/schedules/{name}/pause
+  nlohmann::json resume_schedule(std::string_view name) const;  // /api/schedules/{name}/resume
   // /api/queues/{name}/purge; `confirm` must repeat the queue name.
   nlohmann::json purge_queue(std::string_view name, std::string_view confirm) const;
 

@@ -32,8 +32,9 @@ constexpr char kCsp[] =
 
 // The single-page shell serves every dashboard URL; app.js renders by location.pathname.
 // Add a page (e.g. schedules) here and in app.js's `pages` table.
-constexpr const char* kPageRoutes[] = {"/",        "/queues", "/queues/([^/]+)", "/dead-letters",
-                                       "/workers", "/runs",   "/runs/([^/]+)"};
+constexpr const char* kPageRoutes[] = {"/",     "/queues",       "/queues/([^/]+)",
+                                       "/dead-letters", "/workers", "/runs",
+                                       "/runs/([^/]+)", "/schedules"};
 
 void set_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -245,6 +246,8 @@ struct DashboardServer::Impl {
                MetricsInput in;
                in.queues = admin.all_queues_metrics();
                in.activity = admin.activity_metrics();
+               in.schedules = list_schedules(admin.store());
+               in.now = admin.store().clock().now();
                in.scrape_duration = std::chrono::duration_cast<std::chrono::microseconds>(
                    std::chrono::steady_clock::now() - started);
                res.set_content(render_metrics(in), "text/plain; version=0.0.4; charset=utf-8");
@@ -273,6 +276,24 @@ struct DashboardServer::Impl {
     get_json("/api/runs/([^/]+)",
              [this](const httplib::Request& req) { return api.run(req.matches[1].str()); });
 
+    get_json("/api/schedules", [this](const httplib::Request&) { return api.schedules(); });
+
+    post_action("/api/runs/([^/]+)/rerun", [this](const httplib::Request& req) {
+      return api.rerun_run(req.matches[1].str());
+    });
+    post_action("/api/runs/([^/]+)/fork", [this](const httplib::Request& req) {
+      const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+      if (!body.is_object() || !body.contains("from_step") || !body["from_step"].is_string()) {
+        throw HttpError(400, "bad_body", R"(body must be JSON {"from_step": "<step name>"})");
+      }
+      return api.fork_run(req.matches[1].str(), body["from_step"].get<std::string>());
+    });
+    post_action("/api/schedules/([^/]+)/pause", [this](const httplib::Request& req) {
+      return api.pause_schedule(req.matches[1].str());
+    });
+    post_action("/api/schedules/([^/]+)/resume", [this](const httplib::Request& req) {
+      return api.resume_schedule(req.matches[1].str());
+    });
     post_action("/api/dead-letters/([^/]+)/replay", [this](const httplib::Request& req) {
       return api.replay_dead_letter(req.matches[1].str());
     });

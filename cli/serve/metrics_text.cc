@@ -121,6 +121,18 @@ std::string render_metrics(const MetricsInput& in) {
     w.sample("pgqrs_workflow_step_retries", {{"workflow", c.workflow_name}}, c.retries);
   }
 
+  w.family("pgqrs_schedule_lag_seconds", "gauge",
+           "Seconds since the schedule's next tick was due and not yet fired (0 when none is "
+           "due, and while paused).");
+  for (const auto& s : in.schedules) {
+    const auto lag = std::chrono::duration_cast<std::chrono::milliseconds>(schedule_lag(s, in.now));
+    w.sample("pgqrs_schedule_lag_seconds", {{"schedule", s.name}}, seconds(lag));
+  }
+  w.family("pgqrs_schedule_paused", "gauge", "1 while the schedule is paused, else 0.");
+  for (const auto& s : in.schedules) {
+    w.sample("pgqrs_schedule_paused", {{"schedule", s.name}}, s.paused ? "1" : "0");
+  }
+
   w.family("pgqrs_scrape_duration_seconds", "gauge", "Time spent reading these numbers.");
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(in.scrape_duration.count()) / 1e6);

@@ -17,6 +17,8 @@ namespace pgqrs::cli::serve {
 struct MetricsInput {
   std::vector<QueueMetrics> queues;
   ActivityMetrics activity;
+  std::vector<ScheduleRecord> schedules;
+  TimePoint now;  // the store's clock when the schedules were read (their lag)
   std::chrono::microseconds scrape_duration{0};  // how long reading the numbers took
 };
 

@@ -101,6 +101,9 @@ ScheduleRecord resume_schedule(const Store& store, std::string_view name);
 bool remove_schedule(const Store& store, std::string_view name);
 // The next `n` fire times after `after` (a preview; does not touch the store).
 std::vector<TimePoint> upcoming_fire_times(const ScheduleRecord& s, TimePoint after, std::size_t n);
+// How late the schedule is at `now`: now - next_fire_at when its next tick is due and not
+// yet fired, zero otherwise (and while paused: a paused schedule skips its ticks).
+Duration schedule_lag(const ScheduleRecord& s, TimePoint now);
 
 // Fires every due schedule now (the store's clock), regardless of the check interval.
 // Returns the number of ticks this call fired (0 when another process claimed them first).

@@ -197,4 +197,9 @@ std::size_t fire_due(const Store& store) {
 }
 
 }  // namespace core
+Duration schedule_lag(const ScheduleRecord& s, TimePoint now) {
+  if (s.paused || s.next_fire_at > now) return Duration::zero();
+  return std::chrono::duration_cast<Duration>(now - s.next_fire_at);
+}
+
 }  // namespace pgqrs

@@ -351,6 +351,82 @@ TEST_P(ServeTest, ReplayDeadLetterAndCancelRunActions) {
             "run_not_found");
 }
 
+TEST_P(ServeTest, SchedulesPageDataLagMetricAndPauseResumeActions) {
+  store().queue("reports");
+  pgqrs::schedule("nightly").every(60s).enqueue_to("reports", json{{"kind", "nightly"}}).create(store());
+  pgqrs::schedule("quiet").cron("0 3 * * *").enqueue_to("reports").create(store());
+  pgqrs::pause_schedule(store(), "quiet");
+  // Nothing fires the schedules here, so "nightly" falls 90 s behind on the engine clock.
+  Advance(150s);
+  StartServer(WithActions());
+
+  const json list = GetJson("/api/schedules");
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.size(), 2u);
+  const auto by_name = [&](const std::string& name) {
+    for (const auto& s : list) if (s["name"] == name) return s;
+    ADD_FAILURE() << "no schedule " << name << " in " << list.dump();
+    return json();
+  };
+  const json nightly = by_name("nightly");
+  EXPECT_EQ(nightly["every_seconds"], 60);
+  EXPECT_EQ(nightly["target"], "reports");
+  EXPECT_EQ(nightly["paused"], false);
+  EXPECT_NEAR(nightly["lag_seconds"].get<double>(), 90.0, 0.01);
+  EXPECT_EQ(nightly["upcoming"].size(), 3u);
+  const json quiet = by_name("quiet");
+  EXPECT_EQ(quiet["paused"], true);
+  EXPECT_EQ(quiet["lag_seconds"], 0.0) << "a paused schedule is never late";
+  EXPECT_TRUE(quiet["upcoming"].empty());
+
+  const std::string metrics = Metrics();
+  EXPECT_NE(metrics.find("pgqrs_schedule_lag_seconds{schedule=\"nightly\"} 90.000\n"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("pgqrs_schedule_lag_seconds{schedule=\"quiet\"} 0.000\n"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("pgqrs_schedule_paused{schedule=\"quiet\"} 1\n"), std::string::npos);
+
+  EXPECT_EQ(PostJson("/api/schedules/quiet/resume", json::object(), 200, Csrf())["paused"], false);
+  EXPECT_FALSE(pgqrs::get_schedule(store(), "quiet").paused);
+  EXPECT_EQ(PostJson("/api/schedules/nightly/pause", json::object(), 200, Csrf())["paused"], true);
+  EXPECT_TRUE(pgqrs::get_schedule(store(), "nightly").paused);
+  EXPECT_EQ(ErrorCode(PostJson("/api/schedules/nope/pause", json::object(), 404, Csrf())),
+            "schedule_not_found");
+  EXPECT_EQ(GetJson("/api/schedules").size(), 2u) << "the server keeps serving";
+}
+
+TEST_P(ServeTest, RerunAndForkActionsStartNewRuns) {
+  const auto run_id = RunWithRetries("billing", 0, WorkflowStatus::kError);
+  StartServer(WithActions());
+  const std::string base = "/api/runs/" + std::to_string(run_id);
+
+  const json rerun = PostJson(base + "/rerun", json::object(), 200, Csrf());
+  ASSERT_TRUE(rerun.contains("run_id")) << rerun.dump();
+  EXPECT_NE(rerun["run_id"], run_id);
+  EXPECT_EQ(Status(rerun["run_id"].get<std::int64_t>()), WorkflowStatus::kQueued);
+  EXPECT_TRUE(ListSteps(store(), rerun["run_id"].get<std::int64_t>()).empty())
+      << "a rerun copies no step";
+
+  const json forked = PostJson(base + "/fork", json{{"from_step", "fetch"}}, 200, Csrf());
+  ASSERT_TRUE(forked.contains("run_id")) << forked.dump();
+  EXPECT_EQ(GetJson("/api/runs/" + std::to_string(forked["run_id"].get<std::int64_t>()))["status"],
+            "QUEUED");
+
+  EXPECT_EQ(ErrorCode(PostJson(base + "/fork", json{{"from_step", "refund"}}, 400, Csrf())),
+            "validation");
+  EXPECT_EQ(ErrorCode(PostJson(base + "/fork", json{{"step", "fetch"}}, 400, Csrf())), "bad_body");
+  EXPECT_EQ(ErrorCode(PostJson("/api/runs/777777/rerun", json::object(), 404, Csrf())),
+            "run_not_found");
+  EXPECT_EQ(ErrorCode(PostJson("/api/runs/x1/fork", json{{"from_step", "fetch"}}, 400, Csrf())),
+            "bad_id");
+  // Without --allow-actions both are refused.
+  StopServer();
+  StartServer();
+  EXPECT_EQ(ErrorCode(PostJson(base + "/rerun", json::object(), 403, Csrf())), "actions_disabled");
+  EXPECT_EQ(ErrorCode(PostJson("/api/schedules/x/pause", json::object(), 403, Csrf())),
+            "actions_disabled");
+}
+
 TEST_P(ServeTest, TokenIsCheckedOnEveryRequest) {
   MakeQueue("jobs");
   ServeOptions options;
