@@ -98,6 +98,11 @@ int main(int argc, char** argv) {
     at.fail_step("transform", json{{"message", "column <b>amount</b> is missing"}});
     at.fail(json{{"message", "transform failed"}});
   }
+  // Schedules: one active (never fired here), one paused.
+  pgqrs::schedule("nightly-report").cron("0 3 * * *").enqueue_to("reports", json{{"report", "nightly"}}).create(store);
+  pgqrs::schedule("hourly-sync").every(3600s).trigger("etl", json{{"day", "today"}}).create(store);
+  pgqrs::pause_schedule(store, "hourly-sync");
+
   const auto queued = trigger(store, "report", json{{"kind", "monthly"}});
   const auto running = trigger(store, "report", json{{"kind", "daily"}});
   pgqrs::run().id(running).store(store).execute().start();

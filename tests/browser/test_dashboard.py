@@ -90,6 +90,14 @@ def test_every_page_loads_and_shows_the_database(database, serve, browser):
     open_page(browser, server.url + "/runs")
     screenshot(browser, f"runs-{database.backend}")
 
+    # Schedules: what the API holds, paused or active, next fire times.
+    assert open_page(browser, server.url + "/schedules") == []
+    api_schedules = server.api("/api/schedules")
+    assert cells(browser, "schedules", 0) == [s["name"] for s in api_schedules] == ["hourly-sync", "nightly-report"]
+    assert cells(browser, "schedules", 4) == ["paused", "active"]
+    assert cells(browser, "schedules", 5)[1] == ", ".join(api_schedules[1]["upcoming"])
+    screenshot(browser, f"schedules-{database.backend}")
+
     # A run's step timeline: steps, attempts (retries + 1), errors.
     assert open_page(browser, server.url + f"/runs/{ids['run_success']}") == []
     steps = server.api(f"/api/runs/{ids['run_success']}")["steps"]
@@ -115,6 +123,10 @@ def test_actions_are_refused_without_allow_actions(database, serve, browser):
     server = serve(database)
     assert open_page(browser, server.url + "/dead-letters") == []
     assert browser.find_elements(By.CSS_SELECTOR, "[data-testid^=replay-]") == []
+    assert open_page(browser, server.url + f"/runs/{database.ids['run_error']}") == []
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="rerun-run"], [data-testid="fork-run"]') == []
+    assert open_page(browser, server.url + "/schedules") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid^=pause-], [data-testid^=resume-]") == []
     # Even a page script with the CSRF token cannot act.
     result = browser.execute_async_script("""
         const done = arguments[arguments.length - 1];
@@ -147,6 +159,29 @@ def test_actions_work_with_allow_actions(database, serve, browser):
     wait_until(browser, 
         lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="run-status"]').text == "CANCELLING")
     assert server.api(f"/api/runs/{ids['run_queued']}")["status"] == "CANCELLING"
+
+    # Schedules: pause the active one.
+    assert open_page(browser, server.url + "/schedules") == []
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="pause-nightly-report"]').click()
+    wait_until(browser, lambda d: cells(d, "schedules", 4) == ["paused", "paused"])
+    assert [s["paused"] for s in server.api("/api/schedules")] == [True, True]
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="resume-hourly-sync"]').click()
+    wait_until(browser, lambda d: cells(d, "schedules", 4) == ["active", "paused"])
+
+    # Rerun and fork the failed run: each starts a new run, linked from the page.
+    assert open_page(browser, server.url + f"/runs/{ids['run_error']}") == []
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="fork-step"] option[value="transform"]').click()
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="fork-run"]').click()
+    wait_until(browser, lambda d: "forked as run" in d.find_element(By.CSS_SELECTOR, '[data-testid="new-run"]').text)
+    forked = int(browser.find_element(By.CSS_SELECTOR, '[data-testid="new-run"] a').text.split()[-1])
+    assert server.api(f"/api/runs/{forked}")["status"] == "QUEUED"
+    assert [s["step_name"] for s in server.api(f"/api/runs/{forked}")["steps"]] == ["extract"], \
+        "the fork copies the step before 'transform'"
+    screenshot(browser, f"run-actions-{database.backend}")
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="rerun-run"]').click()
+    wait_until(browser, lambda d: "started run" in d.find_element(By.CSS_SELECTOR, '[data-testid="new-run"]').text)
+    rerun = int(browser.find_element(By.CSS_SELECTOR, '[data-testid="new-run"] a').text.split()[-1])
+    assert rerun != forked and server.api(f"/api/runs/{rerun}")["steps"] == []
 
     # Purge needs the queue name typed in.
     assert open_page(browser, server.url + "/queues/emails") == []

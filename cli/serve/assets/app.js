@@ -83,6 +83,21 @@ function actionButton(label, testid, run, danger) {
   return btn;
 }
 
+// An action whose result is shown in place (`done(result)`), without re-rendering the page.
+function actionButtonNoRender(label, testid, run, done) {
+  const btn = el("button", { "data-testid": testid }, label);
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    try {
+      done(await run());
+    } catch (err) {
+      btn.after(el("span", { class: "error", "data-testid": "action-error" }, " " + err.message));
+    }
+    btn.disabled = false;
+  });
+  return btn;
+}
+
 // ---- pages -------------------------------------------------------------------------------
 function recordSample(queues) {
   const t = Date.now();
@@ -229,12 +244,43 @@ async function runPage(id) {
   if (state.session.actions_allowed && !final) {
     parts.push(el("p", {}, actionButton("Cancel run", "cancel-run", () => action(`/api/runs/${run.id}/cancel`), true)));
   }
+  if (state.session.actions_allowed) {
+    // Rerun from the start, or fork from a step (the steps before it are copied, not run).
+    const created = el("span", { "data-testid": "new-run" });
+    const started = (label) => (r) => created.replaceChildren(" ", label, " ", link("/runs/" + r.run_id, "run " + r.run_id));
+    const rerun = actionButtonNoRender("Rerun", "rerun-run", () => action(`/api/runs/${run.id}/rerun`), started("started"));
+    const from = el("select", { "data-testid": "fork-step" }, run.steps.map((s) => el("option", { value: s.step_name }, s.step_name)));
+    const fork = actionButtonNoRender("Fork from step", "fork-run", () => action(`/api/runs/${run.id}/fork`, { from_step: from.value }), started("forked as"));
+    fork.disabled = run.steps.length === 0;
+    parts.push(el("p", {}, rerun, " ", from, " ", fork, created));
+  }
   parts.push(el("h2", {}, "Steps"),
     table(["Step", "Status", "Attempts", "Duration", "Timeline", "Error"], rows, "steps"),
     el("h2", {}, "Input"), pretty(run.input),
     el("h2", {}, "Output"), pretty(run.output),
     el("h2", {}, "Error"), pretty(run.error));
   setMain(...parts);
+}
+
+async function schedulesPage() {
+  const schedules = await api("/api/schedules");
+  const allowed = state.session.actions_allowed;
+  const rows = schedules.map((s) => el("tr", { "data-schedule": s.name },
+    el("td", {}, s.name),
+    el("td", {}, s.cron !== null ? s.cron : "every " + s.every_seconds + " s"),
+    el("td", {}, s.time_zone),
+    el("td", {}, s.target_kind + " " + s.target),
+    el("td", { "data-testid": "schedule-state" }, s.paused ? "paused" : "active"),
+    el("td", {}, s.upcoming.length ? s.upcoming.join(", ") : "—"),
+    el("td", {}, s.last_fire_at || "—"),
+    el("td", { class: "num", "data-testid": "schedule-lag" }, s.lag_seconds.toFixed(1) + " s"),
+    allowed ? el("td", {}, s.paused
+      ? actionButton("Resume", "resume-" + s.name, () => action(`/api/schedules/${encodeURIComponent(s.name)}/resume`))
+      : actionButton("Pause", "pause-" + s.name, () => action(`/api/schedules/${encodeURIComponent(s.name)}/pause`))) : null));
+  setMain(el("h1", {}, "Schedules"),
+    schedules.length === 0 ? el("p", { "data-testid": "empty" }, "No schedules.") : null,
+    table(["Name", "When", "Time zone", "Target", "State", "Next fires", "Last fired", "Lag"].concat(allowed ? ["Action"] : []),
+      rows, "schedules"));
 }
 
 // Path pattern -> page. Captured groups are passed decoded.
@@ -245,6 +291,7 @@ const pages = [
   { nav: "workers", re: /^\/workers$/, render: workersPage },
   { nav: "runs", re: /^\/runs$/, render: runsPage },
   { nav: "runs", re: /^\/runs\/([^/]+)$/, render: runPage },
+  { nav: "schedules", re: /^\/schedules$/, render: schedulesPage },
 ];
 
 async function render() {
