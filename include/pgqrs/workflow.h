@@ -206,7 +206,9 @@ class Run {
   // already gone past it (the run recorded a step this execution has not reached yet), so
   // a deployed fix never sends an in-flight run down a path its history does not match.
   // The answer is recorded as the step "patch:<name>": every later execution gets the
-  // same one. ValidationError for an empty or invalid name; the step boundary errors of
+  // same one. Like a step name, a patch name is used once per execution (a second call in a
+  // worker-driven execution is a ValidationError); guard each change with its own name.
+  // ValidationError for an empty or invalid name; the step boundary errors of
   // acquire_step (CancelledError, ConflictError when the lease was lost).
   bool patched(std::string_view name);
 
