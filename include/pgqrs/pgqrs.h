@@ -4,6 +4,7 @@
 #include "pgqrs/admin.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/config.h"
+#include "pgqrs/coordination.h"
 #include "pgqrs/dequeue.h"
 #include "pgqrs/enqueue.h"
 #include "pgqrs/fork.h"

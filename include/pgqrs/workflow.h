@@ -113,6 +113,7 @@ struct StepRetryPolicy {
 };
 
 class Run;
+class ChildRun;  // pgqrs/coordination.h
 using WorkflowHandler = std::function<json(Run& run, const json& input)>;
 
 // A workflow definition: a name (also the name of its queue) and a handler.
@@ -212,6 +213,35 @@ class Run {
   // acquire_step (CancelledError, ConflictError when the lease was lost).
   bool patched(std::string_view name);
 
+  // ---- Workflows that talk (pgqrs/coordination.h; docs/workflows.md). Each call below is
+  // recorded as a step named "<kind>:<n>" (n counts this execution's calls of that kind), so
+  // a replay returns what the first execution got and does nothing twice; like steps they
+  // are step boundaries (CancelledError, ConflictError when the lease was lost).
+  //
+  // The oldest unread message of `topic` sent to this run (pgqrs::send, Run::send), each
+  // message received once, in send order per topic (step "recv:<n>"). With none there the
+  // run waits durably: PausedError unwinds the handler, the run is PAUSED and its message
+  // deferred until a send wakes it or `timeout` passes on the engine's clock; then recv
+  // returns nullopt (recorded: a replay gets nullopt too). ValidationError for a bad topic
+  // or a negative timeout.
+  std::optional<json> recv(std::string_view topic, std::chrono::milliseconds timeout);
+  // Sends to run `run_id` exactly once (step "send:<n>"); returns the message id.
+  // ValidationError for an unknown run, a bad topic or a payload over the limit.
+  std::int64_t send(std::int64_t run_id, std::string_view topic, const json& payload);
+  // Publishes `value` as the latest value of event `key` (step "event:<n>"; pgqrs::get_event).
+  void set_event(std::string_view key, const json& value);
+  // Appends to stream `key` (step "stream:<n>"), and ends it (step "stream-end:<n>"):
+  // pgqrs::StreamReader reads it. A stream also ends when the run finishes.
+  void write_stream(std::string_view key, const json& value);
+  void close_stream(std::string_view key);
+  // Starts a run of workflow `workflow` (registered) with `input` as a child of this run,
+  // exactly once (step "child:<n>": a replay gets the same child). ChildRun::result waits
+  // for it durably. Cancelling this run cancels its unfinished children.
+  ChildRun start_child(std::string_view workflow, const json& input);
+  // The outputs of `children`, in order, once all have finished (one durable wait); if one
+  // failed or was cancelled, ExecutionFailedError with the first such child's error.
+  std::vector<json> gather(const std::vector<ChildRun>& children);
+
   // Driving a run by hand (a Run from RunBuilder::execute(), outside a workflow worker; the
   // Python bindings' Run.start/success/fail). A workflow worker does all three itself: on a
   // Run it hands to a handler, start() is a no-op (the run is RUNNING) and complete()/fail()
@@ -237,6 +267,7 @@ class Run {
  private:
   friend struct RunAccess;
   friend class RunBuilder;
+  friend class ChildRun;
   friend void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration);
   explicit Run(std::shared_ptr<State> state) : state_(std::move(state)) {}
   std::shared_ptr<State> state_;

@@ -11,6 +11,8 @@
 //   WorkflowStore   workflow definitions, runs and steps                 (workflows.h)
 //   ScheduleStore   schedules and the claim of their ticks               (schedules.h)
 //   RetentionStore  bounded pruning of old rows, maintenance leases      (retention.h)
+//   CoordinationStore messages to runs, events and streams, child runs,
+//                   the durable wait                                     (coordination.h)
 // A NEW CAPABILITY (schedules, messages/events between runs, ...) is a new interface there,
 // added to Backend below and implemented once per backend family (the SQLite family serves
 // SQLite, Turso and S3; Postgres). Flow control extends QueueStore (queue options) and
@@ -36,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/capabilities/coordination.h"
 #include "backend/capabilities/messages.h"
 #include "backend/capabilities/metrics.h"
 #include "backend/capabilities/queues.h"
@@ -81,7 +84,8 @@ class Backend : public SchemaStore,
                 public MetricsStore,
                 public WorkflowStore,
                 public ScheduleStore,
-                public RetentionStore {
+                public RetentionStore,
+                public CoordinationStore {
  public:
   ~Backend() override = default;
   virtual std::string_view name() const = 0;  // "sqlite", "postgres", ...

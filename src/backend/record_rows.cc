@@ -8,9 +8,7 @@
 #include "pgqrs/error.h"
 
 namespace pgqrs::backend {
-namespace {
 
-// Column `col` parsed as JSON; nullopt when NULL. `what` names the row for the error.
 std::optional<json> optional_json(const RowReader& row, int col, const std::string& what) {
   if (row.is_null(col)) return std::nullopt;
   const std::string text = row.text(col);
@@ -20,6 +18,8 @@ std::optional<json> optional_json(const RowReader& row, int col, const std::stri
     throw SerializationError(what + " has a stored value that is not valid JSON: " + e.what());
   }
 }
+
+namespace {
 
 std::int32_t int32(const RowReader& row, int col) {
   return static_cast<std::int32_t>(row.int64(col));

@@ -99,6 +99,9 @@ WorkerInfo registered_worker(std::int64_t id, std::optional<std::int64_t> queue_
 // archived, dead, then the oldest pending message's visible-at time (NULL when none).
 // `now` is the time the counts describe (the age is measured from it, never negative).
 QueueMetrics read_queue_metrics(const RowReader& row, TimePoint now);
+// Column `col` parsed as JSON; nullopt when NULL. SerializationError naming `what` when the
+// stored text is not valid JSON.
+std::optional<json> optional_json(const RowReader& row, int col, const std::string& what);
 // A stored run/step status text; InternalError naming `what` when it is unknown.
 WorkflowStatus parse_stored_status(const std::string& text, const std::string& what);
 

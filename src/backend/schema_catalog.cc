@@ -30,13 +30,20 @@ constexpr std::array<std::string_view, 0> kStepHotPathTables{};
 // Archived counters (issue 16): per-queue archived totals, so scrapes are bounded.
 constexpr std::array<std::string_view, 1> kArchivedCountsTables{"pgqrs_archived_counts"};
 
-constexpr std::array<SchemaStep, 6> kSteps{{
+// Workflow coordination (issue 15): messages to runs, events and streams from runs; child
+// runs are pgqrs_workflow_runs rows with parent_run_id / parent_step set.
+constexpr std::array<std::string_view, 2> kCoordinationTables{"pgqrs_run_messages",
+                                                              "pgqrs_run_events"};
+
+constexpr std::array<SchemaStep, 7> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
     {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
     {3, "schedules and retention", kStepSchedulesTables},
     {4, "W3C trace context on messages (traceparent, tracestate)", kNoTables},
     {5, "per-queue archived counters", kArchivedCountsTables},
     {6, "postgres hot path: limited lease in one call", kStepHotPathTables},
+    {7, "workflow coordination: messages to runs, events, streams, child runs",
+     kCoordinationTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "core/run_transitions.h"
 #include "core/store_state.h"
 #include "core/validation.h"
 #include "core/worker_lifecycle.h"
@@ -235,7 +236,7 @@ std::vector<StepRecord> Admin::run_steps(std::int64_t run_id) const {
 }
 
 bool Admin::cancel_run(std::int64_t run_id) const {
-  auto applied = st(store_).backend->cancel_run(run_id, st(store_).now());
+  auto applied = core::cancel_run_tree(*st(store_).backend, run_id, st(store_).now());
   if (!applied) throw ValidationError("run " + std::to_string(run_id) + " not found");
   return *applied;
 }

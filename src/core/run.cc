@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/run_state.h"
+#include "core/run_transitions.h"
 #include "core/time_format.h"
 #include "core/tracer.h"
 #include "core/validation.h"
@@ -141,6 +142,30 @@ void trace_step_end(detail::RunState& s, std::string_view name, const json* erro
 }
 
 }  // namespace
+
+StepRecord detail::enter_step(RunState& s, const std::string& name) {
+  if (!s.used_steps.insert(name).second) {
+    throw ValidationError(step_label(s, name) + " is used twice in one execution");
+  }
+  auto step = begin_step_at_boundary(s, name, s.now());
+  s.reached_steps.insert(name);
+  return step;
+}
+
+std::string detail::next_call_step(RunState& s, std::string_view kind) {
+  auto it = s.call_counts.find(kind);
+  if (it == s.call_counts.end()) it = s.call_counts.emplace(std::string(kind), 0).first;
+  return std::string(kind) + ":" + std::to_string(++it->second);
+}
+
+void detail::suspend(RunState& s, backend::RunWait wait, TimePoint wake_at,
+                     const std::string& what) {
+  s.store->backend->pause_run(s.run_id, std::nullopt, s.now());
+  s.wake_at = wake_at;
+  s.wait = std::move(wait);
+  throw PausedError("run " + std::to_string(s.run_id) + " " + what + " (at the latest until " +
+                    core::format_time(wake_at) + ")");
+}
 
 void detail::check_lease(RunState& s) {
   if (s.message_id == 0) return;
@@ -314,7 +339,7 @@ bool Run::pause_run(std::string_view message, std::chrono::seconds resume_after)
 
 bool Run::cancel() {
   auto& s = *state_;
-  return s.store->backend->cancel_run(s.run_id, s.now()).value_or(false);
+  return core::cancel_run_tree(*s.store->backend, s.run_id, s.now()).value_or(false);
 }
 
 void sleep(Run& run, std::string_view name, std::chrono::milliseconds duration) {

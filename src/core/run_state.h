@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "backend/capabilities/coordination.h"
 #include "core/store_state.h"
 #include "pgqrs/tracing.h"
 #include "pgqrs/workflow.h"
@@ -44,6 +45,12 @@ class Run::State {
   int pause_count = 0;
   // When the run must be looked at again (set before PausedError / StepNotReadyError).
   std::optional<TimePoint> wake_at;
+  // Counts this execution's coordination calls by kind ("recv", "send", "event", "child",
+  // ...): the n-th call of a kind is the step "<kind>:<n>", so a replay finds the same step.
+  std::map<std::string, int, std::less<>> call_counts;
+  // Set with the PausedError of a wait (recv, a child's result): what ends it, so the worker
+  // defers the run's message with defer_waiting_run (backend/capabilities/coordination.h).
+  std::optional<backend::RunWait> wait;
   // Tracing (pgqrs/tracing.h): the run's queue (its workflow's name), the trace context of
   // its message (Run::trace_context), and the start time and attempt of each step executing
   // now (kept only while a trace hook is installed).
@@ -72,6 +79,19 @@ using RunState = Run::State;
 // message lease: not archived, leased to s.worker_id, vt in the future. A no-op when
 // s.message_id is 0.
 void check_lease(RunState& s);
+
+// A step boundary and the start of the engine-named step `name` (a coordination call): the
+// name must be new in this execution (ValidationError otherwise); then as acquire_step's
+// start (CancelledError, ConflictError) except that the row is returned as stored, whatever
+// its status, without moving it to RUNNING.
+StepRecord enter_step(RunState& s, const std::string& name);
+// "<kind>:<n>" for the n-th call of `kind` in this execution.
+std::string next_call_step(RunState& s, std::string_view kind);
+// Suspends the run until `wait` is satisfied or `wake_at`: the run becomes PAUSED, s.wait
+// and s.wake_at are set, and PausedError (saying `what` the run waits for) unwinds the
+// handler.
+[[noreturn]] void suspend(RunState& s, backend::RunWait wait, TimePoint wake_at,
+                          const std::string& what);
 
 }  // namespace detail
 }  // namespace pgqrs

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "backend/backend.h"
 #include "backend/capabilities/workflows.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/workflow.h"
@@ -22,5 +23,12 @@ std::optional<WorkflowStatus> finish_run(backend::WorkflowStore& runs, std::int6
                                          WorkflowStatus status,
                                          const std::optional<std::string>& output,
                                          const std::optional<std::string>& error, TimePoint now);
+
+// QUEUED|RUNNING|PAUSED -> CANCELLING for run `run_id` (Backend::cancel_run) and, through
+// the runs it started (Run::start_child), for every unfinished descendant. The result of the
+// run's own cancel: nullopt for an unknown run, false when it was already cancelling or
+// finished (its unfinished children are cancelled all the same). Defined in
+// run_children.cc.
+std::optional<bool> cancel_run_tree(backend::Backend& be, std::int64_t run_id, TimePoint now);
 
 }  // namespace pgqrs::core

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "core/poll_session.h"
+#include "core/run_watch.h"
 #include "core/store_state.h"
 #include "core/validation.h"
 #include "core/workflow_worker.h"
@@ -175,34 +176,16 @@ json RunBuilder::result(std::chrono::milliseconds timeout) const {
   if (auto out = outcome(run)) return *out;
   auto& s = *StoreAccess::state(*store_);
   const auto deadline = s.now() + timeout;
-  // Re-read the run every poll interval of the store's clock, and at once when a run
-  // finishes through this store (its ActivityHub); other processes' finishes are seen at the
-  // next re-read.
-  const auto interval =
-      std::chrono::milliseconds(std::clamp<std::uint32_t>(s.config.poll_interval_ms, 5, 200));
-  auto waiter = s.clock->make_waiter();
-  std::atomic<bool> finished{false};
-  const auto token = s.activity.add_run_listener([&] {
-    finished.store(true);
-    waiter->notify();
-  });
-  struct Unlisten {
-    detail::StoreState& s;
-    std::uint64_t token;
-    ~Unlisten() { s.activity.remove(token); }
-  } unlisten{s, token};
-  while (true) {
-    const auto now = s.now();
-    if (now >= deadline) {
-      throw TimeoutError("run " + std::to_string(run.id) + " did not finish within " +
-                         std::to_string(timeout.count()) + " ms (status " +
-                         std::string(to_string(run.status)) + ")");
-    }
-    waiter->wait_until(std::min(now + interval, deadline), [&] { return finished.load(); });
-    finished.store(false);
+  std::optional<json> out;
+  const bool finished = core::watch_runs(s, deadline, [&] {
     run = record();
-    if (auto out = outcome(run)) return *out;
-  }
+    out = outcome(run);
+    return out.has_value();
+  });
+  if (finished) return *out;
+  throw TimeoutError("run " + std::to_string(run.id) + " did not finish within " +
+                     std::to_string(timeout.count()) + " ms (status " +
+                     std::string(to_string(run.status)) + ")");
 }
 
 }  // namespace pgqrs

@@ -19,6 +19,9 @@ struct Execution {
   Disposition disposition = Disposition::kArchive;
   TimePoint wake_at;
   bool succeeded = false;
+  // kDefer of a run that waits (recv, a child's result): deferred with defer_waiting_run,
+  // which wakes it at once if what it waits for arrived meanwhile.
+  std::optional<backend::RunWait> wait;
 };
 
 json error_json(const std::exception& e) {
@@ -46,6 +49,7 @@ Execution finish(detail::StoreState& s, const detail::RunState& state, WorkflowS
   if (current && current->status == WorkflowStatus::kPaused) {
     ex.disposition = Disposition::kDefer;
     ex.wake_at = state.wake_at.value_or(s.now());
+    ex.wait = state.wait;
   }
   return ex;
 }
@@ -76,7 +80,7 @@ Execution execute_started(const WorkflowDef& def, ResolvedDequeue& r, const Queu
   Run run = RunAccess::make(state);
   // A handler that lost its lease (detail::check_lease) stops wherever it is; its message
   // now belongs to another worker, so it is left alone and nothing is recorded.
-  const Execution leave{Disposition::kLeave, {}, false};
+  const Execution leave{Disposition::kLeave, {}, false, std::nullopt};
   try {
     json output = def.handler()(run, state->input);
     if (state->lease_lost) return leave;
@@ -100,6 +104,7 @@ Execution execute_started(const WorkflowDef& def, ResolvedDequeue& r, const Queu
     if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
     ex.wake_at = state->wake_at.value_or(s.now());
+    ex.wait = state->wait;
   } catch (const StepNotReadyError&) {
     if (state->lease_lost) return leave;
     ex.disposition = Disposition::kDefer;
@@ -133,7 +138,7 @@ Execution execute_started(const WorkflowDef& def, ResolvedDequeue& r, const Queu
       // (finished steps are not re-run). A full disk too: recording ERROR would need the
       // space that is missing (decision H5). A write refused by a concurrent writer (S3)
       // was not applied: the same (decision H20).
-      return Execution{Disposition::kRetry, {}, false};
+      return Execution{Disposition::kRetry, {}, false, std::nullopt};
     }
     return finish(s, *state, WorkflowStatus::kError, std::nullopt,
                   serialise_result(error_json(e), "error", true));
@@ -276,7 +281,12 @@ void dispose(ResolvedDequeue& r, const QueueMessage& msg, const Execution& ex, T
       break;
     }
     case Disposition::kDefer:
-      r.store->backend->defer({msg.id}, r.worker, std::max(ex.wake_at, now), now);
+      if (ex.wait) {
+        r.store->backend->defer_waiting_run(msg.id, r.worker, std::max(ex.wake_at, now), now,
+                                            *ex.wait);
+      } else {
+        r.store->backend->defer({msg.id}, r.worker, std::max(ex.wake_at, now), now);
+      }
       break;
     case Disposition::kRetry:
       give_back(r, msg);

@@ -227,20 +227,63 @@ SELECT queue_id, 0, count(*) FROM {s}.pgqrs_messages WHERE archived_at IS NOT NU
 GROUP BY queue_id;
 )sql";
 
+// Version 7, workflow coordination (issue 15): the SQLite family's step 7 (see the comment
+// there) in Postgres types.
+constexpr char kMigrationCoordination[] = R"sql(
+ALTER TABLE {s}.pgqrs_workflow_runs
+  ADD COLUMN parent_run_id bigint REFERENCES {s}.pgqrs_workflow_runs (id) ON DELETE SET NULL,
+  ADD COLUMN parent_step text,
+  ADD COLUMN waiting_children integer;
+CREATE UNIQUE INDEX pgqrs_workflow_runs_parent_idx
+  ON {s}.pgqrs_workflow_runs (parent_run_id, parent_step) WHERE parent_run_id IS NOT NULL;
+
+CREATE TABLE {s}.pgqrs_run_messages (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id        bigint NOT NULL REFERENCES {s}.pgqrs_workflow_runs (id) ON DELETE CASCADE,
+  topic         text NOT NULL,
+  payload       jsonb NOT NULL,
+  send_key      text,
+  created_at    timestamptz NOT NULL,
+  received_at   timestamptz,
+  received_step text
+);
+CREATE INDEX pgqrs_run_messages_run_idx ON {s}.pgqrs_run_messages (run_id, id);
+CREATE INDEX pgqrs_run_messages_unread_idx ON {s}.pgqrs_run_messages (run_id, topic, id)
+  WHERE received_step IS NULL;
+CREATE UNIQUE INDEX pgqrs_run_messages_received_idx
+  ON {s}.pgqrs_run_messages (run_id, received_step) WHERE received_step IS NOT NULL;
+CREATE UNIQUE INDEX pgqrs_run_messages_send_key_idx ON {s}.pgqrs_run_messages (send_key)
+  WHERE send_key IS NOT NULL;
+
+CREATE TABLE {s}.pgqrs_run_events (
+  id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id     bigint NOT NULL REFERENCES {s}.pgqrs_workflow_runs (id) ON DELETE CASCADE,
+  kind       text NOT NULL CHECK (kind IN ('event', 'stream', 'stream_end')),
+  event_key  text NOT NULL,
+  value      jsonb,
+  write_key  text NOT NULL,
+  created_at timestamptz NOT NULL,
+  UNIQUE (run_id, write_key)
+);
+CREATE INDEX pgqrs_run_events_key_idx ON {s}.pgqrs_run_events (run_id, event_key, id);
+)sql";
+
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1; templates
 // with {s} for the schema (sql_text.h).
-constexpr std::array<const char*, 6> kMigrationSql{kMigration1,
+constexpr std::array<const char*, 7> kMigrationSql{kMigration1,
                                                    kMigration2,
                                                    kMigrationSchedules,
                                                    kMigrationTraceContext,
                                                    kMigrationArchivedCounts,
-                                                   kMigrationHotPath};
+                                                   kMigrationHotPath,
+                                                   kMigrationCoordination};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 
 // One statement: foreign keys between the listed tables never block it.
 constexpr char kDropAll[] = R"sql(
-DROP TABLE IF EXISTS {s}.pgqrs_archived_counts, {s}.pgqrs_schedules, {s}.pgqrs_maintenance_leases, {s}.pgqrs_rate_leases,
+DROP TABLE IF EXISTS {s}.pgqrs_run_events, {s}.pgqrs_run_messages, {s}.pgqrs_archived_counts, {s}.pgqrs_schedules, {s}.pgqrs_maintenance_leases, {s}.pgqrs_rate_leases,
   {s}.pgqrs_workflow_steps, {s}.pgqrs_workflow_runs, {s}.pgqrs_workflows,
   {s}.pgqrs_messages, {s}.pgqrs_workers, {s}.pgqrs_queues, {s}.pgqrs_schema_version)sql";
 

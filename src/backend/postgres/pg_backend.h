@@ -133,6 +133,30 @@ class PostgresBackend final : public backend::Backend {
                                                 const std::vector<std::string>& copy_steps,
                                                 TimePoint now) override;
 
+  // ---- coordination (pg_backend_coordination.cc; contracts in capabilities/coordination.h) ----
+  std::optional<std::int64_t> send_to_run(std::int64_t run_id, std::string_view topic,
+                                          const std::string& payload,
+                                          const std::optional<std::string>& send_key,
+                                          TimePoint now) override;
+  std::optional<RunMessage> receive_run_message(std::int64_t run_id, std::string_view topic,
+                                                std::string_view step, TimePoint now) override;
+  std::vector<RunMessage> list_run_messages(std::int64_t run_id, std::uint32_t limit) override;
+  bool write_run_event(std::int64_t run_id, RunEventKind kind, std::string_view key,
+                       const std::optional<std::string>& value, std::string_view write_key,
+                       TimePoint now) override;
+  std::vector<RunEvent> read_run_events(std::int64_t run_id, const std::optional<std::string>& key,
+                                        std::int64_t after_id, std::uint32_t limit) override;
+  std::optional<RunEvent> latest_run_event(std::int64_t run_id, std::string_view key) override;
+  std::optional<backend::TriggeredRun> start_child_run(std::int64_t parent_run_id,
+                                                       std::string_view parent_step,
+                                                       std::string_view workflow,
+                                                       const std::string& input, TimePoint now,
+                                                       const backend::MessageTrace& trace) override;
+  std::vector<RunRecord> child_runs(std::int64_t parent_run_id) override;
+  std::optional<std::int64_t> parent_run(std::int64_t run_id) override;
+  bool defer_waiting_run(std::int64_t message_id, std::int64_t worker, TimePoint visible_at,
+                         TimePoint now, const backend::RunWait& wait) override;
+
   // ---- workers (pg_backend_workers.cc) ----
   WorkerInfo register_worker(std::string_view name, WorkerKind kind,
                              std::optional<std::string_view> queue, std::string_view hostname,

@@ -97,18 +97,40 @@ WHERE ($1::text IS NULL OR r.status = $1) AND ($2::timestamptz IS NULL OR r.crea
 ORDER BY r.created_at DESC, r.id DESC
 LIMIT $3)sql";
 
+// The parent side of a run's end (capabilities/coordination.h, WAKE-UPS), as CTEs after one
+// named `ended` that returns the ended run's parent_run_id and final status: a parent waiting
+// for children is counted down and, at 0 or when the child failed, its message woken (the
+// wake UPDATE matches the row whatever its state, so it always takes the row lock). $N_NOW
+// and $N_CHANNEL are spliced per statement.
+#define PGQRS_PG_WAKE_PARENT(NOW, CHANNEL)                                                       \
+  ", p AS (UPDATE {s}.pgqrs_workflow_runs pr SET waiting_children = pr.waiting_children - 1 "   \
+  "FROM ended WHERE pr.id = ended.parent_run_id AND pr.waiting_children IS NOT NULL "           \
+  "RETURNING pr.message_id, pr.waiting_children, ended.status AS child_status), "               \
+  "w AS (UPDATE {s}.pgqrs_messages m SET vt = CASE WHEN m.consumer_worker_id IS NULL AND "      \
+  "m.vt > " NOW " THEN " NOW " ELSE m.vt END FROM p WHERE m.id = p.message_id AND "            \
+  "(p.waiting_children <= 0 OR p.child_status IN ('ERROR', 'CANCELLED')) AND "                 \
+  "m.archived_at IS NULL AND m.dead_at IS NULL RETURNING m.queue_id, m.vt <= " NOW " AS due), " \
+  "wn AS (SELECT pg_notify(" CHANNEL ", q.queue_name) FROM {s}.pgqrs_queues q "                 \
+  "WHERE q.id IN (SELECT queue_id FROM w WHERE due)) "
+
 // QUEUED|PAUSED|RUNNING -> RUNNING, CANCELLING -> CANCELLED; finished runs are left alone.
 // Returns the run after the call (the updated row, or the unchanged one).
+// CANCELLING -> CANCELLED ends the run: its parent is told as finish_run does ($3 channel).
 constexpr char kStartRun[] = R"sql(
 WITH u AS (
   UPDATE {s}.pgqrs_workflow_runs
   SET status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED' ELSE 'RUNNING' END,
       updated_at = $2
   WHERE id = $1 AND status IN ('QUEUED', 'PAUSED', 'RUNNING', 'CANCELLING')
-  RETURNING id, workflow_id, message_id, status, input, output, error, created_at, updated_at)
+  RETURNING id, workflow_id, message_id, status, input, output, error, created_at, updated_at,
+            parent_run_id),
+     ended AS (SELECT parent_run_id, status FROM u WHERE status = 'CANCELLED'
+                                                     AND parent_run_id IS NOT NULL))sql"
+    PGQRS_PG_WAKE_PARENT("$2", "$3") R"sql(
 SELECT r.id, r.workflow_id, w.name, r.message_id, r.status, r.input, r.output, r.error,
        r.created_at, r.updated_at
 FROM u AS r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
+WHERE (SELECT count(*) FROM wn) >= 0
 UNION ALL
 SELECT )sql" PGQRS_RUN_COLUMNS R"sql(
 FROM {s}.pgqrs_workflow_runs r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
@@ -122,9 +144,13 @@ SELECT (SELECT status FROM {s}.pgqrs_workflow_runs WHERE id = $1),
                WHERE id = $2 AND coalesce(consumer_worker_id, 0) = $3 AND vt > $4
                  AND coalesce(archived_at, dead_at) IS NULL))sql";
 
+// $1 run, $2 status, $3 output, $4 error, $5 now, $6 channel. Returns (finished, notified).
 constexpr char kFinishRun[] = R"sql(
-UPDATE {s}.pgqrs_workflow_runs SET status = $2, output = $3, error = $4, updated_at = $5
-WHERE id = $1 AND status IN ('RUNNING', 'CANCELLING'))sql";
+WITH ended AS (
+  UPDATE {s}.pgqrs_workflow_runs SET status = $2, output = $3, error = $4, updated_at = $5
+  WHERE id = $1 AND status IN ('RUNNING', 'CANCELLING')
+  RETURNING parent_run_id, status))sql" PGQRS_PG_WAKE_PARENT("$5", "$6") R"sql(
+SELECT (SELECT count(*) FROM ended), (SELECT count(*) FROM wn))sql";
 
 // $1 run, $2 now, $3 error (NULL = keep).
 constexpr char kPauseRun[] =
@@ -366,7 +392,8 @@ std::vector<RunRecord> PostgresBackend::list_runs(const backend::RunFilter& filt
 backend::RunStart PostgresBackend::start_run(std::int64_t run_id, TimePoint now) {
   return exec_.write("start_run", [&](Session& s) {
     backend::RunStart out;
-    if (auto run = first_run(s.exec(sql_(kStartRun), Params().int8(run_id).time(now)))) {
+    if (auto run = first_run(
+            s.exec(sql_(kStartRun), Params().int8(run_id).time(now).text(channel_)))) {
       out.run = std::move(*run);
       out.started = out.run.status == WorkflowStatus::kRunning;
     }
@@ -398,8 +425,8 @@ bool PostgresBackend::finish_run(std::int64_t run_id, WorkflowStatus status,
     p.int8(run_id).text(to_string(status));
     jsonb_or_null(p, output);
     jsonb_or_null(p, error);
-    p.time(now);
-    return s.exec(sql_(kFinishRun), p).affected() > 0;
+    p.time(now).text(channel_);
+    return s.exec(sql_(kFinishRun), p).int8(0, 0) > 0;
   });
 }
 

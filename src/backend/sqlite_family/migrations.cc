@@ -211,18 +211,69 @@ GROUP BY queue_id;
 // Postgres hot path (issues 14 and 17): nothing changes in the SQLite family's storage.
 constexpr char kMigrationHotPath[] = "-- Postgres only (pgqrs_lease_limited); nothing here.\n";
 
+// Version 7, workflow coordination (issue 15; backend/capabilities/coordination.h). Child
+// runs name their parent run and the parent's step that started them (unique: a replayed
+// start_child finds its child). A message to a run is unread until a recv step takes it
+// (received_step; unique per run, so a replayed recv finds its message); a workflow's send
+// carries a send_key so a replayed send stores nothing. Events, stream items and stream ends
+// are one append-only table; write_key (the writing step) makes a replayed write a no-op.
+// Deleting a run (retention) deletes its messages and events; its children keep running.
+// waiting_children: while a parent waits for children, how many of them have not ended yet;
+// each child's end counts it down and the parent is woken at 0 (or when a child fails).
+constexpr char kMigrationCoordination[] = R"sql(
+ALTER TABLE pgqrs_workflow_runs ADD COLUMN parent_run_id INTEGER
+  REFERENCES pgqrs_workflow_runs (id) ON DELETE SET NULL;
+ALTER TABLE pgqrs_workflow_runs ADD COLUMN parent_step TEXT;
+ALTER TABLE pgqrs_workflow_runs ADD COLUMN waiting_children INTEGER;
+CREATE UNIQUE INDEX pgqrs_workflow_runs_parent_idx
+  ON pgqrs_workflow_runs (parent_run_id, parent_step) WHERE parent_run_id IS NOT NULL;
+
+CREATE TABLE pgqrs_run_messages (
+  id            INTEGER PRIMARY KEY,
+  run_id        INTEGER NOT NULL REFERENCES pgqrs_workflow_runs (id) ON DELETE CASCADE,
+  topic         TEXT NOT NULL,
+  payload       TEXT NOT NULL,
+  send_key      TEXT,
+  created_at    INTEGER NOT NULL,
+  received_at   INTEGER,
+  received_step TEXT
+);
+CREATE INDEX pgqrs_run_messages_run_idx ON pgqrs_run_messages (run_id, id);
+CREATE INDEX pgqrs_run_messages_unread_idx ON pgqrs_run_messages (run_id, topic, id)
+  WHERE received_step IS NULL;
+CREATE UNIQUE INDEX pgqrs_run_messages_received_idx ON pgqrs_run_messages (run_id, received_step)
+  WHERE received_step IS NOT NULL;
+CREATE UNIQUE INDEX pgqrs_run_messages_send_key_idx ON pgqrs_run_messages (send_key)
+  WHERE send_key IS NOT NULL;
+
+CREATE TABLE pgqrs_run_events (
+  id         INTEGER PRIMARY KEY,
+  run_id     INTEGER NOT NULL REFERENCES pgqrs_workflow_runs (id) ON DELETE CASCADE,
+  kind       TEXT NOT NULL CHECK (kind IN ('event', 'stream', 'stream_end')),
+  event_key  TEXT NOT NULL,
+  value      TEXT,
+  write_key  TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (run_id, write_key)
+);
+CREATE INDEX pgqrs_run_events_key_idx ON pgqrs_run_events (run_id, event_key, id);
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 6> kMigrationSql{kMigration1,
+constexpr std::array<std::string_view, 7> kMigrationSql{kMigration1,
                                                         kMigration2,
                                                         kMigrationSchedules,
                                                         kMigrationTraceContext,
                                                         kMigrationArchivedCounts,
-                                                        kMigrationHotPath};
+                                                        kMigrationHotPath,
+                                                        kMigrationCoordination};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
 // Children before parents, so that foreign keys never block a DROP.
 constexpr char kDropAll[] = R"sql(
+DROP TABLE IF EXISTS pgqrs_run_events;
+DROP TABLE IF EXISTS pgqrs_run_messages;
 DROP TABLE IF EXISTS pgqrs_archived_counts;
 DROP TABLE IF EXISTS pgqrs_rate_leases;
 DROP TABLE IF EXISTS pgqrs_schedules;

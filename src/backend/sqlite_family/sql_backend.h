@@ -166,6 +166,30 @@ class SqlFamilyBackend : public backend::Backend {
                                                 const std::vector<std::string>& copy_steps,
                                                 TimePoint now) override;
 
+  // ---- coordination (sql_backend_coordination.cc; contracts in capabilities/coordination.h) ----
+  std::optional<std::int64_t> send_to_run(std::int64_t run_id, std::string_view topic,
+                                          const std::string& payload,
+                                          const std::optional<std::string>& send_key,
+                                          TimePoint now) override;
+  std::optional<RunMessage> receive_run_message(std::int64_t run_id, std::string_view topic,
+                                                std::string_view step, TimePoint now) override;
+  std::vector<RunMessage> list_run_messages(std::int64_t run_id, std::uint32_t limit) override;
+  bool write_run_event(std::int64_t run_id, RunEventKind kind, std::string_view key,
+                       const std::optional<std::string>& value, std::string_view write_key,
+                       TimePoint now) override;
+  std::vector<RunEvent> read_run_events(std::int64_t run_id, const std::optional<std::string>& key,
+                                        std::int64_t after_id, std::uint32_t limit) override;
+  std::optional<RunEvent> latest_run_event(std::int64_t run_id, std::string_view key) override;
+  std::optional<backend::TriggeredRun> start_child_run(std::int64_t parent_run_id,
+                                                       std::string_view parent_step,
+                                                       std::string_view workflow,
+                                                       const std::string& input, TimePoint now,
+                                                       const backend::MessageTrace& trace) override;
+  std::vector<RunRecord> child_runs(std::int64_t parent_run_id) override;
+  std::optional<std::int64_t> parent_run(std::int64_t run_id) override;
+  bool defer_waiting_run(std::int64_t message_id, std::int64_t worker, TimePoint visible_at,
+                         TimePoint now, const backend::RunWait& wait) override;
+
   // ---- schedules (sql_backend_schedules.cc; contracts in capabilities/schedules.h) ----
   ScheduleRecord create_schedule(const backend::NewSchedule& s, TimePoint now) override;
   std::optional<ScheduleRecord> find_schedule(std::string_view name) override;
@@ -196,6 +220,10 @@ class SqlFamilyBackend : public backend::Backend {
   backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
                                    TimePoint now, const MessageOptions& flow = {},
                                    const backend::MessageTrace& trace = {});
+  // The parent side of the end of run `run_id` with `status` (sql_backend_coordination.cc),
+  // in the caller's write transaction: counts a waiting parent down and wakes it.
+  void wake_parent_of_ended(Session& s, std::int64_t run_id, std::string_view status,
+                            TimePoint now);
   // Runs one owner-only statement per id in one write transaction; true where it changed a
   // row. `bind` binds the statement's parameters for one id.
   template <class Bind>

@@ -274,10 +274,14 @@ std::vector<RunRecord> SqlFamilyBackend::list_runs(const backend::RunFilter& fil
 backend::RunStart SqlFamilyBackend::start_run(std::int64_t run_id, TimePoint now) {
   return exec_.write("start_run", [&](Session& s) {
     backend::RunStart out;
-    s.query(kStartRun).bind(run_id).bind(now).execute();
+    const bool changed = s.query(kStartRun).bind(run_id).bind(now).execute() > 0;
     if (auto run = run_by_id(s, run_id)) {
       out.run = std::move(*run);
       out.started = out.run.status == WorkflowStatus::kRunning;
+      // CANCELLING -> CANCELLED: the run ended here, without finish_run.
+      if (changed && out.run.status == WorkflowStatus::kCancelled) {
+        wake_parent_of_ended(s, run_id, "CANCELLED", now);
+      }
     }
     return out;
   });
@@ -287,13 +291,15 @@ bool SqlFamilyBackend::finish_run(std::int64_t run_id, WorkflowStatus status,
                                   const std::optional<std::string>& output,
                                   const std::optional<std::string>& error, TimePoint now) {
   return exec_.write("finish_run", [&](Session& s) {
-    return s.query(kFinishRun)
-               .bind(run_id)
-               .bind(to_string(status))
-               .bind(output)
-               .bind(error)
-               .bind(now)
-               .execute() > 0;
+    const bool finished = s.query(kFinishRun)
+                              .bind(run_id)
+                              .bind(to_string(status))
+                              .bind(output)
+                              .bind(error)
+                              .bind(now)
+                              .execute() > 0;
+    if (finished) wake_parent_of_ended(s, run_id, to_string(status), now);
+    return finished;
   });
 }
 
