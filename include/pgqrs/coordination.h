@@ -104,6 +104,9 @@ std::vector<RunRecord> child_runs(const Store& store, std::int64_t run_id);
 // A child run started by Run::start_child, used from the parent's handler.
 class ChildRun {
  public:
+  // A handle on child run `id` of `parent` (what Run::start_child returns; bindings keep
+  // the id and make the handle again).
+  ChildRun(Run parent, std::int64_t id) : parent_(std::move(parent)), id_(id) {}
   std::int64_t id() const { return id_; }
   // The child's output; a durable wait while it runs (the parent is PAUSED and woken when
   // the child finishes). ExecutionFailedError with the child's error when it failed or
@@ -111,8 +114,6 @@ class ChildRun {
   json result();
 
  private:
-  friend class Run;
-  ChildRun(Run parent, std::int64_t id) : parent_(std::move(parent)), id_(id) {}
   Run parent_;  // a handle on the parent's execution (shares its state)
   std::int64_t id_;
 };

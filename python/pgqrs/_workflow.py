@@ -435,6 +435,49 @@ class Run:
         every later execution gets the same one. ValidationError for an empty name."""
         return await _aio.call(self._native.patched, name)
 
+    # ---- workflows that talk (docs/workflows.md); each call is recorded as a step, so a
+    # replay returns what the first execution got and does nothing twice.
+
+    async def recv(self, topic: str, timeout: float = 60.0) -> Any:
+        """The oldest unread message of ``topic`` sent to this run (``pgqrs.send``), each
+        received once, in send order. With none there the run waits durably (PausedError
+        unwinds the handler; a send wakes it) up to ``timeout`` seconds on the engine's
+        clock; then None."""
+        found, value = await _aio.call(_pgqrs.run_recv, self._native, topic,
+                                       _millis(timeout, "timeout"))
+        return value if found else None
+
+    async def send(self, run_id: int, topic: str, payload: Any) -> int:
+        """Sends to run ``run_id`` exactly once; returns the message id."""
+        return await _aio.call(_pgqrs.run_send, self._native, int(run_id), topic, payload)
+
+    async def set_event(self, key: str, value: Any) -> None:
+        """Publishes ``value`` as the latest value of event ``key`` (``pgqrs.get_event``)."""
+        await _aio.call(_pgqrs.run_set_event, self._native, key, value)
+
+    async def write_stream(self, key: str, value: Any) -> None:
+        """Appends ``value`` to stream ``key`` (``pgqrs.read_stream``)."""
+        await _aio.call(_pgqrs.run_write_stream, self._native, key, value)
+
+    async def close_stream(self, key: str) -> None:
+        """Ends stream ``key`` (a stream also ends when the run finishes)."""
+        await _aio.call(_pgqrs.run_close_stream, self._native, key)
+
+    async def start_child(self, workflow: Union[str, "WorkflowDef"], input: Any = None) -> Any:
+        """Starts a run of ``workflow`` as a child of this run, exactly once (a replay gets
+        the same child); ``await child.result()`` waits for it. Cancelling this run cancels
+        its unfinished children."""
+        from ._coordination import ChildRun
+        name = workflow.name if isinstance(workflow, WorkflowDef) else workflow
+        child_id = await _aio.call(_pgqrs.run_start_child, self._native, name, input)
+        return ChildRun(self, child_id)
+
+    async def gather(self, *children: Any) -> list:
+        """The outputs of ``children`` in order, once all ended (one durable wait);
+        ExecutionFailedError when one failed or was cancelled."""
+        ids = [c.id if hasattr(c, "id") else int(c) for c in children]
+        return await _aio.call(_pgqrs.run_gather, self._native, ids)
+
     def __repr__(self) -> str:
         return f"Run(id={self.id()})"
 

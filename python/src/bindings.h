@@ -41,5 +41,6 @@ void bind_tracing(nb::module_& m);   // enqueue / trigger with a trace context, 
 void bind_flow(nb::module_& m);      // queue options, message flow fields (issue 14)
 void bind_schedule(nb::module_& m);  // schedules, prune, workflow retention
 void bind_fork(nb::module_& m);      // workflow fork / rerun
+void bind_coordination(nb::module_& m);  // send / recv, events, streams, child runs
 
 }  // namespace pgqrs_py

@@ -17,4 +17,5 @@ NB_MODULE(_pgqrs, m) {
   pgqrs_py::bind_flow(m);
   pgqrs_py::bind_schedule(m);
   pgqrs_py::bind_fork(m);
+  pgqrs_py::bind_coordination(m);
 }

@@ -5,7 +5,8 @@
 //
 // Serves the workflow "crash_wf" (see below) with the real clock. With EXPECTED_RUNS = 0 it
 // serves until killed; otherwise it exits 0 once EXPECTED_RUNS runs of crash_wf are
-// finished (SUCCESS, ERROR or CANCELLED), or 4 after a minute. LEASE_SECONDS is the run
+// finished (SUCCESS, ERROR or CANCELLED) and their messages archived, or 4 after a minute.
+// LEASE_SECONDS is the run
 // message lease (default_lock_time_seconds): how long a run held by a killed worker stays
 // invisible before another worker resumes it.
 //
@@ -122,7 +123,14 @@ int Serve(const std::string& dsn, const std::string& schema, const std::string& 
     return 0;
   }
   const auto deadline = std::chrono::steady_clock::now() + kOverallTimeout;
-  while (FinishedRuns(store) < expected) {
+  // Done when every run is finished AND every run message is archived: a killed worker may
+  // have finished a run but not archived its message, which then comes back (and is
+  // archived) only once that worker's lease lapses.
+  auto done = [&] {
+    const auto m = pgqrs::admin(store).queue_metrics(kWorkflow);
+    return FinishedRuns(store) >= expected && m.pending + m.leased + m.delayed == 0;
+  };
+  while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) {
       std::cerr << "timed out: " << FinishedRuns(store) << " of " << expected << " runs finished\n";
       return 4;
