@@ -1,5 +1,6 @@
 // pgqrs workflow list | runs | run | steps | cancel | trigger (fork | rerun:
-// commands_workflow_fork.cc)
+// commands_workflow_fork.cc; send | messages | events | event | children:
+// commands_workflow_talk.cc)
 #include <memory>
 
 #include "commands.h"
@@ -148,6 +149,7 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
   });
 
   register_workflow_fork_commands(*group, ctx);
+  register_workflow_talk_commands(*group, ctx);
 }
 
 }  // namespace pgqrs::cli

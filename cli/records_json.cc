@@ -173,5 +173,23 @@ json to_json(const ScheduleRecord& s, std::size_t upcoming) {
   return j;
 }
 
+json to_json(const RunMessage& m) {
+  return {{"id", m.id},
+          {"run_id", m.run_id},
+          {"topic", m.topic},
+          {"payload", m.payload},
+          {"created_at", format_time(m.created_at)},
+          {"received_at", opt(m.received_at)},
+          {"received_by", m.received_by ? json(*m.received_by) : json(nullptr)}};
+}
+
+json to_json(const RunEvent& e) {
+  return {{"id", e.id},
+          {"run_id", e.run_id},
+          {"kind", std::string(to_string(e.kind))},
+          {"key", e.key},
+          {"value", e.value},
+          {"created_at", format_time(e.created_at)}};
+}
 
 }  // namespace pgqrs::cli

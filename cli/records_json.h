@@ -23,6 +23,9 @@ nlohmann::json to_json(const StepRecord& s);
 // A schedule; with `upcoming` > 0 also its next `upcoming` fire times ("upcoming", empty
 // while paused).
 nlohmann::json to_json(const ScheduleRecord& s, std::size_t upcoming = 0);
+// Messages to a run and what it wrote (pgqrs/coordination.h).
+nlohmann::json to_json(const RunMessage& m);
+nlohmann::json to_json(const RunEvent& e);
 
 // A JSON array of to_json(item) for each item.
 template <typename T>

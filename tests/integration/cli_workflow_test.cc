@@ -354,3 +354,76 @@ TEST_F(CliWorkflowForkTest, ForkCopiesEarlierStepsAndRerunMatchesFilters) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace pgqrs::cli_test;  // NOLINT(google-build-using-namespace)
+
+// workflow send | messages | events | event | children (docs/workflows.md "Messages, events
+// and child workflows").
+class CliWorkflowTalkTest : public CliWorkflowTest {
+ protected:
+  // "talk": waits for a message on "go", publishes it as event "got", starts one child of
+  // "wf" with it, and returns the child's result.
+  void serve_talk() {
+    pgqrs::WorkflowDef child("wf", [](pgqrs::Run&, const json& in) {
+      return json{{"doubled", in.at("x").get<int>() * 2}};
+    });
+    pgqrs::WorkflowDef talk("talk", [](pgqrs::Run& run, const json&) {
+      auto got = run.recv("go", std::chrono::hours(1));
+      run.set_event("got", *got);
+      return run.start_child("wf", *got).result();
+    });
+    pgqrs::Store store = pgqrs::connect(dsn_);
+    for (int round = 0; round < 3; ++round) {
+      pgqrs::workflow().name(talk).until_empty().poll(store);
+      pgqrs::workflow().name(child).until_empty().poll(store);
+    }
+  }
+};
+
+TEST_F(CliWorkflowTalkTest, SendWakesARunAndItsMessagesEventsAndChildrenAreListed) {
+  pgqrs::workflow().name("talk").create(pgqrs::connect(dsn_));
+  const std::int64_t id = trigger("{}", "talk");
+  serve_talk();
+  EXPECT_EQ(run_record(id)["status"], "PAUSED");
+
+  Result r = cli_json({"workflow", "send", std::to_string(id), "go", R"({"x":21})"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(keys_of(parse_json(r)), (std::set<std::string>{"message_id", "run_id", "topic"}));
+  serve_talk();
+  EXPECT_EQ(run_record(id)["output"], json({{"doubled", 42}}));
+
+  r = cli_json({"workflow", "messages", std::to_string(id)});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json messages = parse_json(r);
+  ASSERT_EQ(messages.size(), 1u) << describe(r);
+  EXPECT_EQ(messages[0]["payload"], json({{"x", 21}}));
+  EXPECT_EQ(messages[0]["received_by"], "recv:1");
+
+  r = cli_json({"workflow", "event", std::to_string(id), "got"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(parse_json(r)["value"], json({{"x", 21}}));
+  r = cli_json({"workflow", "events", std::to_string(id)});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(parse_json(r).at(0)["kind"], "event");
+
+  r = cli_json({"workflow", "children", std::to_string(id)});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json children = parse_json(r);
+  ASSERT_EQ(children.size(), 1u) << describe(r);
+  EXPECT_EQ(children[0]["workflow_name"], "wf");
+  EXPECT_EQ(children[0]["status"], "SUCCESS");
+
+  r = cli({"workflow", "messages", std::to_string(id)});
+  EXPECT_NE(r.out.find("recv:1"), std::string::npos) << describe(r);
+
+  r = cli({"workflow", "send", "999999", "go", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("999999"), std::string::npos) << describe(r);
+  r = cli({"workflow", "send", std::to_string(id), "bad topic", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("topic"), std::string::npos) << describe(r);
+}
+
+}  // namespace
