@@ -185,9 +185,9 @@ TEST_F(CliTest, MessagesAndDlqPageWithBeforeId) {
   };
   EXPECT_EQ(listed({"queue", "messages", "jobs", "--limit", "2"}),
             (std::vector<std::int64_t>{ids[3], ids[2]}));
-  EXPECT_EQ(listed({"queue", "messages", "jobs", "--limit", "2", "--before-id",
-                    std::to_string(ids[2])}),
-            (std::vector<std::int64_t>{ids[1], ids[0]}));
+  EXPECT_EQ(
+      listed({"queue", "messages", "jobs", "--limit", "2", "--before-id", std::to_string(ids[2])}),
+      (std::vector<std::int64_t>{ids[1], ids[0]}));
   EXPECT_EQ(listed({"queue", "dlq", "jobs"}), (std::vector<std::int64_t>{ids[2], ids[1], ids[0]}));
   EXPECT_EQ(listed({"queue", "dlq", "--limit", "1", "--before-id", std::to_string(ids[2])}),
             (std::vector<std::int64_t>{ids[1]}));
