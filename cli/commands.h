@@ -2,7 +2,9 @@
 // command stores its work in ctx.set_action(), which main() runs after parsing succeeded.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -31,5 +33,15 @@ inline void on_run(CLI::App* cmd, Context& ctx, std::function<void()> fn) {
 
 // CLI11 check for duration options (see duration.h).
 CLI::Validator duration_validator();
+
+// `--before-id N` of a list command (keyset paging: only `what` with an id below N, i.e.
+// older than the last page; pass the last id it printed). N must be positive.
+inline CLI::Option* add_before_id_option(CLI::App* cmd, std::int64_t& into, const char* what) {
+  return cmd
+      ->add_option("--before-id", into,
+                   std::string("Only ") + what +
+                       " older than this id (paging: pass the last id of the previous page)")
+      ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()));
+}
 
 }  // namespace pgqrs::cli

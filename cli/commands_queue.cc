@@ -31,6 +31,7 @@ void register_queue_commands(CLI::App& app, Context& ctx) {
   struct Options {
     std::string queue;
     std::uint32_t limit = 100;
+    std::int64_t before_id = 0;
     bool archived = false;
     std::int64_t id = 0;
     std::string payload;
@@ -81,8 +82,11 @@ void register_queue_commands(CLI::App& app, Context& ctx) {
   cmd->add_option("--limit,-n", o->limit, "At most this many messages (default 100)")
       ->check(CLI::Range(1u, 1'000'000u));
   cmd->add_flag("--archived", o->archived, "Include archived messages");
-  on_run(cmd, ctx, [&ctx, o] {
-    print_messages(ctx, ctx.admin().list_messages(o->queue, o->limit, o->archived));
+  CLI::Option* messages_before = add_before_id_option(cmd, o->before_id, "messages");
+  on_run(cmd, ctx, [&ctx, o, messages_before] {
+    std::optional<std::int64_t> before;
+    if (messages_before->count() > 0) before = o->before_id;
+    print_messages(ctx, ctx.admin().list_messages(o->queue, o->limit, o->archived, before));
   });
 
   cmd = group->add_subcommand("delete", "Delete an empty queue with no live workers");
@@ -132,10 +136,18 @@ void register_queue_commands(CLI::App& app, Context& ctx) {
 
   cmd = group->add_subcommand("dlq", "List dead-lettered messages, of one queue or all");
   CLI::Option* dlq_queue = cmd->add_option("QUEUE", o->queue, "Queue name (default: all)");
-  on_run(cmd, ctx, [&ctx, o, dlq_queue] {
+  CLI::Option* dlq_limit =
+      cmd->add_option("--limit,-n", o->limit, "At most this many dead letters (default: all)")
+          ->check(CLI::Range(1u, 1'000'000u));
+  CLI::Option* dlq_before = add_before_id_option(cmd, o->before_id, "dead letters");
+  on_run(cmd, ctx, [&ctx, o, dlq_queue, dlq_limit, dlq_before] {
     std::optional<std::string_view> queue;
     if (dlq_queue->count() > 0) queue = o->queue;
-    print_messages(ctx, ctx.admin().dlq(queue));
+    std::optional<std::uint32_t> limit;
+    if (dlq_limit->count() > 0) limit = o->limit;
+    std::optional<std::int64_t> before;
+    if (dlq_before->count() > 0) before = o->before_id;
+    print_messages(ctx, ctx.admin().dlq(queue, limit, before));
   });
 
   cmd = group->add_subcommand("replay-dlq", "Make a dead letter deliverable again");

@@ -39,6 +39,7 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
     std::string status;
     std::string since;
     std::uint32_t limit = 100;
+    std::int64_t before_id = 0;
     std::int64_t id = 0;
     std::string input;
   };
@@ -69,7 +70,8 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
           ->check(CLI::Validator(check_since, "TIME", "since"));
   cmd->add_option("--limit,-n", o->limit, "At most this many runs (default 100)")
       ->check(CLI::Range(1u, 1'000'000u));
-  on_run(cmd, ctx, [&ctx, o, runs_workflow, runs_status, runs_since] {
+  CLI::Option* runs_before = add_before_id_option(cmd, o->before_id, "runs");
+  on_run(cmd, ctx, [&ctx, o, runs_workflow, runs_status, runs_since, runs_before] {
     RunFilter filter;
     if (runs_workflow->count() > 0) filter.workflow = o->workflow;
     if (runs_status->count() > 0) filter.status = parse_workflow_status(o->status);
@@ -77,6 +79,7 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
       filter.since = parse_since_or_throw(o->since, ctx.store().clock().now());
     }
     filter.limit = o->limit;
+    if (runs_before->count() > 0) filter.before_id = o->before_id;
     auto runs = ctx.admin().list_runs(filter);
     Output out = ctx.output();
     if (out.json()) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <optional>
+#include <vector>
 
 #include "pgqrs/fork.h"
 #include "pgqrs/schedule.h"
@@ -36,17 +37,42 @@ auto not_found_as_404(F&& f) -> decltype(f()) {
 
 }  // namespace
 
-std::int64_t parse_id(std::string_view text, std::string_view what) {
+namespace {
+
+std::int64_t parse_positive(std::string_view text, std::string_view what, const char* code) {
   std::int64_t value = 0;
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end || value <= 0) {
     std::string shown(text.substr(0, 40));
-    throw HttpError(400, "bad_id",
+    throw HttpError(400, code,
                     std::string(what) + " must be a positive integer, got '" + shown +
                         (text.size() > 40 ? "...'" : "'"));
   }
   return value;
+}
+
+// Keyset paging: the caller fetched one row more than `limit` to learn whether an older page
+// exists; this trims `rows` to `limit` and returns the next page's before_id: the last row's
+// id (the smallest id of the page for messages; for runs, the last in the list's created_at
+// order), or null on the last page.
+template <typename Record>
+json trim_page(std::vector<Record>& rows, std::uint32_t limit) {
+  if (rows.size() <= limit) return nullptr;
+  rows.resize(limit);
+  return rows.back().id;
+}
+
+}  // namespace
+
+std::int64_t parse_id(std::string_view text, std::string_view what) {
+  return parse_positive(text, what, "bad_id");
+}
+
+std::optional<std::int64_t> parse_before_id(const Query& q) {
+  auto it = q.find("before_id");
+  if (it == q.end()) return std::nullopt;
+  return parse_positive(it->second, "before_id", "bad_before_id");
 }
 
 std::uint32_t parse_limit(const Query& q) {
@@ -86,12 +112,16 @@ json Api::queue(std::string_view name) const {
 
 json Api::queue_messages(std::string_view name, const Query& q) const {
   const std::uint32_t limit = parse_limit(q);
+  const auto before_id = parse_before_id(q);
   const bool archived = param(q, "archived").value_or("0") == "1";
   return not_found_as_404([&] {
     admin_.get_queue(name);  // 400 for a malformed name, 404 for an unknown one
+    auto rows = admin_.list_messages(name, limit + 1, archived, before_id);
+    json next = trim_page(rows, limit);
     return json{{"queue", std::string(name)},
                 {"limit", limit},
-                {"messages", to_json_array(admin_.list_messages(name, limit, archived))}};
+                {"messages", to_json_array(rows)},
+                {"next_before_id", std::move(next)}};
   });
 }
 
@@ -103,12 +133,16 @@ json Api::message(std::string_view id) const {
 json Api::dead_letters(const Query& q) const {
   const auto queue = param(q, "queue");
   const std::uint32_t limit = parse_limit(q);
+  const auto before_id = parse_before_id(q);
   return not_found_as_404([&] {
     if (queue) admin_.get_queue(*queue);
-    auto all = admin_.dlq(queue);
-    const bool truncated = all.size() > limit;
-    if (truncated) all.resize(limit);
-    return json{{"limit", limit}, {"truncated", truncated}, {"messages", to_json_array(all)}};
+    auto rows = admin_.dlq(queue, limit + 1, before_id);
+    json next = trim_page(rows, limit);
+    const bool truncated = !next.is_null();  // older dead letters exist
+    return json{{"limit", limit},
+                {"truncated", truncated},
+                {"messages", to_json_array(rows)},
+                {"next_before_id", std::move(next)}};
   });
 }
 
@@ -137,7 +171,9 @@ json Api::workflows() const {
 
 json Api::runs(const Query& q) const {
   RunFilter filter;
-  filter.limit = parse_limit(q);
+  const std::uint32_t limit = parse_limit(q);
+  filter.limit = limit + 1;
+  filter.before_id = parse_before_id(q);
   if (auto wf = param(q, "workflow")) filter.workflow = std::string(*wf);
   if (auto status = param(q, "status")) {
     auto parsed = parse_workflow_status(*status);
@@ -150,7 +186,10 @@ json Api::runs(const Query& q) const {
     filter.status = *parsed;
   }
   return not_found_as_404([&] {
-    return json{{"limit", filter.limit}, {"runs", to_json_array(admin_.list_runs(filter))}};
+    auto rows = admin_.list_runs(filter);
+    json next = trim_page(rows, limit);
+    return json{
+        {"limit", limit}, {"runs", to_json_array(rows)}, {"next_before_id", std::move(next)}};
   });
 }
 
@@ -190,8 +229,8 @@ json schedule_action(const Admin& admin, std::string_view name, F&& f) {
   bool exists = false;
   for (const auto& s : list_schedules(admin.store())) exists = exists || s.name == name;
   if (!exists) {
-    throw HttpError(404, "schedule_not_found", "schedule '" + std::string(name.substr(0, 100)) +
-                                                   "' does not exist");
+    throw HttpError(404, "schedule_not_found",
+                    "schedule '" + std::string(name.substr(0, 100)) + "' does not exist");
   }
   return not_found_as_404([&] { return to_json(f(), 3); });
 }

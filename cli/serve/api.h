@@ -5,10 +5,14 @@
 //
 // Records use the CLI's JSON (cli/records_json.h), so `pgqrs --format json ...` and the API
 // agree on every key. Lists are bounded: `limit` defaults to 50 and is capped at 500.
+// The message, dead-letter and run lists page by keyset: `before_id=N` lists only what comes
+// after id N (older), and each response has `next_before_id`, the before_id of the next older
+// page, or null when there is none (never OFFSET: a deep page costs what the first does).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -58,7 +62,7 @@ class Api {
   // POST actions (the HTTP layer checks --allow-actions, the token and the CSRF token).
   nlohmann::json replay_dead_letter(std::string_view id) const;  // /api/dead-letters/{id}/replay
   nlohmann::json cancel_run(std::string_view id) const;          // /api/runs/{id}/cancel
-  nlohmann::json rerun_run(std::string_view id) const;  // /api/runs/{id}/rerun
+  nlohmann::json rerun_run(std::string_view id) const;           // /api/runs/{id}/rerun
   // /api/runs/{id}/fork with {"from_step": name}.
   nlohmann::json fork_run(std::string_view id, std::string_view from_step) const;
   nlohmann::json pause_schedule(std::string_view name) const;   // /api/schedules/{name}/pause
@@ -75,5 +79,8 @@ class Api {
 std::int64_t parse_id(std::string_view text, std::string_view what);
 // The `limit` parameter: default 50, 1 .. 500; HttpError 400 otherwise.
 std::uint32_t parse_limit(const Query& q);
+// The `before_id` parameter: absent, or a positive id; HttpError 400 (bad_before_id) naming
+// it otherwise (an empty value too).
+std::optional<std::int64_t> parse_before_id(const Query& q);
 
 }  // namespace pgqrs::cli::serve

@@ -53,13 +53,19 @@ class Admin {
   // Deletes all messages of the queue (pending, leased, archived, dead) and returns how many.
   std::uint64_t purge_queue(std::string_view name) const;
 
-  // Messages of a queue, newest first, at most `limit`; archived ones included when asked.
-  std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit = 100,
-                                          bool include_archived = false) const;
+  // Messages of a queue, newest first (by id), at most `limit`; archived ones included when
+  // asked. `before_id` pages: only messages with id < before_id (pass the smallest id of the
+  // previous page; ValidationError unless positive). One index range scan per page.
+  std::vector<QueueMessage> list_messages(
+      std::string_view queue, std::uint32_t limit = 100, bool include_archived = false,
+      std::optional<std::int64_t> before_id = std::nullopt) const;
   QueueMessage get_message(std::int64_t id) const;  // MessageNotFoundError
 
-  // Dead-lettered messages (of one queue, or of all queues).
-  std::vector<QueueMessage> dlq(std::optional<std::string_view> queue = std::nullopt) const;
+  // Dead-lettered messages (of one queue, or of all queues), newest first (by id): all of
+  // them, or at most `limit` (ValidationError if 0); `before_id` pages as in list_messages.
+  std::vector<QueueMessage> dlq(std::optional<std::string_view> queue = std::nullopt,
+                                std::optional<std::uint32_t> limit = std::nullopt,
+                                std::optional<std::int64_t> before_id = std::nullopt) const;
   // Makes a dead letter deliverable again (read_ct = 0, visible now). False if `id` is not a
   // dead letter.
   bool replay_dlq(std::int64_t id) const;

@@ -80,12 +80,16 @@ struct StepRecord {
   TimePoint updated_at;
 };
 
-// Which runs Admin::list_runs returns: newest first, at most `limit`.
+// Which runs Admin::list_runs returns: newest first (created_at, then id), at most `limit`.
 struct RunFilter {
   std::optional<std::string> workflow;  // by name
   std::optional<WorkflowStatus> status;
   std::optional<TimePoint> since;  // created_at >= since
   std::uint32_t limit = 100;
+  // Paging: only runs listed after run `before_id` (pass the last id of the previous page;
+  // positive). Runs are created in id order, so that is runs with id < before_id; if the run
+  // is gone, the newest run with a smaller id stands in for it.
+  std::optional<std::int64_t> before_id;
 };
 
 // Delay before retry number `attempt` (1 = first retry) of a failed step.

@@ -164,16 +164,19 @@ class Admin:
     async def purge_queue(self, name: str) -> int:
         return await _aio.call(self._native.purge_queue, name)
 
-    async def list_messages(self, queue: str, limit: int = 100,
-                            include_archived: bool = False) -> list[QueueMessage]:
+    async def list_messages(self, queue: str, limit: int = 100, include_archived: bool = False,
+                            before_id: Optional[int] = None) -> list[QueueMessage]:
+        """Newest first; `before_id` pages: only ids below it (pass the last id of a page)."""
         return rec.messages(await _aio.call(self._native.list_messages, queue, limit,
-                                            include_archived))
+                                            include_archived, before_id))
 
     async def get_message(self, id: int) -> QueueMessage:
         return rec.message(await _aio.call(self._native.get_message, int(id)))
 
-    async def dlq(self, queue: Optional[str] = None) -> list[QueueMessage]:
-        return rec.messages(await _aio.call(self._native.dlq, queue))
+    async def dlq(self, queue: Optional[str] = None, limit: Optional[int] = None,
+                  before_id: Optional[int] = None) -> list[QueueMessage]:
+        """Dead letters, newest first: all, or at most `limit`; `before_id` pages."""
+        return rec.messages(await _aio.call(self._native.dlq, queue, limit, before_id))
 
     async def replay_dlq(self, id: int) -> bool:
         return await _aio.call(self._native.replay_dlq, int(id))
@@ -234,11 +237,13 @@ class Admin:
 
     async def list_runs(self, workflow: Optional[str] = None,
                         status: Optional[WorkflowStatus] = None,
-                        since: Optional[TimeLike] = None, limit: int = 100) -> list[RunRecord]:
+                        since: Optional[TimeLike] = None, limit: int = 100,
+                        before_id: Optional[int] = None) -> list[RunRecord]:
         st = None if status is None else WorkflowStatus(status).value
         since_us = None if since is None else to_micros(since, "since")
         return [rec.run(d) for d in
-                await _aio.call(self._native.list_runs, workflow, st, since_us, limit)]
+                await _aio.call(self._native.list_runs, workflow, st, since_us, limit,
+                                before_id)]
 
     async def get_run(self, run_id: int) -> RunRecord:
         return rec.run(await _aio.call(self._native.get_run, int(run_id)))

@@ -122,20 +122,29 @@ void bind_admin(nb::module_& m) {
       .def(
           "purge_queue", [](const A& a, const std::string& n) { return a.purge_queue(n); },
           nb::call_guard<nb::gil_scoped_release>())
-      .def("list_messages",
-           [](const A& a, const std::string& q, std::uint32_t limit, bool archived) {
-             return to_py(unlocked([&] { return a.list_messages(q, limit, archived); }));
-           })
+      .def(
+          "list_messages",
+          [](const A& a, const std::string& q, std::uint32_t limit, bool archived,
+             std::optional<std::int64_t> before_id) {
+            return to_py(unlocked([&] { return a.list_messages(q, limit, archived, before_id); }));
+          },
+          nb::arg("queue"), nb::arg("limit"), nb::arg("include_archived"),
+          nb::arg("before_id").none())
       .def("get_message",
            [](const A& a, std::int64_t id) {
              return to_py(unlocked([&] { return a.get_message(id); }));
            })
       .def(
           "dlq",
-          [](const A& a, OptStr q) {
-            return to_py(unlocked([&] { return q ? a.dlq(std::string_view(*q)) : a.dlq(); }));
+          [](const A& a, OptStr q, std::optional<std::uint32_t> limit,
+             std::optional<std::int64_t> before_id) {
+            return to_py(unlocked([&] {
+              std::optional<std::string_view> queue;
+              if (q) queue = *q;
+              return a.dlq(queue, limit, before_id);
+            }));
           },
-          nb::arg("queue").none())
+          nb::arg("queue").none(), nb::arg("limit").none(), nb::arg("before_id").none())
       .def(
           "replay_dlq", [](const A& a, std::int64_t id) { return a.replay_dlq(id); },
           nb::call_guard<nb::gil_scoped_release>())
@@ -208,7 +217,7 @@ void bind_admin(nb::module_& m) {
       .def(
           "list_runs",
           [](const A& a, OptStr workflow, OptStr status, std::optional<std::int64_t> since_us,
-             std::uint32_t limit) {
+             std::uint32_t limit, std::optional<std::int64_t> before_id) {
             pgqrs::RunFilter f;
             f.workflow = workflow;
             if (status) {
@@ -217,10 +226,11 @@ void bind_admin(nb::module_& m) {
             }
             if (since_us) f.since = from_micros(*since_us);
             f.limit = limit;
+            f.before_id = before_id;
             return to_py_list(unlocked([&] { return a.list_runs(f); }));
           },
           nb::arg("workflow").none(), nb::arg("status").none(), nb::arg("since_us").none(),
-          nb::arg("limit"))
+          nb::arg("limit"), nb::arg("before_id").none())
       .def("get_run",
            [](const A& a, std::int64_t id) {
              return to_py(unlocked([&] { return a.get_run(id); }));

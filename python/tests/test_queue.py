@@ -154,6 +154,31 @@ async def test_dead_letters_and_replay(backend):
     assert again.id == msg_id
 
 
+
+async def test_lists_page_with_before_id(backend):
+    """Keyset paging (issue 16): list_messages, dlq and list_runs take before_id."""
+    cfg = backend.config()
+    cfg.max_read_ct = 1
+    store = await open_store(backend, cfg)
+    admin = pgqrs.admin(store)
+    await admin.install()
+    await store.queue("paged")
+    ids = [await pgqrs.produce(store, "paged", {"n": n}) for n in range(5)]
+    newest = ids[::-1]
+    first = await admin.list_messages("paged", 2)
+    assert [m.id for m in first] == newest[:2]
+    rest = await admin.list_messages("paged", 10, before_id=first[-1].id)
+    assert [m.id for m in rest] == newest[2:]
+
+    consumer = await store.consumer("paged")
+    got = await consumer.dequeue(batch_size=5)
+    assert await consumer.release_messages([m.id for m in got]) == 5
+    assert [m.id for m in await admin.dlq("paged")] == newest
+    assert [m.id for m in await admin.dlq("paged", limit=2, before_id=newest[1])] == newest[2:4]
+    with pytest.raises(pgqrs.ValidationError):
+        await admin.list_messages("paged", 10, before_id=0)
+
+
 async def test_metrics_and_record_tables(store):
     admin = pgqrs.admin(store)
     await store.queue("m")

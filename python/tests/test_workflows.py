@@ -251,6 +251,15 @@ async def test_admin_create_workflow_and_records(wf_store):
     assert await (await store.get_workflow_steps()).list() == []
 
 
+async def test_list_runs_pages_with_before_id(wf_store):
+    admin = pgqrs.admin(wf_store)
+    ids = [(await admin.create_workflow("paged_wf", {"n": n})).id() for n in range(3)]
+    first = await admin.list_runs(workflow="paged_wf", limit=2)
+    assert [r.id for r in first] == ids[:0:-1]
+    rest = await admin.list_runs(workflow="paged_wf", limit=2, before_id=first[-1].id)
+    assert [r.id for r in rest] == [ids[0]]
+
+
 async def test_result_timeout_is_a_pgqrs_and_builtin_timeout(wf_store):
     msg = await trigger(wf_store, "slow_wf", {})
     with pytest.raises(pgqrs.TimeoutError) as err:

@@ -99,11 +99,23 @@ std::uint64_t Admin::purge_queue(std::string_view name) const {
   return st(store_).backend->purge_queue(name);
 }
 
+namespace {
+
+void validate_before_id(std::optional<std::int64_t> before_id) {
+  if (before_id && *before_id <= 0) {
+    throw ValidationError("before_id must be a positive id, got " + std::to_string(*before_id));
+  }
+}
+
+}  // namespace
+
 std::vector<QueueMessage> Admin::list_messages(std::string_view queue, std::uint32_t limit,
-                                               bool include_archived) const {
+                                               bool include_archived,
+                                               std::optional<std::int64_t> before_id) const {
   core::validate_name(queue, "queue name");
   if (limit == 0) throw ValidationError("limit must be at least 1");
-  return st(store_).backend->list_messages(queue, limit, include_archived);
+  validate_before_id(before_id);
+  return st(store_).backend->list_messages(queue, limit, include_archived, before_id);
 }
 
 QueueMessage Admin::get_message(std::int64_t id) const {
@@ -112,12 +124,17 @@ QueueMessage Admin::get_message(std::int64_t id) const {
   return *m;
 }
 
-std::vector<QueueMessage> Admin::dlq(std::optional<std::string_view> queue) const {
+std::vector<QueueMessage> Admin::dlq(std::optional<std::string_view> queue,
+                                     std::optional<std::uint32_t> limit,
+                                     std::optional<std::int64_t> before_id) const {
   if (queue) {
     core::validate_name(*queue, "queue name");
     get_queue(*queue);
   }
-  return st(store_).backend->dead_letters(queue, st(store_).now(), max_read_ct(store_));
+  if (limit && *limit == 0) throw ValidationError("limit must be at least 1");
+  validate_before_id(before_id);
+  return st(store_).backend->dead_letters(queue, st(store_).now(), max_read_ct(store_), limit,
+                                          before_id);
 }
 
 bool Admin::replay_dlq(std::int64_t id) const {
@@ -221,6 +238,7 @@ std::vector<WorkflowRecord> Admin::list_workflows() const {
 std::vector<RunRecord> Admin::list_runs(const RunFilter& filter) const {
   if (filter.workflow) core::validate_name(*filter.workflow, "workflow name");
   if (filter.limit == 0) throw ValidationError("limit must be at least 1");
+  validate_before_id(filter.before_id);
   return st(store_).backend->list_runs(filter);
 }
 

@@ -110,6 +110,47 @@ def test_every_page_loads_and_shows_the_database(database, serve, browser):
         By.CSS_SELECTOR, 'table[data-testid="steps"]').text, "the error shows as text"
 
 
+def test_older_and_newest_page_through_the_lists(database, serve, browser):
+    """Keyset paging (issue 16): "Older" loads the next older page of a list, "Newest" goes
+    back; following "Older" to the end shows every row once, in the API's order."""
+    server = serve(database)
+
+    def follow(testid, link):
+        before = cells(browser, testid, 0)
+        browser.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}-{link}"]').click()
+        wait_until(browser, lambda d: d.execute_script("return document.readyState") == "complete"
+                   and d.execute_script("return document.body.dataset.loaded === 'true'")
+                   and cells(d, testid, 0) != before)
+        return cells(browser, testid, 0)
+
+    messages = [str(m["id"]) for m in server.api("/api/queues/emails/messages?archived=1&limit=100")["messages"]]
+    assert len(messages) >= 5
+    assert open_page(browser, server.url + "/queues/emails?limit=2") == []
+    assert cells(browser, "messages", 0) == messages[:2]
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="messages-newest"]') == []
+    assert follow("messages", "older") == messages[2:4], "the next two, older"
+    assert "before_id=" + messages[1] in browser.current_url
+    assert follow("messages", "older") == messages[4:6]
+    screenshot(browser, f"queue-older-{database.backend}")
+    assert follow("messages", "newest") == messages[:2]
+
+    # Runs, one per page: "Older" to the end visits each once, then there is no "Older".
+    runs = [str(r["id"]) for r in server.api("/api/runs?limit=100")["runs"]]
+    assert len(runs) >= 3
+    assert open_page(browser, server.url + "/runs?limit=1") == []
+    seen = cells(browser, "runs", 0)
+    while browser.find_elements(By.CSS_SELECTOR, '[data-testid="runs-older"]'):
+        seen += follow("runs", "older")
+    assert seen == runs
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="runs-newest"]') != []
+    assert follow("runs", "newest") == runs[:1]
+
+    # One dead letter: a single page, so no pager at all.
+    assert open_page(browser, server.url + "/dead-letters?limit=1") == []
+    assert cells(browser, "dead-letters", 0) == [str(database.ids["dead_letter"])]
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="dead-letters-pager"]') == []
+
+
 def test_script_payload_is_inert(database, serve, browser):
     server = serve(database)
     assert open_page(browser, server.url + "/queues/emails") == []

@@ -161,6 +161,43 @@ TEST_F(CliTest, DeadLetterIsListedAndReplayed) {
   EXPECT_EQ(metrics("jobs")["pending"], 1);
 }
 
+TEST_F(CliTest, MessagesAndDlqPageWithBeforeId) {
+  install_with_queue();
+  std::vector<std::int64_t> ids;
+  {
+    pgqrs::Config config = pgqrs::Config::from_dsn(dsn_);
+    config.max_read_ct = 1;
+    pgqrs::Store store = pgqrs::connect_with_config(config);
+    for (int i = 0; i < 4; ++i) {
+      ids.push_back(pgqrs::enqueue().message({{"n", i}}).to("jobs").execute(store)[0]);
+    }
+    // The first three come back after max_read_ct deliveries: dead letters.
+    pgqrs::Consumer c = pgqrs::consumer("dlq-maker", "jobs").create(store);
+    ASSERT_EQ(c.dequeue(3).size(), 3u);
+    ASSERT_EQ(c.release_messages({ids[0], ids[1], ids[2]}), 3u);
+  }
+  auto listed = [&](std::vector<std::string> args) {
+    Result r = cli_json(args);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    std::vector<std::int64_t> out;
+    for (const auto& m : parse_json(r)) out.push_back(m["id"].get<std::int64_t>());
+    return out;
+  };
+  EXPECT_EQ(listed({"queue", "messages", "jobs", "--limit", "2"}),
+            (std::vector<std::int64_t>{ids[3], ids[2]}));
+  EXPECT_EQ(
+      listed({"queue", "messages", "jobs", "--limit", "2", "--before-id", std::to_string(ids[2])}),
+      (std::vector<std::int64_t>{ids[1], ids[0]}));
+  EXPECT_EQ(listed({"queue", "dlq", "jobs"}), (std::vector<std::int64_t>{ids[2], ids[1], ids[0]}));
+  EXPECT_EQ(listed({"queue", "dlq", "--limit", "1", "--before-id", std::to_string(ids[2])}),
+            (std::vector<std::int64_t>{ids[1]}));
+  for (const char* bad : {"0", "-4", "abc"}) {
+    EXPECT_EQ(cli({"queue", "messages", "jobs", "--before-id", bad}).exit_code, 2) << bad;
+    EXPECT_EQ(cli({"queue", "dlq", "--before-id", bad}).exit_code, 2) << bad;
+  }
+  EXPECT_EQ(cli({"queue", "dlq", "--limit", "0"}).exit_code, 2);
+}
+
 TEST_F(CliTest, PurgeAndDeleteQueue) {
   install_with_queue();
   ASSERT_EQ(cli({"queue", "enqueue", "jobs", "{}"}).exit_code, 0);

@@ -211,6 +211,25 @@ TEST_F(CliWorkflowTest, TriggerInputFromStdinAndTableOutput) {
   EXPECT_EQ(list[0]["input"], json({{"from", "stdin"}}));
 }
 
+TEST_F(CliWorkflowTest, RunsPageWithBeforeId) {
+  const std::int64_t a = trigger(R"({"x":1})");
+  const std::int64_t b = trigger(R"({"x":2})");
+  const std::int64_t c = trigger(R"({"x":3})");
+  auto ids = [](const json& list) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : list) out.push_back(r["id"].get<std::int64_t>());
+    return out;
+  };
+  EXPECT_EQ(ids(runs({"--limit", "2"})), (std::vector<std::int64_t>{c, b}));
+  EXPECT_EQ(ids(runs({"--limit", "2", "--before-id", std::to_string(b)})),
+            (std::vector<std::int64_t>{a}));
+  EXPECT_TRUE(runs({"--before-id", std::to_string(a)}).empty());
+  for (const char* bad : {"0", "-1", "x"}) {
+    Result r = cli({"workflow", "runs", "--before-id", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << describe(r);
+  }
+}
+
 TEST_F(CliWorkflowTest, BadStatusOrSinceIsAUsageError) {
   Result r = cli({"workflow", "runs", "--status", "done"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);

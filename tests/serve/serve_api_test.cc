@@ -285,6 +285,73 @@ TEST_P(ServeTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(GetJson("/api/queues/jobs")["queue_name"], "jobs") << "still serving";
 }
 
+// Keyset paging (issue 16): each list follows next_before_id from the first page to a null
+// one, seeing every row once, newest first; bad paging parameters are 400s naming them.
+TEST_P(ServeTest, ListsPageWithBeforeIdAndNextBeforeId) {
+  MakeQueue("jobs");
+  MakeQueue("dead");
+  const auto jobs = EnqueueNumbers("jobs", 25);
+  const auto dead = EnqueueNumbers("dead", 25);
+  auto c = pgqrs::consumer("c", "dead").create(store());
+  for (std::uint32_t i = 0; i < store().config().max_read_ct; ++i) {
+    ASSERT_EQ(c.dequeue_with_vt(25, 1s).size(), 25u);
+    ASSERT_EQ(c.release_messages(dead), 25u);
+  }
+  ASSERT_EQ(admin().dlq("dead").size(), 25u);
+  pgqrs::workflow().name("etl").create(store());
+  std::vector<std::int64_t> runs;
+  for (int i = 0; i < 25; ++i) {
+    runs.push_back(RunIdOf(pgqrs::workflow().name("etl").trigger(json{{"i", i}}).execute(store())));
+  }
+  StartServer();
+
+  // Follows the pages of `path` (limit 10); returns the ids seen and checks the page sizes.
+  auto page_through = [&](const std::string& path, const std::string& key) {
+    std::vector<std::int64_t> seen;
+    std::vector<std::size_t> sizes;
+    std::string next = path + (path.find('?') == std::string::npos ? "?" : "&") + "limit=10";
+    for (int guard = 0; guard < 10; ++guard) {
+      const json page = GetJson(next);
+      EXPECT_EQ(page["limit"], 10);
+      sizes.push_back(page[key].size());
+      for (const auto& row : page[key]) seen.push_back(row["id"].get<std::int64_t>());
+      if (page["next_before_id"].is_null()) break;
+      EXPECT_EQ(page["next_before_id"], page[key].back()["id"]) << "the smallest id of the page";
+      next = path + (path.find('?') == std::string::npos ? "?" : "&") +
+             "limit=10&before_id=" + std::to_string(page["next_before_id"].get<std::int64_t>());
+    }
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 10, 5})) << path;
+    return seen;
+  };
+  auto newest_first = [](std::vector<std::int64_t> ids) {
+    std::reverse(ids.begin(), ids.end());
+    return ids;
+  };
+  EXPECT_EQ(page_through("/api/queues/jobs/messages", "messages"), newest_first(jobs));
+  EXPECT_EQ(page_through("/api/dead-letters?queue=dead", "messages"), newest_first(dead));
+  EXPECT_EQ(page_through("/api/dead-letters", "messages"), newest_first(dead));
+  EXPECT_EQ(page_through("/api/runs?workflow=etl", "runs"), newest_first(runs));
+
+  // A page that ends exactly at the oldest row says so (no empty "Older" page).
+  const json last =
+      GetJson("/api/queues/jobs/messages?limit=5&before_id=" + std::to_string(jobs[5]));
+  EXPECT_EQ(last["messages"].size(), 5u);
+  EXPECT_TRUE(last["next_before_id"].is_null());
+  EXPECT_EQ(GetJson("/api/dead-letters?limit=25")["truncated"], false);
+  EXPECT_EQ(GetJson("/api/dead-letters?limit=24")["truncated"], true);
+
+  for (const std::string path : {"/api/queues/jobs/messages", "/api/dead-letters", "/api/runs"}) {
+    for (const std::string bad : {"0", "-3", "abc", "", "12x", "99999999999999999999"}) {
+      const json err = GetJson(path + "?before_id=" + bad, 400);
+      EXPECT_EQ(ErrorCode(err), "bad_before_id") << path << " before_id=" << bad;
+      EXPECT_NE(err["error"]["message"].get<std::string>().find("before_id"), std::string::npos);
+    }
+    const json err = GetJson(path + "?limit=zero", 400);
+    EXPECT_EQ(ErrorCode(err), "bad_limit") << path;
+    EXPECT_NE(err["error"]["message"].get<std::string>().find("limit"), std::string::npos);
+  }
+}
+
 TEST_P(ServeTest, ActionsAreRefusedWithoutAllowActions) {
   MakeQueue("jobs");
   EnqueueNumbers("jobs", 2);

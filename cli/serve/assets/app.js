@@ -145,6 +145,33 @@ async function queuesPage() {
   state.timer = setTimeout(() => render(), REFRESH_MS);
 }
 
+// Keyset paging of a list (/api lists answer next_before_id): "Newest" drops the page's
+// before_id, "Older" sets it to the list's next_before_id. Other query parameters (filters)
+// are kept. Full navigations, so the browser's back button walks the pages.
+// The page's own ?limit= (default `limit`) and ?before_id= go to the /api list it reads.
+function currentBeforeId() { return new URLSearchParams(location.search).get("before_id"); }
+function listQuery(limit, extra) {
+  const params = new URLSearchParams(location.search);
+  const query = new URLSearchParams(Object.assign({ limit: params.get("limit") || limit }, extra || {}));
+  if (params.get("before_id")) query.set("before_id", params.get("before_id"));
+  return query;
+}
+function pager(page, testid) {
+  const params = new URLSearchParams(location.search);
+  const href = () => location.pathname + (params.toString() ? "?" + params : "");
+  const parts = [];
+  if (params.get("before_id")) {
+    params.delete("before_id");
+    parts.push(el("a", { href: href(), "data-testid": testid + "-newest" }, "Newest"));
+  }
+  if (page.next_before_id !== null && page.next_before_id !== undefined) {
+    params.set("before_id", String(page.next_before_id));
+    if (parts.length) parts.push(" · ");
+    parts.push(el("a", { href: href(), "data-testid": testid + "-older" }, "Older"));
+  }
+  return parts.length ? el("p", { class: "pager", "data-testid": testid + "-pager" }, parts) : null;
+}
+
 function messageRows(messages, withReplay) {
   return messages.map((m) => el("tr", { "data-message": m.id },
     num(m.id),
@@ -157,7 +184,7 @@ function messageRows(messages, withReplay) {
 async function queuePage(name) {
   const [q, page] = await Promise.all([
     api("/api/queues/" + encodeURIComponent(name)),
-    api("/api/queues/" + encodeURIComponent(name) + "/messages?archived=1&limit=100")]);
+    api("/api/queues/" + encodeURIComponent(name) + "/messages?" + listQuery("100", { archived: "1" }))]);
   const m = q.metrics;
   const parts = [
     el("h1", {}, "Queue ", el("span", { "data-testid": "queue-name" }, q.queue_name)),
@@ -173,19 +200,24 @@ async function queuePage(name) {
     input.addEventListener("input", () => { btn.disabled = input.value !== q.queue_name; });
     parts.push(el("div", { class: "notice" }, "Purge deletes every message of this queue. ", input, " ", btn));
   }
-  parts.push(el("h2", {}, `Messages (newest ${page.limit})`),
-    table(["Id", "State", "Reads", "Enqueued", "Visible at", "Payload"], messageRows(page.messages, false), "messages"));
+  const before = currentBeforeId();
+  parts.push(el("h2", {}, before ? `Messages (${page.limit} older than id ${before})` : `Messages (newest ${page.limit})`),
+    table(["Id", "State", "Reads", "Enqueued", "Visible at", "Payload"], messageRows(page.messages, false), "messages"),
+    pager(page, "messages"));
   setMain(...parts);
 }
 
 async function deadLettersPage() {
-  const page = await api("/api/dead-letters?limit=200");
+  const page = await api("/api/dead-letters?" + listQuery("200"));
   const allowed = state.session.actions_allowed;
+  const before = currentBeforeId();
   setMain(el("h1", {}, "Dead letters"),
-    page.truncated ? el("p", { class: "muted" }, `Showing the first ${page.limit}.`) : null,
-    page.messages.length === 0 ? el("p", { "data-testid": "empty" }, "No dead letters.") : null,
+    page.truncated || before ? el("p", { class: "muted" },
+      before ? `Showing ${page.limit} at most, older than id ${before}.` : `Showing the newest ${page.limit}.`) : null,
+    page.messages.length === 0 ? el("p", { "data-testid": "empty" }, before ? "No older dead letters." : "No dead letters.") : null,
     table(["Id", "State", "Reads", "Enqueued", "Visible at", "Payload"].concat(allowed ? ["Action"] : []),
-      messageRows(page.messages, allowed), "dead-letters"));
+      messageRows(page.messages, allowed), "dead-letters"),
+    pager(page, "dead-letters"));
 }
 
 async function workersPage() {
@@ -203,7 +235,7 @@ async function workersPage() {
 
 async function runsPage() {
   const params = new URLSearchParams(location.search);
-  const query = new URLSearchParams({ limit: "100" });
+  const query = listQuery("100");
   for (const k of ["workflow", "status"]) if (params.get(k)) query.set(k, params.get(k));
   const [workflows, page] = await Promise.all([api("/api/workflows"), api("/api/runs?" + query)]);
   const select = (name, values) => el("select", { name, "data-testid": "filter-" + name },
@@ -217,7 +249,8 @@ async function runsPage() {
     el("td", {}, link("/runs/" + r.id, String(r.id))), el("td", {}, r.workflow_name),
     el("td", { class: "status-" + r.status }, r.status), el("td", {}, r.created_at), el("td", {}, r.updated_at)));
   setMain(el("h1", {}, "Workflow runs"), filters,
-    table(["Run", "Workflow", "Status", "Created", "Updated"], rows, "runs"));
+    table(["Run", "Workflow", "Status", "Created", "Updated"], rows, "runs"),
+    pager(page, "runs"));
 }
 
 async function runPage(id) {

@@ -95,12 +95,18 @@ class MessageStore {
                                               const DequeueParams& p) = 0;
 
   virtual std::optional<QueueMessage> get_message(std::int64_t id) = 0;
-  // Newest first.
-  virtual std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
-                                                  bool include_archived) = 0;
-  // Dead letters: dead_at set, or (not archived, vt <= now, read_ct >= max_read_ct).
-  virtual std::vector<QueueMessage> dead_letters(std::optional<std::string_view> queue,
-                                                 TimePoint now, std::int32_t max_read_ct) = 0;
+  // Newest first (id DESC); with `before_id`, only ids below it (keyset paging: one range
+  // scan of an id index per page, never OFFSET). The default arguments here and below are
+  // repeated, identical, on every override.
+  virtual std::vector<QueueMessage> list_messages(
+      std::string_view queue, std::uint32_t limit, bool include_archived,
+      std::optional<std::int64_t> before_id = std::nullopt) = 0;
+  // Dead letters: dead_at set, or (not archived, vt <= now, read_ct >= max_read_ct); newest
+  // first (id DESC): all of them, or at most `limit`; `before_id` as in list_messages.
+  virtual std::vector<QueueMessage> dead_letters(
+      std::optional<std::string_view> queue, TimePoint now, std::int32_t max_read_ct,
+      std::optional<std::uint32_t> limit = std::nullopt,
+      std::optional<std::int64_t> before_id = std::nullopt) = 0;
   // dead letter -> fresh (read_ct = 0, vt = now, dead_at = NULL, consumer NULL).
   virtual bool replay_dead_letter(std::int64_t id, TimePoint now, std::int32_t max_read_ct) = 0;
 };

@@ -133,12 +133,15 @@ constexpr char kMessageById[] =
     "SELECT " PGQRS_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE id = $1";
 
 // One row per message, or one row with NULL message columns when the queue has none;
-// no row when the queue does not exist. $2 include archived, $3 limit.
+// no row when the queue does not exist. $2 include archived, $3 limit, $4 before_id (NULL:
+// the first page). pgqrs_messages_queue_idx (queue_id, id) serves the range and the order,
+// so a page is one index range scan however deep it is.
 constexpr char kListMessages[] = R"sql(
 SELECT q.id, m.* FROM {s}.pgqrs_queues q
 LEFT JOIN LATERAL (
   SELECT )sql" PGQRS_MESSAGE_COLUMNS R"sql( FROM {s}.pgqrs_messages
   WHERE queue_id = q.id AND ($2 OR archived_at IS NULL)
+    AND id < COALESCE($4, 9223372036854775807)
   ORDER BY id DESC LIMIT $3) m ON true
 WHERE q.queue_name = $1
 ORDER BY m.id DESC)sql";
@@ -150,10 +153,13 @@ constexpr char kQueueId[] = "SELECT id FROM {s}.pgqrs_queues WHERE queue_name = 
 #define PGQRS_PG_IS_DEAD_LETTER \
   "archived_at IS NULL AND (dead_at IS NOT NULL OR (vt <= $2 AND read_ct >= $3))"
 
+// $1 queue id or NULL, $2 now, $3 max_read_ct, $4 before_id or NULL, $5 limit or NULL (all).
+// Newest first, walking an id index down from before_id.
 constexpr char kDeadLetters[] =
     "SELECT " PGQRS_MESSAGE_COLUMNS
     " FROM {s}.pgqrs_messages WHERE ($1::int8 IS NULL OR queue_id = $1) "
-    "AND " PGQRS_PG_IS_DEAD_LETTER " ORDER BY id";
+    "AND id < COALESCE($4::int8, 9223372036854775807) AND " PGQRS_PG_IS_DEAD_LETTER
+    " ORDER BY id DESC LIMIT $5::int8";
 
 // $4 channel: the replayed message is deliverable now, so wake consumers of its queue.
 constexpr char kReplay[] = R"sql(
@@ -250,11 +256,12 @@ std::optional<QueueMessage> PostgresBackend::get_message(std::int64_t id) {
 }
 
 std::vector<QueueMessage> PostgresBackend::list_messages(std::string_view queue,
-                                                         std::uint32_t limit,
-                                                         bool include_archived) {
+                                                         std::uint32_t limit, bool include_archived,
+                                                         std::optional<std::int64_t> before_id) {
   return exec_.read("list_messages", [&](Session& s) {
     auto r =
-        s.exec(sql_(kListMessages), Params().text(queue).boolean(include_archived).int8(limit));
+        s.exec(sql_(kListMessages),
+               Params().text(queue).boolean(include_archived).int8(limit).optional_int8(before_id));
     if (r.rows() == 0) queue_not_found(queue);
     std::vector<QueueMessage> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
@@ -267,7 +274,9 @@ std::vector<QueueMessage> PostgresBackend::list_messages(std::string_view queue,
 }
 
 std::vector<QueueMessage> PostgresBackend::dead_letters(std::optional<std::string_view> queue,
-                                                        TimePoint now, std::int32_t max_read_ct) {
+                                                        TimePoint now, std::int32_t max_read_ct,
+                                                        std::optional<std::uint32_t> limit,
+                                                        std::optional<std::int64_t> before_id) {
   return exec_.read("dead_letters", [&](Session& s) {
     Params params;
     if (queue) {
@@ -277,7 +286,9 @@ std::vector<QueueMessage> PostgresBackend::dead_letters(std::optional<std::strin
     } else {
       params.null(kInt8Oid);
     }
-    auto r = s.exec(sql_(kDeadLetters), params.time(now).int4(max_read_ct));
+    params.time(now).int4(max_read_ct).optional_int8(before_id);
+    params.optional_int8(limit ? std::optional<std::int64_t>(*limit) : std::nullopt);
+    auto r = s.exec(sql_(kDeadLetters), params);
     std::vector<QueueMessage> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back(backend::read_message(PgRow(r, i)));

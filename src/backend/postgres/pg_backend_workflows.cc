@@ -90,10 +90,19 @@ constexpr char kTriggerMessageById[] =
 
 constexpr char kRunById[] = PGQRS_PG_SELECT_RUNS " WHERE r.id = $1";
 constexpr char kRunByMessage[] = PGQRS_PG_SELECT_RUNS " WHERE r.message_id = $1";
-// Newest first. $1 status or NULL, $2 since or NULL, $3 limit, $4 workflow name or NULL.
-constexpr char kListRuns[] = PGQRS_PG_SELECT_RUNS R"sql(
+// Newest first. $1 status or NULL, $2 since or NULL, $3 limit, $4 workflow name or NULL,
+// $5 before_id or NULL. Paging is keyset on the list order (created_at, id): the cursor c is
+// run $5 (or, if it is gone, the newest run before it, itself included), and a page is the
+// runs after c, read as one range scan of pgqrs_workflow_runs_created_idx (created_at, id).
+constexpr char kListRuns[] = R"sql(
+WITH c AS (
+  SELECT r0.created_at, CASE WHEN r0.id = $5 THEN r0.id ELSE r0.id + 1 END AS bound_id
+  FROM {s}.pgqrs_workflow_runs r0 WHERE r0.id <= $5::int8 ORDER BY r0.id DESC LIMIT 1)
+)sql" PGQRS_PG_SELECT_RUNS R"sql(
 WHERE ($1::text IS NULL OR r.status = $1) AND ($2::timestamptz IS NULL OR r.created_at >= $2)
   AND ($4::text IS NULL OR w.name = $4)
+  AND ($5::int8 IS NULL
+       OR (r.created_at, r.id) < ((SELECT created_at FROM c), (SELECT bound_id FROM c)))
 ORDER BY r.created_at DESC, r.id DESC
 LIMIT $3)sql";
 
@@ -379,6 +388,7 @@ std::vector<RunRecord> PostgresBackend::list_runs(const backend::RunFilter& filt
     time_or_null(p, filter.since);
     p.int8(filter.limit);
     text_or_null(p, filter.workflow);
+    p.optional_int8(filter.before_id);
     auto r = s.exec(sql_(kListRuns), p);
     std::vector<RunRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));

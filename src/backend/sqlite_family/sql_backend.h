@@ -91,10 +91,13 @@ class SqlFamilyBackend : public backend::Backend {
   ArchiveAndLease archive_and_dequeue(const std::vector<std::int64_t>& ids,
                                       const backend::DequeueParams& p) override;
   std::optional<QueueMessage> get_message(std::int64_t id) override;
-  std::vector<QueueMessage> list_messages(std::string_view queue, std::uint32_t limit,
-                                          bool include_archived) override;
-  std::vector<QueueMessage> dead_letters(std::optional<std::string_view> queue, TimePoint now,
-                                         std::int32_t max_read_ct) override;
+  std::vector<QueueMessage> list_messages(
+      std::string_view queue, std::uint32_t limit, bool include_archived,
+      std::optional<std::int64_t> before_id = std::nullopt) override;
+  std::vector<QueueMessage> dead_letters(
+      std::optional<std::string_view> queue, TimePoint now, std::int32_t max_read_ct,
+      std::optional<std::uint32_t> limit = std::nullopt,
+      std::optional<std::int64_t> before_id = std::nullopt) override;
   bool replay_dead_letter(std::int64_t id, TimePoint now, std::int32_t max_read_ct) override;
 
   // ---- owner-only operations (sql_backend_leases.cc) ----

@@ -1,5 +1,6 @@
 // SqlFamilyBackend: enqueue, dequeue, message reads and dead letters.
 #include <chrono>
+#include <limits>
 #include <string>
 
 #include "backend/flow_limits.h"
@@ -11,6 +12,9 @@
 
 namespace pgqrs::sqlite_family {
 namespace {
+
+// The `id < ?` bound of a list that is not paged (keyset paging: before_id).
+constexpr std::int64_t kNoIdBound = std::numeric_limits<std::int64_t>::max();
 
 // Dequeue, step 1: dead-letter the first ?4 visible live messages (in (vt, id) order) that
 // were already delivered max_read_ct (?3) times. The unary "+" keeps vt out of index
@@ -90,9 +94,12 @@ WHERE id = ?4)sql";
 constexpr char kMessageById[] =
     "SELECT " PGQRS_MESSAGE_COLUMNS " FROM pgqrs_messages WHERE id = ?1";
 
+// ?1 queue id, ?2 include archived, ?3 limit, ?4 before_id (kNoIdBound: the first page).
+// pgqrs_messages_queue_idx (queue_id, then the implicit rowid) serves both the id range and
+// the order, so each page is one range scan of `limit` rows however deep it is.
 constexpr char kListMessages[] = "SELECT " PGQRS_MESSAGE_COLUMNS R"sql(
 FROM pgqrs_messages
-WHERE queue_id = ?1 AND (?2 OR archived_at IS NULL)
+WHERE queue_id = ?1 AND (?2 OR archived_at IS NULL) AND id < ?4
 ORDER BY id DESC LIMIT ?3)sql";
 
 // The dead-letter predicate (backend.h): dead_at set, or live, visible and delivered
@@ -100,10 +107,14 @@ ORDER BY id DESC LIMIT ?3)sql";
 #define PGQRS_SQL_IS_DEAD_LETTER \
   "archived_at IS NULL AND (dead_at IS NOT NULL OR (vt <= ?2 AND read_ct >= ?3))"
 
+// ?1 queue id or NULL, ?2 now, ?3 max_read_ct, ?4 before_id (kNoIdBound: the first page),
+// ?5 limit (-1: all). Newest first, walking the id (rowid) range down.
+// clang-format off
 constexpr char kDeadLetters[] =
-    "SELECT " PGQRS_MESSAGE_COLUMNS
-    " FROM pgqrs_messages WHERE (?1 IS NULL OR queue_id = ?1) AND " PGQRS_SQL_IS_DEAD_LETTER
-    " ORDER BY id";
+    "SELECT " PGQRS_MESSAGE_COLUMNS " FROM pgqrs_messages"
+    " WHERE (?1 IS NULL OR queue_id = ?1) AND id < ?4 AND " PGQRS_SQL_IS_DEAD_LETTER
+    " ORDER BY id DESC LIMIT ?5";
+// clang-format on
 
 constexpr char kReplay[] =
     "UPDATE pgqrs_messages SET read_ct = 0, vt = ?2, dead_at = NULL, consumer_worker_id = NULL "
@@ -218,25 +229,34 @@ std::optional<QueueMessage> SqlFamilyBackend::get_message(std::int64_t id) {
 
 std::vector<QueueMessage> SqlFamilyBackend::list_messages(std::string_view queue,
                                                           std::uint32_t limit,
-                                                          bool include_archived) {
+                                                          bool include_archived,
+                                                          std::optional<std::int64_t> before_id) {
   return exec_.read("list_messages", [&](Session& s) {
     const std::int64_t queue_id = require_queue_id(s, queue);
     std::vector<QueueMessage> out;
     auto q = s.query(kListMessages);
-    q.bind(queue_id).bind(include_archived).bind(limit);
+    q.bind(queue_id).bind(include_archived).bind(limit).bind(before_id.value_or(kNoIdBound));
     while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });
 }
 
 std::vector<QueueMessage> SqlFamilyBackend::dead_letters(std::optional<std::string_view> queue,
-                                                         TimePoint now, std::int32_t max_read_ct) {
+                                                         TimePoint now, std::int32_t max_read_ct,
+                                                         std::optional<std::uint32_t> limit,
+                                                         std::optional<std::int64_t> before_id) {
   return exec_.read("dead_letters", [&](Session& s) {
     std::optional<std::int64_t> queue_id;
     if (queue) queue_id = require_queue_id(s, *queue);
     std::vector<QueueMessage> out;
     auto q = s.query(kDeadLetters);
-    q.bind(queue_id).bind(now).bind(max_read_ct);
+    q.bind(queue_id).bind(now).bind(max_read_ct).bind(before_id.value_or(kNoIdBound));
+    // LIMIT -1: no limit.
+    if (limit) {
+      q.bind(*limit);
+    } else {
+      q.bind(std::int64_t{-1});
+    }
     while (q.step()) out.push_back(backend::read_message(QueryRow(q)));
     return out;
   });

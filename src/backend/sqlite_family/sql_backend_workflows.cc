@@ -48,17 +48,23 @@ constexpr char kRunById[] = PGQRS_SQL_SELECT_RUNS " WHERE r.id = ?1";
 constexpr char kRunByMessage[] = PGQRS_SQL_SELECT_RUNS " WHERE r.message_id = ?1";
 
 // list_runs, newest first. ?1 = status text or NULL, ?2 = since (INT64 min when absent, so
-// the created_at range always bounds the index scan), ?3 = limit, ?4 = workflow name. Two
-// texts so that each is served by an index in ORDER BY order (pgqrs_workflow_runs_created_idx
-// / pgqrs_workflow_runs_workflow_idx) and stops after `limit` matches.
-#define PGQRS_SQL_RUN_FILTER                                                           \
-  " (?1 IS NULL OR r.status = ?1) AND r.created_at >= ?2 ORDER BY r.created_at DESC, " \
-  "r.id DESC LIMIT ?3"
+// the created_at range always bounds the index scan), ?3 = limit, ?4/?5 = the paging
+// cursor (created_at, id): only runs after it in (created_at DESC, id DESC) order
+// (INT64 max both when not paging), ?6 = workflow name. Two texts so that each is served by an
+// index in ORDER BY order (pgqrs_workflow_runs_created_idx / pgqrs_workflow_runs_workflow_idx, both
+// ending in the implicit rowid): a page is one range scan of the index from the cursor down,
+// stopping after `limit` matches.
+#define PGQRS_SQL_RUN_FILTER                                                          \
+  " (?1 IS NULL OR r.status = ?1) AND r.created_at >= ?2 AND r.created_at <= ?4 AND " \
+  "(r.created_at < ?4 OR r.id < ?5) ORDER BY r.created_at DESC, r.id DESC LIMIT ?3"
 constexpr char kListRuns[] = PGQRS_SQL_SELECT_RUNS " WHERE" PGQRS_SQL_RUN_FILTER;
 constexpr char kListRunsOfWorkflow[] = PGQRS_SQL_SELECT_RUNS
-    " WHERE r.workflow_id = (SELECT id FROM pgqrs_workflows WHERE name = ?4) "
+    " WHERE r.workflow_id = (SELECT id FROM pgqrs_workflows WHERE name = ?6) "
     "AND" PGQRS_SQL_RUN_FILTER;
 #undef PGQRS_SQL_RUN_FILTER
+// The paging cursor of list_runs: run ?1, or, if it is gone, the newest run before it.
+constexpr char kRunCursor[] =
+    "SELECT created_at, id FROM pgqrs_workflow_runs WHERE id <= ?1 ORDER BY id DESC LIMIT 1";
 
 // start_run: QUEUED|PAUSED|RUNNING -> RUNNING, CANCELLING -> CANCELLED; finished runs are
 // left alone.
@@ -250,6 +256,18 @@ std::optional<RunRecord> SqlFamilyBackend::find_run_by_message(std::int64_t mess
 std::vector<RunRecord> SqlFamilyBackend::list_runs(const backend::RunFilter& filter) {
   return exec_.read("list_runs", [&](Session& s) {
     std::vector<RunRecord> out;
+    // The cursor: runs strictly after (created_at, id) in list order.
+    std::int64_t cursor_created = std::numeric_limits<std::int64_t>::max();
+    std::int64_t cursor_id = std::numeric_limits<std::int64_t>::max();
+    if (filter.before_id) {
+      auto c = s.query(kRunCursor);
+      c.bind(*filter.before_id);
+      if (!c.step()) return out;  // no run at or before before_id: nothing older
+      cursor_created = c.int64(0);
+      const std::int64_t id = c.int64(1);
+      // A stand-in for a deleted cursor run is itself listed (it was not on the last page).
+      cursor_id = id == *filter.before_id ? id : id + 1;
+    }
     auto q = s.query(filter.workflow ? kListRunsOfWorkflow : kListRuns);
     if (filter.status) {
       q.bind(to_string(*filter.status));
@@ -261,7 +279,7 @@ std::vector<RunRecord> SqlFamilyBackend::list_runs(const backend::RunFilter& fil
     } else {
       q.bind(std::numeric_limits<std::int64_t>::min());
     }
-    q.bind(filter.limit);
+    q.bind(filter.limit).bind(cursor_created).bind(cursor_id);
     if (filter.workflow) q.bind(*filter.workflow);
     while (q.step()) out.push_back(backend::read_run(QueryRow(q)));
     return out;
