@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
       r = run_queue_latency(o);
     } else if (o.scenario == "workflow.steps") {
       r = run_workflow_steps(o);
+    } else if (o.scenario == "workflow.signal") {
+      r = run_workflow_signal(o);
+    } else if (o.scenario == "workflow.fanout") {
+      r = run_workflow_fanout(o);
     } else {
       r = run_workflow_recovery(o);
     }

@@ -43,7 +43,8 @@ double parse_rate(const std::string& flag, const std::string& text) {
 
 const std::vector<std::string>& scenario_names() {
   static const std::vector<std::string> names = {"queue.drain", "queue.enqueue", "queue.latency",
-                                                 "workflow.steps", "workflow.recovery"};
+                                                 "workflow.steps", "workflow.recovery",
+                                                 "workflow.signal", "workflow.fanout"};
   return names;
 }
 
@@ -59,6 +60,10 @@ scenarios:
   workflow.steps     --messages runs of a workflow with --steps no-op steps, --consumers workers
   workflow.recovery  a worker process is SIGKILLed mid-run and restarted; counts finished
                      steps executed again (must be 0)
+  workflow.signal    --messages runs wait in recv (no lease held); a send to one at a time;
+                     latency = send -> its recv returns (the wake-up)
+  workflow.fanout    one parent starts --messages children and gathers them; --consumers
+                     child workers; counts the parent's executions
 
 options:
   --consumers N      threads (consumers, producers or workflow workers)      [1]
@@ -102,7 +107,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
       if (std::find(names.begin(), names.end(), value) == names.end()) {
         throw UsageError("--scenario: unknown scenario '" + value +
                          "' (queue.drain, queue.enqueue, queue.latency, workflow.steps, "
-                         "workflow.recovery)");
+                         "workflow.recovery, workflow.signal, workflow.fanout)");
       }
       o.scenario = value;
       seen_scenario = true;
@@ -167,6 +172,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       o.messages = std::max<std::uint64_t>(200, static_cast<std::uint64_t>(o.rate * 5));
     } else if (o.scenario == "workflow.steps") {
       o.messages = 2000;
+    } else if (o.scenario == "workflow.signal" || o.scenario == "workflow.fanout") {
+      o.messages = 1000;
     } else {
       o.messages = 200;
     }

@@ -22,7 +22,7 @@ enum class Format { kJsonl, kTable };
 
 struct Options {
   std::string scenario;  // queue.drain | queue.enqueue | queue.latency | workflow.steps |
-                         // workflow.recovery
+                         // workflow.recovery | workflow.signal | workflow.fanout
   std::string dsn;
   std::uint32_t consumers = 1;       // consumer / producer / workflow-worker threads
   std::uint32_t batch = 1;           // lease (drain, latency) or enqueue batch size

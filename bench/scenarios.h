@@ -16,6 +16,9 @@ Record run_queue_enqueue(const Options& o);
 Record run_queue_latency(const Options& o);
 Record run_workflow_steps(const Options& o);
 Record run_workflow_recovery(const Options& o);
+// Workflows that talk (coordination_scenarios.cc).
+Record run_workflow_signal(const Options& o);
+Record run_workflow_fanout(const Options& o);
 // The child process of workflow.recovery: serves the workflow until killed.
 int run_recovery_worker(const Options& o);
 

@@ -29,9 +29,10 @@ std::int64_t send(const Store& store, std::int64_t run_id, std::string_view topi
                   const json& payload) {
   auto& s = *StoreAccess::state(store);
   const std::string text = checked_payload(s, run_id, topic, payload);
-  auto id = s.backend->send_to_run(run_id, topic, text, std::nullopt, s.now());
-  if (!id) throw_unknown_run(run_id);
-  return *id;
+  auto sent = s.backend->send_to_run(run_id, topic, text, std::nullopt, s.now());
+  if (!sent) throw_unknown_run(run_id);
+  s.activity.notify(sent->queue);  // this store's idle pollers of the run's workflow, at once
+  return sent->id;
 }
 
 std::vector<RunMessage> run_messages(const Store& store, std::int64_t run_id,
@@ -50,13 +51,14 @@ std::int64_t Run::send(std::int64_t run_id, std::string_view topic, const json& 
   // The send key makes a send repeated after a crash (before the step's success was
   // recorded) store nothing: the first message's id comes back.
   const std::string key = std::to_string(s.run_id) + ":" + name;
-  const auto id = s.store->backend->send_to_run(run_id, topic, text, key, s.now());
-  if (!id) {
+  const auto sent = s.store->backend->send_to_run(run_id, topic, text, key, s.now());
+  if (!sent) {
     fail_step(name, json{{"message", "no such workflow run"}, {"run_id", run_id}});
     throw_unknown_run(run_id);
   }
-  complete_step(name, json{{"message_id", *id}, {"run_id", run_id}, {"topic", topic}});
-  return *id;
+  s.store->activity.notify(sent->queue);
+  complete_step(name, json{{"message_id", sent->id}, {"run_id", run_id}, {"topic", topic}});
+  return sent->id;
 }
 
 // Step "recv:<n>": PAUSED with retry_at = the deadline while it waits; SUCCESS with the

@@ -34,6 +34,13 @@ struct RunWait {
   std::vector<std::int64_t> children;
 };
 
+// What send_to_run stored: the message's id, and the queue of the receiving run (its
+// workflow's), whose idle pollers in this process the engine wakes.
+struct SentToRun {
+  std::int64_t id = 0;
+  std::string queue;
+};
+
 class CoordinationStore {
  public:
   virtual ~CoordinationStore() = default;
@@ -42,7 +49,7 @@ class CoordinationStore {
   // Stores a message of `topic` for run `run_id` and wakes the run (see WAKE-UPS). With a
   // `send_key` already used (a workflow's send, replayed), nothing is stored and the first
   // message's id is returned. nullopt (nothing stored) when the run does not exist.
-  virtual std::optional<std::int64_t> send_to_run(std::int64_t run_id, std::string_view topic,
+  virtual std::optional<SentToRun> send_to_run(std::int64_t run_id, std::string_view topic,
                                                   const std::string& payload,
                                                   const std::optional<std::string>& send_key,
                                                   TimePoint now) = 0;

@@ -25,9 +25,11 @@ namespace {
 // ---- messages ----
 
 // $1 run, $2 topic, $3 payload, $4 send key (NULL: none), $5 now, $6 channel. Returns (run
-// exists, new message id or NULL when the send key was used before, notified).
+// exists, new message id or NULL when the send key was used before, notified, the run's
+// queue).
 constexpr char kSendToRun[] = R"sql(
-WITH r AS (SELECT message_id FROM {s}.pgqrs_workflow_runs WHERE id = $1),
+WITH r AS (SELECT r.message_id, w.name FROM {s}.pgqrs_workflow_runs r
+           JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id WHERE r.id = $1),
      ins AS (
   INSERT INTO {s}.pgqrs_run_messages (run_id, topic, payload, send_key, created_at)
   SELECT $1, $2, $3, $4, $5 FROM r
@@ -41,7 +43,8 @@ WITH r AS (SELECT message_id FROM {s}.pgqrs_workflow_runs WHERE id = $1),
   RETURNING m.queue_id, m.vt <= $5 AS due),
      n AS (SELECT pg_notify($6, q.queue_name) FROM {s}.pgqrs_queues q
            WHERE q.id IN (SELECT queue_id FROM w WHERE due))
-SELECT EXISTS (SELECT 1 FROM r), (SELECT id FROM ins), (SELECT count(*) FROM n))sql";
+SELECT EXISTS (SELECT 1 FROM r), (SELECT id FROM ins), (SELECT count(*) FROM n),
+       (SELECT name FROM r))sql";
 constexpr char kMessageBySendKey[] =
     "SELECT id FROM {s}.pgqrs_run_messages WHERE send_key = $1";
 
@@ -148,19 +151,25 @@ Params& text_or_null(Params& p, const std::optional<std::string>& v) {
 
 }  // namespace
 
-std::optional<std::int64_t> PostgresBackend::send_to_run(
+std::optional<backend::SentToRun> PostgresBackend::send_to_run(
     std::int64_t run_id, std::string_view topic, const std::string& payload,
     const std::optional<std::string>& send_key, TimePoint now) {
-  return exec_.transaction("send_to_run", [&](Session& s) -> std::optional<std::int64_t> {
+  return exec_.transaction("send_to_run", [&](Session& s) -> std::optional<backend::SentToRun> {
     Params p;
     p.int8(run_id).text(topic).jsonb(payload);
     text_or_null(p, send_key).time(now).text(channel_);
     auto r = s.exec(sql_(kSendToRun), p);
     if (!r.boolean(0, 0)) return std::nullopt;
-    if (!r.is_null(0, 1)) return r.int8(0, 1);
+    backend::SentToRun out;
+    out.queue = r.text(0, 3);
+    if (!r.is_null(0, 1)) {
+      out.id = r.int8(0, 1);
+      return out;
+    }
     auto prev = s.exec(sql_(kMessageBySendKey), Params().text(*send_key));
     if (prev.rows() == 0) throw InternalError("send_to_run: send key neither new nor stored");
-    return prev.int8(0, 0);
+    out.id = prev.int8(0, 0);
+    return out;
   });
 }
 

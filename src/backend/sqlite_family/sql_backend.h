@@ -170,10 +170,10 @@ class SqlFamilyBackend : public backend::Backend {
                                                 TimePoint now) override;
 
   // ---- coordination (sql_backend_coordination.cc; contracts in capabilities/coordination.h) ----
-  std::optional<std::int64_t> send_to_run(std::int64_t run_id, std::string_view topic,
-                                          const std::string& payload,
-                                          const std::optional<std::string>& send_key,
-                                          TimePoint now) override;
+  std::optional<backend::SentToRun> send_to_run(std::int64_t run_id, std::string_view topic,
+                                                const std::string& payload,
+                                                const std::optional<std::string>& send_key,
+                                                TimePoint now) override;
   std::optional<RunMessage> receive_run_message(std::int64_t run_id, std::string_view topic,
                                                 std::string_view step, TimePoint now) override;
   std::vector<RunMessage> list_run_messages(std::int64_t run_id, std::uint32_t limit) override;

@@ -14,7 +14,9 @@
 namespace pgqrs::sqlite_family {
 namespace {
 
-constexpr char kRunMessageId[] = "SELECT message_id FROM pgqrs_workflow_runs WHERE id = ?1";
+constexpr char kRunMessageAndQueue[] =
+    "SELECT r.message_id, w.name FROM pgqrs_workflow_runs r "
+    "JOIN pgqrs_workflows w ON w.id = r.workflow_id WHERE r.id = ?1";
 constexpr char kRunStatus[] = "SELECT status FROM pgqrs_workflow_runs WHERE id = ?1";
 // The same text as sql_backend_workflows.cc's (one cached statement): a live run message
 // that is invisible and not leased is made visible now.
@@ -132,31 +134,36 @@ void SqlFamilyBackend::wake_parent_of_ended(Session& s, std::int64_t run_id,
   }
 }
 
-std::optional<std::int64_t> SqlFamilyBackend::send_to_run(
+std::optional<backend::SentToRun> SqlFamilyBackend::send_to_run(
     std::int64_t run_id, std::string_view topic, const std::string& payload,
     const std::optional<std::string>& send_key, TimePoint now) {
-  return exec_.write("send_to_run", [&](Session& s) -> std::optional<std::int64_t> {
+  return exec_.write("send_to_run", [&](Session& s) -> std::optional<backend::SentToRun> {
     std::optional<std::int64_t> message_id;
+    backend::SentToRun out;
     {
-      auto q = s.query(kRunMessageId);
+      auto q = s.query(kRunMessageAndQueue);
       q.bind(run_id);
       if (!q.step()) return std::nullopt;
       message_id = q.optional_int64(0);
+      out.queue = q.text(1);
     }
     if (send_key) {
       auto q = s.query(kMessageBySendKey);
       q.bind(*send_key);
-      if (q.step()) return q.int64(0);
+      if (q.step()) {
+        out.id = q.int64(0);
+        return out;
+      }
     }
-    const std::int64_t id = s.query(kInsertRunMessage)
-                                .bind(run_id)
-                                .bind(topic)
-                                .bind(payload)
-                                .bind(send_key)
-                                .bind(now)
-                                .insert_returning_id();
+    out.id = s.query(kInsertRunMessage)
+                 .bind(run_id)
+                 .bind(topic)
+                 .bind(payload)
+                 .bind(send_key)
+                 .bind(now)
+                 .insert_returning_id();
     if (message_id) s.query(kWakeRunMessage).bind(*message_id).bind(now).execute();
-    return id;
+    return out;
   });
 }
 
