@@ -111,9 +111,13 @@ LIMIT $3)sql";
 // for children is counted down and, at 0 or when the child failed, its message woken (the
 // wake UPDATE matches the row whatever its state, so it always takes the row lock). $N_NOW
 // and $N_CHANNEL are spliced per statement.
+// The parent's row is matched by id alone, never by its waiting_children: this statement's
+// snapshot may predate the parent's wait (it waited for the child's row lock, which the
+// parent's defer_waiting_run held FOR SHARE), and an UPDATE re-reads the newest version of a
+// row only if the row matched in the snapshot. NULL - 1 stays NULL (not waiting).
 #define PGQRS_PG_WAKE_PARENT(NOW, CHANNEL)                                                       \
   ", p AS (UPDATE {s}.pgqrs_workflow_runs pr SET waiting_children = pr.waiting_children - 1 "   \
-  "FROM ended WHERE pr.id = ended.parent_run_id AND pr.waiting_children IS NOT NULL "           \
+  "FROM ended WHERE pr.id = ended.parent_run_id "                                               \
   "RETURNING pr.message_id, pr.waiting_children, ended.status AS child_status), "               \
   "w AS (UPDATE {s}.pgqrs_messages m SET vt = CASE WHEN m.consumer_worker_id IS NULL AND "      \
   "m.vt > " NOW " THEN " NOW " ELSE m.vt END FROM p WHERE m.id = p.message_id AND "            \
