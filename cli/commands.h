@@ -21,6 +21,8 @@ void register_workflow_commands(CLI::App& app, Context& ctx);
 void register_workflow_fork_commands(CLI::App& group, Context& ctx);
 // pgqrs workflow send | messages | events | event | children (commands_workflow_talk.cc).
 void register_workflow_talk_commands(CLI::App& group, Context& ctx);
+// pgqrs workflow stranded | migrate (commands_workflow_versions.cc).
+void register_workflow_version_commands(CLI::App& group, Context& ctx);
 void register_s3_commands(CLI::App& app, Context& ctx);
 void register_serve_command(CLI::App& app, Context& ctx);  // commands_serve.cc
 // Also adds `admin prune` to the admin group (register it after register_admin_commands).

@@ -153,6 +153,7 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
 
   register_workflow_fork_commands(*group, ctx);
   register_workflow_talk_commands(*group, ctx);
+  register_workflow_version_commands(*group, ctx);
 }
 
 }  // namespace pgqrs::cli

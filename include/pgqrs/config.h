@@ -70,6 +70,11 @@ struct Config {
   std::uint32_t max_read_ct = 5;
   std::uint32_t heartbeat_interval_seconds = 5;
   std::uint32_t poll_interval_ms = 250;
+  // Safe upgrades (docs/workflows.md): the application version this process runs. Runs it
+  // triggers record it, and its workflow workers execute only runs of this version (or
+  // unversioned ones). Empty (the default): unversioned, serving every run. At most 128
+  // characters of [A-Za-z0-9_.:+-]. File key app_version, env PGQRS_APP_VERSION.
+  std::string app_version;
   ValidationConfig validation;
   SqliteConfig sqlite;
   S3Config s3;

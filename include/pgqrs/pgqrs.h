@@ -18,5 +18,6 @@
 #include "pgqrs/store.h"
 #include "pgqrs/tracing.h"
 #include "pgqrs/version.h"
+#include "pgqrs/versions.h"
 #include "pgqrs/worker.h"
 #include "pgqrs/workflow.h"

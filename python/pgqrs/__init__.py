@@ -25,8 +25,8 @@ from ._records import (DurabilityMode, PollStats, QueueInfo, QueueMessage, Queue
                        WorkflowRecord, WorkflowStatus)
 from ._otel import instrument_opentelemetry, uninstrument_opentelemetry
 from ._s3 import S3StoreHandle, as_s3
-from ._coordination import (ChildRun, child_runs, get_event, read_stream, run_events,
-                            run_messages, send)
+from ._coordination import (ChildRun, child_runs, get_event, migrate_runs, read_stream,
+                            run_events, run_messages, send, stranded_runs)
 from ._fork import fork, rerun, rerun_matching
 from ._schedule import (ScheduleBuilder, ScheduleRecord, fire_due_schedules, get_schedule,
                         list_schedules, pause_schedule, prune, remove_schedule,
@@ -63,7 +63,7 @@ __all__ = [
     "fork", "rerun", "rerun_matching",
     # workflows that talk
     "send", "get_event", "read_stream", "run_messages", "run_events", "child_runs",
-    "ChildRun",
+    "ChildRun", "stranded_runs", "migrate_runs",
     # schedules and retention
     "schedule", "ScheduleBuilder", "ScheduleRecord", "list_schedules", "get_schedule",
     "pause_schedule", "resume_schedule", "remove_schedule", "fire_due_schedules", "prune",

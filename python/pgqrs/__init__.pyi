@@ -38,6 +38,7 @@ class Config:
     max_read_ct: int
     heartbeat_interval_seconds: int
     poll_interval_ms: int
+    app_version: str
     max_payload_size_bytes: int
     max_string_length: int
     max_object_depth: int
@@ -624,6 +625,10 @@ def read_stream(store: Store, run_id: int, key: str,
 async def run_messages(store: Store, run_id: int, limit: int = 100) -> list[dict]: ...
 async def run_events(store: Store, run_id: int, limit: int = 100) -> list[dict]: ...
 async def child_runs(store: Store, run_id: int) -> list[RunRecord]: ...
+async def stranded_runs(store: Store, heartbeat_timeout: float = 60.0,
+                        limit: int = 1000) -> list[dict]: ...
+async def migrate_runs(store: Store, to: str, from_version: Optional[str] = None,
+                       workflow: Optional[str] = None) -> int: ...
 
 class ChildRun:
     @property

@@ -80,6 +80,7 @@ class Config:
     max_read_ct = _Field("deliveries before a message is dead-lettered")
     heartbeat_interval_seconds = _Field("worker heartbeat period")
     poll_interval_ms = _Field("idle poll period")
+    app_version = _Field("application version this process runs (\"\": unversioned)")
     max_payload_size_bytes = _Field("largest serialised payload")
     max_string_length = _Field("longest string value or key in a payload")
     max_object_depth = _Field("deepest nesting of objects/arrays in a payload")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ._workflow import Run
 
 __all__ = ["send", "get_event", "read_stream", "run_messages", "run_events", "child_runs",
-           "ChildRun"]
+           "ChildRun", "stranded_runs", "migrate_runs"]
 
 
 def _interval(store: "Store") -> float:
@@ -95,6 +95,22 @@ async def run_events(store: "Store", run_id: int, limit: int = 100) -> list[dict
 async def child_runs(store: "Store", run_id: int) -> list[RunRecord]:
     """The runs ``run_id`` started with ``ctx.start_child``, oldest first."""
     return [rec.run(d) for d in await _aio.call(_pgqrs.child_runs, store._native, int(run_id))]
+
+
+async def stranded_runs(store: "Store", heartbeat_timeout: float = 60.0,
+                        limit: int = 1000) -> list[dict]:
+    """Safe upgrades: unfinished runs whose app version (``Config.app_version`` of the store
+    that triggered them) no live worker of their workflow serves: dicts with run_id,
+    workflow, app_version and status."""
+    return await _aio.call(_pgqrs.stranded_runs, store._native, int(heartbeat_timeout),
+                           int(limit))
+
+
+async def migrate_runs(store: "Store", to: str, from_version: Optional[str] = None,
+                       workflow: Optional[str] = None) -> int:
+    """Moves unfinished runs (of version ``from_version``, "" = unversioned, None = any; of
+    ``workflow``, None = any) to app version ``to`` ("" = unversioned); returns how many."""
+    return await _aio.call(_pgqrs.migrate_runs, store._native, to, from_version, workflow)
 
 
 class ChildRun:

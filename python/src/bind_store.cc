@@ -52,6 +52,7 @@ void bind_config(nb::module_& m) {
       .PGQRS_PY_FIELD("max_read_ct", max_read_ct)
       .PGQRS_PY_FIELD("heartbeat_interval_seconds", heartbeat_interval_seconds)
       .PGQRS_PY_FIELD("poll_interval_ms", poll_interval_ms)
+      .PGQRS_PY_FIELD("app_version", app_version)
       .PGQRS_PY_FIELD("max_payload_size_bytes", validation.max_payload_size_bytes)
       .PGQRS_PY_FIELD("max_string_length", validation.max_string_length)
       .PGQRS_PY_FIELD("max_object_depth", validation.max_object_depth)

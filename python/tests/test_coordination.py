@@ -99,3 +99,28 @@ async def test_children_are_gathered_and_a_failed_child_fails_the_await(wf_store
     assert [k.status for k in kids] == [pgqrs.WorkflowStatus.Success] * 3
     with pytest.raises(pgqrs.ExecutionFailedError, match="cannot square"):
         await pgqrs.run().message(bad).store(store).result(timeout=10)
+
+
+async def test_runs_of_another_app_version_are_stranded_until_migrated(backend, wf_store):
+    if backend.name == "sqlite_memory" or backend.name.startswith("s3"):
+        pytest.skip("needs a second writer on the same database")
+    from conftest import open_store
+    store = wf_store
+    config = backend.config()
+    config.app_version = "v1"
+    v1 = await open_store(backend, config)
+
+    @workflow(name="versioned_wf")
+    async def versioned_wf(ctx, data):
+        return data["n"]
+
+    await pgqrs.workflow().name("versioned_wf").store(store).create()
+    msg = await pgqrs.workflow().name("versioned_wf").store(v1).trigger({"n": 7}).execute()
+    [stranded] = await pgqrs.stranded_runs(store)
+    assert stranded["app_version"] == "v1" and stranded["workflow"] == "versioned_wf"
+    assert await pgqrs.migrate_runs(store, "", from_version="v1") == 1
+    assert await pgqrs.stranded_runs(store) == []
+    await serve(store, versioned_wf)
+    assert await pgqrs.run().message(msg).store(store).result(timeout=10) == 7
+    with pytest.raises(pgqrs.ValidationError):
+        await pgqrs.migrate_runs(store, "bad version")

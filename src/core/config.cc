@@ -220,6 +220,8 @@ void apply_yaml(Config& c, const std::filesystem::path& path) {
       c.dsn = scalar_text(value, key, source);
     } else if (key == "schema") {
       c.schema = scalar_text(value, key, source);
+    } else if (key == "app_version") {
+      c.app_version = scalar_text(value, key, source);
     } else if (key == "validation") {
       if (!value.IsMap()) bad_value(key, YAML::Dump(value), source, "expected a mapping");
       for (const auto& v : value) {
@@ -279,6 +281,7 @@ const char* env(const char* name) {
 void apply_env(Config& c) {
   if (const char* v = env("PGQRS_DSN")) c.dsn = v;
   if (const char* v = env("PGQRS_SCHEMA")) c.schema = v;
+  if (const char* v = env("PGQRS_APP_VERSION")) c.app_version = v;
   for (const auto& f : kScalarFields) {
     if (const char* v = env(f.env)) set_scalar(c, f, v, std::string("env ") + f.env);
   }
@@ -351,6 +354,11 @@ void core::validate_settings(const Config& c) {
   if (!std::regex_match(schema, kIdentifier)) {
     bad_value("schema", schema, "config",
               "expected an identifier of 1-63 letters, digits or '_' not starting with a digit");
+  }
+  static const std::regex kVersion("[A-Za-z0-9_.:+-]{0,128}");
+  if (!std::regex_match(c.app_version, kVersion)) {
+    bad_value("app_version", c.app_version, "config",
+              "expected at most 128 characters of letters, digits and _ . : + -");
   }
   for (const auto& f : kScalarFields) {
     std::uint32_t v = c.*f.member;

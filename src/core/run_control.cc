@@ -46,6 +46,12 @@ void Run::start() {
     throw terminal(before.status);
   }
   auto started = s.store->backend->start_run(s.run_id, s.now());
+  if (started.other_version) {
+    throw ValidationError("Run " + std::to_string(s.run_id) +
+                          " belongs to another app version than this store's (config "
+                          "app_version '" + s.store->config.app_version +
+                          "'); migrate it (pgqrs workflow migrate) or use a store of its version");
+  }
   if (!started.started) throw terminal(started.run.status);
   s.input = started.run.input;
 }

@@ -11,6 +11,9 @@
 namespace pgqrs::core {
 namespace {
 
+// How long a worker leaves alone a run of another app version that it leased (decision C27).
+constexpr std::chrono::seconds kOtherVersionRecheck{1};
+
 // kRetry: storage trouble, not a verdict on the run -- the message is given back for a
 // prompt retry without counting a failed delivery (see give_back).
 enum class Disposition { kArchive, kDefer, kLeave, kRetry };
@@ -234,6 +237,15 @@ Execution execute(const WorkflowDef& def, ResolvedDequeue& r, const QueueMessage
   auto run_id = run_id_of(s, msg);
   if (!run_id) return {};  // not a run message: archive it so it does not come back
   auto start = s.backend->start_run(*run_id, s.now());
+  if (start.other_version) {
+    // A run of another app version (docs/workflows.md "Safe upgrades"): given back unread
+    // (not counted) for a worker of its version; looked at again after kOtherVersionRecheck.
+    Execution ex;
+    ex.disposition = Disposition::kDefer;
+    ex.wake_at = s.now() + std::max<Duration>(kOtherVersionRecheck,
+                                              std::chrono::milliseconds(s.config.poll_interval_ms));
+    return ex;
+  }
   if (!start.started) return {};  // finished, or cancelled before it started
   RunTrace trace(s, r, msg, *run_id);
   try {

@@ -446,3 +446,42 @@ TEST_F(CliWorkflowTalkTest, SendWakesARunAndItsMessagesEventsAndChildrenAreListe
 }
 
 }  // namespace
+
+namespace {
+
+using namespace pgqrs::cli_test;  // NOLINT(google-build-using-namespace)
+
+// workflow stranded | migrate (docs/workflows.md "Safe upgrades").
+class CliWorkflowVersionTest : public CliWorkflowTest {};
+
+TEST_F(CliWorkflowVersionTest, StrandedListsRunsNoWorkerServesAndMigrateMovesThem) {
+  pgqrs::Config config = pgqrs::Config::from_dsn(dsn_);
+  config.app_version = "v1";
+  pgqrs::Store v1 = pgqrs::connect_with_config(config);
+  auto msg = pgqrs::workflow().name("wf").trigger(json{{"x", 1}}).execute(v1);
+  const auto id = pgqrs::run().message(msg).store(v1).record().id;
+
+  Result r = cli_json({"workflow", "stranded"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json stranded = parse_json(r);
+  ASSERT_EQ(stranded.size(), 1u) << describe(r);
+  EXPECT_EQ(stranded[0]["run_id"], id);
+  EXPECT_EQ(stranded[0]["app_version"], "v1");
+  EXPECT_EQ(stranded[0]["status"], "QUEUED");
+
+  r = cli_json({"workflow", "migrate", "--to", "v2", "--from", "v1"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(parse_json(r)["migrated"], 1);
+  r = cli_json({"workflow", "stranded"});
+  EXPECT_EQ(parse_json(r).at(0)["app_version"], "v2");
+  r = cli_json({"workflow", "migrate", "--to", ""});
+  EXPECT_EQ(parse_json(r)["migrated"], 1);
+  r = cli_json({"workflow", "stranded"});
+  EXPECT_TRUE(parse_json(r).empty()) << "an unversioned run is served by any worker";
+
+  r = cli({"workflow", "migrate", "--to", "bad version"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("app version"), std::string::npos) << describe(r);
+}
+
+}  // namespace

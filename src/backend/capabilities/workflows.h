@@ -17,6 +17,7 @@
 #include "backend/capabilities/messages.h"
 #include "pgqrs/clock.h"
 #include "pgqrs/records.h"
+#include "pgqrs/versions.h"
 #include "pgqrs/workflow.h"
 
 namespace pgqrs::backend {
@@ -32,6 +33,10 @@ struct TriggeredRun {
 struct RunStart {
   RunRecord run;         // after the call
   bool started = false;  // moved (or stayed) RUNNING: the caller should execute it
+  // Not started because the run belongs to another app version than the store's
+  // (config.app_version; docs/workflows.md "Safe upgrades"): the run is unchanged and
+  // unfinished, and a worker of its version should execute it.
+  bool other_version = false;
 };
 
 class WorkflowStore {
@@ -59,8 +64,9 @@ class WorkflowStore {
   virtual std::optional<RunRecord> get_run(std::int64_t run_id) = 0;
   virtual std::optional<RunRecord> find_run_by_message(std::int64_t message_id) = 0;
   virtual std::vector<RunRecord> list_runs(const RunFilter& filter) = 0;
-  // QUEUED|PAUSED|RUNNING -> RUNNING (started = true); CANCELLING -> CANCELLED (started =
-  // false); a finished run is returned unchanged (started = false).
+  // QUEUED|PAUSED|RUNNING -> RUNNING (started = true) when the run is unversioned or of the
+  // store's app version (or the store is unversioned), else unchanged (other_version);
+  // CANCELLING -> CANCELLED (started = false); a finished run is returned unchanged.
   virtual RunStart start_run(std::int64_t run_id, TimePoint now) = 0;
   // Compare-and-set: RUNNING|CANCELLING -> `status` (SUCCESS, ERROR or CANCELLED) with
   // output / error. False (nothing changed) if the run is in another state; the engine
@@ -126,6 +132,20 @@ class WorkflowStore {
   virtual std::optional<TriggeredRun> fork_run(std::int64_t source_run_id,
                                                const std::vector<std::string>& copy_steps,
                                                TimePoint now) = 0;
+
+  // ---- app versions (pgqrs/versions.h): the store's own version is config.app_version
+  // Unfinished runs (QUEUED|RUNNING|PAUSED) with a version that no worker of their workflow's
+  // queue serves among those ready or polling with heartbeat_at >= heartbeat_after (a worker
+  // serves a version when it is unversioned or of that version). Oldest first.
+  virtual std::vector<StrandedRun> stranded_runs(TimePoint heartbeat_after,
+                                                 std::uint32_t limit) = 0;
+  // app_version = `to` (nullopt: unversioned) on unfinished runs (QUEUED|RUNNING|PAUSED|
+  // CANCELLING) whose version is `from` ("": unversioned; nullopt: any) of `workflow`
+  // (nullopt: any). Returns how many.
+  virtual std::uint64_t migrate_runs(const std::optional<std::string>& from,
+                                     const std::optional<std::string>& to,
+                                     const std::optional<std::string>& workflow,
+                                     TimePoint now) = 0;
 };
 
 }  // namespace pgqrs::backend

@@ -233,7 +233,9 @@ constexpr char kMigrationCoordination[] = R"sql(
 ALTER TABLE {s}.pgqrs_workflow_runs
   ADD COLUMN parent_run_id bigint REFERENCES {s}.pgqrs_workflow_runs (id) ON DELETE SET NULL,
   ADD COLUMN parent_step text,
-  ADD COLUMN waiting_children integer;
+  ADD COLUMN waiting_children integer,
+  ADD COLUMN app_version text;
+ALTER TABLE {s}.pgqrs_workers ADD COLUMN app_version text;
 CREATE UNIQUE INDEX pgqrs_workflow_runs_parent_idx
   ON {s}.pgqrs_workflow_runs (parent_run_id, parent_step) WHERE parent_run_id IS NOT NULL;
 

@@ -109,6 +109,8 @@ PostgresBackend::PostgresBackend(const Config& config, const backend::Dsn& dsn)
     : schema_(config.schema),
       options_(parse_connect_options(dsn, config)),
       channel_(make_channel(config.schema)),
+      app_version_(config.app_version.empty() ? std::nullopt
+                                              : std::optional<std::string>(config.app_version)),
       pool_(pool_policy(options_), config.max_connections, "postgres"),
       exec_(pool_, options_, schema_, options_.prepared),
       sql_(open_and_check(exec_, schema_, options_)) {}

@@ -135,6 +135,11 @@ class PostgresBackend final : public backend::Backend {
   std::optional<backend::TriggeredRun> fork_run(std::int64_t source_run_id,
                                                 const std::vector<std::string>& copy_steps,
                                                 TimePoint now) override;
+  // (app versions: *_versions.cc)
+  std::vector<StrandedRun> stranded_runs(TimePoint heartbeat_after, std::uint32_t limit) override;
+  std::uint64_t migrate_runs(const std::optional<std::string>& from,
+                             const std::optional<std::string>& to,
+                             const std::optional<std::string>& workflow, TimePoint now) override;
 
   // ---- coordination (pg_backend_coordination.cc; contracts in capabilities/coordination.h) ----
   std::optional<backend::SentToRun> send_to_run(std::int64_t run_id, std::string_view topic,
@@ -237,6 +242,9 @@ class PostgresBackend final : public backend::Backend {
   const std::string schema_;
   ConnectOptions options_;
   std::string channel_;
+  // config.app_version (nullopt: unversioned): recorded on the runs this store triggers and
+  // the workers it registers; start_run starts only runs of this version (or unversioned).
+  std::optional<std::string> app_version_;
   Pool pool_;
   Executor exec_;
   StatementCache sql_;

@@ -13,8 +13,8 @@ namespace {
 constexpr char kInsertWorker[] = R"sql(
 WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $3)
 INSERT INTO {s}.pgqrs_workers
-  (name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at)
-SELECT $1, $2, (SELECT id FROM q), $4, $5, 'ready', $6, $6
+  (name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at, app_version)
+SELECT $1, $2, (SELECT id FROM q), $4, $5, 'ready', $6, $6, $7
 WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM q)
 RETURNING id, queue_id)sql";
 
@@ -114,7 +114,7 @@ WorkerInfo PostgresBackend::register_worker(std::string_view name, WorkerKind ki
   } else {
     params.null(kTextOid);
   }
-  params.text(hostname).int8(pid).time(now);
+  params.text(hostname).int8(pid).time(now).optional_text(app_version_);
   return exec_.write("register_worker", [&](Session& s) {
     auto r = s.exec(sql_(kInsertWorker), params);
     if (r.rows() == 0) queue_not_found(*queue);

@@ -57,8 +57,8 @@ WITH wf AS (
      mid AS (SELECT nextval(pg_get_serial_sequence($4, 'id')) AS id FROM wf),
      r AS (
        INSERT INTO {s}.pgqrs_workflow_runs
-         (workflow_id, message_id, status, input, created_at, updated_at)
-       SELECT wf.id, mid.id, 'QUEUED', $2, $3, $3 FROM wf, mid
+         (workflow_id, message_id, status, input, created_at, updated_at, app_version)
+       SELECT wf.id, mid.id, 'QUEUED', $2, $3, $3, $11 FROM wf, mid
        RETURNING id, workflow_id, message_id, status, input, output, error, created_at,
                  updated_at),
      m AS (
@@ -129,23 +129,26 @@ LIMIT $3)sql";
 // QUEUED|PAUSED|RUNNING -> RUNNING, CANCELLING -> CANCELLED; finished runs are left alone.
 // Returns the run after the call (the updated row, or the unchanged one).
 // CANCELLING -> CANCELLED ends the run: its parent is told as finish_run does ($3 channel).
+// $4: the store's app version (NULL: any); a run of another version is returned unchanged.
+// The last column says whether the update applied.
 constexpr char kStartRun[] = R"sql(
 WITH u AS (
   UPDATE {s}.pgqrs_workflow_runs
   SET status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED' ELSE 'RUNNING' END,
       updated_at = $2
-  WHERE id = $1 AND status IN ('QUEUED', 'PAUSED', 'RUNNING', 'CANCELLING')
+  WHERE id = $1 AND (status = 'CANCELLING' OR (status IN ('QUEUED', 'PAUSED', 'RUNNING') AND
+        ($4::text IS NULL OR app_version IS NULL OR app_version = $4)))
   RETURNING id, workflow_id, message_id, status, input, output, error, created_at, updated_at,
             parent_run_id),
      ended AS (SELECT parent_run_id, status FROM u WHERE status = 'CANCELLED'
                                                      AND parent_run_id IS NOT NULL))sql"
     PGQRS_PG_WAKE_PARENT("$2", "$3") R"sql(
 SELECT r.id, r.workflow_id, w.name, r.message_id, r.status, r.input, r.output, r.error,
-       r.created_at, r.updated_at
+       r.created_at, r.updated_at, true
 FROM u AS r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
 WHERE (SELECT count(*) FROM wn) >= 0
 UNION ALL
-SELECT )sql" PGQRS_RUN_COLUMNS R"sql(
+SELECT )sql" PGQRS_RUN_COLUMNS R"sql(, false
 FROM {s}.pgqrs_workflow_runs r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
 WHERE r.id = $1 AND NOT EXISTS (SELECT 1 FROM u))sql";
 
@@ -364,7 +367,8 @@ backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view w
                                          .text(flow.dedup_key.value_or(""))
                                          .text(flow.concurrency_key.value_or(""))
                                          .optional_text(trace.traceparent)
-                                         .optional_text(trace.tracestate));
+                                         .optional_text(trace.tracestate)
+                                         .optional_text(app_version_));
   if (r.rows() == 0) throw_not_registered(workflow);
   backend::TriggeredRun out;
   out.run = backend::read_run(PgRow(r, 0));
@@ -406,10 +410,16 @@ std::vector<RunRecord> PostgresBackend::list_runs(const backend::RunFilter& filt
 backend::RunStart PostgresBackend::start_run(std::int64_t run_id, TimePoint now) {
   return exec_.write("start_run", [&](Session& s) {
     backend::RunStart out;
-    if (auto run = first_run(
-            s.exec(sql_(kStartRun), Params().int8(run_id).time(now).text(channel_)))) {
+    auto r = s.exec(sql_(kStartRun),
+                    Params().int8(run_id).time(now).text(channel_).optional_text(app_version_));
+    if (auto run = first_run(r)) {
       out.run = std::move(*run);
-      out.started = out.run.status == WorkflowStatus::kRunning;
+      // The last column: the update applied. Unchanged and unfinished, not cancelling:
+      // another version's run.
+      const bool changed = r.boolean(0, 10);
+      out.started = out.run.status == WorkflowStatus::kRunning && changed;
+      out.other_version = !changed && !is_terminal(out.run.status) &&
+                          out.run.status != WorkflowStatus::kCancelling;
     }
     return out;
   });

@@ -220,11 +220,15 @@ constexpr char kMigrationHotPath[] = "-- Postgres only (pgqrs_lease_limited); no
 // Deleting a run (retention) deletes its messages and events; its children keep running.
 // waiting_children: while a parent waits for children, how many of them have not ended yet;
 // each child's end counts it down and the parent is woken at 0 (or when a child fails).
+// app_version (safe upgrades): the version that triggered a run / that a worker runs (NULL:
+// unversioned).
 constexpr char kMigrationCoordination[] = R"sql(
 ALTER TABLE pgqrs_workflow_runs ADD COLUMN parent_run_id INTEGER
   REFERENCES pgqrs_workflow_runs (id) ON DELETE SET NULL;
 ALTER TABLE pgqrs_workflow_runs ADD COLUMN parent_step TEXT;
 ALTER TABLE pgqrs_workflow_runs ADD COLUMN waiting_children INTEGER;
+ALTER TABLE pgqrs_workflow_runs ADD COLUMN app_version TEXT;
+ALTER TABLE pgqrs_workers ADD COLUMN app_version TEXT;
 CREATE UNIQUE INDEX pgqrs_workflow_runs_parent_idx
   ON pgqrs_workflow_runs (parent_run_id, parent_step) WHERE parent_run_id IS NOT NULL;
 

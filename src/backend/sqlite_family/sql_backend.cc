@@ -55,6 +55,8 @@ SqlFamilyBackend::SqlFamilyBackend(std::unique_ptr<Driver> driver, const Config&
     : driver_(std::move(driver)),
       name_(decoration.name.empty() ? std::string(driver_->name()) : std::move(decoration.name)),
       max_read_ct_(static_cast<std::int32_t>(config.max_read_ct)),
+      app_version_(config.app_version.empty() ? std::nullopt
+                                              : std::optional<std::string>(config.app_version)),
       gated_(decoration.gate != nullptr),
       pool_([d = driver_.get()] { return std::make_unique<Session>(d->open()); },
             config.max_connections, name_),

@@ -168,6 +168,11 @@ class SqlFamilyBackend : public backend::Backend {
   std::optional<backend::TriggeredRun> fork_run(std::int64_t source_run_id,
                                                 const std::vector<std::string>& copy_steps,
                                                 TimePoint now) override;
+  // (app versions: *_versions.cc)
+  std::vector<StrandedRun> stranded_runs(TimePoint heartbeat_after, std::uint32_t limit) override;
+  std::uint64_t migrate_runs(const std::optional<std::string>& from,
+                             const std::optional<std::string>& to,
+                             const std::optional<std::string>& workflow, TimePoint now) override;
 
   // ---- coordination (sql_backend_coordination.cc; contracts in capabilities/coordination.h) ----
   std::optional<backend::SentToRun> send_to_run(std::int64_t run_id, std::string_view topic,
@@ -242,6 +247,9 @@ class SqlFamilyBackend : public backend::Backend {
   std::unique_ptr<Driver> driver_;  // outlives pool_ (declared first)
   std::string name_;
   std::int32_t max_read_ct_;  // config.max_read_ct: the dead-letter test of trigger_run
+  // config.app_version (nullopt: unversioned): recorded on the runs this store triggers and
+  // the workers it registers; start_run starts only runs of this version (or unversioned).
+  std::optional<std::string> app_version_;
   bool gated_ = false;
   ConnectionPool pool_;
   Executor exec_;

@@ -32,8 +32,8 @@ constexpr char kInsertWorkflow[] =
 // ---- runs ----
 
 constexpr char kInsertRun[] = R"sql(
-INSERT INTO pgqrs_workflow_runs (workflow_id, status, input, created_at, updated_at)
-VALUES (?1, 'QUEUED', ?2, ?3, ?3) RETURNING id)sql";
+INSERT INTO pgqrs_workflow_runs (workflow_id, status, input, created_at, updated_at, app_version)
+VALUES (?1, 'QUEUED', ?2, ?3, ?3, ?4) RETURNING id)sql";
 constexpr char kRunIdByMessage[] = "SELECT id FROM pgqrs_workflow_runs WHERE message_id = ?1";
 constexpr char kSetRunMessage[] = "UPDATE pgqrs_workflow_runs SET message_id = ?2 WHERE id = ?1";
 // The same text as the message read of sql_backend_messages.cc (one cached statement).
@@ -66,12 +66,14 @@ constexpr char kListRunsOfWorkflow[] = PGQRS_SQL_SELECT_RUNS
 constexpr char kRunCursor[] =
     "SELECT created_at, id FROM pgqrs_workflow_runs WHERE id <= ?1 ORDER BY id DESC LIMIT 1";
 
-// start_run: QUEUED|PAUSED|RUNNING -> RUNNING, CANCELLING -> CANCELLED; finished runs are
+// start_run: QUEUED|PAUSED|RUNNING -> RUNNING (only a run of version ?3, or any version when
+// ?3 or the run's version is NULL), CANCELLING -> CANCELLED (any version); finished runs are
 // left alone.
 constexpr char kStartRun[] = R"sql(
 UPDATE pgqrs_workflow_runs
 SET status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED' ELSE 'RUNNING' END, updated_at = ?2
-WHERE id = ?1 AND status IN ('QUEUED', 'PAUSED', 'RUNNING', 'CANCELLING'))sql";
+WHERE id = ?1 AND (status = 'CANCELLING' OR (status IN ('QUEUED', 'PAUSED', 'RUNNING') AND
+      (?3 IS NULL OR app_version IS NULL OR app_version = ?3))))sql";
 
 constexpr char kFinishRun[] = R"sql(
 UPDATE pgqrs_workflow_runs SET status = ?2, output = ?3, error = ?4, updated_at = ?5
@@ -197,7 +199,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view 
     std::optional<std::int64_t> run_id;
     std::int64_t message_id = 0;
     if (flow == MessageOptions{}) {
-      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
+      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).bind(app_version_).insert_returning_id();
       message_id = insert_message(s, wf->queue_id, input, now, now, std::nullopt, trace);
     } else {
       // The flow path of enqueue (sql_backend_flow.cc): a live holder of the dedup key is
@@ -213,7 +215,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view 
       if (existing.bind(message_id).step()) run_id = existing.int64(0);
     }
     if (!run_id) {
-      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
+      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).bind(app_version_).insert_returning_id();
     }
     s.query(kSetRunMessage).bind(*run_id).bind(message_id).execute();
 
@@ -292,10 +294,13 @@ std::vector<RunRecord> SqlFamilyBackend::list_runs(const backend::RunFilter& fil
 backend::RunStart SqlFamilyBackend::start_run(std::int64_t run_id, TimePoint now) {
   return exec_.write("start_run", [&](Session& s) {
     backend::RunStart out;
-    const bool changed = s.query(kStartRun).bind(run_id).bind(now).execute() > 0;
+    const bool changed =
+        s.query(kStartRun).bind(run_id).bind(now).bind(app_version_).execute() > 0;
     if (auto run = run_by_id(s, run_id)) {
       out.run = std::move(*run);
-      out.started = out.run.status == WorkflowStatus::kRunning;
+      out.started = changed && out.run.status == WorkflowStatus::kRunning;
+      out.other_version = !changed && !is_terminal(out.run.status) &&
+                          out.run.status != WorkflowStatus::kCancelling;
       // CANCELLING -> CANCELLED: the run ended here, without finish_run.
       if (changed && out.run.status == WorkflowStatus::kCancelled) {
         wake_parent_of_ended(s, run_id, "CANCELLED", now);
