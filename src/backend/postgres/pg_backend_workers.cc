@@ -10,11 +10,13 @@ namespace pgqrs::pg {
 namespace {
 
 // $3 queue name (NULL for a worker bound to no queue). No row = no such queue.
+// Only for a versioned store, so an unversioned one writes no column of schema step 7 here.
+constexpr char kSetWorkerVersion[] = "UPDATE {s}.pgqrs_workers SET app_version = $2 WHERE id = $1";
 constexpr char kInsertWorker[] = R"sql(
 WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $3)
 INSERT INTO {s}.pgqrs_workers
-  (name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at, app_version)
-SELECT $1, $2, (SELECT id FROM q), $4, $5, 'ready', $6, $6, $7
+  (name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at)
+SELECT $1, $2, (SELECT id FROM q), $4, $5, 'ready', $6, $6
 WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM q)
 RETURNING id, queue_id)sql";
 
@@ -114,10 +116,14 @@ WorkerInfo PostgresBackend::register_worker(std::string_view name, WorkerKind ki
   } else {
     params.null(kTextOid);
   }
-  params.text(hostname).int8(pid).time(now).optional_text(app_version_);
-  return exec_.write("register_worker", [&](Session& s) {
+  params.text(hostname).int8(pid).time(now);
+  return exec_.transaction("register_worker", [&](Session& s) {
     auto r = s.exec(sql_(kInsertWorker), params);
     if (r.rows() == 0) queue_not_found(*queue);
+    // A versioned store's workers record its version (only then: see kSetWorkerVersion).
+    if (app_version_) {
+      s.exec(sql_(kSetWorkerVersion), Params().int8(r.int8(0, 0)).text(*app_version_));
+    }
     return backend::registered_worker(r.int8(0, 0), r.optional_int8(0, 1), name, kind, hostname,
                                       pid, now);
   });

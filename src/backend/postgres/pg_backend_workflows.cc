@@ -57,8 +57,8 @@ WITH wf AS (
      mid AS (SELECT nextval(pg_get_serial_sequence($4, 'id')) AS id FROM wf),
      r AS (
        INSERT INTO {s}.pgqrs_workflow_runs
-         (workflow_id, message_id, status, input, created_at, updated_at, app_version)
-       SELECT wf.id, mid.id, 'QUEUED', $2, $3, $3, $11 FROM wf, mid
+         (workflow_id, message_id, status, input, created_at, updated_at)
+       SELECT wf.id, mid.id, 'QUEUED', $2, $3, $3 FROM wf, mid
        RETURNING id, workflow_id, message_id, status, input, output, error, created_at,
                  updated_at),
      m AS (
@@ -75,6 +75,10 @@ SELECT r.id, r.workflow_id, $1::text, r.message_id, r.status, r.input, r.output,
        r.created_at, r.updated_at, m.*, (SELECT count(*) FROM n)
 FROM r, m)sql";
 constexpr int kTriggerMessageColumn = 10;
+// A versioned store's runs record its version, in the trigger's transaction (only then: an
+// unversioned store writes no column of schema step 7 here).
+constexpr char kSetRunVersion[] =
+    "UPDATE {s}.pgqrs_workflow_runs SET app_version = $2 WHERE id = $1";
 
 // An idempotent trigger (a dedup key, issue 14): the workflow row is locked FOR NO KEY UPDATE
 // (so dedup triggers of one workflow take turns; plain triggers, which only KEY SHARE-lock
@@ -328,12 +332,15 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                                                    const std::string& input, TimePoint now,
                                                    const MessageOptions& flow,
                                                    const backend::MessageTrace& trace) {
-  if (!flow.dedup_key) {
+  if (!flow.dedup_key && !app_version_) {
     return exec_.write("trigger_run", [&](Session& s) {
       return trigger_in(s, workflow, input, now, flow, trace);
     });
   }
+  // A dedup key (the lookup and the trigger in one transaction) or a versioned store (the
+  // trigger and its version in one transaction).
   return exec_.transaction("trigger_run", [&](Session& s) {
+    if (!flow.dedup_key) return trigger_in(s, workflow, input, now, flow, trace);
     auto found = s.exec(sql_(kTriggerDedupLookup), Params().text(workflow).text(*flow.dedup_key));
     if (found.rows() == 0) throw_not_registered(workflow);
     if (found.is_null(0, 1)) return trigger_in(s, workflow, input, now, flow, trace);
@@ -367,12 +374,14 @@ backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view w
                                          .text(flow.dedup_key.value_or(""))
                                          .text(flow.concurrency_key.value_or(""))
                                          .optional_text(trace.traceparent)
-                                         .optional_text(trace.tracestate)
-                                         .optional_text(app_version_));
+                                         .optional_text(trace.tracestate));
   if (r.rows() == 0) throw_not_registered(workflow);
   backend::TriggeredRun out;
   out.run = backend::read_run(PgRow(r, 0));
   out.message = backend::read_message(PgRow(r, 0, kTriggerMessageColumn));
+  // Callers run this in a transaction whenever app_version_ is set (trigger_run, fork_run,
+  // start_child_run), so the run never exists unversioned.
+  if (app_version_) s.exec(sql_(kSetRunVersion), Params().int8(out.run.id).text(*app_version_));
   return out;
 }
 

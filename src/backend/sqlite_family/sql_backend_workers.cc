@@ -13,8 +13,10 @@ namespace {
 
 constexpr char kInsertWorker[] = R"sql(
 INSERT INTO pgqrs_workers
-  (name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at, app_version)
-VALUES (?1, ?2, ?3, ?4, ?5, 'ready', ?6, ?6, ?7) RETURNING id)sql";
+  (name, kind, queue_id, hostname, pid, status, started_at, heartbeat_at)
+VALUES (?1, ?2, ?3, ?4, ?5, 'ready', ?6, ?6) RETURNING id)sql";
+// Only for a versioned store (see kSetRunVersion in sql_backend_workflows.cc).
+constexpr char kSetWorkerVersion[] = "UPDATE pgqrs_workers SET app_version = ?2 WHERE id = ?1";
 
 constexpr char kWorkerById[] = "SELECT " PGQRS_WORKER_COLUMNS " FROM pgqrs_workers WHERE id = ?1";
 
@@ -85,8 +87,8 @@ WorkerInfo SqlFamilyBackend::register_worker(std::string_view name, WorkerKind k
                                 .bind(hostname)
                                 .bind(pid)
                                 .bind(now)
-                                .bind(app_version_)
                                 .insert_returning_id();
+    if (app_version_) s.query(kSetWorkerVersion).bind(id).bind(*app_version_).execute();
     return backend::registered_worker(id, queue_id, name, kind, hostname, pid, now);
   });
 }

@@ -32,8 +32,11 @@ constexpr char kInsertWorkflow[] =
 // ---- runs ----
 
 constexpr char kInsertRun[] = R"sql(
-INSERT INTO pgqrs_workflow_runs (workflow_id, status, input, created_at, updated_at, app_version)
-VALUES (?1, 'QUEUED', ?2, ?3, ?3, ?4) RETURNING id)sql";
+INSERT INTO pgqrs_workflow_runs (workflow_id, status, input, created_at, updated_at)
+VALUES (?1, 'QUEUED', ?2, ?3, ?3) RETURNING id)sql";
+// A versioned store's runs record its version (only then: an unversioned store writes no
+// column of schema step 7 here, so it also triggers on an older schema, e.g. in upgrade tests).
+constexpr char kSetRunVersion[] = "UPDATE pgqrs_workflow_runs SET app_version = ?2 WHERE id = ?1";
 constexpr char kRunIdByMessage[] = "SELECT id FROM pgqrs_workflow_runs WHERE message_id = ?1";
 constexpr char kSetRunMessage[] = "UPDATE pgqrs_workflow_runs SET message_id = ?2 WHERE id = ?1";
 // The same text as the message read of sql_backend_messages.cc (one cached statement).
@@ -199,7 +202,7 @@ backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view 
     std::optional<std::int64_t> run_id;
     std::int64_t message_id = 0;
     if (flow == MessageOptions{}) {
-      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).bind(app_version_).insert_returning_id();
+      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
       message_id = insert_message(s, wf->queue_id, input, now, now, std::nullopt, trace);
     } else {
       // The flow path of enqueue (sql_backend_flow.cc): a live holder of the dedup key is
@@ -215,9 +218,10 @@ backend::TriggeredRun SqlFamilyBackend::trigger_in(Session& s, std::string_view 
       if (existing.bind(message_id).step()) run_id = existing.int64(0);
     }
     if (!run_id) {
-      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).bind(app_version_).insert_returning_id();
+      run_id = s.query(kInsertRun).bind(wf->id).bind(input).bind(now).insert_returning_id();
     }
     s.query(kSetRunMessage).bind(*run_id).bind(message_id).execute();
+    if (app_version_) s.query(kSetRunVersion).bind(*run_id).bind(*app_version_).execute();
 
     backend::TriggeredRun out;
     out.run = *run_by_id(s, *run_id);
