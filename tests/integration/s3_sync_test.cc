@@ -297,19 +297,44 @@ TEST_F(S3SyncTest, DurableInstallAgainstAnExistingObjectIsRefusedAndOverwritesNo
   EXPECT_EQ(DirectClient().head(key_)->etag, etag);
 }
 
-TEST_F(S3SyncTest, DurableWriteOnAStaleCacheConflictsThenSucceedsOnRetry) {
+TEST_F(S3SyncTest, DurableWriteOnAStaleCacheIsAppliedAgainOnTheNewVersion) {
   pgqrs::Store a = pgqrs::connect_with_config(S3Config(key_, Cache("a")));
   pgqrs::admin(a).install();
   a.queue("jobs");
   pgqrs::Store b = pgqrs::connect_with_config(S3Config(key_, Cache("b")));  // same version
   Enqueue(a, "jobs", 1);
-  ExpectThrowMessage<pgqrs::ConflictError>([&] { Enqueue(b, "jobs", 2); }, "stale durable write");
-  EXPECT_EQ(RemoteMessages(key_, "jobs").size(), 1u);  // a's write survived, b's not applied
-  // The conflict refreshed b's cache: the retry lands on top of a's write.
+  const auto b_puts = PutsOf(b);
+  // b's first PUT is refused (a published first); b runs the write again on a's version (H26).
   Enqueue(b, "jobs", 2);
+  EXPECT_EQ(PutsOf(b), b_puts + 1);  // one stored version: the refused PUT stored nothing
   auto remote = RemoteMessages(key_, "jobs");
-  ASSERT_EQ(remote.size(), 2u);
+  ASSERT_EQ(remote.size(), 2u);  // a's write survived, b's landed on top of it
   EXPECT_EQ(pgqrs::as_s3(b).state(), SyncState::kInSync);
+}
+
+TEST_F(S3SyncTest, AStaleDequeueRunsAgainAndNeverLeasesWhatAnotherStoreHolds) {
+  pgqrs::Store a = pgqrs::connect_with_config(S3Config(key_, Cache("a")));
+  pgqrs::admin(a).install();
+  a.queue("jobs");
+  Enqueue(a, "jobs", 1);
+  Enqueue(a, "jobs", 2);
+  pgqrs::Store b = pgqrs::connect_with_config(S3Config(key_, Cache("b")));
+  pgqrs::Consumer consumer_b = b.consumer("jobs");  // registering refreshes b's cache
+  pgqrs::Consumer consumer_a = a.consumer("jobs");  // a publishes a version b has not seen
+  const auto leased_by_a = consumer_a.dequeue(1);
+  ASSERT_EQ(leased_by_a.size(), 1u);
+  // b's cache still shows both messages available: its lease of the same first message is
+  // refused at the PUT and the whole dequeue runs again on a's version, which leases the other.
+  const auto leased_by_b = consumer_b.dequeue(2);
+  ASSERT_EQ(leased_by_b.size(), 1u);
+  EXPECT_NE(leased_by_b[0].id, leased_by_a[0].id);
+  // Both leases are on S3, each held by its own consumer.
+  pgqrs::Store fresh = pgqrs::connect_with_config(S3Config(key_, Cache("fresh")));
+  for (const auto& m : pgqrs::admin(fresh).list_messages("jobs")) {
+    ASSERT_TRUE(m.consumer_worker_id.has_value()) << m.id;
+    EXPECT_EQ(*m.consumer_worker_id,
+              m.id == leased_by_a[0].id ? consumer_a.id() : consumer_b.id());
+  }
 }
 
 TEST_F(S3SyncTest, DurableReadsSeeWritesOfAnotherStore) {

@@ -136,9 +136,9 @@ Round RunRound(const Options& o, const std::string& backend, const fs::path& dir
   auto trigger_until = [&](unsigned count) {
     while (inputs.size() < count) {
       const pgqrs::json input = MakeInput(static_cast<int>(inputs.size()), workload);
-      // On S3 a write racing a worker's is refused with a retryable ConflictError and not
-      // applied; the cache now holds the winner's version, so an immediate retry builds on
-      // the newest version (decision S2). A pause first would let the cache go stale again.
+      // On S3 a write racing the workers' is run again by the replica on the newer version
+      // (H26); a retryable ConflictError means it was refused every time (nothing applied,
+      // the cache now the newest version): an immediate retry builds on it.
       std::optional<pgqrs::QueueMessage> msg;
       for (int attempt = 1; !msg; ++attempt) {
         try {

@@ -1,7 +1,10 @@
 #include "backend/s3/replica.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <random>
+#include <thread>
 
 #include "backend/sqlite/sqlite_backend.h"
 
@@ -9,6 +12,18 @@ namespace pgqrs::s3 {
 namespace {
 
 constexpr std::size_t kMaxRememberedFailures = 1024;
+// A durable write refused because another writer published first is applied again on the
+// new version this many times in all before its ConflictError reaches the caller (H26).
+constexpr int kConflictAttempts = 12;
+
+// A random pause before re-applying a refused write, growing with the attempt (at most
+// 64 ms): writers that keep colliding spread out instead of colliding again.
+void pause_after_conflict(int attempt) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  const int cap_ms = 1 << std::min(attempt + 1, 6);
+  std::uniform_int_distribution<int> ms(0, cap_ms);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms(random)));
+}
 constexpr char kSqliteMagic[] = "SQLite format 3";  // + NUL: the first 16 bytes of a database
 
 [[noreturn]] void throw_failure(ErrorCode code, const std::string& message, bool outcome_unknown) {
@@ -85,14 +100,33 @@ void Replica::around_write(const std::function<void()>& op) {
     op();
     return;
   }
-  if (needs_refresh_.load()) refresh_if_changed();
-  std::uint64_t seq = 0;
-  {
-    std::shared_lock lock(swap_mu_);
-    op();
-    seq = note_applied();
+  // A PUT refused by another writer (412) leaves nothing of `op` behind and the cache on
+  // the winner's version, so running the whole operation again there is its retry, the way
+  // a database retries a transaction that lost a race (H26). Errors `op` itself throws, and
+  // every other failure, reach the caller at once. A store that had no version of the
+  // object made a create-only PUT: its refusal means the object appeared meanwhile, which
+  // install() reports and never builds on (S4), so that write is not run again.
+  for (int attempt = 1;; ++attempt) {
+    if (needs_refresh_.load()) refresh_if_changed();
+    std::uint64_t seq = 0;
+    bool had_version = false;
+    {
+      std::shared_lock lock(swap_mu_);
+      {
+        std::lock_guard sync_lock(sync_mu_);
+        had_version = base_.has_value();
+      }
+      op();
+      seq = note_applied();
+    }
+    try {
+      wait_durable(seq);
+      return;
+    } catch (const ConflictError& e) {
+      if (!e.retryable() || !had_version || attempt >= kConflictAttempts) throw;
+    }
+    pause_after_conflict(attempt);
   }
-  wait_durable(seq);
 }
 
 // ---- cache swaps ----------------------------------------------------------------------

@@ -11,7 +11,8 @@
 //    applied to the cache and share the next PUT. A write that changed nothing needs no PUT.
 //  - When a PUT fails, every write it (or a later write) carried fails too, and the cache
 //    goes back to a version that is on S3: on 412 (another writer) the remote version is
-//    downloaded and the writes fail with ConflictError; on a transport failure the cache is
+//    downloaded and the writes are run again on it (a few times, then ConflictError);
+//    on a transport failure the cache is
 //    restored to the base and they fail with ConnectionError (outcome_unknown() when a PUT
 //    attempt may have landed; the next read or write re-reads the object first).
 //  - A read first asks S3 whether the object changed (GET If-None-Match: <base ETag>, 304
@@ -74,6 +75,8 @@ class Replica final : public backend::ObjectSync, public sqlite_family::Operatio
 
   // OperationGate. A read first refreshes the cache from S3 when the object changed
   // (durable mode); a write returns only once a PUT containing it succeeded (durable mode).
+  // A write whose PUT another writer beat (412) is run again on the new version, up to
+  // kConflictAttempts in all, before its retryable ConflictError reaches the caller (H26).
   void around_read(const std::function<void()>& op) override;
   void around_write(const std::function<void()>& op) override;
 

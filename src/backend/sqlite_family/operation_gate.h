@@ -11,8 +11,10 @@ namespace pgqrs::sqlite_family {
 
 class OperationGate {
  public:
-  // Each runs `op` at most once and returns or throws what it did, or throws without running
-  // it (e.g. the copy could not be refreshed). Called from many threads at once.
+  // Each runs `op` and returns or throws what it did, or throws without running it (e.g. the
+  // copy could not be refreshed). A gate may run `op` again only when nothing of its earlier
+  // run remains (a write refused as a whole, e.g. a publish another writer beat): `op` is
+  // a whole transaction whose results are replaced on each run. Called from many threads.
   virtual void around_read(const std::function<void()>& op) = 0;
   virtual void around_write(const std::function<void()>& op) = 0;
 
