@@ -3,6 +3,7 @@
 // leases; nothing here remembers anything between dequeues.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,6 +20,14 @@ struct HeldLeases {
   std::int64_t worker = 0;     // of those, leased by this consumer
   std::int64_t rate_used = 0;  // leases of the queue in the last rate period
 };
+
+// The rate window (F12). A dequeue counts the rate leases in (now - period, +inf): every
+// lease that can share a window of one period with its own, later ones included, since a
+// caller's `now` is read before its statement waits for the queue's lock and may be older
+// than a lease already committed. Rows leave the table only once older than the period plus
+// kRateLeaseKeep, so no caller whose `now` lags by less than that undercounts (a delete
+// keyed on the deleter's newer `now` let a lagging caller exceed the limit).
+inline constexpr std::chrono::seconds kRateLeaseKeep{60};
 
 // How many messages this dequeue may lease: min(limit, every limit minus what is held),
 // never negative.

@@ -20,7 +20,7 @@ namespace pgqrs::pg {
 // Predicates are written as in the unlimited statement (pg_backend_messages.cc) so that,
 // with forced generic plans, only the intended index serves each query.
 const char kMigrationHotPath[] = R"sql(
-CREATE FUNCTION {s}.pgqrs_lease_limited(
+CREATE OR REPLACE FUNCTION {s}.pgqrs_lease_limited(
   p_queue text, p_now timestamptz, p_vt timestamptz, p_consumer bigint, p_max_read_ct integer,
   p_limit bigint, p_archive bigint[])
 RETURNS TABLE (
@@ -108,10 +108,15 @@ BEGIN
     v_budget := least(v_budget, v_q.worker_concurrency - v_n);
   END IF;
   IF v_q.rate_limit IS NOT NULL THEN
+    -- The rate window (backend/flow_limits.h, F12): count every lease after now - period,
+    -- later ones included; forget rows only kRateLeaseKeep (60 s) after they left it.
     DELETE FROM {s}.pgqrs_rate_leases
     WHERE queue_id = v_q.id
-      AND leased_at <= p_now - v_q.rate_period_us * interval '1 microsecond';
-    SELECT count(*) INTO v_n FROM {s}.pgqrs_rate_leases WHERE queue_id = v_q.id;
+      AND leased_at <= p_now - v_q.rate_period_us * interval '1 microsecond'
+                     - interval '60 seconds';
+    SELECT count(*) INTO v_n FROM {s}.pgqrs_rate_leases
+    WHERE queue_id = v_q.id
+      AND leased_at > p_now - v_q.rate_period_us * interval '1 microsecond';
     v_budget := least(v_budget, v_q.rate_limit - v_n);
   END IF;
 

@@ -73,10 +73,12 @@ constexpr char kHeldByKey[] =
     "SELECT COUNT(*) FROM pgqrs_messages WHERE queue_id = ?1 AND concurrency_key = ?3 "
     "AND" PGQRS_SQL_LEASED;
 #undef PGQRS_SQL_LEASED
-// The rate window: leases older than the period (?2 = now - period) leave it.
+// The rate window (backend/flow_limits.h, F12): ?2 = now - period - kRateLeaseKeep for the
+// rows to forget, now - period for the rows that count.
 constexpr char kRateForget[] =
     "DELETE FROM pgqrs_rate_leases WHERE queue_id = ?1 AND leased_at <= ?2";
-constexpr char kRateUsed[] = "SELECT COUNT(*) FROM pgqrs_rate_leases WHERE queue_id = ?1";
+constexpr char kRateUsed[] =
+    "SELECT COUNT(*) FROM pgqrs_rate_leases WHERE queue_id = ?1 AND leased_at > ?2";
 constexpr char kRateRecord[] =
     "INSERT INTO pgqrs_rate_leases (queue_id, leased_at) VALUES (?1, ?2)";
 
@@ -188,8 +190,9 @@ std::vector<QueueMessage> SqlFamilyBackend::lease_in(Session& s, const backend::
           std::move(s.query(kHeldByWorker).bind(queue_id).bind(p.now).bind(p.consumer_worker_id)));
     }
     if (limits.rate_limit) {
-      s.query(kRateForget).bind(queue_id).bind(p.now - limits.rate_limit->period).execute();
-      held.rate_used = count_of(std::move(s.query(kRateUsed).bind(queue_id)));
+      const TimePoint window_start = p.now - limits.rate_limit->period;
+      s.query(kRateForget).bind(queue_id).bind(window_start - backend::kRateLeaseKeep).execute();
+      held.rate_used = count_of(std::move(s.query(kRateUsed).bind(queue_id).bind(window_start)));
     }
     budget = backend::lease_budget(p.limit, limits, held);
   }
