@@ -8,7 +8,9 @@ namespace pgqrs::pg {
 // see every lease committed by the previous holder of that lock. That is what a single
 // plain statement cannot do (its snapshot predates the lock wait), and why this is a
 // function and not a CTE. The lock serialises the limited dequeuers of one queue (F1); it
-// is held until the call's transaction commits.
+// is held until the call's transaction commits. A queue limited only by key_concurrency is
+// share-locked instead and serialised per key by advisory locks (F13), so its consumers
+// lease, and commit, side by side.
 //
 // Arguments: queue name, now, new vt, consumer, max_read_ct, limit, ids to archive first
 // (the poll loop's archive_and_dequeue step; empty: none). One row always comes back:
@@ -47,6 +49,7 @@ DECLARE
   v_after_priority integer := -2147483648;
   v_after_vt       timestamptz := '-infinity';
   v_after_id       bigint := 0;
+  v_keyed    boolean;
   c          record;
 BEGIN
   IF cardinality(p_archive) > 0 THEN
@@ -64,8 +67,27 @@ BEGIN
     SELECT coalesce(array_agg(id), '{}') INTO v_archived FROM a;
   END IF;
   SELECT status INTO v_status FROM {s}.pgqrs_workers WHERE id = p_consumer FOR SHARE;
-  SELECT id, concurrency, worker_concurrency, key_concurrency, rate_limit, rate_period_us
-    INTO v_q FROM {s}.pgqrs_queues WHERE queue_name = p_queue FOR UPDATE;
+  -- The queue's lock (F13): a queue whose only limit is key_concurrency is share-locked, and
+  -- its dequeuers run side by side, serialised per key instead (below); any other limit
+  -- takes the row exclusively, serialising every limited dequeue of the queue (F1). The
+  -- unlocked read chooses; the locked one decides (options changed in between: this call
+  -- leases nothing, the next one takes the other way).
+  SELECT key_concurrency IS NOT NULL AND concurrency IS NULL AND worker_concurrency IS NULL
+         AND rate_limit IS NULL
+    INTO v_keyed FROM {s}.pgqrs_queues WHERE queue_name = p_queue;
+  IF v_keyed THEN
+    SELECT id, concurrency, worker_concurrency, key_concurrency, rate_limit, rate_period_us,
+           tableoid
+      INTO v_q FROM {s}.pgqrs_queues WHERE queue_name = p_queue FOR SHARE;
+    IF v_q.key_concurrency IS NULL OR v_q.concurrency IS NOT NULL
+       OR v_q.worker_concurrency IS NOT NULL OR v_q.rate_limit IS NOT NULL THEN
+      v_budget := 0;
+    END IF;
+  ELSE
+    SELECT id, concurrency, worker_concurrency, key_concurrency, rate_limit, rate_period_us,
+           tableoid
+      INTO v_q FROM {s}.pgqrs_queues WHERE queue_name = p_queue FOR UPDATE;
+  END IF;
   IF v_q.id IS NULL OR v_status IS NULL OR v_status = 'stopped' THEN
     RETURN QUERY SELECT v_q.id, v_status, 0::bigint, NULL::boolean, v_archived,
       NULL::bigint, NULL::bigint, NULL::jsonb, NULL::timestamptz, NULL::timestamptz,
@@ -82,7 +104,8 @@ BEGIN
       SELECT id FROM {s}.pgqrs_messages
       WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
         AND read_ct >= p_max_read_ct AND (vt <= p_now) IS TRUE
-      ORDER BY read_ct DESC LIMIT 100))
+      ORDER BY read_ct DESC LIMIT 100
+      FOR UPDATE SKIP LOCKED))
     RETURNING 1)
   SELECT count(*) INTO v_dead FROM d;
 
@@ -126,7 +149,7 @@ BEGIN
   -- skipped, not waited for (F2); a key's held leases are counted once per call. The next
   -- page starts after the last candidate seen and is twice as long.
   v_page := CASE WHEN v_q.key_concurrency IS NULL THEN v_budget
-                 ELSE greatest(v_budget * 4, 64) END;
+                 ELSE greatest(v_budget * 2, 16) END;
   <<pages>>
   WHILE v_budget > 0 LOOP
     v_seen := 0;
@@ -153,21 +176,36 @@ BEGIN
       ORDER BY m.priority, m.vt, m.id LIMIT v_page
     LOOP
       v_seen := v_seen + 1;
+      v_pos := NULL;
       v_after_priority := c.priority;
       v_after_vt := c.vt;
       v_after_id := c.id;
       IF v_q.key_concurrency IS NOT NULL AND c.concurrency_key IS NOT NULL THEN
         v_pos := array_position(v_keys, c.concurrency_key);
         IF v_pos IS NULL THEN
-          SELECT count(*) INTO v_n FROM {s}.pgqrs_messages
-          WHERE queue_id = v_q.id AND concurrency_key = c.concurrency_key
-            AND archived_at IS NULL AND dead_at IS NULL
-            AND coalesce(consumer_worker_id, 0) <> 0 AND vt > p_now;
+          -- Shared queue lock: the key's transaction-scoped advisory lock (hash of the queue
+          -- table's oid, i.e. the schema, and the queue id; hash of the key: advisory locks
+          -- are database-wide) makes this call the
+          -- only one deciding about the key until it commits; the count below is a later
+          -- statement, so its snapshot sees every lease committed by the lock's previous
+          -- holder. A key another call is deciding now is skipped (so is one whose hashes
+          -- collide with it: skipping never breaks a limit).
+          IF NOT v_keyed OR pg_try_advisory_xact_lock(hashtext(v_q.tableoid || '.' || v_q.id),
+                                                      hashtext(c.concurrency_key)) THEN
+            SELECT count(*) INTO v_n FROM {s}.pgqrs_messages
+            WHERE queue_id = v_q.id AND concurrency_key = c.concurrency_key
+              AND archived_at IS NULL AND dead_at IS NULL
+              AND consumer_worker_id IS NOT NULL AND vt > p_now;
+          ELSE
+            v_n := v_q.key_concurrency;
+          END IF;
           v_keys := v_keys || c.concurrency_key;
           v_held := v_held || v_n;
           v_pos := cardinality(v_keys);
         END IF;
         CONTINUE WHEN v_held[v_pos] >= v_q.key_concurrency;
+      END IF;
+      IF v_pos IS NOT NULL THEN
         v_held[v_pos] := v_held[v_pos] + 1;
       END IF;
       v_picked := v_picked || c.id;
@@ -176,6 +214,16 @@ BEGIN
     EXIT WHEN v_seen < v_page;
     v_page := v_page * 2;
   END LOOP;
+  IF v_keyed AND cardinality(v_picked) > 0 THEN
+    -- Side by side with other calls: keep only the rows nobody else holds that are still
+    -- deliverable in their newest version (re-checked under the row lock). A keyed row is
+    -- only ever taken under its key's lock, which this call holds; this settles the rest.
+    SELECT coalesce(array_agg(id ORDER BY array_position(v_picked, id)), '{}') INTO v_picked
+    FROM (SELECT id FROM {s}.pgqrs_messages
+          WHERE id = ANY (v_picked) AND archived_at IS NULL AND dead_at IS NULL
+            AND vt <= p_now
+          FOR UPDATE SKIP LOCKED) AS held;
+  END IF;
 
   RETURN QUERY
   WITH l AS (

@@ -270,6 +270,13 @@ CREATE TABLE {s}.pgqrs_run_events (
   UNIQUE (run_id, write_key)
 );
 CREATE INDEX pgqrs_run_events_key_idx ON {s}.pgqrs_run_events (run_id, event_key, id);
+
+-- Only leased rows count against key_concurrency (F13): the key index holds just those,
+-- so a key's count reads its leases, not its whole backlog, and enqueues skip the index.
+DROP INDEX {s}.pgqrs_messages_ckey_idx;
+CREATE INDEX pgqrs_messages_ckey_idx ON {s}.pgqrs_messages (queue_id, concurrency_key)
+  WHERE concurrency_key IS NOT NULL AND consumer_worker_id IS NOT NULL
+    AND archived_at IS NULL AND dead_at IS NULL;
 )sql";
 
 
