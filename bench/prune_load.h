@@ -31,7 +31,7 @@ class ConcurrentPrune {
   // Starts the prune; `processed()` is read when it ends (the drain's count so far).
   void start(std::function<std::uint64_t()> processed);
   // Waits for the prune and adds its figures to `extra`: prune_rows, prune_deleted,
-  // prune_ms, processed_during_prune, msgs_per_s_during_prune (null if the drain ended
+  // prune_ms, prune_checkpointed, processed_during_prune, msgs_per_s_during_prune (null if the drain ended
   // first: then the drain ran entirely under the prune and msgs_per_s is that rate).
   void finish(nlohmann::json& extra, SteadyClock::time_point drain_start,
               SteadyClock::time_point drain_end);
@@ -41,6 +41,7 @@ class ConcurrentPrune {
   std::string queue_;
   std::uint64_t rows_;
   std::thread thread_;
+  bool checkpointed_ = false;  // the seed's WAL was flushed before the drain
   std::uint64_t deleted_ = 0;
   std::uint64_t processed_at_end_ = 0;
   SteadyClock::time_point end_;

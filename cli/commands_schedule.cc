@@ -64,6 +64,7 @@ void register_prune(CLI::App& admin, Context& ctx) {
     std::string dead_older_than;
     std::string queue;
     std::uint32_t batch_size = 1000;
+    double throttle = PruneOptions{}.throttle;
     bool dry_run = false;
   };
   auto o = std::make_shared<Options>();
@@ -78,6 +79,10 @@ void register_prune(CLI::App& admin, Context& ctx) {
   cmd->add_option("--queue,-q", o->queue, "Only this queue");
   cmd->add_option("--batch-size", o->batch_size, "Rows per transaction (default 1000)")
       ->check(CLI::Range(1, 100000));
+  cmd->add_option("--throttle", o->throttle,
+                  "After each batch, wait this many times as long as it took (0: no pause; "
+                  "default 2, so consumers keep draining)")
+      ->check(CLI::Range(0.0, 100.0));
   cmd->add_flag("--dry-run", o->dry_run, "Count what would be deleted; change nothing");
   on_run(cmd, ctx, [&ctx, o] {
     PruneOptions p;
@@ -90,6 +95,7 @@ void register_prune(CLI::App& admin, Context& ctx) {
     if (!o->queue.empty()) p.queue = o->queue;
     p.batch_size = o->batch_size;
     p.dry_run = o->dry_run;
+    p.throttle = o->throttle;
     Output out = ctx.output();
     // The progress line goes to stderr, so --format json keeps one document on stdout.
     p.on_progress = [](const PruneProgress& pr) {

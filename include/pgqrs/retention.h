@@ -45,6 +45,10 @@ struct PruneOptions {
   std::optional<std::string> queue;  // one queue only (default: every queue)
   std::uint32_t batch_size = 1000;   // rows per transaction, 1..100000
   bool dry_run = false;              // count only; nothing changes
+  // After each batch, wait `throttle` times as long as the batch took (on the store's
+  // clock) before the next one, so a prune keeps at most 1 / (1 + throttle) of the
+  // database's attention and consumers keep draining at full speed (0: no pause, 0..100).
+  double throttle = 2.0;
   // Called after each batch (and once per queue and kind in a dry run).
   std::function<void(const PruneProgress&)> on_progress;
 };

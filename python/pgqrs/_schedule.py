@@ -138,13 +138,17 @@ async def fire_due_schedules(store: Any) -> int:
 
 async def prune(store: Any, *, archived_older_than: Optional[Seconds] = None,
                 dead_older_than: Optional[Seconds] = None, queue: Optional[str] = None,
-                batch_size: int = 1000, dry_run: bool = False) -> dict[str, Any]:
-    """Deletes old archived messages, dead letters and finished runs in bounded batches."""
+                batch_size: int = 1000, dry_run: bool = False,
+                throttle: float = 2.0) -> dict[str, Any]:
+    """Deletes old archived messages, dead letters and finished runs in bounded batches.
+
+    After each batch it waits `throttle` times as long as the batch took (0: no pause), so
+    consumers keep draining while it runs."""
     return dict(await _aio.call(
         _pgqrs.prune, store._native,
         _micros(archived_older_than, "archived_older_than", allow_negative=True),
         _micros(dead_older_than, "dead_older_than", allow_negative=True), queue, batch_size,
-        dry_run))
+        dry_run, float(throttle)))
 
 
 async def set_workflow_retention(store: Any, workflow: str,

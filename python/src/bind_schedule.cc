@@ -83,13 +83,14 @@ void bind_schedule(nb::module_& m) {
   });
   m.def("prune", [](const pgqrs::Store& store, std::optional<long long> archived_us,
                     std::optional<long long> dead_us, std::optional<std::string> queue,
-                    std::uint32_t batch_size, bool dry_run) {
+                    std::uint32_t batch_size, bool dry_run, double throttle) {
     pgqrs::PruneOptions o;
     if (archived_us) o.archived_older_than = Micros(*archived_us);
     if (dead_us) o.dead_older_than = Micros(*dead_us);
     o.queue = std::move(queue);
     o.batch_size = batch_size;
     o.dry_run = dry_run;
+    o.throttle = throttle;
     const pgqrs::PruneResult r = unlocked([&] { return pgqrs::prune(store, o); });
     nb::dict d;
     d["archived"] = r.archived;

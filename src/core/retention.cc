@@ -30,6 +30,19 @@ std::string holder_name(const Store::State& state) {
          std::to_string(calls.fetch_add(1));
 }
 
+// The throttle's pause: `throttle` x the batch's duration on the store's clock (none when
+// that clock did not move: a manual clock in tests). Waits on the clock, never sleeps.
+void pause_after_batch(const Store::State& state, Duration batch, double throttle,
+                       std::unique_ptr<Clock::Waiter>& waiter) {
+  if (throttle <= 0 || batch <= Duration::zero()) return;
+  const auto pause = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, Duration::period>(batch.count() * throttle));
+  if (!waiter) waiter = state.clock->make_waiter();
+  const TimePoint until = state.now() + pause;
+  // A wait may end early (a manual clock's waiter returns at once after a move): re-check.
+  while (state.now() < until) waiter->wait_until(until, [] { return false; });
+}
+
 struct Pass {
   backend::PruneKind kind;
   const char* label;
@@ -45,6 +58,9 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
   if (o.batch_size < 1 || o.batch_size > 100000) {
     throw ValidationError("batch_size: must be 1..100000, got " + std::to_string(o.batch_size));
   }
+  if (!(o.throttle >= 0 && o.throttle <= 100)) {  // also NaN
+    throw ValidationError("throttle: must be 0..100, got " + std::to_string(o.throttle));
+  }
   const auto& state = StoreAccess::state(store);
   backend::Backend& b = *state->backend;
   std::vector<QueueInfo> queues;
@@ -59,6 +75,7 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
 
   PruneResult result;
   result.dry_run = o.dry_run;
+  std::unique_ptr<Clock::Waiter> waiter;  // for the throttle's pauses
   const std::string holder = holder_name(*state);
   TimePoint now = state->now();
   if (!o.dry_run && !b.acquire_lease(kPruneLeaseName, holder, now, now + kPruneLease)) {
@@ -98,6 +115,7 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
           continue;
         }
         while (true) {
+          const TimePoint batch_start = state->now();
           const std::uint64_t n = b.delete_old(pass.kind, queue, pass.before, now, o.batch_size);
           if (n == 0) break;
           ++result.batches;
@@ -110,6 +128,7 @@ PruneResult prune(const Store& store, const PruneOptions& o) {
             throw ConflictError("prune: the prune lease was taken over by another process");
           }
           if (n < o.batch_size) break;
+          pause_after_batch(*state, now - batch_start, o.throttle, waiter);
         }
       }
     }

@@ -2,6 +2,8 @@
 // in bounded batches, dry runs change nothing, one pruner at a time, finished workflow runs
 // by their workflow's retain_finished, and bad input is a typed error naming the field.
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -187,6 +189,45 @@ TEST_P(RetentionTest, FinishedRunsGoAfterTheirWorkflowsRetention) {
   }
 }
 
+// The throttle waits, on the store's clock, throttle x as long as the batch took before the
+// next batch. Here each batch "takes" 1 s (on_progress moves the manual clock), so with
+// throttle 2 the prune stays between batches until the test moves the clock 2 s more.
+TEST_P(RetentionTest, TheThrottlePausesBetweenBatchesOnTheStoresClock) {
+  Archive(3);
+  Advance(1min);
+  std::atomic<int> batches{0};
+  pgqrs::PruneOptions o;
+  o.archived_older_than = 30s;
+  o.batch_size = 1;
+  o.throttle = 2;
+  o.on_progress = [&](const pgqrs::PruneProgress&) {
+    Advance(1s);
+    ++batches;
+  };
+  const std::size_t idle = clock_->waiting();  // other threads already waiting on the clock
+  pgqrs::PruneResult result;
+  std::thread pruner([&] { result = pgqrs::prune(store(), o); });
+  // Batches so far, once the pruner waits on the clock after the n-th (10 s at most).
+  auto paused_after = [&](int n) {
+    for (int i = 0; i < 2000 && (batches.load() < n || clock_->waiting() <= idle); ++i) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return batches.load();
+  };
+  ASSERT_EQ(paused_after(1), 1);
+  Advance(1s);  // half the pause: it goes on
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(paused_after(1), 1) << "the pause ended early";
+  Advance(1s);
+  EXPECT_EQ(paused_after(2), 2);
+  Advance(2s);
+  EXPECT_EQ(paused_after(3), 3);
+  Advance(2s);
+  pruner.join();
+  EXPECT_EQ(result.archived, 3u);
+  EXPECT_EQ(Archived(), 0u);
+}
+
 TEST_P(RetentionTest, BadInputIsATypedErrorNamingTheField) {
   pgqrs::PruneOptions o;
   o.archived_older_than = -1s;
@@ -202,6 +243,11 @@ TEST_P(RetentionTest, BadInputIsATypedErrorNamingTheField) {
   o.batch_size = 0;
   EXPECT_EQ(ExpectThrowMessage<pgqrs::ValidationError>([&] { pgqrs::prune(store(), o); }, "batch")
                 .rfind("batch_size: ", 0),
+            0u);
+  o = {};
+  o.throttle = -0.5;
+  EXPECT_EQ(ExpectThrowMessage<pgqrs::ValidationError>([&] { pgqrs::prune(store(), o); }, "thr")
+                .rfind("throttle: ", 0),
             0u);
   o = {};
   o.queue = "nope";

@@ -82,6 +82,11 @@ TEST_F(CliTest, AdminPruneDryRunAndRun) {
       << describe(r);
   r = cli({"admin", "prune", "--archived-older-than", "-1d"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);
+  r = cli({"admin", "prune", "--archived-older-than", "7d", "--throttle", "0"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  r = cli({"admin", "prune", "--throttle", "-1"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("--throttle"), std::string::npos) << describe(r);
 }
 
 }  // namespace

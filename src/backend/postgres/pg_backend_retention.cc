@@ -1,5 +1,5 @@
 // PostgresBackend: retention (capabilities/retention.h). Each delete is one autocommit
-// statement of at most `limit` rows (SKIP LOCKED, served by the partial indexes of the
+// statement of at most `limit` rows (served by the partial indexes of the
 // schedules-and-retention migration), so consumers never wait behind a long prune.
 #include <string>
 
@@ -51,6 +51,19 @@ std::string victims(backend::PruneKind kind) {
   return kArchivedVictims;
 }
 
+// What the DELETE re-checks on the newest version of a victim ($2: the cut-off).
+const char* recheck(backend::PruneKind kind) {
+  switch (kind) {
+    case backend::PruneKind::kArchived:
+      return "archived_at < $2";
+    case backend::PruneKind::kDead:
+      return "dead_at < $2 AND archived_at IS NULL";
+    case backend::PruneKind::kFinishedRuns:
+      return "status IN ('SUCCESS', 'ERROR', 'CANCELLED')";
+  }
+  return "false";
+}
+
 // Deleting archived messages takes them off the queue's archived counter in the same statement.
 std::string delete_sql(backend::PruneKind kind) {
   const bool runs = kind == backend::PruneKind::kFinishedRuns;
@@ -58,8 +71,11 @@ std::string delete_sql(backend::PruneKind kind) {
   const char* returning = runs ? "1" : "queue_id, archived_at";
   const char* uncount =
       kind == backend::PruneKind::kArchived ? ", " PGQRS_PG_UNCOUNT_ARCHIVED("d") : "";
-  return "WITH v AS (" + victims(kind) + " FOR UPDATE SKIP LOCKED), d AS (DELETE FROM " + table +
-         " WHERE id IN (SELECT id FROM v) RETURNING " + returning + ")" + uncount +
+  // The victims are not locked first: locking writes every row (and its WAL) a second
+  // time, and nothing else locks old archived rows; a row changed meanwhile (a dead letter
+  // replayed) is re-checked by the DELETE and kept.
+  return "WITH d AS (DELETE FROM " + std::string(table) + " WHERE id = ANY (ARRAY(" +
+         victims(kind) + ")) AND " + recheck(kind) + " RETURNING " + returning + ")" + uncount +
          " SELECT count(*) FROM d";
 }
 
