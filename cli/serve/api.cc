@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "pgqrs/coordination.h"
 #include "pgqrs/fork.h"
 #include "pgqrs/schedule.h"
 #include "records_json.h"
@@ -12,6 +13,9 @@ namespace pgqrs::cli::serve {
 namespace {
 
 using nlohmann::json;
+
+// Rows of each of a run's messages, events and children panels.
+constexpr std::uint32_t kRunPanelRows = 100;
 
 constexpr std::uint32_t kDefaultLimit = 50;
 constexpr std::uint32_t kMaxLimit = 500;
@@ -198,6 +202,18 @@ json Api::run(std::string_view id) const {
   try {
     json out = to_json(admin_.get_run(rid));
     out["steps"] = to_json_array(admin_.run_steps(rid));
+    // What the run talked with (issue 15), at most kRunPanelRows of each, oldest first;
+    // "<name>_truncated" says more exist (the CLI's workflow messages|events|children
+    // show them all).
+    auto panel = [&out](const char* name, auto rows) {
+      const bool truncated = rows.size() > kRunPanelRows;
+      if (truncated) rows.resize(kRunPanelRows);
+      out[name] = to_json_array(rows);
+      out[std::string(name) + "_truncated"] = truncated;
+    };
+    panel("messages", run_messages(admin_.store(), rid, kRunPanelRows + 1));
+    panel("events", run_events(admin_.store(), rid, kRunPanelRows + 1));
+    panel("children", child_runs(admin_.store(), rid));
     return out;
   } catch (const ValidationError&) {
     throw HttpError(404, "run_not_found", "run " + std::to_string(rid) + " not found");

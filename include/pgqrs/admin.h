@@ -109,6 +109,12 @@ class Admin {
   // QUEUED|RUNNING|PAUSED -> CANCELLING (a worker then moves it to CANCELLED); false for a
   // run that is already cancelling or finished.
   bool cancel_run(std::int64_t run_id) const;
+  // "Resume now": ends a PAUSED run's wait at once. A durable sleep is over, a recv returns
+  // nothing (its timeout came), and the run's message becomes visible so a worker continues
+  // it; a run waiting for children re-checks them and waits on. False (nothing changed) for
+  // a run that is not PAUSED (a step's retry back-off keeps its run RUNNING: not resumed);
+  // ValidationError if unknown.
+  bool resume_run(std::int64_t run_id) const;
 
   const Store& store() const { return store_; }
 

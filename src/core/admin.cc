@@ -253,6 +253,12 @@ std::vector<StepRecord> Admin::run_steps(std::int64_t run_id) const {
   return st(store_).backend->list_steps(run_id);
 }
 
+bool Admin::resume_run(std::int64_t run_id) const {
+  auto applied = st(store_).backend->resume_run_now(run_id, st(store_).now());
+  if (!applied) throw ValidationError("run " + std::to_string(run_id) + " not found");
+  return *applied;
+}
+
 bool Admin::cancel_run(std::int64_t run_id) const {
   auto applied = core::cancel_run_tree(*st(store_).backend, run_id, st(store_).now());
   if (!applied) throw ValidationError("run " + std::to_string(run_id) + " not found");

@@ -82,6 +82,11 @@ class WorkflowStore {
   // visible now (vt = now) so a worker observes the cancellation promptly. False (nothing
   // changed) for CANCELLING or finished runs; nullopt for an unknown run id.
   virtual std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) = 0;
+  // Ends a PAUSED run's wait now, in one transaction: every PAUSED step of the run waiting
+  // until a later time (a durable sleep, a recv deadline: retry_at > now) becomes due now,
+  // and the run's message, if not leased, is made visible now. False (nothing
+  // changed) unless the run is PAUSED; nullopt for an unknown run id.
+  virtual std::optional<bool> resume_run_now(std::int64_t run_id, TimePoint now) = 0;
 
   // What a step boundary must know, in one read (one snapshot): the run's status (nullopt:
   // no such run) and whether `worker` holds a valid lease on `message_id` (not archived or

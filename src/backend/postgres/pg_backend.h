@@ -123,6 +123,7 @@ class PostgresBackend final : public backend::Backend {
   bool pause_run(std::int64_t run_id, const std::optional<std::string>& error,
                  TimePoint now) override;
   std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override;
+  std::optional<bool> resume_run_now(std::int64_t run_id, TimePoint now) override;
   std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
   StepRecord begin_step(std::int64_t run_id, std::string_view name, TimePoint now) override;
   BegunStep begin_step_at_boundary(std::int64_t run_id, std::string_view name,

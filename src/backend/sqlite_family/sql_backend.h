@@ -154,6 +154,7 @@ class SqlFamilyBackend : public backend::Backend {
   bool pause_run(std::int64_t run_id, const std::optional<std::string>& error,
                  TimePoint now) override;
   std::optional<bool> cancel_run(std::int64_t run_id, TimePoint now) override;
+  std::optional<bool> resume_run_now(std::int64_t run_id, TimePoint now) override;
   RunBoundary run_boundary(std::int64_t run_id, std::int64_t message_id, std::int64_t worker,
                            TimePoint now) override;
   std::optional<StepRecord> get_step(std::int64_t run_id, std::string_view name) override;
