@@ -1,4 +1,4 @@
-// pgqrs workflow list | runs | run | steps | cancel | trigger (fork | rerun:
+// pgqrs workflow list | runs | run | steps | cancel | resume | trigger (fork | rerun:
 // commands_workflow_fork.cc; send | messages | events | event | children:
 // commands_workflow_talk.cc)
 #include <memory>
@@ -128,6 +128,24 @@ void register_workflow_commands(CLI::App& app, Context& ctx) {
     } else {
       out.print_line("Run " + std::to_string(o->id) + " not cancelled: its status is " +
                      std::string(to_string(admin.get_run(o->id).status)));
+    }
+  });
+
+  cmd = group->add_subcommand(
+      "resume", "End a paused run's wait now (its durable sleep is over, its recv times out)");
+  cmd->add_option("RUN_ID", o->id, "Run id")->required();
+  on_run(cmd, ctx, [&ctx, o] {
+    Admin admin = ctx.admin();
+    const bool resumed = admin.resume_run(o->id);
+    Output out = ctx.output();
+    if (out.json()) {
+      out.print_json({{"ok", true}, {"resumed", resumed}});
+    } else if (resumed) {
+      out.print_line("Resumed run " + std::to_string(o->id) +
+                     ": a worker continues it at its next poll");
+    } else {
+      out.print_line("Run " + std::to_string(o->id) + " not resumed: its status is " +
+                     std::string(to_string(admin.get_run(o->id).status)) + ", not PAUSED");
     }
   });
 

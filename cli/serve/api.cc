@@ -302,6 +302,20 @@ json Api::replay_dead_letter(std::string_view id) const {
   });
 }
 
+json Api::resume_run(std::string_view id) const {
+  const std::int64_t rid = parse_id(id, "run id");
+  bool applied = false;
+  try {
+    applied = admin_.resume_run(rid);
+  } catch (const ValidationError&) {
+    throw HttpError(404, "run_not_found", "run " + std::to_string(rid) + " not found");
+  }
+  if (!applied) {
+    throw HttpError(409, "run_not_paused", "run " + std::to_string(rid) + " is not paused");
+  }
+  return json{{"id", rid}, {"resumed", true}};
+}
+
 json Api::cancel_run(std::string_view id) const {
   const std::int64_t rid = parse_id(id, "run id");
   bool applied = false;

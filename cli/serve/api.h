@@ -62,6 +62,7 @@ class Api {
   // POST actions (the HTTP layer checks --allow-actions, the token and the CSRF token).
   nlohmann::json replay_dead_letter(std::string_view id) const;  // /api/dead-letters/{id}/replay
   nlohmann::json cancel_run(std::string_view id) const;          // /api/runs/{id}/cancel
+  nlohmann::json resume_run(std::string_view id) const;          // /api/runs/{id}/resume
   nlohmann::json rerun_run(std::string_view id) const;           // /api/runs/{id}/rerun
   // /api/runs/{id}/fork with {"from_step": name}.
   nlohmann::json fork_run(std::string_view id, std::string_view from_step) const;

@@ -300,6 +300,9 @@ struct DashboardServer::Impl {
     post_action("/api/runs/([^/]+)/cancel", [this](const httplib::Request& req) {
       return api.cancel_run(req.matches[1].str());
     });
+    post_action("/api/runs/([^/]+)/resume", [this](const httplib::Request& req) {
+      return api.resume_run(req.matches[1].str());
+    });
     post_action("/api/queues/([^/]+)/purge", [this](const httplib::Request& req) {
       std::string confirm;
       if (!req.body.empty()) {

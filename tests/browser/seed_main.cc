@@ -1,11 +1,13 @@
 // pgqrs_serve_seed DSN [SCHEMA]: fills a fresh database with what the dashboard's browser
 // tests look at (tests/browser/): queues with messages (one payload holding markup), a dead
 // letter, workers in several states, and workflow runs that succeeded (with step retries),
-// failed, are queued and are running. Installs the schema first. Prints a JSON summary.
+// failed, are queued, are running, and one that talked (a message, an event, a stream, a
+// child) and waits, PAUSED, in recv. Installs the schema first. Prints a JSON summary.
 #include <chrono>
 #include <iostream>
 #include <string>
 
+#include "pgqrs/coordination.h"
 #include "pgqrs/pgqrs.h"
 
 namespace {
@@ -103,6 +105,26 @@ int main(int argc, char** argv) {
   pgqrs::schedule("hourly-sync").every(3600s).trigger("etl", json{{"day", "today"}}).create(store);
   pgqrs::pause_schedule(store, "hourly-sync");
 
+  // A run that talked (issue 15) and now waits, PAUSED, for an "approval" message: it has an
+  // unread message whose payload holds markup, an event, a closed stream and a child run
+  // (of "report", which nobody serves: it stays QUEUED).
+  pgqrs::WorkflowDef talk("approval", [](pgqrs::Run& run, const json&) {
+    run.set_event("progress", json{{"percent", 40}});
+    run.write_stream("log", json("step one <b>done</b>"));
+    run.close_stream("log");
+    run.start_child("report", json{{"kind", "child"}});
+    auto answer = run.recv("approval", std::chrono::hours(24));
+    return json{{"approved", answer.value_or(json(nullptr))}};
+  });
+  pgqrs::workflow().name(talk).create(store);
+  const auto waiting = trigger(store, "approval", json{{"order", 7}});
+  pgqrs::send(store, waiting, "note",
+              json{{"html", "<script>window.__pgqrs_xss = 3</script>"
+                            "<img src=x onerror=\"window.__pgqrs_xss = 4\">"}});
+  auto approver = pgqrs::consumer("approver", "approval").create(store);
+  pgqrs::workflow().name(talk).consumer(approver).until_empty().poll(store);
+  approver.suspend();  // no worker of this process serves it later
+
   const auto queued = trigger(store, "report", json{{"kind", "monthly"}});
   const auto running = trigger(store, "report", json{{"kind", "daily"}});
   pgqrs::run().id(running).store(store).execute().start();
@@ -110,6 +132,7 @@ int main(int argc, char** argv) {
   std::cout << json{{"xss_message", xss},     {"dead_letter", poison},
                     {"run_success", ok},      {"run_error", failed},
                     {"run_queued", queued},   {"run_running", running},
+                    {"run_waiting", waiting},
                     {"worker_ready", mailer.id()}}
                    .dump()
             << std::endl;

@@ -151,6 +151,38 @@ def test_older_and_newest_page_through_the_lists(database, serve, browser):
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="dead-letters-pager"]') == []
 
 
+def test_a_run_shows_its_messages_events_and_children(database, serve, browser):
+    server = serve(database)
+    run_id = database.ids["run_waiting"]
+    assert open_page(browser, server.url + f"/runs/{run_id}") == []
+    api_run = server.api(f"/api/runs/{run_id}")
+    assert api_run["status"] == "PAUSED"
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="run-status"]').text == "PAUSED"
+    # Messages: the unread "note" whose payload holds markup, shown as text.
+    assert cells(browser, "run-messages", 0) == [str(m["id"]) for m in api_run["messages"]]
+    assert cells(browser, "run-messages", 1) == ["note"]
+    assert cells(browser, "run-messages", 3) == ["unread"]
+    payloads = [p.text for p in browser.find_elements(By.CSS_SELECTOR, '[data-testid="run-message-payload"] pre')]
+    assert payloads == [json.dumps(m["payload"], indent=2) for m in api_run["messages"]]
+    time.sleep(0.3)  # an onerror handler would have fired by now
+    assert browser.execute_script("return window.__pgqrs_xss === undefined")
+    assert browser.find_elements(By.CSS_SELECTOR, "main script, main img") == []
+    # Events and streams: the event, the stream's item and its end, in write order.
+    assert cells(browser, "run-events", 1) == [e["kind"] for e in api_run["events"]] == ["event", "stream", "stream_end"]
+    assert cells(browser, "run-events", 2) == ["progress", "log", "log"]
+    assert "step one <b>done</b>" in browser.find_element(By.CSS_SELECTOR, 'table[data-testid="run-events"]').text
+    # Children: the child run, linked to its own page.
+    assert cells(browser, "run-children", 0) == [str(c["id"]) for c in api_run["children"]]
+    assert cells(browser, "run-children", 2) == ["QUEUED"]
+    assert api_run["messages_truncated"] is False and api_run["children_truncated"] is False
+    screenshot(browser, f"run-talk-{database.backend}")
+    child = api_run["children"][0]["id"]
+    browser.find_element(By.CSS_SELECTOR, f'table[data-testid="run-children"] a[href="/runs/{child}"]').click()
+    wait_until(browser, lambda d: d.current_url.endswith(f"/runs/{child}"))
+    wait_until(browser, lambda d: d.execute_script("return document.body.dataset.loaded === 'true'"))
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="run-children-empty"]') != []
+
+
 def test_script_payload_is_inert(database, serve, browser):
     server = serve(database)
     assert open_page(browser, server.url + "/queues/emails") == []
@@ -166,6 +198,8 @@ def test_actions_are_refused_without_allow_actions(database, serve, browser):
     assert browser.find_elements(By.CSS_SELECTOR, "[data-testid^=replay-]") == []
     assert open_page(browser, server.url + f"/runs/{database.ids['run_error']}") == []
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="rerun-run"], [data-testid="fork-run"]') == []
+    assert open_page(browser, server.url + f"/runs/{database.ids['run_waiting']}") == []
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="resume-run"]') == []
     assert open_page(browser, server.url + "/schedules") == []
     assert browser.find_elements(By.CSS_SELECTOR, "[data-testid^=pause-], [data-testid^=resume-]") == []
     # Even a page script with the CSRF token cannot act.
@@ -178,6 +212,9 @@ def test_actions_are_refused_without_allow_actions(database, serve, browser):
     """, database.ids["dead_letter"])
     assert result == [403, "actions_disabled"]
     assert len(server.api("/api/dead-letters")["messages"]) == 1
+    status, body = server.request(f"/api/runs/{database.ids['run_waiting']}/resume", method="POST", body={})
+    assert status == 403
+    assert server.api(f"/api/runs/{database.ids['run_waiting']}")["steps"][-1]["status"] == "PAUSED"
 
 
 def test_actions_work_with_allow_actions(database, serve, browser):
@@ -200,6 +237,23 @@ def test_actions_work_with_allow_actions(database, serve, browser):
     wait_until(browser, 
         lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="run-status"]').text == "CANCELLING")
     assert server.api(f"/api/runs/{ids['run_queued']}")["status"] == "CANCELLING"
+
+    # Resume now: the run waiting an hour in recv("approval") times out at once; no worker
+    # serves it here, so the run stays PAUSED while its wait step is due and its message
+    # visible (a worker would finish it now: tests/conformance/workflow_resume_test.cc).
+    assert open_page(browser, server.url + f"/runs/{ids['run_waiting']}") == []
+    recv_before = [s for s in server.api(f"/api/runs/{ids['run_waiting']}")["steps"] if s["step_name"] == "recv:1"][0]
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="resume-run"]').click()
+    wait_until(browser, lambda d: [s for s in server.api(f"/api/runs/{ids['run_waiting']}")["steps"]
+                                   if s["step_name"] == "recv:1"][0]["retry_at"] != recv_before["retry_at"])
+    result = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch('/api/session').then(r => r.json()).then(s =>
+          fetch('/api/runs/' + arguments[0] + '/resume',
+                {method: 'POST', headers: {'X-CSRF-Token': s.csrf_token}, body: '{}'}))
+        .then(r => r.json().then(b => done([r.status, b.error.code])));
+    """, ids["run_success"])
+    assert result == [409, "run_not_paused"]
 
     # Schedules: pause the active one.
     assert open_page(browser, server.url + "/schedules") == []
@@ -275,8 +329,8 @@ def test_metrics_parse_and_match_queue_metrics(database, serve):
     assert by_queue("pgqrs_queue_archived_messages") == {q: m["archived"] for q, m in cli.items()}
     assert by_queue("pgqrs_queue_oldest_pending_age_seconds")["emails"] > 0
     runs = {(s.labels["workflow"], s.labels["status"]): s.value for s in families["pgqrs_workflow_runs"].samples}
-    assert runs == {("etl", "SUCCESS"): 1, ("etl", "ERROR"): 1, ("report", "QUEUED"): 1,
-                    ("report", "RUNNING"): 1}
+    assert runs == {("etl", "SUCCESS"): 1, ("etl", "ERROR"): 1, ("report", "QUEUED"): 2,
+                    ("report", "RUNNING"): 1, ("approval", "PAUSED"): 1}  # + the waiting run's child
     retries = {s.labels["workflow"]: s.value for s in families["pgqrs_workflow_step_retries"].samples}
     assert retries["etl"] == 3  # transform 2 + extract 1
     workers = {(s.labels["queue"], s.labels["state"]): s.value for s in families["pgqrs_workers"].samples}

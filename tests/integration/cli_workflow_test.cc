@@ -445,6 +445,32 @@ TEST_F(CliWorkflowTalkTest, SendWakesARunAndItsMessagesEventsAndChildrenAreListe
   EXPECT_NE(r.err.find("topic"), std::string::npos) << describe(r);
 }
 
+TEST_F(CliWorkflowTalkTest, ResumeEndsAPausedRunsWaitNow) {
+  pgqrs::WorkflowDef waiter("waiter", [](pgqrs::Run& run, const json&) {
+    return json{{"got", run.recv("go", std::chrono::hours(1)).value_or(json("timeout"))}};
+  });
+  pgqrs::Store store = pgqrs::connect(dsn_);
+  pgqrs::workflow().name(waiter).create(store);
+  const std::int64_t id = trigger("{}", "waiter");
+  const std::string sid = std::to_string(id);
+  Result r = cli({"workflow", "resume", sid});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("not resumed: its status is QUEUED"), std::string::npos) << describe(r);
+  pgqrs::workflow().name(waiter).until_empty().poll(store);
+  ASSERT_EQ(run_record(id)["status"], "PAUSED");
+
+  r = cli_json({"workflow", "resume", sid});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(parse_json(r), json({{"ok", true}, {"resumed", true}})) << describe(r);
+  pgqrs::workflow().name(waiter).until_empty().poll(store);  // no hour passes
+  EXPECT_EQ(run_record(id)["status"], "SUCCESS");
+  EXPECT_EQ(run_record(id)["output"], json({{"got", "timeout"}}));
+
+  r = cli({"workflow", "resume", "999999"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("999999"), std::string::npos) << describe(r);
+}
+
 }  // namespace
 
 namespace {

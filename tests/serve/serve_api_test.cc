@@ -462,6 +462,50 @@ TEST_P(ServeTest, SchedulesPageDataLagMetricAndPauseResumeActions) {
   EXPECT_EQ(GetJson("/api/schedules").size(), 2u) << "the server keeps serving";
 }
 
+// The run page's panels (issue 15's coordination) and the "Resume now" action.
+TEST_P(ServeTest, ARunShowsItsMessagesEventsAndChildrenAndResumeNowEndsItsWait) {
+  pgqrs::workflow().name("child").create(store());
+  pgqrs::WorkflowDef def("talk", [](pgqrs::Run& run, const json&) {
+    run.set_event("progress", 40);
+    run.write_stream("log", "line <1>");
+    run.start_child("child", json{{"n", 1}});
+    auto answer = run.recv("approval", 1h);
+    return json{{"approved", answer.value_or(json("timeout"))}};
+  });
+  Register(def);
+  const auto run_id = Trigger(def);
+  pgqrs::send(store(), run_id, "note", json{{"html", "<script>alert(1)</script>"}});
+  Drain(def);
+  ASSERT_EQ(Status(run_id), WorkflowStatus::kPaused) << Describe(run_id);
+  StartServer(WithActions());
+  const std::string base = "/api/runs/" + std::to_string(run_id);
+
+  const json run = GetJson(base);
+  ASSERT_EQ(run["messages"].size(), 1u) << run.dump();
+  EXPECT_EQ(run["messages"][0]["topic"], "note");
+  EXPECT_EQ(run["messages"][0]["payload"], (json{{"html", "<script>alert(1)</script>"}}));
+  EXPECT_EQ(run["messages"][0]["received_by"], nullptr);
+  ASSERT_EQ(run["events"].size(), 2u) << run.dump();
+  EXPECT_EQ(run["events"][0]["kind"], "event");
+  EXPECT_EQ(run["events"][1]["value"], "line <1>");
+  ASSERT_EQ(run["children"].size(), 1u);
+  EXPECT_EQ(run["children"][0]["workflow_name"], "child");
+  EXPECT_EQ(run["messages_truncated"], false);
+  EXPECT_EQ(run["steps"].size(), 4u) << "set_event, write_stream, start_child, recv";
+
+  EXPECT_EQ(PostJson(base + "/resume", json::object(), 200, Csrf())["resumed"], true);
+  Drain(def);  // the clock has not moved: the hour-long recv timed out now
+  EXPECT_EQ(Status(run_id), WorkflowStatus::kSuccess) << Describe(run_id);
+  EXPECT_EQ(Record(run_id).output, (json{{"approved", "timeout"}}));
+  EXPECT_EQ(ErrorCode(PostJson(base + "/resume", json::object(), 409, Csrf())), "run_not_paused");
+  EXPECT_EQ(ErrorCode(PostJson("/api/runs/777777/resume", json::object(), 404, Csrf())),
+            "run_not_found");
+  StopServer();
+  StartServer();
+  EXPECT_EQ(ErrorCode(PostJson(base + "/resume", json::object(), 403, Csrf())),
+            "actions_disabled");
+}
+
 TEST_P(ServeTest, RerunAndForkActionsStartNewRuns) {
   const auto run_id = RunWithRetries("billing", 0, WorkflowStatus::kError);
   StartServer(WithActions());

@@ -275,7 +275,9 @@ async function runPage(id) {
   ];
   const final = ["SUCCESS", "ERROR", "CANCELLED", "CANCELLING"].includes(run.status);
   if (state.session.actions_allowed && !final) {
-    parts.push(el("p", {}, actionButton("Cancel run", "cancel-run", () => action(`/api/runs/${run.id}/cancel`), true)));
+    parts.push(el("p", {}, actionButton("Cancel run", "cancel-run", () => action(`/api/runs/${run.id}/cancel`), true),
+      // A PAUSED run waits (a durable sleep, a recv, its children): end the wait now.
+      run.status === "PAUSED" ? [" ", actionButton("Resume now", "resume-run", () => action(`/api/runs/${run.id}/resume`))] : null));
   }
   if (state.session.actions_allowed) {
     // Rerun from the start, or fork from a step (the steps before it are copied, not run).
@@ -291,8 +293,35 @@ async function runPage(id) {
     table(["Step", "Status", "Attempts", "Duration", "Timeline", "Error"], rows, "steps"),
     el("h2", {}, "Input"), pretty(run.input),
     el("h2", {}, "Output"), pretty(run.output),
-    el("h2", {}, "Error"), pretty(run.error));
+    el("h2", {}, "Error"), pretty(run.error),
+    ...runTalkPanels(run));
   setMain(...parts);
+}
+
+// The run's messages, events and streams, and children (the API sends at most 100 of each).
+function runTalkPanels(run) {
+  const more = (flag) => flag ? el("p", { class: "muted" }, "Only the first 100 are shown (pgqrs workflow messages|events|children lists all).") : null;
+  const messages = run.messages.map((m) => el("tr", { "data-run-message": m.id },
+    num(m.id), el("td", {}, m.topic), el("td", {}, m.created_at),
+    el("td", {}, m.received_by === null ? "unread" : `${m.received_by} at ${m.received_at}`),
+    el("td", { "data-testid": "run-message-payload" }, pretty(m.payload))));
+  const events = run.events.map((e) => el("tr", { "data-run-event": e.id },
+    num(e.id), el("td", {}, e.kind), el("td", {}, e.key), el("td", {}, e.created_at),
+    el("td", { "data-testid": "run-event-value" }, e.kind === "stream_end" ? "(end)" : pretty(e.value))));
+  const children = run.children.map((c) => el("tr", { "data-child-run": c.id },
+    el("td", {}, link("/runs/" + c.id, String(c.id))), el("td", {}, c.workflow_name),
+    el("td", { class: "status-" + c.status }, c.status), el("td", {}, c.updated_at)));
+  return [
+    el("h2", {}, "Messages"),
+    messages.length ? table(["Id", "Topic", "Sent", "Received by", "Payload"], messages, "run-messages") : el("p", { class: "muted", "data-testid": "run-messages-empty" }, "None."),
+    more(run.messages_truncated),
+    el("h2", {}, "Events and streams"),
+    events.length ? table(["Id", "Kind", "Key", "Written", "Value"], events, "run-events") : el("p", { class: "muted", "data-testid": "run-events-empty" }, "None."),
+    more(run.events_truncated),
+    el("h2", {}, "Children"),
+    children.length ? table(["Run", "Workflow", "Status", "Updated"], children, "run-children") : el("p", { class: "muted", "data-testid": "run-children-empty" }, "None."),
+    more(run.children_truncated),
+  ];
 }
 
 async function schedulesPage() {
