@@ -254,6 +254,11 @@ class Admin:
     async def cancel_run(self, run_id: int) -> bool:
         return await _aio.call(self._native.cancel_run, int(run_id))
 
+    async def resume_run(self, run_id: int) -> bool:
+        """Ends a PAUSED run's wait now (its sleep is over, its recv times out); False if the
+        run is not PAUSED."""
+        return await _aio.call(self._native.resume_run, int(run_id))
+
     async def create_workflow(self, name: str, arg: Any) -> "Run":
         """Registers workflow ``name`` if needed and triggers a run with ``arg``; returns
         the Run handle (not started)."""

@@ -242,6 +242,9 @@ void bind_admin(nb::module_& m) {
            })
       .def(
           "cancel_run", [](const A& a, std::int64_t id) { return a.cancel_run(id); },
+          nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "resume_run", [](const A& a, std::int64_t id) { return a.resume_run(id); },
           nb::call_guard<nb::gil_scoped_release>());
 }
 

@@ -124,3 +124,24 @@ async def test_runs_of_another_app_version_are_stranded_until_migrated(backend, 
     assert await pgqrs.run().message(msg).store(store).result(timeout=10) == 7
     with pytest.raises(pgqrs.ValidationError):
         await pgqrs.migrate_runs(store, "bad version")
+
+
+async def test_resume_run_ends_a_paused_runs_wait_now(wf_store):
+    store = wf_store
+
+    @workflow(name="resume_wf")
+    async def resume_wf(ctx, data):
+        answer = await ctx.recv("go", timeout=3600)
+        return {"answer": answer}
+
+    msg = await trigger(store, "resume_wf", {})
+    run_id = await run_id_of(store, msg)
+    admin = pgqrs.admin(store)
+    assert await admin.resume_run(run_id) is False  # QUEUED: nothing to resume
+    await serve(store, resume_wf)
+    assert (await pgqrs.run().message(msg).store(store).record()).status == pgqrs.WorkflowStatus.Paused
+    assert await admin.resume_run(run_id) is True
+    await serve(store, resume_wf)  # the hour-long recv has timed out now
+    assert await pgqrs.run().message(msg).store(store).result(timeout=10) == {"answer": None}
+    with pytest.raises(pgqrs.ValidationError):
+        await admin.resume_run(run_id + 1000)

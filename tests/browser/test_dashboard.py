@@ -175,6 +175,10 @@ def test_a_run_shows_its_messages_events_and_children(database, serve, browser):
     assert cells(browser, "run-children", 0) == [str(c["id"]) for c in api_run["children"]]
     assert cells(browser, "run-children", 2) == ["QUEUED"]
     assert api_run["messages_truncated"] is False and api_run["children_truncated"] is False
+    assert browser.execute_script(
+        "return Array.from(document.getElementById('main').childNodes).filter(n => n.nodeType === 3).length") == 0, \
+        "no stray text (a 'null') between the sections"
+    browser.execute_script("document.querySelector('[data-testid=run-messages]').scrollIntoView()")
     screenshot(browser, f"run-talk-{database.backend}")
     child = api_run["children"][0]["id"]
     browser.find_element(By.CSS_SELECTOR, f'table[data-testid="run-children"] a[href="/runs/{child}"]').click()

@@ -48,7 +48,7 @@ function ago(ms) {
 }
 function setMain(...children) {
   const main = document.getElementById("main");
-  main.replaceChildren(...children);
+  main.replaceChildren(...children.filter((c) => c !== null && c !== undefined));
 }
 function showError(err) {
   setMain(el("div", { class: "notice error", "data-testid": "error" }, "Error: " + err.message));
