@@ -1,12 +1,13 @@
 // Backend contract (src/backend/backend.h, subscribe) on every backend that has a signal
-// across connections: a message enqueued through ANOTHER backend on the same database (what
-// another process does) calls the subscribers of that queue, promptly, and not those of other
-// queues. Postgres: LISTEN/NOTIFY; SQLite and Turso files: the change watcher
+// across connections: a message enqueued (on the file backends also one made visible again)
+// through ANOTHER backend on the same database (what another process does) calls the
+// subscribers of that queue, promptly, and not those of other queues. Postgres: LISTEN/NOTIFY; SQLite and Turso files: the change watcher
 // (sqlite_family/change_watcher.h). Backends without a signal return null and their idle
 // pollers poll; those cases skip, naming why.
 //
 // The signal travels through the database server or the file system, so this test waits in
 // real time (bounded; a wake-up is expected within milliseconds). Engine time is not involved.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -98,6 +99,29 @@ TEST_P(BackendWakeupContract, AnotherConnectionsEnqueueWakesThatQueuesSubscriber
   ASSERT_FALSE(leased.empty());
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(woken.load(), 0) << "a lease (no new message) woke the subscriber";
+
+  // A message made visible again by another connection (released here; a send waking a
+  // waiting run or a resume write the same way) wakes that queue's subscribers: the file
+  // watcher looks for messages made visible since its last check. (On Postgres the writes
+  // that make a message visible now send NOTIFY themselves: postgres_notify_test.)
+  if (name == "postgres") return;
+  std::vector<std::int64_t> ids;
+  for (const auto& m : leased) ids.push_back(m.id);
+  quiet = 0;
+  const pgqrs::TimePoint wall = std::chrono::system_clock::now();
+  const auto t1 = Steady::now();
+  // Released as of kT0 (the lease is valid then), visible from the real now: a writer's vt is
+  // its clock, and the watcher compares it with the wall clock.
+  const auto released = other.release(ids, worker, wall, kT0, 5);
+  ASSERT_EQ(std::count(released.begin(), released.end(), true),
+            static_cast<std::ptrdiff_t>(ids.size()));
+  ASSERT_TRUE(WaitFor([&] { return woken.load() > 0; }, 1000ms))
+      << "messages made visible by another connection woke nobody within 1 s";
+  std::cout << "[ info ] " << name << ": release through another connection -> subscriber "
+            << "called after "
+            << std::chrono::duration<double, std::milli>(Steady::now() - t1).count() << " ms\n";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(quiet.load(), 0) << "a subscriber of another queue was woken";
 }
 
 }  // namespace

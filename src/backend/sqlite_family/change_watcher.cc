@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <set>
 
 namespace pgqrs::sqlite_family {
 
@@ -36,12 +37,12 @@ std::string directory_of(const std::string& path) {
 }  // namespace
 
 ChangeWatcher::ChangeWatcher(std::string database_path, LastMessageId last_id,
-                             NewMessages new_messages)
+                             QueueActivity activity)
     : dir_(directory_of(database_path)),
       file_name_(std::filesystem::path(database_path).filename().string()),
       wal_name_(file_name_ + "-wal"),
       last_id_(std::move(last_id)),
-      new_messages_(std::move(new_messages)) {
+      activity_(std::move(activity)) {
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ < 0) return;
   // The directory, not the files: the -wal file comes and goes (deleted when the last
@@ -145,12 +146,19 @@ void ChangeWatcher::check() {
   try {
     if (seen_id_ < 0) {
       seen_id_ = last_id_();
+      checked_at_ = std::chrono::system_clock::now();
       dispatch_all();  // we cannot tell what changed before: wake everyone once
       return;
     }
-    for (auto& [queue, max_id] : new_messages_(seen_id_)) {
+    // Wall time: writers stamp vt with their clock (the system clock outside tests; under a
+    // test's manual clock this finds nothing and pollers simply poll).
+    const TimePoint now = std::chrono::system_clock::now();
+    const TimePoint since = checked_at_ - kVisibleLag;
+    checked_at_ = now;
+    std::set<std::string> woken;
+    for (auto& [queue, max_id] : activity_(seen_id_, since, now)) {
       if (max_id > seen_id_) seen_id_ = max_id;
-      dispatch(queue);
+      if (woken.insert(queue).second) dispatch(queue);
     }
   } catch (const std::exception&) {
     // E.g. the schema is not installed yet, or the database is busy for longer than the

@@ -7,12 +7,14 @@
 // poll. After a write it waits a moment (kSettle: the writer updates the WAL index after the
 // frames, so a reader right after the write may not see the commit yet, and a burst of
 // writes is one check), then asks the database which queues have messages newer than the last
-// ones it saw (`NewMessages`, one indexed read) and calls the callbacks subscribed to those
-// queues only. Writes that add no message (leases, acknowledgements, heartbeats) wake nobody.
+// ones it saw, or messages made visible since its last check (a send or a child's end waking a
+// waiting run, a resume, a release: vt set to the writer's now; `QueueActivity`, indexed
+// reads) and calls the callbacks subscribed to those queues only. Writes that add no message
+// and show none (leases, acknowledgements, heartbeats) wake nobody.
 //
 // Robustness: polling at poll_interval_ms stays the fallback, so the watcher is never
-// required for correctness. A message that becomes visible later (delayed, released) is
-// found by polling, as before. If inotify is unavailable, subscribe() returns null and
+// required for correctness. A message that becomes visible later by the passing of time (a
+// delay ending) is found by polling, as before. If inotify is unavailable, subscribe() returns null and
 // pollers simply poll. A check that fails (e.g. schema not installed yet) wakes every
 // subscriber, which is always safe.
 //
@@ -41,14 +43,19 @@ class ChangeWatcher {
  public:
   // The largest message id now (0 when there is none).
   using LastMessageId = std::function<std::int64_t()>;
-  // (queue name, largest id) of every queue with messages whose id > after_id.
-  using NewMessages =
-      std::function<std::vector<std::pair<std::string, std::int64_t>>(std::int64_t after_id)>;
+  // (queue name, largest id) of every queue with messages whose id > after_id, and
+  // (queue name, 0) of every queue with a live, unleased message whose vt is in
+  // (visible_since, visible_until] (made visible by a write in that window).
+  using QueueActivity = std::function<std::vector<std::pair<std::string, std::int64_t>>(
+      std::int64_t after_id, TimePoint visible_since, TimePoint visible_until)>;
 
   static constexpr std::chrono::milliseconds kSettle{1};
+  // How far before its previous check a check looks for messages made visible: a writer
+  // reads its clock before it commits, so its vt may predate the previous check by that lag.
+  static constexpr std::chrono::seconds kVisibleLag{1};
 
   // Watches `database_path` (and its "-wal"). Both callbacks run on the watcher thread.
-  ChangeWatcher(std::string database_path, LastMessageId last_id, NewMessages new_messages);
+  ChangeWatcher(std::string database_path, LastMessageId last_id, QueueActivity activity);
   ~ChangeWatcher();
   ChangeWatcher(const ChangeWatcher&) = delete;
   ChangeWatcher& operator=(const ChangeWatcher&) = delete;
@@ -81,11 +88,12 @@ class ChangeWatcher {
   const std::string file_name_;
   const std::string wal_name_;
   LastMessageId last_id_;
-  NewMessages new_messages_;
+  QueueActivity activity_;
   int inotify_fd_ = -1;
   int stop_fd_ = -1;  // eventfd
   std::atomic<bool> stop_{false};
   std::int64_t seen_id_ = -1;  // watcher thread only; -1 = not read yet
+  TimePoint checked_at_{};     // watcher thread only: the wall time of the previous check
   std::thread thread_;
 
   std::mutex mu_;
