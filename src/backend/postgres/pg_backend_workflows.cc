@@ -177,6 +177,18 @@ constexpr char kPauseRun[] =
     "UPDATE {s}.pgqrs_workflow_runs SET status = 'PAUSED', error = coalesce($3, error), "
     "updated_at = $2 WHERE id = $1 AND status IN ('QUEUED', 'RUNNING', 'PAUSED')";
 
+// The wake of a run whose row the CTE `ROWS` returns (with its message_id), $2 now, $3 notify
+// channel: its message, if invisible and not leased, becomes visible now and its queue's
+// listeners are told. Shared by cancel_run and resume_run_now.
+#define PGQRS_PG_WAKE_RUN_OF(ROWS)                                                    \
+  "     wake AS (\n"                                                                  \
+  "  UPDATE {s}.pgqrs_messages SET vt = $2\n"                                         \
+  "  WHERE id = (SELECT message_id FROM " ROWS ") AND coalesce(archived_at, dead_at) IS NULL\n" \
+  "    AND vt > $2 AND consumer_worker_id IS NULL\n"                                  \
+  "  RETURNING queue_id),\n"                                                          \
+  "     n AS (SELECT pg_notify($3, q.queue_name) FROM {s}.pgqrs_queues q\n"           \
+  "           WHERE q.id IN (SELECT queue_id FROM wake))"
+
 // $1 run, $2 now, $3 channel. QUEUED|RUNNING|PAUSED -> CANCELLING, and the run's message is
 // made visible now if it is invisible and not leased (vt > now and no consumer), so a
 // worker observes the cancellation promptly; a message that is already visible keeps its
@@ -187,15 +199,25 @@ WITH c AS (
   UPDATE {s}.pgqrs_workflow_runs SET status = 'CANCELLING', updated_at = $2
   WHERE id = $1 AND status IN ('QUEUED', 'RUNNING', 'PAUSED')
   RETURNING message_id),
-     wake AS (
-  UPDATE {s}.pgqrs_messages SET vt = $2
-  WHERE id = (SELECT message_id FROM c) AND coalesce(archived_at, dead_at) IS NULL
-    AND vt > $2 AND consumer_worker_id IS NULL
-  RETURNING queue_id),
-     n AS (SELECT pg_notify($3, q.queue_name) FROM {s}.pgqrs_queues q
-           WHERE q.id IN (SELECT queue_id FROM wake))
+)sql" PGQRS_PG_WAKE_RUN_OF("c") R"sql(
 SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1),
        EXISTS (SELECT 1 FROM c), (SELECT count(*) FROM n))sql";
+
+// $1 run, $2 now, $3 channel. A PAUSED run (locked, so a worker starting or finishing it is
+// ordered before or after the whole resume): its PAUSED steps waiting until later become
+// due now and it is woken. Returns (run exists, run was PAUSED).
+constexpr char kResumeRunNow[] = R"sql(
+WITH c AS (
+  SELECT id, message_id FROM {s}.pgqrs_workflow_runs
+  WHERE id = $1 AND status = 'PAUSED' FOR UPDATE),
+     steps AS (
+  UPDATE {s}.pgqrs_workflow_steps SET retry_at = $2, updated_at = $2
+  WHERE run_id = (SELECT id FROM c) AND retry_at > $2 AND status = 'PAUSED'
+  RETURNING 1),
+)sql" PGQRS_PG_WAKE_RUN_OF("c") R"sql(
+SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_workflow_runs WHERE id = $1),
+       EXISTS (SELECT 1 FROM c), (SELECT count(*) FROM steps), (SELECT count(*) FROM n))sql";
+#undef PGQRS_PG_WAKE_RUN_OF
 
 // ---- steps ----
 
@@ -476,6 +498,14 @@ bool PostgresBackend::pause_run(std::int64_t run_id, const std::optional<std::st
 std::optional<bool> PostgresBackend::cancel_run(std::int64_t run_id, TimePoint now) {
   return exec_.write("cancel_run", [&](Session& s) -> std::optional<bool> {
     auto r = s.exec(sql_(kCancelRun), Params().int8(run_id).time(now).text(channel_));
+    if (!r.boolean(0, 0)) return std::nullopt;
+    return r.boolean(0, 1);
+  });
+}
+
+std::optional<bool> PostgresBackend::resume_run_now(std::int64_t run_id, TimePoint now) {
+  return exec_.write("resume_run_now", [&](Session& s) -> std::optional<bool> {
+    auto r = s.exec(sql_(kResumeRunNow), Params().int8(run_id).time(now).text(channel_));
     if (!r.boolean(0, 0)) return std::nullopt;
     return r.boolean(0, 1);
   });

@@ -8,6 +8,7 @@
 
 #include "backend/coordination_rows.h"
 #include "backend/sqlite_family/rows.h"
+#include "backend/sqlite_family/run_wake_sql.h"
 #include "backend/sqlite_family/sql_backend.h"
 #include "pgqrs/error.h"
 
@@ -18,12 +19,6 @@ constexpr char kRunMessageAndQueue[] =
     "SELECT r.message_id, w.name FROM pgqrs_workflow_runs r "
     "JOIN pgqrs_workflows w ON w.id = r.workflow_id WHERE r.id = ?1";
 constexpr char kRunStatus[] = "SELECT status FROM pgqrs_workflow_runs WHERE id = ?1";
-// The same text as sql_backend_workflows.cc's (one cached statement): a live run message
-// that is invisible and not leased is made visible now.
-constexpr char kWakeRunMessage[] = R"sql(
-UPDATE pgqrs_messages SET vt = ?2
-WHERE id = ?1 AND archived_at IS NULL AND dead_at IS NULL AND vt > ?2
-  AND consumer_worker_id IS NULL)sql";
 
 // ---- messages ----
 

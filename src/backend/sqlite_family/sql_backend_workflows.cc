@@ -14,6 +14,7 @@
 #include "backend/sqlite_family/lease_sql.h"
 #include "backend/sqlite_family/lookups.h"
 #include "backend/sqlite_family/rows.h"
+#include "backend/sqlite_family/run_wake_sql.h"
 #include "backend/sqlite_family/sql_backend.h"
 #include "pgqrs/error.h"
 
@@ -91,15 +92,10 @@ constexpr char kRunStatusAndMessage[] =
     "SELECT status, message_id FROM pgqrs_workflow_runs WHERE id = ?1";
 constexpr char kCancelRun[] =
     "UPDATE pgqrs_workflow_runs SET status = 'CANCELLING', updated_at = ?2 WHERE id = ?1";
-// Wakes the run's message so a worker observes the cancellation: only a live message that
-// is invisible (vt > now) and not leased (a lease is consumer set and vt > now, so with
-// vt > now "not leased" means consumer NULL). A message that is already visible keeps its vt
-// and so its place in line; a leased one is left to its holder, which sees CANCELLING at its
-// next step boundary.
-constexpr char kWakeRunMessage[] = R"sql(
-UPDATE pgqrs_messages SET vt = ?2
-WHERE id = ?1 AND archived_at IS NULL AND dead_at IS NULL AND vt > ?2
-  AND consumer_worker_id IS NULL)sql";
+// resume_run_now: PAUSED steps waiting until later (a durable sleep, a recv deadline) are due.
+constexpr char kStepsDueNow[] = R"sql(
+UPDATE pgqrs_workflow_steps SET retry_at = ?2, updated_at = ?2
+WHERE run_id = ?1 AND retry_at > ?2 AND status = 'PAUSED')sql";
 
 // ---- steps ----
 
@@ -349,6 +345,23 @@ std::optional<bool> SqlFamilyBackend::cancel_run(std::int64_t run_id, TimePoint 
       message_id = q.optional_int64(1);
     }
     s.query(kCancelRun).bind(run_id).bind(now).execute();
+    if (message_id) s.query(kWakeRunMessage).bind(*message_id).bind(now).execute();
+    return true;
+  });
+}
+
+// One write transaction: the run cannot leave PAUSED between the check and the wake.
+std::optional<bool> SqlFamilyBackend::resume_run_now(std::int64_t run_id, TimePoint now) {
+  return exec_.write("resume_run_now", [&](Session& s) -> std::optional<bool> {
+    std::optional<std::int64_t> message_id;
+    {
+      auto q = s.query(kRunStatusAndMessage);
+      q.bind(run_id);
+      if (!q.step()) return std::nullopt;
+      if (q.text(0) != "PAUSED") return false;
+      message_id = q.optional_int64(1);
+    }
+    s.query(kStepsDueNow).bind(run_id).bind(now).execute();
     if (message_id) s.query(kWakeRunMessage).bind(*message_id).bind(now).execute();
     return true;
   });
