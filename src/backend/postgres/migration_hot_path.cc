@@ -110,24 +110,18 @@ BEGIN
   SELECT count(*) INTO v_dead FROM d;
 
   -- The budget: min(limit, each limit minus what is held), as backend::lease_budget.
+  -- Held leases are counted in pgqrs_messages_held_idx (schema step 8).
   IF v_q.concurrency IS NOT NULL THEN
-    SELECT (SELECT count(*) FROM {s}.pgqrs_messages
-            WHERE queue_id = v_q.id AND priority = 0 AND archived_at IS NULL
-              AND dead_at IS NULL AND coalesce(consumer_worker_id, 0) <> 0 AND vt > p_now)
-         + (SELECT count(*) FROM {s}.pgqrs_messages
-            WHERE queue_id = v_q.id AND priority <> 0 AND archived_at IS NULL
-              AND dead_at IS NULL AND coalesce(consumer_worker_id, 0) <> 0 AND vt > p_now)
-      INTO v_n;
+    SELECT count(*) INTO v_n FROM {s}.pgqrs_messages
+    WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
+      AND consumer_worker_id IS NOT NULL AND vt > p_now;
     v_budget := least(v_budget, v_q.concurrency - v_n);
   END IF;
   IF v_q.worker_concurrency IS NOT NULL THEN
-    SELECT (SELECT count(*) FROM {s}.pgqrs_messages
-            WHERE queue_id = v_q.id AND priority = 0 AND consumer_worker_id + 0 = p_consumer
-              AND archived_at IS NULL AND dead_at IS NULL AND vt > p_now)
-         + (SELECT count(*) FROM {s}.pgqrs_messages
-            WHERE queue_id = v_q.id AND priority <> 0 AND consumer_worker_id + 0 = p_consumer
-              AND archived_at IS NULL AND dead_at IS NULL AND vt > p_now)
-      INTO v_n;
+    SELECT count(*) INTO v_n FROM {s}.pgqrs_messages
+    WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
+      AND consumer_worker_id IS NOT NULL AND consumer_worker_id + 0 = p_consumer
+      AND vt > p_now;
     v_budget := least(v_budget, v_q.worker_concurrency - v_n);
   END IF;
   IF v_q.rate_limit IS NOT NULL THEN
@@ -144,10 +138,11 @@ BEGIN
   END IF;
 
   -- Candidates in delivery order (priority, vt, id), a page at a time (each priority range
-  -- read in order from its own index, as in the unlimited statement), until the budget is
-  -- filled or none are left. A candidate whose concurrency key is at key_concurrency is
-  -- skipped, not waited for (F2); a key's held leases are counted once per call. The next
-  -- page starts after the last candidate seen and is twice as long.
+  -- read in order from its own index, and expired leases from theirs, as in the unlimited
+  -- statement), until the budget is filled or none are left. A candidate whose concurrency
+  -- key is at key_concurrency is skipped, not waited for (F2); a key's held leases are
+  -- counted once per call. The next page starts after the last candidate seen and is twice
+  -- as long.
   v_page := CASE WHEN v_q.key_concurrency IS NULL THEN v_budget
                  ELSE greatest(v_budget * 2, 16) END;
   <<pages>>
@@ -157,19 +152,30 @@ BEGIN
       SELECT m.id, m.priority, m.vt, m.concurrency_key FROM (
         (SELECT id, priority, vt, concurrency_key FROM {s}.pgqrs_messages
          WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
-           AND priority <> 0 AND priority < 0 AND vt <= p_now AND read_ct + 0 < p_max_read_ct
+           AND priority <> 0 AND priority < 0 AND consumer_worker_id IS NULL
+           AND vt <= p_now AND read_ct + 0 < p_max_read_ct
            AND (priority, vt, id) > (v_after_priority, v_after_vt, v_after_id)
          ORDER BY priority, vt, id LIMIT v_page)
         UNION ALL
         (SELECT id, priority, vt, concurrency_key FROM {s}.pgqrs_messages
          WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
-           AND priority = 0 AND vt <= p_now AND read_ct + 0 < p_max_read_ct
+           AND priority = 0 AND consumer_worker_id IS NULL
+           AND vt <= p_now AND read_ct + 0 < p_max_read_ct
            AND (priority, vt, id) > (v_after_priority, v_after_vt, v_after_id)
          ORDER BY vt, id LIMIT v_page)
         UNION ALL
         (SELECT id, priority, vt, concurrency_key FROM {s}.pgqrs_messages
          WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
-           AND priority <> 0 AND priority > 0 AND vt <= p_now AND read_ct + 0 < p_max_read_ct
+           AND priority <> 0 AND priority > 0 AND consumer_worker_id IS NULL
+           AND vt <= p_now AND read_ct + 0 < p_max_read_ct
+           AND (priority, vt, id) > (v_after_priority, v_after_vt, v_after_id)
+         ORDER BY priority, vt, id LIMIT v_page)
+        UNION ALL
+        -- Expired leases (pgqrs_messages_held_idx), every priority: few, so sorted.
+        (SELECT id, priority, vt, concurrency_key FROM {s}.pgqrs_messages
+         WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
+           AND consumer_worker_id IS NOT NULL
+           AND vt <= p_now AND read_ct + 0 < p_max_read_ct
            AND (priority, vt, id) > (v_after_priority, v_after_vt, v_after_id)
          ORDER BY priority, vt, id LIMIT v_page)
       ) m

@@ -279,18 +279,43 @@ CREATE INDEX pgqrs_messages_ckey_idx ON {s}.pgqrs_messages (queue_id, concurrenc
     AND archived_at IS NULL AND dead_at IS NULL;
 )sql";
 
+// Version 8, held leases out of the dequeue indexes (issues 14 and 17; decision P10). A lease
+// sets consumer_worker_id, so its row version leaves pgqrs_messages_dequeue_idx and
+// pgqrs_messages_priority_idx (which now hold the messages nobody holds: pending and delayed)
+// for pgqrs_messages_held_idx (held leases, and expired ones until they are leased again or
+// dead-lettered). A consumed priority then leaves only entries of its original row versions
+// behind in the priority index, which the first scan that meets them marks dead; before, the
+// leased versions sat there with a future vt that the index condition rejects, so no scan
+// ever marked them, and every dequeue walked them. pgqrs_messages_redelivery_idx still holds
+// every live message: the metrics read the live rows through it.
+constexpr char kMigrationHeldLeases[] = R"sql(
+DROP INDEX {s}.pgqrs_messages_dequeue_idx;
+CREATE INDEX pgqrs_messages_dequeue_idx ON {s}.pgqrs_messages (queue_id, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority = 0
+    AND consumer_worker_id IS NULL;
+DROP INDEX {s}.pgqrs_messages_priority_idx;
+CREATE INDEX pgqrs_messages_priority_idx ON {s}.pgqrs_messages (queue_id, priority, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND priority <> 0
+    AND consumer_worker_id IS NULL;
+CREATE INDEX pgqrs_messages_held_idx ON {s}.pgqrs_messages (queue_id, vt, id)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND consumer_worker_id IS NOT NULL;
+)sql";
+
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1: templates
 // with {s} for the schema (sql_text.h), run in order. Step 7 (not released before it) also
 // re-creates pgqrs_lease_limited, whose rate window was corrected then (F12): a database
-// upgraded from step 6 gets the corrected function, a fresh one creates it twice.
-const std::array<std::vector<const char*>, 7> kMigrationSql{{{kMigration1},
+// upgraded from step 6 gets the corrected function, a fresh one creates it twice. Step 8
+// re-creates it again: its candidate scans follow the step's indexes.
+const std::array<std::vector<const char*>, 8> kMigrationSql{{{kMigration1},
                                                              {kMigration2},
                                                              {kMigrationSchedules},
                                                              {kMigrationTraceContext},
                                                              {kMigrationArchivedCounts},
                                                              {kMigrationHotPath},
                                                              {kMigrationCoordination,
+                                                              kMigrationHotPath},
+                                                             {kMigrationHeldLeases,
                                                               kMigrationHotPath}}};
 static_assert(std::tuple_size_v<decltype(kMigrationSql)> == backend::kSchemaVersion,
               "every schema step needs its Postgres text");

@@ -17,8 +17,9 @@ namespace {
 // $6 limit.
 // Each step's predicates are written so that only its intended index can serve it,
 // whatever the statistics (generic plans are made once per connection, often while the
-// statistics of a young table are wrong): "(vt <= $2) IS TRUE" keeps dequeue_idx out of the
-// dead sweep, "read_ct + 0" keeps redelivery_idx out of the candidate scan.
+// statistics of a young table are wrong): "(vt <= $2) IS TRUE" keeps dequeue_idx and
+// held_idx out of the dead sweep, "read_ct + 0" keeps redelivery_idx out of the candidate
+// scans.
 //  - dead: the visible live messages already delivered max_read_ct times are dead-lettered,
 //    at most 100 per dequeue, read in the order of pgqrs_messages_redelivery_idx (queue_id,
 //    read_ct) backwards, which the LIMIT makes the only cheap plan (decision P9). Without
@@ -28,13 +29,17 @@ namespace {
 //    Marking only some of them is invisible through the API: they are dead letters by
 //    definition (backend.h) whether or not dead_at is set yet, and the candidate scans skip
 //    them (read_ct + 0 < $5);
-//  - c0, c1, c2: the deliverable messages with priority < 0, = 0, > 0 (delivery order is
-//    (priority, vt, id)), each range served in order by its own index: c1, the common case,
-//    is exactly the statement before priorities existed (pgqrs_messages_dequeue_idx holds
-//    the priority-0 messages). A range is read only while the ones before it had fewer than
-//    $6 (a one-time filter); each has a plain LIMIT $6, never an expression, which the
-//    planner could not cost. When a range tops up a partial one, up to $6 extra rows stay
-//    locked (not leased) until this statement commits;
+//  - c0, c1, c2: the deliverable messages nobody holds with priority < 0, = 0, > 0 (delivery
+//    order is (priority, vt, id)), each range served in order by its own index: c1, the
+//    common case, is exactly the statement before priorities existed (pgqrs_messages_dequeue_idx
+//    holds the priority-0 messages nobody holds). A range is read only while the ones before
+//    it had fewer than $6 (a one-time filter); each has a plain LIMIT $6, never an
+//    expression, which the planner could not cost. When a range tops up a partial one, up to
+//    $6 extra rows stay locked (not leased) until this statement commits;
+//  - ch: expired leases (held rows whose vt has passed), from pgqrs_messages_held_idx, every
+//    priority, sorted (there are few: at most what crashed or slow consumers held). Leases
+//    live in their own index since schema step 8 (decision P10), so that a lease's row
+//    version never lands among the messages waiting in the dequeue indexes;
 //  - c: the first $6 deliverable messages in delivery order (vt, id), served in that order
 //    by pgqrs_messages_dequeue_idx; rows another transaction is leasing right now are
 //    skipped, never waited for (SKIP LOCKED), and a row leased meanwhile is re-checked
@@ -65,14 +70,16 @@ constexpr char kDequeueCtes[] = R"sql(
      c0 AS (
        SELECT id, priority, vt FROM {s}.pgqrs_messages
        WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
-         AND priority <> 0 AND priority < 0 AND (SELECT free FROM q)
+         AND priority <> 0 AND priority < 0 AND consumer_worker_id IS NULL
+         AND (SELECT free FROM q)
          AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
        ORDER BY priority, vt, id LIMIT $6
        FOR UPDATE SKIP LOCKED),
      c1 AS (
        SELECT id, priority, vt FROM {s}.pgqrs_messages
        WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
-         AND priority = 0 AND (SELECT free FROM q)
+         AND priority = 0 AND consumer_worker_id IS NULL
+         AND (SELECT free FROM q)
          AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
          AND (SELECT count(*) FROM c0) < $6
        ORDER BY vt, id LIMIT $6
@@ -80,12 +87,21 @@ constexpr char kDequeueCtes[] = R"sql(
      c2 AS (
        SELECT id, priority, vt FROM {s}.pgqrs_messages
        WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
-         AND priority <> 0 AND priority > 0 AND (SELECT free FROM q)
+         AND priority <> 0 AND priority > 0 AND consumer_worker_id IS NULL
+         AND (SELECT free FROM q)
          AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
          AND (SELECT count(*) FROM c0) + (SELECT count(*) FROM c1) < $6
        ORDER BY priority, vt, id LIMIT $6
        FOR UPDATE SKIP LOCKED),
-     c AS (SELECT * FROM c0 UNION ALL SELECT * FROM c1 UNION ALL SELECT * FROM c2),
+     ch AS (
+       SELECT id, priority, vt FROM {s}.pgqrs_messages
+       WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
+         AND consumer_worker_id IS NOT NULL AND (SELECT free FROM q)
+         AND vt <= $2 AND read_ct + 0 < $5 AND (SELECT status FROM w) <> 'stopped'
+       ORDER BY priority, vt, id LIMIT $6
+       FOR UPDATE SKIP LOCKED),
+     c AS (SELECT * FROM c0 UNION ALL SELECT * FROM c1 UNION ALL SELECT * FROM c2
+           UNION ALL SELECT * FROM ch),
      l AS (
        UPDATE {s}.pgqrs_messages
        SET vt = $3, read_ct = read_ct + 1, dequeued_at = $2, consumer_worker_id = $4

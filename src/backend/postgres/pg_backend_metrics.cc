@@ -38,8 +38,8 @@ namespace {
 
 // One row per queue, read from bounded sources rather than one pass over every row (a
 // scrape must stay cheap with millions of archived rows; docs/benchmarks.md): the live rows
-// through the partial index pgqrs_messages_dequeue_idx, the dead_at rows through
-// pgqrs_messages_dead_idx, and the archived total from the queue's counter rows
+// through the partial index over every live row (pgqrs_messages_redelivery_idx), the dead_at
+// rows through pgqrs_messages_dead_idx, and the archived total from the queue's counter rows
 // (pgqrs_archived_counts, kept by the statements that archive and delete; W8), so history
 // costs nothing. FILTER narrows the message rows to one queue or is empty; QFILTER the
 // counter rows.

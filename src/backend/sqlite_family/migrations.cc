@@ -210,6 +210,9 @@ GROUP BY queue_id;
 
 // Postgres hot path (issues 14 and 17): nothing changes in the SQLite family's storage.
 constexpr char kMigrationHotPath[] = "-- Postgres only (pgqrs_lease_limited); nothing here.\n";
+// Version 8, held leases out of the Postgres dequeue indexes: Postgres only as well.
+constexpr char kMigrationHeldLeases[] =
+    "-- Postgres only (dequeue index predicates); nothing here.\n";
 
 // Version 7, workflow coordination (issue 15; backend/capabilities/coordination.h). Child
 // runs name their parent run and the parent's step that started them (unique: a replayed
@@ -264,13 +267,14 @@ CREATE INDEX pgqrs_run_events_key_idx ON pgqrs_run_events (run_id, event_key, id
 )sql";
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 7> kMigrationSql{kMigration1,
+constexpr std::array<std::string_view, 8> kMigrationSql{kMigration1,
                                                         kMigration2,
                                                         kMigrationSchedules,
                                                         kMigrationTraceContext,
                                                         kMigrationArchivedCounts,
                                                         kMigrationHotPath,
-                                                        kMigrationCoordination};
+                                                        kMigrationCoordination,
+                                                        kMigrationHeldLeases};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
