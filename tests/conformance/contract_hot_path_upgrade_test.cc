@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/schema_catalog.h"
-#include "conformance/backend_contract_fixture.h"
+#include "conformance/upgrade_test_support.h"
 
 namespace pgqrs_test {
 namespace {
@@ -19,28 +18,8 @@ using pgqrs::QueueOptions;
 class BackendHotPathUpgrade : public BackendContractTest {};
 PGQRS_INSTANTIATE_CONFORMANCE(BackendHotPathUpgrade);
 
-std::int32_t hot_path_version() {
-  for (const auto& step : pgqrs::backend::schema_steps()) {
-    if (step.description.starts_with("postgres hot path")) return step.version;
-  }
-  ADD_FAILURE() << "no 'postgres hot path' schema step";
-  return pgqrs::backend::kSchemaVersion;
-}
-
-DequeueParams lease_params(const std::string& queue, std::int64_t worker, std::uint32_t limit,
-                           TimePoint now) {
-  DequeueParams p;
-  p.queue = queue;
-  p.limit = limit;
-  p.lease = 30s;
-  p.consumer_worker_id = worker;
-  p.now = now;
-  p.max_read_ct = 5;
-  return p;
-}
-
 TEST_P(BackendHotPathUpgrade, UpgradeFromThePreviousStepKeepsLiveDataAndLeases) {
-  const std::int32_t previous = hot_path_version() - 1;
+  const std::int32_t previous = schema_step_version("postgres hot path") - 1;
   Backend& b = OpenFresh(/*install=*/false);
   b.install_to(previous);
   ASSERT_EQ(b.schema_version(), previous);

@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/schema_catalog.h"
-#include "conformance/backend_contract_fixture.h"
+#include "conformance/upgrade_test_support.h"
 
 namespace pgqrs_test {
 namespace {
@@ -19,26 +18,6 @@ using pgqrs::QueueOptions;
 class BackendHeldLeasesUpgrade : public BackendContractTest {};
 PGQRS_INSTANTIATE_CONFORMANCE(BackendHeldLeasesUpgrade);
 
-std::int32_t held_leases_version() {
-  for (const auto& step : pgqrs::backend::schema_steps()) {
-    if (step.description.find("held leases") != std::string_view::npos) return step.version;
-  }
-  ADD_FAILURE() << "no 'held leases' schema step";
-  return pgqrs::backend::kSchemaVersion;
-}
-
-DequeueParams lease(const std::string& queue, std::int64_t worker, std::uint32_t limit,
-                    TimePoint now) {
-  DequeueParams p;
-  p.queue = queue;
-  p.limit = limit;
-  p.lease = 30s;
-  p.consumer_worker_id = worker;
-  p.now = now;
-  p.max_read_ct = 5;
-  return p;
-}
-
 std::vector<std::int64_t> ids_of(const std::vector<QueueMessage>& messages) {
   std::vector<std::int64_t> ids;
   for (const auto& m : messages) ids.push_back(m.id);
@@ -46,7 +25,7 @@ std::vector<std::int64_t> ids_of(const std::vector<QueueMessage>& messages) {
 }
 
 TEST_P(BackendHeldLeasesUpgrade, ExpiredLeasesTakenBeforeTheUpgradeAreDeliveredAgainInOrder) {
-  const std::int32_t previous = held_leases_version() - 1;
+  const std::int32_t previous = schema_step_version("held leases") - 1;
   Backend& b = OpenFresh(/*install=*/false);
   b.install_to(previous);
   ASSERT_EQ(b.schema_version(), previous);
@@ -73,9 +52,11 @@ TEST_P(BackendHeldLeasesUpgrade, ExpiredLeasesTakenBeforeTheUpgradeAreDeliveredA
   e.payloads = {R"({"l":0})", R"({"l":1})"};
   e.flow = {};
   const auto l = b.enqueue(e);
-  ASSERT_EQ(ids_of(b.dequeue(lease("plain", w1, 2, kT0))), (std::vector<std::int64_t>{m[2], m[0]}));
+  ASSERT_EQ(ids_of(b.dequeue(lease_params("plain", w1, 2, kT0))),
+            (std::vector<std::int64_t>{m[2], m[0]}));
   ASSERT_EQ(b.archive({m[2]}, w1, kT0 + 1s), std::vector<bool>{true});
-  ASSERT_EQ(ids_of(b.dequeue(lease("limited", w1, 5, kT0))), std::vector<std::int64_t>{l[0]});
+  ASSERT_EQ(ids_of(b.dequeue(lease_params("limited", w1, 5, kT0))),
+            std::vector<std::int64_t>{l[0]});
 
   b.install();
   EXPECT_EQ(b.schema_version(), pgqrs::backend::kSchemaVersion);
@@ -93,25 +74,25 @@ TEST_P(BackendHeldLeasesUpgrade, ExpiredLeasesTakenBeforeTheUpgradeAreDeliveredA
   EXPECT_EQ(metrics.archived, 1u);
 
   // While held: w2 gets only what nobody holds, in order; the limited queue's slot is taken.
-  EXPECT_EQ(ids_of(b.dequeue(lease("plain", w2, 1, kT0 + 2s))), std::vector<std::int64_t>{m[3]});
-  EXPECT_TRUE(b.dequeue(lease("limited", w2, 5, kT0 + 2s)).empty());
+  EXPECT_EQ(ids_of(b.dequeue(lease_params("plain", w2, 1, kT0 + 2s))),
+            std::vector<std::int64_t>{m[3]});
+  EXPECT_TRUE(b.dequeue(lease_params("limited", w2, 5, kT0 + 2s)).empty());
 
   // Once w1's leases expire: m0 (priority 0, vt T0+30s) comes before m1 (priority 5). On the
   // limited queue the slot is free again and l1 (vt T0) comes before the expired l0.
-  const auto again = b.dequeue(lease("plain", w2, 10, kT0 + 31s));
+  const auto again = b.dequeue(lease_params("plain", w2, 10, kT0 + 31s));
   EXPECT_EQ(ids_of(again), (std::vector<std::int64_t>{m[0], m[1]}));
   ASSERT_FALSE(again.empty());
   EXPECT_EQ(again[0].read_ct, 2);
-  EXPECT_EQ(ids_of(b.dequeue(lease("limited", w2, 5, kT0 + 31s))),
+  EXPECT_EQ(ids_of(b.dequeue(lease_params("limited", w2, 5, kT0 + 31s))),
             std::vector<std::int64_t>{l[1]});
-  EXPECT_TRUE(b.dequeue(lease("limited", w2, 5, kT0 + 31s)).empty());
+  EXPECT_TRUE(b.dequeue(lease_params("limited", w2, 5, kT0 + 31s)).empty());
 
   // w1 lost its leases: its acknowledgements are refused; w2's go through, which frees the
   // limited queue's slot for the expired l0.
   EXPECT_EQ(b.archive({m[0], l[0]}, w1, kT0 + 32s), (std::vector<bool>{false, false}));
-  EXPECT_EQ(b.archive({m[0], m[1], l[1]}, w2, kT0 + 32s),
-            (std::vector<bool>{true, true, true}));
-  const auto last = b.dequeue(lease("limited", w2, 5, kT0 + 33s));
+  EXPECT_EQ(b.archive({m[0], m[1], l[1]}, w2, kT0 + 32s), (std::vector<bool>{true, true, true}));
+  const auto last = b.dequeue(lease_params("limited", w2, 5, kT0 + 33s));
   EXPECT_EQ(ids_of(last), std::vector<std::int64_t>{l[0]});
   ASSERT_FALSE(last.empty());
   EXPECT_EQ(last[0].consumer_worker_id, w2);
