@@ -106,18 +106,34 @@ void Replica::around_write(const std::function<void()>& op) {
   // every other failure, reach the caller at once. A store that had no version of the
   // object made a create-only PUT: its refusal means the object appeared meanwhile, which
   // install() reports and never builds on (S4), so that write is not run again.
+  // Writes do not ask S3 first (the conditional PUT finds a stale cache), but an operation
+  // that fails on its own (an unknown queue, a message already gone) may only have read an
+  // old copy: when S3 has a newer version, the operation runs once more on it, and only
+  // that answer reaches the caller. The check costs a request only on the error path.
+  bool rechecked = false;
   for (int attempt = 1;; ++attempt) {
     if (needs_refresh_.load()) refresh_if_changed();
     std::uint64_t seq = 0;
     bool had_version = false;
+    std::exception_ptr failed;
     {
       std::shared_lock lock(swap_mu_);
       {
         std::lock_guard sync_lock(sync_mu_);
         had_version = base_.has_value();
       }
-      op();
-      seq = note_applied();
+      try {
+        op();
+        seq = note_applied();
+      } catch (const Error&) {
+        if (rechecked) throw;
+        failed = std::current_exception();
+      }
+    }
+    if (failed) {
+      rechecked = true;
+      if (!refresh_if_changed()) std::rethrow_exception(failed);
+      continue;
     }
     try {
       wait_durable(seq);
@@ -314,23 +330,24 @@ void Replica::handle_commit_failure(std::exception_ptr error) {
 
 // ---- durable reads ----------------------------------------------------------------------
 
-void Replica::refresh_if_changed() {
+bool Replica::refresh_if_changed() {
   std::optional<Base> base;
   {
     std::lock_guard lock(sync_mu_);
-    if (applied_ != durable_ || committing_) return;  // our own writes are ahead of S3
+    if (applied_ != durable_ || committing_) return false;  // our own writes are ahead of S3
     base = base_;
   }
   needs_refresh_.store(false);
   GetResult r = client_.get(key_, base ? base->etag : std::string());
-  if (r.kind != GetResult::Kind::kOk) return;  // unchanged, or gone (state() reports it)
+  if (r.kind != GetResult::Kind::kOk) return false;  // unchanged, or gone (state() reports it)
   std::unique_lock swap(swap_mu_);
   {
     std::lock_guard lock(sync_mu_);
     const bool same_base = (!base && !base_) || (base && base_ && base->etag == base_->etag);
-    if (applied_ != durable_ || committing_ || !same_base || dirty_locked()) return;
+    if (applied_ != durable_ || committing_ || !same_base || dirty_locked()) return false;
   }
   adopt_locked(std::move(r.body), r.etag);
+  return true;
 }
 
 // ---- schema -----------------------------------------------------------------------------

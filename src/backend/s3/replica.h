@@ -77,6 +77,8 @@ class Replica final : public backend::ObjectSync, public sqlite_family::Operatio
   // (durable mode); a write returns only once a PUT containing it succeeded (durable mode).
   // A write whose PUT another writer beat (412) is run again on the new version, up to
   // kConflictAttempts in all, before its retryable ConflictError reaches the caller (H26).
+  // A write that fails on its own (e.g. an unknown queue) is run once more when S3 holds a
+  // newer version than the cache it failed on (H27).
   void around_read(const std::function<void()>& op) override;
   void around_write(const std::function<void()>& op) override;
 
@@ -111,7 +113,9 @@ class Replica final : public backend::ObjectSync, public sqlite_family::Operatio
   // highest write sequence it covers.
   std::uint64_t commit_once(bool create_only = false);
   void handle_commit_failure(std::exception_ptr error);
-  void refresh_if_changed();
+  // Adopts the remote version when it changed and this store has no write ahead of S3;
+  // true when it did (the cache now holds a newer version).
+  bool refresh_if_changed();
 
   // Callers hold swap_mu_ exclusively. Each closes the store's connections to the cache
   // database and replaces the file; the store opens new connections at its next operation.
