@@ -224,6 +224,8 @@ Record run_queue_enqueue(const Options& o) {
 // at a time at a fixed rate; consumer threads run handle(fn).poll(). Latency: from the
 // enqueue call returning (its commit) to the handler starting; a handler that starts before
 // the producer's call has returned counts as 0.
+constexpr int kProducerAttempts = 5;
+
 Record run_queue_latency(const Options& o) {
   pgqrs::Store consumer_store = open_store(o, o.consumers);
   pgqrs::Store producer_store = open_store(o, 1);
@@ -284,10 +286,21 @@ Record run_queue_latency(const Options& o) {
     std::this_thread::sleep_until(start +
                                   std::chrono::duration_cast<SteadyClock::duration>(interval * n));
     const auto t0 = SteadyClock::now();
-    try {
-      producer.enqueue(payload(n));
-    } catch (const pgqrs::Error& e) {
-      std::cerr << "\npgqrs-bench: producer: " << e.what() << "\n";
+    // A retryable error (e.g. on S3, whose two stores here are two writers of one object: a
+    // ConflictError after the replica's own re-runs) is retried as an application would;
+    // the latency then includes the retries.
+    bool enqueued = false;
+    for (int attempt = 1; !enqueued; ++attempt) {
+      try {
+        producer.enqueue(payload(n));
+        enqueued = true;
+      } catch (const pgqrs::Error& e) {
+        if (e.retryable() && attempt < kProducerAttempts) continue;
+        std::cerr << "\npgqrs-bench: producer: " << e.what() << "\n";
+        break;
+      }
+    }
+    if (!enqueued) {
       ++failures;
       continue;
     }

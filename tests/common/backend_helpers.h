@@ -4,10 +4,15 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/backend.h"
@@ -59,6 +64,45 @@ inline std::vector<std::int64_t> Drain(pgqrs::backend::Backend& backend, const s
     }
     mine.insert(mine.end(), ids.begin(), ids.end());
   }
+}
+
+// The largest size the write-ahead log `wal_path` reached while `writer` filled and drained
+// 40 rounds of 1,000 messages on queue "work" (created here), with a reader opened by
+// `open_reader` reading the queue's metrics in a loop the whole time (a dashboard, a
+// watcher: a reader that never pauses). `reads` gets how many reads it made.
+inline std::uintmax_t LargestWalUnderContinuousReads(
+    pgqrs::backend::Backend& writer,
+    const std::function<std::unique_ptr<pgqrs::backend::Backend>()>& open_reader,
+    const std::string& wal_path, long& reads) {
+  writer.create_queue("work", kT0);
+  std::atomic<bool> stop{false};
+  std::atomic<long> count{0};
+  std::thread reader([&] {
+    auto other = open_reader();
+    while (!stop.load()) {
+      other->queue_metrics("work", kT0, 5);
+      ++count;
+    }
+  });
+  std::uintmax_t largest = 0;
+  try {
+    for (int round = 0; round < 40; ++round) {
+      Fill(writer, "work", 1000);
+      if (Drain(writer, "work", "c" + std::to_string(round)).size() != 1000) {
+        throw std::runtime_error("a round did not drain its 1,000 messages");
+      }
+      std::error_code ec;
+      largest = std::max(largest, std::filesystem::file_size(wal_path, ec));
+    }
+  } catch (...) {
+    stop = true;
+    reader.join();
+    throw;
+  }
+  stop = true;
+  reader.join();
+  reads = count.load();
+  return largest;
 }
 
 }  // namespace pgqrs_test

@@ -265,26 +265,34 @@ TEST_P(NetFault, StalledLeaseRenewalStopsTheHolderBeforeAnotherConsumerCanTakeTh
   auto go_future = go.get_future().share();
   std::atomic<int> calls{0};
   std::jthread worker_a([&](std::stop_token stop) {
-    try {
-      pgqrs::dequeue()
-          .from("q")
-          .batch(2)
-          .with_vt(30s)
-          .poll_interval(100ms)
-          .stop_token(stop)
-          .handle([&](const pgqrs::QueueMessage& m) {
-            record("A", m.id, pgqrs::handler_lease_valid_until().value());
-            if (calls++ == 0) {
-              started.set_value();
-              go_future.wait();
-            }
-          })
-          .poll(store_a);
-    } catch (const pgqrs::Error&) {
-      // A storage error may end the loop while the network is down; checked below.
+    // Before A has its first message, a storage error (a statement over the 1 s timeout on
+    // a loaded machine) is retried, as a worker process would; after that, one may end the
+    // loop while the network is down (checked below).
+    while (!stop.stop_requested()) {
+      try {
+        pgqrs::dequeue()
+            .from("q")
+            .batch(2)
+            .with_vt(30s)
+            .poll_interval(100ms)
+            .stop_token(stop)
+            .handle([&](const pgqrs::QueueMessage& m) {
+              record("A", m.id, pgqrs::handler_lease_valid_until().value());
+              if (calls++ == 0) {
+                started.set_value();
+                go_future.wait();
+              }
+            })
+            .poll(store_a);
+        return;
+      } catch (const pgqrs::Error&) {
+        if (calls.load() > 0) return;
+        std::this_thread::sleep_for(50ms);
+      }
     }
   });
-  started.get_future().wait();
+  ASSERT_EQ(started.get_future().wait_for(120s), std::future_status::ready)
+      << "worker A never got its first message";
   // The network dies while A handles its first message. The keeper's renewal (due at
   // lease/3 = 10 s) stalls; engine time runs past the lease end (30 s).
   proxy_->set_mode(Mode::kStall);

@@ -78,6 +78,22 @@ TEST(SqliteBackendConcurrency, MemoryDatabaseIsOneDatabaseForAllThreads) {
   EXPECT_EQ(backend->queue_metrics("work", kT0, 5).archived, 300U);
 }
 
+// A reader that never pauses (a dashboard, the change watcher, another process polling)
+// must not make the write-ahead log grow without bound: SQLite can only rewind the log
+// when no reader is on it, so the writer waits for that moment once the log is long
+// (decision G7). Without that, this workload left a WAL of over 100 MiB.
+TEST(SqliteBackendConcurrency, WriteAheadLogStaysBoundedUnderContinuousReads) {
+  ScratchDir dir;
+  const std::string path = dir.file("wal.db");
+  auto backend = installed_backend(path);
+  long reads = 0;
+  const auto largest = pgqrs_test::LargestWalUnderContinuousReads(
+      *backend, [&] { return open_backend(path); }, path + "-wal", reads);
+  EXPECT_GT(reads, 100);
+  // Rewound once it passes ~16 MiB; journal_size_limit cuts the file back to 32 MiB.
+  EXPECT_LE(largest, std::uintmax_t{40} << 20) << "the WAL reached " << (largest >> 20) << " MiB";
+}
+
 TEST(SqliteFamilyPool, AcquireTimesOutWhenEveryConnectionIsInUse) {
   pgqrs::sqlite::SqliteOptions options;
   options.path = ":memory:";

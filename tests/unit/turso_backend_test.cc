@@ -225,6 +225,21 @@ TEST(TursoProcesses, BackendsOfOneProcessShareTheFileAndSeeEachOthersCommits) {
 // both commit; a second writer of the same row gets a write-write conflict, which the driver
 // reports as BusyError so the family's executor would retry the transaction. The engine
 // refuses MVCC together with multiprocess WAL.
+// As on SQLite (sqlite_family_concurrency_test.cc): a reader that never pauses must not let
+// the write-ahead log grow without bound (decision G7). Before the fix: over 250 MB.
+TEST(TursoWal, WriteAheadLogStaysBoundedUnderContinuousReads) {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "wal.db").string();
+  auto backend = open_backend(path);
+  backend->install();
+  long reads = 0;
+  const auto largest = pgqrs_test::LargestWalUnderContinuousReads(
+      *backend, [&] { return open_backend(path); }, path + "-wal", reads);
+  EXPECT_GT(reads, 100);
+  // A TRUNCATE checkpoint is tried after every commit that leaves it past 16 MiB.
+  EXPECT_LE(largest, std::uintmax_t{40} << 20) << "the WAL reached " << (largest >> 20) << " MiB";
+}
+
 TEST(TursoMvcc, ConcurrentWritersOfOneRowConflictAsBusyError) {
   ScratchDir dir;
   pgqrs::turso::TursoOptions options;

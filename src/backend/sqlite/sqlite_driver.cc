@@ -161,6 +161,38 @@ class SqliteConnection final : public sqlite_family::Connection {
   std::string path_;
 };
 
+// Bounding the write-ahead log (decision G7). SQLite rewinds the WAL to its start only when
+// a write begins while no reader is on the log; readers that never pause (the change
+// watcher after every commit, dashboards, other processes polling) starve that rewind and
+// the file grows without bound, though passive checkpoints keep copying it into the
+// database (measured: 252 MiB for 40,000 messages with one reader looping). So past
+// kWalRewindFrames the committing connection runs a RESTART checkpoint, which waits up to
+// kWalRewindWaitMs for the readers on the log to finish (they are short) so that the next
+// write rewinds it; when they do not finish in time it falls back to the usual passive
+// checkpoint and tries again at the next commit. journal_size_limit then cuts the file back.
+constexpr int kWalAutoCheckpointFrames = 1000;  // SQLite's default autocheckpoint
+constexpr int kWalRewindFrames = 4000;          // ~16 MiB of 4 KiB pages
+constexpr int kWalRewindWaitMs = 20;
+constexpr char kWalSizeLimit[] = "PRAGMA journal_size_limit = 33554432";  // 32 MiB
+constexpr char kPageCache[] = "PRAGMA cache_size = -128";  // KiB per connection
+
+// The WAL hook replaces SQLite's autocheckpoint hook, so it does that job too. Runs after
+// a commit, with the write lock released. `busy_ms` is the connection's busy timeout,
+// restored after the short wait of the RESTART attempt.
+int bound_wal(void* busy_ms, sqlite3* db, const char* schema, int frames) {
+  if (frames >= kWalRewindFrames) {
+    sqlite3_busy_timeout(db, kWalRewindWaitMs);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    sqlite3_busy_timeout(db, static_cast<int>(reinterpret_cast<std::intptr_t>(busy_ms)));
+    if (rc == SQLITE_OK) return SQLITE_OK;
+  }
+  if (frames >= kWalAutoCheckpointFrames) {
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+  return SQLITE_OK;  // a failed checkpoint never fails the commit that triggered it
+}
+
 }  // namespace
 
 SqliteDriver::SqliteDriver(SqliteOptions options) : options_(std::move(options)) {}
@@ -175,7 +207,9 @@ std::unique_ptr<sqlite_family::Connection> SqliteDriver::open() {
   sqlite3_extended_result_codes(db.get(), 1);
 
   const auto busy_ms = options_.busy_timeout.count();
-  sqlite3_busy_timeout(db.get(), busy_ms > INT_MAX ? INT_MAX : static_cast<int>(busy_ms));
+  const int busy = busy_ms > INT_MAX ? INT_MAX : static_cast<int>(busy_ms);
+  sqlite3_busy_timeout(db.get(), busy);
+  sqlite3* handle = db.get();
 
   auto conn = std::make_unique<SqliteConnection>(std::move(db), options_.path);
   // Reading the schema reads the file header: a file that is not a database fails here
@@ -189,6 +223,11 @@ std::unique_ptr<sqlite_family::Connection> SqliteDriver::open() {
   // sorts stay in memory: with temp files, every page a grouped request changed was copied
   // to a file by its own write() call (6x the write calls of the whole transaction).
   conn->exec("PRAGMA temp_store = MEMORY");
+  // A small page cache per connection (decision G7): the hot pages of a queue (its head and
+  // tail, the indexes' upper levels) fit, and the rest comes from the OS page cache. The
+  // 2 MiB default only made memory grow as a long drain warmed it (+1-2 MiB between 10k and
+  // 200k messages), with no gain: queue.drain measured as fast or faster at 128 KiB.
+  conn->exec(kPageCache);
   if (options_.use_wal) {
     // Persistent for the file; a no-op when it is already WAL. ":memory:" answers "memory".
     auto wal = conn->prepare("PRAGMA journal_mode = WAL");
@@ -197,6 +236,8 @@ std::unique_ptr<sqlite_family::Connection> SqliteDriver::open() {
     // Durable across application crashes; an OS crash may lose the last commits (the
     // documented WAL trade-off), never corrupt the database.
     conn->exec("PRAGMA synchronous = NORMAL");
+    conn->exec(kWalSizeLimit);
+    sqlite3_wal_hook(handle, &bound_wal, reinterpret_cast<void*>(static_cast<std::intptr_t>(busy)));
   }
   return conn;
 }

@@ -51,6 +51,10 @@ class Connection {
   virtual void exec(std::string_view sql) = 0;
   // Rows changed by the last INSERT/UPDATE/DELETE.
   virtual std::int64_t changes() = 0;
+  // Called after each COMMIT of a transaction on this connection (outside any transaction),
+  // for upkeep a driver cannot hook into the engine, such as bounding the write-ahead log.
+  // Failures are the driver's to swallow: the commit has happened.
+  virtual void after_commit() noexcept {}
 };
 
 // Opens connections to one database. Thread-safe.

@@ -88,6 +88,8 @@ class Session {
   Query query(std::string_view sql);
   // Runs one or more statements that return no rows, uncached (DDL, migrations).
   void exec(std::string_view sql) { conn_->exec(sql); }
+  // Tells the connection a transaction committed (Connection::after_commit).
+  void after_commit() noexcept { conn_->after_commit(); }
 
  private:
   struct Entry {

@@ -19,6 +19,7 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   session_.query("COMMIT").execute();
   done_ = true;
+  session_.after_commit();
 }
 
 }  // namespace pgqrs::sqlite_family
