@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -130,9 +131,13 @@ class SqliteStatement final : public sqlite_family::Statement {
   std::string path_;
 };
 
+struct WalBound;
+
 class SqliteConnection final : public sqlite_family::Connection {
  public:
   SqliteConnection(DbPtr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+  // State of the WAL hook (bound_wal below); owned here so it lives as long as the handle.
+  void set_wal_bound(std::shared_ptr<WalBound> bound) { wal_bound_ = std::move(bound); }
 
   std::unique_ptr<sqlite_family::Statement> prepare(std::string_view sql) override {
     if (sql.size() > static_cast<std::size_t>(INT_MAX)) {
@@ -157,6 +162,7 @@ class SqliteConnection final : public sqlite_family::Connection {
   std::int64_t changes() override { return sqlite3_changes64(db_.get()); }
 
  private:
+  std::shared_ptr<WalBound> wal_bound_;  // declared first: outlives db_, whose hook uses it
   DbPtr db_;
   std::string path_;
 };
@@ -176,16 +182,30 @@ constexpr int kWalRewindWaitMs = 20;
 constexpr char kWalSizeLimit[] = "PRAGMA journal_size_limit = 33554432";  // 32 MiB
 constexpr char kPageCache[] = "PRAGMA cache_size = -128";  // KiB per connection
 
+// Per connection: its busy timeout (restored after the short wait of a RESTART attempt),
+// and the WAL length at which it tries next. After a failed try it waits for another
+// kWalAutoCheckpointFrames, so a long reader (a big report) costs its writers one 20 ms
+// wait per ~4 MiB of log, not one per commit.
+struct WalBound {
+  int busy_ms = 0;
+  int next_try_frames = kWalRewindFrames;
+};
+
 // The WAL hook replaces SQLite's autocheckpoint hook, so it does that job too. Runs after
-// a commit, with the write lock released. `busy_ms` is the connection's busy timeout,
-// restored after the short wait of the RESTART attempt.
-int bound_wal(void* busy_ms, sqlite3* db, const char* schema, int frames) {
-  if (frames >= kWalRewindFrames) {
+// a commit, with the write lock released.
+int bound_wal(void* state, sqlite3* db, const char* schema, int frames) {
+  auto* bound = static_cast<WalBound*>(state);
+  if (frames < kWalRewindFrames) bound->next_try_frames = kWalRewindFrames;  // rewound
+  if (frames >= bound->next_try_frames) {
     sqlite3_busy_timeout(db, kWalRewindWaitMs);
     const int rc =
         sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    sqlite3_busy_timeout(db, static_cast<int>(reinterpret_cast<std::intptr_t>(busy_ms)));
-    if (rc == SQLITE_OK) return SQLITE_OK;
+    sqlite3_busy_timeout(db, bound->busy_ms);
+    if (rc == SQLITE_OK) {
+      bound->next_try_frames = kWalRewindFrames;
+      return SQLITE_OK;
+    }
+    bound->next_try_frames = frames + kWalAutoCheckpointFrames;
   }
   if (frames >= kWalAutoCheckpointFrames) {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -237,7 +257,10 @@ std::unique_ptr<sqlite_family::Connection> SqliteDriver::open() {
     // documented WAL trade-off), never corrupt the database.
     conn->exec("PRAGMA synchronous = NORMAL");
     conn->exec(kWalSizeLimit);
-    sqlite3_wal_hook(handle, &bound_wal, reinterpret_cast<void*>(static_cast<std::intptr_t>(busy)));
+    auto bound = std::make_shared<WalBound>();
+    bound->busy_ms = busy;
+    sqlite3_wal_hook(handle, &bound_wal, bound.get());
+    conn->set_wal_bound(std::move(bound));
   }
   return conn;
 }
