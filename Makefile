@@ -77,7 +77,7 @@ help:
 	@echo "make deb           build the Debian package (build/package/packages/pgqrs_*.deb)"
 	@echo "make fuzz          build the libFuzzer targets (clang-14, ASan+UBSan), run each FUZZ_SECONDS (60)"
 	@echo "make bench         build the release preset, run the benchmark grid, write docs/benchmarks.md"
-	@echo "make format        clang-format -i every C++ file; format-check only reports"
+	@echo "make format        clang-format -i every C++ file; format-check reports (CI runs it)"
 	@echo "make tidy          clang-tidy (.clang-tidy) over src/ cli/ examples/ bench/"
 	@echo "make clean         remove build/"
 

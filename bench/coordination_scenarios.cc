@@ -104,8 +104,7 @@ Record run_workflow_signal(const Options& o) {
         f.status = pgqrs::WorkflowStatus::kPaused;
         f.limit = static_cast<std::uint32_t>(runs);
         const auto m = pgqrs::admin(store).queue_metrics(name);
-        return pgqrs::admin(store).list_runs(f).size() == runs && m.leased == 0 &&
-               m.pending == 0;
+        return pgqrs::admin(store).list_runs(f).size() == runs && m.leased == 0 && m.pending == 0;
       },
       std::chrono::minutes(5));
   const auto waiting_metrics = pgqrs::admin(store).queue_metrics(name);

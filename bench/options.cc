@@ -42,9 +42,9 @@ double parse_rate(const std::string& flag, const std::string& text) {
 }  // namespace
 
 const std::vector<std::string>& scenario_names() {
-  static const std::vector<std::string> names = {"queue.drain", "queue.enqueue", "queue.latency",
-                                                 "workflow.steps", "workflow.recovery",
-                                                 "workflow.signal", "workflow.fanout"};
+  static const std::vector<std::string> names = {
+      "queue.drain",       "queue.enqueue",   "queue.latency",  "workflow.steps",
+      "workflow.recovery", "workflow.signal", "workflow.fanout"};
   return names;
 }
 

@@ -31,8 +31,8 @@ class ConcurrentPrune {
   // Starts the prune; `processed()` is read when it ends (the drain's count so far).
   void start(std::function<std::uint64_t()> processed);
   // Waits for the prune and adds its figures to `extra`: prune_rows, prune_deleted,
-  // prune_ms, prune_checkpointed, processed_during_prune, msgs_per_s_during_prune (null if the drain ended
-  // first: then the drain ran entirely under the prune and msgs_per_s is that rate).
+  // prune_ms, prune_checkpointed, processed_during_prune, msgs_per_s_during_prune (null if the
+  // drain ended first: then the drain ran entirely under the prune and msgs_per_s is that rate).
   void finish(nlohmann::json& extra, SteadyClock::time_point drain_start,
               SteadyClock::time_point drain_end);
 

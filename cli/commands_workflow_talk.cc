@@ -48,19 +48,19 @@ void register_workflow_talk_commands(CLI::App& group, Context& ctx) {
   CLI::App* cmd = group.add_subcommand(
       "send", "Send a message to a run (a run waiting in recv on the topic wakes at once)");
   cmd->add_option("RUN_ID", o->id, "The receiving run")->required();
-  cmd->add_option("TOPIC", o->topic, "Topic: 1-128 characters of A-Z a-z 0-9 _ . : -")
-      ->required();
+  cmd->add_option("TOPIC", o->topic, "Topic: 1-128 characters of A-Z a-z 0-9 _ . : -")->required();
   cmd->add_option("JSON", o->payload, "The message as JSON text, or - to read it from stdin")
       ->required()
       ->check(json_validator());
   on_run(cmd, ctx, [&ctx, o] {
-    const std::int64_t id = pgqrs::send(ctx.store(), o->id, o->topic, read_json_argument(o->payload));
+    const std::int64_t id =
+        pgqrs::send(ctx.store(), o->id, o->topic, read_json_argument(o->payload));
     Output out = ctx.output();
     if (out.json()) {
       out.print_json({{"message_id", id}, {"run_id", o->id}, {"topic", o->topic}});
     } else {
-      out.print_line("Sent message " + std::to_string(id) + " on topic '" + o->topic +
-                     "' to run " + std::to_string(o->id));
+      out.print_line("Sent message " + std::to_string(id) + " on topic '" + o->topic + "' to run " +
+                     std::to_string(o->id));
     }
   });
 
@@ -81,8 +81,8 @@ void register_workflow_talk_commands(CLI::App& group, Context& ctx) {
     }
   });
 
-  cmd = group.add_subcommand("events",
-                             "List the events, stream values and stream ends a run wrote");
+  cmd =
+      group.add_subcommand("events", "List the events, stream values and stream ends a run wrote");
   cmd->add_option("RUN_ID", o->id, "Run id")->required();
   cmd->add_option("--limit,-n", o->limit, "At most this many (default 100)")
       ->check(CLI::Range(1u, 1'000'000u));
@@ -106,11 +106,13 @@ void register_workflow_talk_commands(CLI::App& group, Context& ctx) {
                   "Wait up to this long for a first value (90, 30s, 5m; default 0)")
       ->check(CLI::Validator(check_duration, "DURATION", "duration"));
   on_run(cmd, ctx, [&ctx, o] {
-    const auto value = pgqrs::get_event(ctx.store(), o->id, o->key,
-                                        parse_duration_or_throw(o->timeout));
+    const auto value =
+        pgqrs::get_event(ctx.store(), o->id, o->key, parse_duration_or_throw(o->timeout));
     Output out = ctx.output();
     if (out.json()) {
-      out.print_json({{"run_id", o->id}, {"key", o->key}, {"found", value.has_value()},
+      out.print_json({{"run_id", o->id},
+                      {"key", o->key},
+                      {"found", value.has_value()},
                       {"value", value.value_or(nlohmann::json())}});
     } else if (value) {
       out.print_line(value->dump());

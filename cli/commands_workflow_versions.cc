@@ -26,8 +26,8 @@ void register_workflow_version_commands(CLI::App& group, Context& ctx) {
   cmd->add_option("--limit,-n", o->limit, "At most this many runs (default 1000)")
       ->check(CLI::Range(1u, 1'000'000u));
   on_run(cmd, ctx, [&ctx, o] {
-    auto runs = pgqrs::stranded_runs(ctx.store(), parse_duration_or_throw(o->heartbeat_timeout),
-                                     o->limit);
+    auto runs =
+        pgqrs::stranded_runs(ctx.store(), parse_duration_or_throw(o->heartbeat_timeout), o->limit);
     Output out = ctx.output();
     if (out.json()) {
       nlohmann::json a = nlohmann::json::array();

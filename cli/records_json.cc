@@ -155,10 +155,8 @@ json to_json(const ScheduleRecord& s, std::size_t upcoming) {
       {"payload", s.payload},
       {"catch_up", to_string(s.catch_up)},
       {"paused", s.paused},
-      {"next_fire_at",
-       s.paused ? json(nullptr) : json(format_time(s.next_fire_at))},
-      {"last_fire_at",
-       s.last_fire_at ? json(format_time(*s.last_fire_at)) : json(nullptr)},
+      {"next_fire_at", s.paused ? json(nullptr) : json(format_time(s.next_fire_at))},
+      {"last_fire_at", s.last_fire_at ? json(format_time(*s.last_fire_at)) : json(nullptr)},
       {"created_at", format_time(s.created_at)},
   };
   if (upcoming > 0) {
@@ -184,12 +182,8 @@ json to_json(const RunMessage& m) {
 }
 
 json to_json(const RunEvent& e) {
-  return {{"id", e.id},
-          {"run_id", e.run_id},
-          {"kind", std::string(to_string(e.kind))},
-          {"key", e.key},
-          {"value", e.value},
-          {"created_at", format_time(e.created_at)}};
+  return {{"id", e.id},   {"run_id", e.run_id}, {"kind", std::string(to_string(e.kind))},
+          {"key", e.key}, {"value", e.value},   {"created_at", format_time(e.created_at)}};
 }
 
 }  // namespace pgqrs::cli

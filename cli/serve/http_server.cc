@@ -32,9 +32,8 @@ constexpr char kCsp[] =
 
 // The single-page shell serves every dashboard URL; app.js renders by location.pathname.
 // Add a page (e.g. schedules) here and in app.js's `pages` table.
-constexpr const char* kPageRoutes[] = {"/",     "/queues",       "/queues/([^/]+)",
-                                       "/dead-letters", "/workers", "/runs",
-                                       "/runs/([^/]+)", "/schedules"};
+constexpr const char* kPageRoutes[] = {"/",        "/queues", "/queues/([^/]+)", "/dead-letters",
+                                       "/workers", "/runs",   "/runs/([^/]+)",   "/schedules"};
 
 void set_json(httplib::Response& res, int status, const json& body) {
   res.status = status;

@@ -41,7 +41,7 @@ struct RunMessage {
   std::string topic;
   json payload;
   TimePoint created_at;
-  std::optional<TimePoint> received_at;   // nullopt: unread
+  std::optional<TimePoint> received_at;    // nullopt: unread
   std::optional<std::string> received_by;  // the receiving step ("recv:<n>")
 };
 

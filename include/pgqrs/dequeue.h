@@ -94,7 +94,7 @@ class DequeueBuilder {
  private:
   friend class DequeueHandler;
   friend class WorkflowBuilder;  // serves runs with the same loop settings
-  friend struct DequeueAccess;  // the engine's access (src/core); not for users
+  friend struct DequeueAccess;   // the engine's access (src/core); not for users
   struct Options {
     std::string queue;
     std::optional<std::uint32_t> batch;

@@ -29,10 +29,9 @@ struct StrandedRun {
 // workflow serves: no worker of the workflow's queue that is ready or polling, heartbeat
 // within `heartbeat_timeout`, and unversioned or of that version. Oldest first, at most
 // `limit`.
-std::vector<StrandedRun> stranded_runs(const Store& store,
-                                       std::chrono::seconds heartbeat_timeout =
-                                           std::chrono::seconds(60),
-                                       std::uint32_t limit = 1000);
+std::vector<StrandedRun> stranded_runs(
+    const Store& store, std::chrono::seconds heartbeat_timeout = std::chrono::seconds(60),
+    std::uint32_t limit = 1000);
 
 // Moves unfinished runs to app version `to` ("" = unversioned: any worker may run them):
 // those of version `from` ("" = unversioned; nullopt = any version) and of `workflow`

@@ -99,8 +99,7 @@ void bind_coordination(nb::module_& m) {
 
   m.def(
       "send",
-      [](const pgqrs::Store& s, std::int64_t run_id, const std::string& topic,
-         nb::handle payload) {
+      [](const pgqrs::Store& s, std::int64_t run_id, const std::string& topic, nb::handle payload) {
         auto j = to_json(payload, "message on topic '" + topic + "'");
         return unlocked([&] { return pgqrs::send(s, run_id, topic, j); });
       },
@@ -129,30 +128,30 @@ void bind_coordination(nb::module_& m) {
     return to_py_list(unlocked([&] { return pgqrs::child_runs(s, run_id); }));
   });
 
-  m.def("stranded_runs", [](const pgqrs::Store& s, std::int64_t heartbeat_timeout_s,
-                            std::uint32_t limit) {
-    auto rows = unlocked([&] {
-      return pgqrs::stranded_runs(s, std::chrono::seconds(heartbeat_timeout_s), limit);
-    });
-    nb::list l;
-    for (const auto& r : rows) {
-      nb::dict d;
-      d["run_id"] = r.run_id;
-      d["workflow"] = r.workflow;
-      d["app_version"] = r.app_version;
-      d["status"] = std::string(pgqrs::to_string(r.status));
-      l.append(d);
-    }
-    return l;
-  });
+  m.def("stranded_runs",
+        [](const pgqrs::Store& s, std::int64_t heartbeat_timeout_s, std::uint32_t limit) {
+          auto rows = unlocked([&] {
+            return pgqrs::stranded_runs(s, std::chrono::seconds(heartbeat_timeout_s), limit);
+          });
+          nb::list l;
+          for (const auto& r : rows) {
+            nb::dict d;
+            d["run_id"] = r.run_id;
+            d["workflow"] = r.workflow;
+            d["app_version"] = r.app_version;
+            d["status"] = std::string(pgqrs::to_string(r.status));
+            l.append(d);
+          }
+          return l;
+        });
   m.def("migrate_runs", [](const pgqrs::Store& s, const std::string& to,
                            std::optional<std::string> from, std::optional<std::string> workflow) {
     return unlocked([&] { return pgqrs::migrate_runs(s, to, from, workflow); });
   });
 
   nb::class_<pgqrs::StreamReader>(m, "StreamReader")
-      .def(nb::init<pgqrs::Store, std::int64_t, std::string>(), nb::arg("store"),
-           nb::arg("run_id"), nb::arg("key"))
+      .def(nb::init<pgqrs::Store, std::int64_t, std::string>(), nb::arg("store"), nb::arg("run_id"),
+           nb::arg("key"))
       .def(
           "next",
           // (more, value): more is False once the stream ended.

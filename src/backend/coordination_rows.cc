@@ -11,8 +11,8 @@ RunMessage read_run_message(const RowReader& row) {
   m.id = row.int64(0);
   m.run_id = row.int64(1);
   m.topic = row.text(2);
-  m.payload = optional_json(row, 3, "message " + std::to_string(m.id) + " to run " +
-                                        std::to_string(m.run_id))
+  m.payload = optional_json(
+                  row, 3, "message " + std::to_string(m.id) + " to run " + std::to_string(m.run_id))
                   .value_or(json(nullptr));
   m.created_at = row.time(4);
   m.received_at = row.optional_time(5);
@@ -32,9 +32,9 @@ RunEvent read_run_event(const RowReader& row) {
   }
   e.kind = *parsed;
   e.key = row.text(3);
-  e.value = optional_json(row, 4, "event " + std::to_string(e.id) + " of run " +
-                                      std::to_string(e.run_id))
-                .value_or(json(nullptr));
+  e.value =
+      optional_json(row, 4, "event " + std::to_string(e.id) + " of run " + std::to_string(e.run_id))
+          .value_or(json(nullptr));
   e.created_at = row.time(5);
   return e;
 }

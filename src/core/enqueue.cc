@@ -117,10 +117,9 @@ std::vector<std::int64_t> EnqueueBuilder::execute(postgres::Transaction& tx) con
         "failed)");
   }
   bool visible_now = false;
-  auto ids = core::enqueue_messages_in(*StoreAccess::state(tx_store),
-                                       postgres::TransactionAccess::user_transaction(tx), queue,
-                                       payloads_, delay_, producer_id, at_, visible_now, flow(),
-                                       trace_);
+  auto ids = core::enqueue_messages_in(
+      *StoreAccess::state(tx_store), postgres::TransactionAccess::user_transaction(tx), queue,
+      payloads_, delay_, producer_id, at_, visible_now, flow(), trace_);
   if (visible_now) postgres::TransactionAccess::wake_after_commit(tx, queue);
   return ids;
 }

@@ -38,13 +38,11 @@ ChildRun Run::start_child(std::string_view workflow, const json& input) {
     trace.traceparent = std::move(ctx->traceparent);
     trace.tracestate = std::move(ctx->tracestate);
   }
-  auto started =
-      s.store->backend->start_child_run(s.run_id, name, workflow, text, s.now(), trace);
+  auto started = s.store->backend->start_child_run(s.run_id, name, workflow, text, s.now(), trace);
   if (!started) {
     // Refused: the parent is being cancelled (or ended) since its step boundary.
-    throw CancelledError("run " + std::to_string(s.run_id) +
-                         " is being cancelled: child '" + std::string(workflow) +
-                         "' not started");
+    throw CancelledError("run " + std::to_string(s.run_id) + " is being cancelled: child '" +
+                         std::string(workflow) + "' not started");
   }
   complete_step(name, json{{"run_id", started->run.id}, {"workflow", workflow}});
   s.store->activity.notify(std::string(workflow));  // this store's idle pollers, at once
@@ -70,8 +68,7 @@ std::vector<json> Run::gather(const std::vector<ChildRun>& children) {
     if (it == known.end()) {
       auto rec = be.get_run(child.id());
       if (!rec) {
-        throw ExecutionFailedError("child run " + std::to_string(child.id()) +
-                                   " no longer exists");
+        throw ExecutionFailedError("child run " + std::to_string(child.id()) + " no longer exists");
       }
       it = known.emplace(child.id(), std::move(*rec)).first;
     }

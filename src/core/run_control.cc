@@ -49,7 +49,8 @@ void Run::start() {
   if (started.other_version) {
     throw ValidationError("Run " + std::to_string(s.run_id) +
                           " belongs to another app version than this store's (config "
-                          "app_version '" + s.store->config.app_version +
+                          "app_version '" +
+                          s.store->config.app_version +
                           "'); migrate it (pgqrs workflow migrate) or use a store of its version");
   }
   if (!started.started) throw terminal(started.run.status);

@@ -26,9 +26,9 @@ void write_entry(Run& run, detail::RunState& s, RunEventKind kind, std::string_v
   core::validate_name(key, kind == RunEventKind::kEvent ? "event key" : "stream key");
   std::optional<std::string> text;
   if (value) {
-    text = core::validate_payload(*value, s.store->config.validation,
-                                  std::string(to_string(kind)) + " '" + std::string(key) +
-                                      "' of " + run_label(s.run_id));
+    text = core::validate_payload(
+        *value, s.store->config.validation,
+        std::string(to_string(kind)) + " '" + std::string(key) + "' of " + run_label(s.run_id));
   }
   const std::string name = detail::next_call_step(s, step_kind);
   if (detail::enter_step(s, name).status == WorkflowStatus::kSuccess) return;
@@ -95,7 +95,8 @@ StreamReader::StreamReader(Store store, std::int64_t run_id, std::string key)
 }
 
 std::optional<json> StreamReader::next(std::chrono::milliseconds timeout) {
-  if (timeout.count() < 0) throw ValidationError("StreamReader::next: timeout must not be negative");
+  if (timeout.count() < 0)
+    throw ValidationError("StreamReader::next: timeout must not be negative");
   auto& s = *StoreAccess::state(store_);
   constexpr std::uint32_t kPage = 100;
   // The next stream entry, reading a page when the buffer is empty; nullopt when none is
@@ -127,8 +128,8 @@ std::optional<json> StreamReader::next(std::chrono::milliseconds timeout) {
     return false;
   });
   if (!got) {
-    throw TimeoutError("stream '" + key_ + "' of " + run_label(run_id_) +
-                       ": nothing new within " + std::to_string(timeout.count()) + " ms");
+    throw TimeoutError("stream '" + key_ + "' of " + run_label(run_id_) + ": nothing new within " +
+                       std::to_string(timeout.count()) + " ms");
   }
   if (!entry || entry->kind == RunEventKind::kStreamEnd) {
     ended_ = true;

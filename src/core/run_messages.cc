@@ -14,9 +14,9 @@ std::string run_label(std::int64_t run_id) { return "run " + std::to_string(run_
 std::string checked_payload(const detail::StoreState& s, std::int64_t run_id,
                             std::string_view topic, const json& payload) {
   core::validate_name(topic, "topic");
-  return core::validate_payload(payload, s.config.validation,
-                                "message on topic '" + std::string(topic) + "' to " +
-                                    run_label(run_id));
+  return core::validate_payload(
+      payload, s.config.validation,
+      "message on topic '" + std::string(topic) + "' to " + run_label(run_id));
 }
 
 [[noreturn]] void throw_unknown_run(std::int64_t run_id) {
@@ -35,8 +35,7 @@ std::int64_t send(const Store& store, std::int64_t run_id, std::string_view topi
   return sent->id;
 }
 
-std::vector<RunMessage> run_messages(const Store& store, std::int64_t run_id,
-                                     std::uint32_t limit) {
+std::vector<RunMessage> run_messages(const Store& store, std::int64_t run_id, std::uint32_t limit) {
   return StoreAccess::state(store)->backend->list_run_messages(run_id, limit);
 }
 

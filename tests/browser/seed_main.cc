@@ -36,7 +36,8 @@ void step_with_retries(pgqrs::Run& run, const std::string& name, int retries) {
       return;
     }
     try {
-      at.fail_step_transient(name, pgqrs::TransientStepError("timeout talking to upstream"), policy);
+      at.fail_step_transient(name, pgqrs::TransientStepError("timeout talking to upstream"),
+                             policy);
     } catch (const pgqrs::StepNotReadyError&) {
     }
   }
@@ -58,16 +59,21 @@ int main(int argc, char** argv) {
   admin.create_queue("emails");
   admin.create_queue("reports");
   for (int i = 0; i < 4; ++i) {
-    pgqrs::enqueue().message({{"to", "user" + std::to_string(i) + "@example.com"}}).to("emails").execute(store);
+    pgqrs::enqueue()
+        .message({{"to", "user" + std::to_string(i) + "@example.com"}})
+        .to("emails")
+        .execute(store);
   }
   const auto xss = pgqrs::enqueue()
-                       .message({{"html", "<script>window.__pgqrs_xss = 1</script>"
-                                          "<img src=x onerror=\"window.__pgqrs_xss = 2\">"}})
+                       .message({{"html",
+                                  "<script>window.__pgqrs_xss = 1</script>"
+                                  "<img src=x onerror=\"window.__pgqrs_xss = 2\">"}})
                        .to("emails")
                        .execute(store)[0];
 
   // A dead letter: delivered max_read_ct times and released each time.
-  const auto poison = pgqrs::enqueue().message({{"report", "broken"}}).to("reports").execute(store)[0];
+  const auto poison =
+      pgqrs::enqueue().message({{"report", "broken"}}).to("reports").execute(store)[0];
   pgqrs::enqueue().message({{"report", "weekly"}}).to("reports").delay(3600s).execute(store);
   auto reporter = pgqrs::consumer("reporter", "reports").create(store);
   for (std::uint32_t i = 0; i < store.config().max_read_ct; ++i) {
@@ -101,7 +107,10 @@ int main(int argc, char** argv) {
     at.fail(json{{"message", "transform failed"}});
   }
   // Schedules: one active (never fired here), one paused.
-  pgqrs::schedule("nightly-report").cron("0 3 * * *").enqueue_to("reports", json{{"report", "nightly"}}).create(store);
+  pgqrs::schedule("nightly-report")
+      .cron("0 3 * * *")
+      .enqueue_to("reports", json{{"report", "nightly"}})
+      .create(store);
   pgqrs::schedule("hourly-sync").every(3600s).trigger("etl", json{{"day", "today"}}).create(store);
   pgqrs::pause_schedule(store, "hourly-sync");
 
@@ -119,8 +128,9 @@ int main(int argc, char** argv) {
   pgqrs::workflow().name(talk).create(store);
   const auto waiting = trigger(store, "approval", json{{"order", 7}});
   pgqrs::send(store, waiting, "note",
-              json{{"html", "<script>window.__pgqrs_xss = 3</script>"
-                            "<img src=x onerror=\"window.__pgqrs_xss = 4\">"}});
+              json{{"html",
+                    "<script>window.__pgqrs_xss = 3</script>"
+                    "<img src=x onerror=\"window.__pgqrs_xss = 4\">"}});
   auto approver = pgqrs::consumer("approver", "approval").create(store);
   pgqrs::workflow().name(talk).consumer(approver).until_empty().poll(store);
   approver.suspend();  // no worker of this process serves it later
@@ -132,8 +142,7 @@ int main(int argc, char** argv) {
   std::cout << json{{"xss_message", xss},     {"dead_letter", poison},
                     {"run_success", ok},      {"run_error", failed},
                     {"run_queued", queued},   {"run_running", running},
-                    {"run_waiting", waiting},
-                    {"worker_ready", mailer.id()}}
+                    {"run_waiting", waiting}, {"worker_ready", mailer.id()}}
                    .dump()
             << std::endl;
   return 0;

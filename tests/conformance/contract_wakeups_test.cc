@@ -1,9 +1,9 @@
 // Backend contract (src/backend/backend.h, subscribe) on every backend that has a signal
 // across connections: a message enqueued (on the file backends also one made visible again)
 // through ANOTHER backend on the same database (what another process does) calls the
-// subscribers of that queue, promptly, and not those of other queues. Postgres: LISTEN/NOTIFY; SQLite and Turso files: the change watcher
-// (sqlite_family/change_watcher.h). Backends without a signal return null and their idle
-// pollers poll; those cases skip, naming why.
+// subscribers of that queue, promptly, and not those of other queues. Postgres: LISTEN/NOTIFY;
+// SQLite and Turso files: the change watcher (sqlite_family/change_watcher.h). Backends without a
+// signal return null and their idle pollers poll; those cases skip, naming why.
 //
 // The signal travels through the database server or the file system, so this test waits in
 // real time (bounded; a wake-up is expected within milliseconds). Engine time is not involved.

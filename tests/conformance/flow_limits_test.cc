@@ -132,7 +132,7 @@ TEST_P(FlowLimitsTest, ADequeueWithALaggingClockStillRespectsTheRateWindow) {
   EnqueueNumbers("q", 10);
   const auto c = store().consumer("q");
   const pgqrs::TimePoint t = now();
-  EXPECT_EQ(c.dequeue_at(10, 30s, t).size(), 3u);         // 3 in (t-1, t]: full
+  EXPECT_EQ(c.dequeue_at(10, 30s, t).size(), 3u);          // 3 in (t-1, t]: full
   EXPECT_EQ(c.dequeue_at(1, 30s, t + 1050ms).size(), 1u);  // the t leases have left
   // A caller whose now is t + 500 ms: (t-500 ms, t+500 ms] already holds the 3 leases of t.
   EXPECT_TRUE(c.dequeue_at(10, 30s, t + 500ms).empty());

@@ -3,8 +3,8 @@
 // by their workflow's retain_finished, and bad input is a typed error naming the field.
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "conformance/backend_fixture.h"

@@ -138,9 +138,8 @@ TEST_P(WorkflowMessagesTest, ConcurrentSendersEachMessageReceivedExactlyOnceInOr
 
 TEST_P(WorkflowMessagesTest, ASendFromAWorkflowIsNotRepeatedByAReplay) {
   Counters calls;
-  pgqrs::WorkflowDef receiver("wf_msg_receiver", [](pgqrs::Run& run, const json&) {
-    return *run.recv("hello", 1h);
-  });
+  pgqrs::WorkflowDef receiver("wf_msg_receiver",
+                              [](pgqrs::Run& run, const json&) { return *run.recv("hello", 1h); });
   pgqrs::WorkflowDef sender("wf_msg_sender", [&](pgqrs::Run& run, const json& in) {
     run.send(in.at("to").get<std::int64_t>(), "hello", "from sender");
     pgqrs::workflow_step(
@@ -168,9 +167,8 @@ TEST_P(WorkflowMessagesTest, ASendFromAWorkflowIsNotRepeatedByAReplay) {
 }
 
 TEST_P(WorkflowMessagesTest, BadSendsAreValidationErrorsAndStoreNothing) {
-  pgqrs::WorkflowDef def("wf_msg_bad", [](pgqrs::Run& run, const json&) {
-    return *run.recv("t", 1h);
-  });
+  pgqrs::WorkflowDef def("wf_msg_bad",
+                         [](pgqrs::Run& run, const json&) { return *run.recv("t", 1h); });
   Register(def);
   const auto run_id = Trigger(def);
   EXPECT_THROW(pgqrs::send(store(), run_id + 1000, "t", 1), pgqrs::ValidationError);

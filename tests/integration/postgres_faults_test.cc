@@ -561,7 +561,6 @@ TEST(PostgresFaults, TerminatedConnectionsAndAServerRestartLoseNothing) {
             << " messages had an unknown enqueue outcome\n";
 }
 
-
 // Decision B4: a step's start (its RUNNING row) commits without waiting for the WAL flush, so
 // a database crash right after it may lose the row. The step's outcome must still be
 // recorded, durably, by the execution that started it.

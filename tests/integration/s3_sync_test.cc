@@ -332,8 +332,7 @@ TEST_F(S3SyncTest, AStaleDequeueRunsAgainAndNeverLeasesWhatAnotherStoreHolds) {
   pgqrs::Store fresh = pgqrs::connect_with_config(S3Config(key_, Cache("fresh")));
   for (const auto& m : pgqrs::admin(fresh).list_messages("jobs")) {
     ASSERT_TRUE(m.consumer_worker_id.has_value()) << m.id;
-    EXPECT_EQ(*m.consumer_worker_id,
-              m.id == leased_by_a[0].id ? consumer_a.id() : consumer_b.id());
+    EXPECT_EQ(*m.consumer_worker_id, m.id == leased_by_a[0].id ? consumer_a.id() : consumer_b.id());
   }
 }
 

@@ -443,16 +443,15 @@ TEST_P(WorkflowCrashTest, AParentAndFiftyChildrenSurviveKilledWorkers) {
     for (const char* wf : {"fan_parent", "fan_child"}) {
       const auto m = pgqrs::admin(store).queue_metrics(wf);
       state += std::string(wf) + ": pending " + std::to_string(m.pending) + ", leased " +
-               std::to_string(m.leased) + ", delayed " + std::to_string(m.delayed) +
-               ", archived " + std::to_string(m.archived) + ", dead " + std::to_string(m.dead) +
-               "\n";
+               std::to_string(m.leased) + ", delayed " + std::to_string(m.delayed) + ", archived " +
+               std::to_string(m.archived) + ", dead " + std::to_string(m.dead) + "\n";
     }
     const auto p = pgqrs::run().id(parent_id).store(store).record();
     state += "parent " + std::string(pgqrs::to_string(p.status)) + "\n";
     for (const auto& c : pgqrs::child_runs(store, parent_id)) {
       if (c.status != pgqrs::WorkflowStatus::kSuccess) {
-        state += "child " + std::to_string(c.id) + " " + std::string(pgqrs::to_string(c.status)) +
-                 "\n";
+        state +=
+            "child " + std::to_string(c.id) + " " + std::string(pgqrs::to_string(c.status)) + "\n";
       }
     }
     state += "children " + std::to_string(pgqrs::child_runs(store, parent_id).size()) + "\n";
@@ -467,8 +466,7 @@ TEST_P(WorkflowCrashTest, AParentAndFiftyChildrenSurviveKilledWorkers) {
   pgqrs::RunFilter all_children;
   all_children.workflow = "fan_child";
   all_children.limit = 1000;
-  EXPECT_EQ(pgqrs::admin(store).list_runs(all_children).size(),
-            static_cast<std::size_t>(kChildren))
+  EXPECT_EQ(pgqrs::admin(store).list_runs(all_children).size(), static_cast<std::size_t>(kChildren))
       << "a child run exists that its parent does not know";
   std::vector<const char*> unused;
   std::vector<std::string> malformed;
@@ -494,8 +492,8 @@ TEST_P(WorkflowCrashTest, AParentAndFiftyChildrenSurviveKilledWorkers) {
   EXPECT_EQ(inputs.size(), static_cast<std::size_t>(kChildren)) << "each child input once";
   EXPECT_EQ(parent.output->at("total"), total);
   EXPECT_EQ(total, kChildren * (kChildren - 1));
-  std::cout << "[ fanout   ] " << target_.name << ": " << killed << " kills, "
-            << events.size() << " child steps logged\n";
+  std::cout << "[ fanout   ] " << target_.name << ": " << killed << " kills, " << events.size()
+            << " child steps logged\n";
 }
 
 std::string CrashCaseName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }

@@ -420,7 +420,10 @@ TEST_P(ServeTest, ReplayDeadLetterAndCancelRunActions) {
 
 TEST_P(ServeTest, SchedulesPageDataLagMetricAndPauseResumeActions) {
   store().queue("reports");
-  pgqrs::schedule("nightly").every(60s).enqueue_to("reports", json{{"kind", "nightly"}}).create(store());
+  pgqrs::schedule("nightly")
+      .every(60s)
+      .enqueue_to("reports", json{{"kind", "nightly"}})
+      .create(store());
   pgqrs::schedule("quiet").cron("0 3 * * *").enqueue_to("reports").create(store());
   pgqrs::pause_schedule(store(), "quiet");
   // Nothing fires the schedules here, so "nightly" falls 90 s behind on the engine clock.
@@ -431,7 +434,8 @@ TEST_P(ServeTest, SchedulesPageDataLagMetricAndPauseResumeActions) {
   ASSERT_TRUE(list.is_array());
   ASSERT_EQ(list.size(), 2u);
   const auto by_name = [&](const std::string& name) {
-    for (const auto& s : list) if (s["name"] == name) return s;
+    for (const auto& s : list)
+      if (s["name"] == name) return s;
     ADD_FAILURE() << "no schedule " << name << " in " << list.dump();
     return json();
   };
@@ -448,9 +452,11 @@ TEST_P(ServeTest, SchedulesPageDataLagMetricAndPauseResumeActions) {
 
   const std::string metrics = Metrics();
   EXPECT_NE(metrics.find("pgqrs_schedule_lag_seconds{schedule=\"nightly\"} 90.000\n"),
-            std::string::npos) << metrics;
+            std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("pgqrs_schedule_lag_seconds{schedule=\"quiet\"} 0.000\n"),
-            std::string::npos) << metrics;
+            std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("pgqrs_schedule_paused{schedule=\"quiet\"} 1\n"), std::string::npos);
 
   EXPECT_EQ(PostJson("/api/schedules/quiet/resume", json::object(), 200, Csrf())["paused"], false);
@@ -502,8 +508,7 @@ TEST_P(ServeTest, ARunShowsItsMessagesEventsAndChildrenAndResumeNowEndsItsWait) 
             "run_not_found");
   StopServer();
   StartServer();
-  EXPECT_EQ(ErrorCode(PostJson(base + "/resume", json::object(), 403, Csrf())),
-            "actions_disabled");
+  EXPECT_EQ(ErrorCode(PostJson(base + "/resume", json::object(), 403, Csrf())), "actions_disabled");
 }
 
 TEST_P(ServeTest, RerunAndForkActionsStartNewRuns) {

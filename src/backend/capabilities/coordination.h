@@ -50,14 +50,13 @@ class CoordinationStore {
   // `send_key` already used (a workflow's send, replayed), nothing is stored and the first
   // message's id is returned. nullopt (nothing stored) when the run does not exist.
   virtual std::optional<SentToRun> send_to_run(std::int64_t run_id, std::string_view topic,
-                                                  const std::string& payload,
-                                                  const std::optional<std::string>& send_key,
-                                                  TimePoint now) = 0;
+                                               const std::string& payload,
+                                               const std::optional<std::string>& send_key,
+                                               TimePoint now) = 0;
   // The message received by step `step` of the run: the one that step already took (a
   // replay), else the oldest unread message of `topic`, now marked read by `step`. nullopt
   // when there is none.
-  virtual std::optional<RunMessage> receive_run_message(std::int64_t run_id,
-                                                        std::string_view topic,
+  virtual std::optional<RunMessage> receive_run_message(std::int64_t run_id, std::string_view topic,
                                                         std::string_view step, TimePoint now) = 0;
   // Every message to the run, oldest first, at most `limit`.
   virtual std::vector<RunMessage> list_run_messages(std::int64_t run_id, std::uint32_t limit) = 0;
@@ -67,8 +66,8 @@ class CoordinationStore {
   // replayed write: nothing changes, false). `value` is NULL for a stream's end.
   // ValidationError naming the run when it does not exist.
   virtual bool write_run_event(std::int64_t run_id, RunEventKind kind, std::string_view key,
-                               const std::optional<std::string>& value,
-                               std::string_view write_key, TimePoint now) = 0;
+                               const std::optional<std::string>& value, std::string_view write_key,
+                               TimePoint now) = 0;
   // The run's entries with id > after_id, oldest first, at most `limit`; of one key when
   // `key` is given.
   virtual std::vector<RunEvent> read_run_events(std::int64_t run_id,
@@ -99,8 +98,8 @@ class CoordinationStore {
   // MessageStore::defer, then -- in the same transaction, after the deferral took the row --
   // makes it visible now if `wait` is already satisfied. Returns whether it did (the run
   // was woken at once); false also when the lease was not held (nothing changed).
-  virtual bool defer_waiting_run(std::int64_t message_id, std::int64_t worker,
-                                 TimePoint visible_at, TimePoint now, const RunWait& wait) = 0;
+  virtual bool defer_waiting_run(std::int64_t message_id, std::int64_t worker, TimePoint visible_at,
+                                 TimePoint now, const RunWait& wait) = 0;
 };
 
 }  // namespace pgqrs::backend

@@ -149,8 +149,7 @@ class WorkflowStore {
   // (nullopt: any). Returns how many.
   virtual std::uint64_t migrate_runs(const std::optional<std::string>& from,
                                      const std::optional<std::string>& to,
-                                     const std::optional<std::string>& workflow,
-                                     TimePoint now) = 0;
+                                     const std::optional<std::string>& workflow, TimePoint now) = 0;
 };
 
 }  // namespace pgqrs::backend

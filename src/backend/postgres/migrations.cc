@@ -301,22 +301,20 @@ CREATE INDEX pgqrs_messages_held_idx ON {s}.pgqrs_messages (queue_id, vt, id)
   WHERE archived_at IS NULL AND dead_at IS NULL AND consumer_worker_id IS NOT NULL;
 )sql";
 
-
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1: templates
 // with {s} for the schema (sql_text.h), run in order. Step 7 (not released before it) also
 // re-creates pgqrs_lease_limited, whose rate window was corrected then (F12): a database
 // upgraded from step 6 gets the corrected function, a fresh one creates it twice. Step 8
 // re-creates it again: its candidate scans follow the step's indexes.
-const std::array<std::vector<const char*>, 8> kMigrationSql{{{kMigration1},
-                                                             {kMigration2},
-                                                             {kMigrationSchedules},
-                                                             {kMigrationTraceContext},
-                                                             {kMigrationArchivedCounts},
-                                                             {kMigrationHotPath},
-                                                             {kMigrationCoordination,
-                                                              kMigrationHotPath},
-                                                             {kMigrationHeldLeases,
-                                                              kMigrationHotPath}}};
+const std::array<std::vector<const char*>, 8> kMigrationSql{
+    {{kMigration1},
+     {kMigration2},
+     {kMigrationSchedules},
+     {kMigrationTraceContext},
+     {kMigrationArchivedCounts},
+     {kMigrationHotPath},
+     {kMigrationCoordination, kMigrationHotPath},
+     {kMigrationHeldLeases, kMigrationHotPath}}};
 static_assert(std::tuple_size_v<decltype(kMigrationSql)> == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 

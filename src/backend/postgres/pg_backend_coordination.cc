@@ -45,8 +45,7 @@ WITH r AS (SELECT r.message_id, w.name FROM {s}.pgqrs_workflow_runs r
            WHERE q.id IN (SELECT queue_id FROM w WHERE due))
 SELECT EXISTS (SELECT 1 FROM r), (SELECT id FROM ins), (SELECT count(*) FROM n),
        (SELECT name FROM r))sql";
-constexpr char kMessageBySendKey[] =
-    "SELECT id FROM {s}.pgqrs_run_messages WHERE send_key = $1";
+constexpr char kMessageBySendKey[] = "SELECT id FROM {s}.pgqrs_run_messages WHERE send_key = $1";
 
 // $1 run, $2 topic, $3 step, $4 now: the message step $3 took before, else the oldest unread
 // one of the topic, now marked as taken by it.
@@ -185,11 +184,10 @@ std::optional<RunMessage> PostgresBackend::receive_run_message(std::int64_t run_
 }
 
 std::vector<RunMessage> PostgresBackend::list_run_messages(std::int64_t run_id,
-                                                          std::uint32_t limit) {
+                                                           std::uint32_t limit) {
   return exec_.read("list_run_messages", [&](Session& s) {
-    return read_all<RunMessage>(
-        s.exec(sql_(kListRunMessages), Params().int8(run_id).int8(limit)),
-        [](const PgRow& row) { return backend::read_run_message(row); });
+    return read_all<RunMessage>(s.exec(sql_(kListRunMessages), Params().int8(run_id).int8(limit)),
+                                [](const PgRow& row) { return backend::read_run_message(row); });
   });
 }
 
@@ -215,8 +213,8 @@ bool PostgresBackend::write_run_event(std::int64_t run_id, RunEventKind kind, st
 }
 
 std::vector<RunEvent> PostgresBackend::read_run_events(std::int64_t run_id,
-                                                      const std::optional<std::string>& key,
-                                                      std::int64_t after_id, std::uint32_t limit) {
+                                                       const std::optional<std::string>& key,
+                                                       std::int64_t after_id, std::uint32_t limit) {
   return exec_.read("read_run_events", [&](Session& s) {
     Params p;
     p.int8(run_id).int8(after_id).int8(limit);
@@ -227,7 +225,7 @@ std::vector<RunEvent> PostgresBackend::read_run_events(std::int64_t run_id,
 }
 
 std::optional<RunEvent> PostgresBackend::latest_run_event(std::int64_t run_id,
-                                                         std::string_view key) {
+                                                          std::string_view key) {
   return exec_.read("latest_run_event", [&](Session& s) -> std::optional<RunEvent> {
     auto r = s.exec(sql_(kLatestRunEvent), Params().int8(run_id).text(key));
     if (r.rows() == 0) return std::nullopt;
@@ -289,7 +287,8 @@ bool PostgresBackend::defer_waiting_run(std::int64_t message_id, std::int64_t wo
       auto c = s.exec(sql_(kLockChildren), Params().int8_array(wait.children));
       const std::int64_t running = c.int8(0, 0);
       ready = running == 0 || c.int8(0, 1) > 0;
-      s.exec(sql_(kSetWaitingChildren), Params().int8(wait.run_id).int4(static_cast<std::int32_t>(running)));
+      s.exec(sql_(kSetWaitingChildren),
+             Params().int8(wait.run_id).int4(static_cast<std::int32_t>(running)));
     }
     Params d;
     d.int8(message_id).int8(worker).time(now).time(visible_at);

@@ -35,8 +35,7 @@ std::vector<StrandedRun> PostgresBackend::stranded_runs(TimePoint heartbeat_afte
       run.run_id = r.int8(i, 0);
       run.workflow = r.text(i, 1);
       run.app_version = r.text(i, 2);
-      run.status =
-          backend::parse_stored_status(r.text(i, 3), "run " + std::to_string(run.run_id));
+      run.status = backend::parse_stored_status(r.text(i, 3), "run " + std::to_string(run.run_id));
       out.push_back(std::move(run));
     }
     return out;

@@ -119,15 +119,18 @@ LIMIT $3)sql";
 // snapshot may predate the parent's wait (it waited for the child's row lock, which the
 // parent's defer_waiting_run held FOR SHARE), and an UPDATE re-reads the newest version of a
 // row only if the row matched in the snapshot. NULL - 1 stays NULL (not waiting).
-#define PGQRS_PG_WAKE_PARENT(NOW, CHANNEL)                                                       \
-  ", p AS (UPDATE {s}.pgqrs_workflow_runs pr SET waiting_children = pr.waiting_children - 1 "   \
-  "FROM ended WHERE pr.id = ended.parent_run_id "                                               \
-  "RETURNING pr.message_id, pr.waiting_children, ended.status AS child_status), "               \
-  "w AS (UPDATE {s}.pgqrs_messages m SET vt = CASE WHEN m.consumer_worker_id IS NULL AND "      \
-  "m.vt > " NOW " THEN " NOW " ELSE m.vt END FROM p WHERE m.id = p.message_id AND "            \
-  "(p.waiting_children <= 0 OR p.child_status IN ('ERROR', 'CANCELLED')) AND "                 \
-  "m.archived_at IS NULL AND m.dead_at IS NULL RETURNING m.queue_id, m.vt <= " NOW " AS due), " \
-  "wn AS (SELECT pg_notify(" CHANNEL ", q.queue_name) FROM {s}.pgqrs_queues q "                 \
+#define PGQRS_PG_WAKE_PARENT(NOW, CHANNEL)                                                    \
+  ", p AS (UPDATE {s}.pgqrs_workflow_runs pr SET waiting_children = pr.waiting_children - 1 " \
+  "FROM ended WHERE pr.id = ended.parent_run_id "                                             \
+  "RETURNING pr.message_id, pr.waiting_children, ended.status AS child_status), "             \
+  "w AS (UPDATE {s}.pgqrs_messages m SET vt = CASE WHEN m.consumer_worker_id IS NULL AND "    \
+  "m.vt > " NOW " THEN " NOW                                                                  \
+  " ELSE m.vt END FROM p WHERE m.id = p.message_id AND "                                      \
+  "(p.waiting_children <= 0 OR p.child_status IN ('ERROR', 'CANCELLED')) AND "                \
+  "m.archived_at IS NULL AND m.dead_at IS NULL RETURNING m.queue_id, m.vt <= " NOW            \
+  " AS due), "                                                                                \
+  "wn AS (SELECT pg_notify(" CHANNEL                                                          \
+  ", q.queue_name) FROM {s}.pgqrs_queues q "                                                  \
   "WHERE q.id IN (SELECT queue_id FROM w WHERE due)) "
 
 // QUEUED|PAUSED|RUNNING -> RUNNING, CANCELLING -> CANCELLED; finished runs are left alone.
@@ -145,8 +148,8 @@ WITH u AS (
   RETURNING id, workflow_id, message_id, status, input, output, error, created_at, updated_at,
             parent_run_id),
      ended AS (SELECT parent_run_id, status FROM u WHERE status = 'CANCELLED'
-                                                     AND parent_run_id IS NOT NULL))sql"
-    PGQRS_PG_WAKE_PARENT("$2", "$3") R"sql(
+                                                     AND parent_run_id IS NOT NULL))sql" PGQRS_PG_WAKE_PARENT(
+    "$2", "$3") R"sql(
 SELECT r.id, r.workflow_id, w.name, r.message_id, r.status, r.input, r.output, r.error,
        r.created_at, r.updated_at, true
 FROM u AS r JOIN {s}.pgqrs_workflows w ON w.id = r.workflow_id
@@ -180,13 +183,14 @@ constexpr char kPauseRun[] =
 // The wake of a run whose row the CTE `ROWS` returns (with its message_id), $2 now, $3 notify
 // channel: its message, if invisible and not leased, becomes visible now and its queue's
 // listeners are told. Shared by cancel_run and resume_run_now.
-#define PGQRS_PG_WAKE_RUN_OF(ROWS)                                                    \
-  "     wake AS (\n"                                                                  \
-  "  UPDATE {s}.pgqrs_messages SET vt = $2\n"                                         \
-  "  WHERE id = (SELECT message_id FROM " ROWS ") AND coalesce(archived_at, dead_at) IS NULL\n" \
-  "    AND vt > $2 AND consumer_worker_id IS NULL\n"                                  \
-  "  RETURNING queue_id),\n"                                                          \
-  "     n AS (SELECT pg_notify($3, q.queue_name) FROM {s}.pgqrs_queues q\n"           \
+#define PGQRS_PG_WAKE_RUN_OF(ROWS)                                          \
+  "     wake AS (\n"                                                        \
+  "  UPDATE {s}.pgqrs_messages SET vt = $2\n"                               \
+  "  WHERE id = (SELECT message_id FROM " ROWS                              \
+  ") AND coalesce(archived_at, dead_at) IS NULL\n"                          \
+  "    AND vt > $2 AND consumer_worker_id IS NULL\n"                        \
+  "  RETURNING queue_id),\n"                                                \
+  "     n AS (SELECT pg_notify($3, q.queue_name) FROM {s}.pgqrs_queues q\n" \
   "           WHERE q.id IN (SELECT queue_id FROM wake))"
 
 // $1 run, $2 now, $3 channel. QUEUED|RUNNING|PAUSED -> CANCELLING, and the run's message is
@@ -449,8 +453,8 @@ backend::RunStart PostgresBackend::start_run(std::int64_t run_id, TimePoint now)
       // another version's run.
       const bool changed = r.boolean(0, 10);
       out.started = out.run.status == WorkflowStatus::kRunning && changed;
-      out.other_version = !changed && !is_terminal(out.run.status) &&
-                          out.run.status != WorkflowStatus::kCancelling;
+      out.other_version =
+          !changed && !is_terminal(out.run.status) && out.run.status != WorkflowStatus::kCancelling;
     }
     return out;
   });

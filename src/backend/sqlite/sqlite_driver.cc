@@ -180,7 +180,7 @@ constexpr int kWalAutoCheckpointFrames = 1000;  // SQLite's default autocheckpoi
 constexpr int kWalRewindFrames = 4000;          // ~16 MiB of 4 KiB pages
 constexpr int kWalRewindWaitMs = 20;
 constexpr char kWalSizeLimit[] = "PRAGMA journal_size_limit = 33554432";  // 32 MiB
-constexpr char kPageCache[] = "PRAGMA cache_size = -128";  // KiB per connection
+constexpr char kPageCache[] = "PRAGMA cache_size = -128";                 // KiB per connection
 
 // Per connection: its busy timeout (restored after the short wait of a RESTART attempt),
 // and the WAL length at which it tries next. After a failed try it waits for another

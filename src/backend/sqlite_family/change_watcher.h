@@ -14,8 +14,8 @@
 //
 // Robustness: polling at poll_interval_ms stays the fallback, so the watcher is never
 // required for correctness. A message that becomes visible later by the passing of time (a
-// delay ending) is found by polling, as before. If inotify is unavailable, subscribe() returns null and
-// pollers simply poll. A check that fails (e.g. schema not installed yet) wakes every
+// delay ending) is found by polling, as before. If inotify is unavailable, subscribe() returns null
+// and pollers simply poll. A check that fails (e.g. schema not installed yet) wakes every
 // subscriber, which is always safe.
 //
 // Thread-safe. Destroying the watcher stops and joins its thread (promptly: an eventfd wakes

@@ -181,7 +181,7 @@ std::optional<RunMessage> SqlFamilyBackend::receive_run_message(std::int64_t run
 }
 
 std::vector<RunMessage> SqlFamilyBackend::list_run_messages(std::int64_t run_id,
-                                                           std::uint32_t limit) {
+                                                            std::uint32_t limit) {
   return exec_.read("list_run_messages", [&](Session& s) {
     std::vector<RunMessage> out;
     auto q = s.query(kListRunMessages);
@@ -210,9 +210,9 @@ bool SqlFamilyBackend::write_run_event(std::int64_t run_id, RunEventKind kind, s
 }
 
 std::vector<RunEvent> SqlFamilyBackend::read_run_events(std::int64_t run_id,
-                                                       const std::optional<std::string>& key,
-                                                       std::int64_t after_id,
-                                                       std::uint32_t limit) {
+                                                        const std::optional<std::string>& key,
+                                                        std::int64_t after_id,
+                                                        std::uint32_t limit) {
   return exec_.read("read_run_events", [&](Session& s) {
     std::vector<RunEvent> out;
     auto q = s.query(key ? kReadRunEventsOfKey : kReadRunEvents);
@@ -224,7 +224,7 @@ std::vector<RunEvent> SqlFamilyBackend::read_run_events(std::int64_t run_id,
 }
 
 std::optional<RunEvent> SqlFamilyBackend::latest_run_event(std::int64_t run_id,
-                                                          std::string_view key) {
+                                                           std::string_view key) {
   return exec_.read("latest_run_event", [&](Session& s) -> std::optional<RunEvent> {
     auto q = s.query(kLatestRunEvent);
     q.bind(run_id).bind(key);

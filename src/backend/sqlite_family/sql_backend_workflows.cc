@@ -294,13 +294,12 @@ std::vector<RunRecord> SqlFamilyBackend::list_runs(const backend::RunFilter& fil
 backend::RunStart SqlFamilyBackend::start_run(std::int64_t run_id, TimePoint now) {
   return exec_.write("start_run", [&](Session& s) {
     backend::RunStart out;
-    const bool changed =
-        s.query(kStartRun).bind(run_id).bind(now).bind(app_version_).execute() > 0;
+    const bool changed = s.query(kStartRun).bind(run_id).bind(now).bind(app_version_).execute() > 0;
     if (auto run = run_by_id(s, run_id)) {
       out.run = std::move(*run);
       out.started = changed && out.run.status == WorkflowStatus::kRunning;
-      out.other_version = !changed && !is_terminal(out.run.status) &&
-                          out.run.status != WorkflowStatus::kCancelling;
+      out.other_version =
+          !changed && !is_terminal(out.run.status) && out.run.status != WorkflowStatus::kCancelling;
       // CANCELLING -> CANCELLED: the run ended here, without finish_run.
       if (changed && out.run.status == WorkflowStatus::kCancelled) {
         wake_parent_of_ended(s, run_id, "CANCELLED", now);
