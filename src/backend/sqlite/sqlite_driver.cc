@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "backend/sqlite_family/private_file.h"
@@ -168,28 +170,60 @@ class SqliteConnection final : public sqlite_family::Connection {
 };
 
 // Bounding the write-ahead log (decision G7). SQLite rewinds the WAL to its start only when
-// a write begins while no reader is on the log; readers that never pause (the change
-// watcher after every commit, dashboards, other processes polling) starve that rewind and
-// the file grows without bound, though passive checkpoints keep copying it into the
-// database (measured: 252 MiB for 40,000 messages with one reader looping). So past
-// kWalRewindFrames the committing connection runs a RESTART checkpoint, which waits up to
-// kWalRewindWaitMs for the readers on the log to finish (they are short) so that the next
-// write rewinds it; when they do not finish in time it falls back to the usual passive
-// checkpoint and tries again at the next commit. journal_size_limit then cuts the file back.
+// a write begins while every page of the log is in the database and no reader is on the
+// log; readers that never pause (the change watcher after every commit, dashboards, other
+// processes polling) starve that rewind and the file grows without bound, though passive
+// checkpoints keep copying it into the database (measured: 252 MiB for 40,000 messages
+// with one reader looping). So past kWalRewindFrames the committing connection tries to
+// rewind it (rewind_log) for up to kWalRewindWaitMs; when the readers do not let it in
+// time, it tries again once the log has grown by another kWalAutoCheckpointFrames, so a
+// long reader (a big report) costs its writers one 20 ms wait per ~4 MiB of log, not one
+// per commit. journal_size_limit then cuts the file back.
 constexpr int kWalAutoCheckpointFrames = 1000;  // SQLite's default autocheckpoint
 constexpr int kWalRewindFrames = 4000;          // ~16 MiB of 4 KiB pages
-constexpr int kWalRewindWaitMs = 20;
+constexpr auto kWalRewindWait = std::chrono::milliseconds(20);
+constexpr auto kWalRewindPoll = std::chrono::microseconds(100);
 constexpr char kWalSizeLimit[] = "PRAGMA journal_size_limit = 33554432";  // 32 MiB
 constexpr char kPageCache[] = "PRAGMA cache_size = -128";                 // KiB per connection
 
-// Per connection: its busy timeout (restored after the short wait of a RESTART attempt),
-// and the WAL length at which it tries next. After a failed try it waits for another
-// kWalAutoCheckpointFrames, so a long reader (a big report) costs its writers one 20 ms
-// wait per ~4 MiB of log, not one per commit.
+using Deadline = std::chrono::steady_clock::time_point;
+
+// Per connection: its busy timeout (restored after rewind_log's own busy handler), and the
+// WAL length at which it tries next.
 struct WalBound {
   int busy_ms = 0;
   int next_try_frames = kWalRewindFrames;
 };
+
+// A busy handler that retries every kWalRewindPoll until the Deadline it is given.
+int retry_until(void* deadline, int /*count*/) {
+  if (std::chrono::steady_clock::now() >= *static_cast<const Deadline*>(deadline)) return 0;
+  std::this_thread::sleep_for(kWalRewindPoll);
+  return 1;
+}
+
+// Makes the next write rewind the log: true if it did so before `deadline`. A RESTART
+// checkpoint alone starves behind a reader looping on short transactions: while pages are
+// left to copy, it waits for each reader's lock to come free, and the reader takes it
+// again microseconds after releasing it. So passive checkpoints copy the log first (each
+// copies up to the oldest reader's snapshot; a reader's next transaction sees the newest);
+// once all of it is copied, readers starting a transaction no longer use the log, and
+// RESTART only waits for the ones already on it.
+bool rewind_log(sqlite3* db, const char* schema, int busy_ms, Deadline deadline) {
+  for (;;) {
+    int log_frames = 0;
+    int copied_frames = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                             &copied_frames);
+    if (rc == SQLITE_OK && copied_frames == log_frames) break;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(kWalRewindPoll);
+  }
+  sqlite3_busy_handler(db, retry_until, &deadline);
+  const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  sqlite3_busy_timeout(db, busy_ms);
+  return rc == SQLITE_OK;
+}
 
 // The WAL hook replaces SQLite's autocheckpoint hook, so it does that job too. Runs after
 // a commit, with the write lock released.
@@ -197,11 +231,7 @@ int bound_wal(void* state, sqlite3* db, const char* schema, int frames) {
   auto* bound = static_cast<WalBound*>(state);
   if (frames < kWalRewindFrames) bound->next_try_frames = kWalRewindFrames;  // rewound
   if (frames >= bound->next_try_frames) {
-    sqlite3_busy_timeout(db, kWalRewindWaitMs);
-    const int rc =
-        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    sqlite3_busy_timeout(db, bound->busy_ms);
-    if (rc == SQLITE_OK) {
+    if (rewind_log(db, schema, bound->busy_ms, std::chrono::steady_clock::now() + kWalRewindWait)) {
       bound->next_try_frames = kWalRewindFrames;
       return SQLITE_OK;
     }
