@@ -175,7 +175,7 @@ class SqliteConnection final : public sqlite_family::Connection {
 // processes polling) starve that rewind and the file grows without bound, though passive
 // checkpoints keep copying it into the database (measured: 252 MiB for 40,000 messages
 // with one reader looping). So past kWalRewindFrames the committing connection tries to
-// rewind it (rewind_log) for up to kWalRewindWaitMs; when the readers do not let it in
+// rewind it (rewind_log) for up to kWalRewindWait; when the readers do not let it in
 // time, it tries again once the log has grown by another kWalAutoCheckpointFrames, so a
 // long reader (a big report) costs its writers one 20 ms wait per ~4 MiB of log, not one
 // per commit. journal_size_limit then cuts the file back.
