@@ -236,6 +236,7 @@ int bound_wal(void* state, sqlite3* db, const char* schema, int frames) {
       return SQLITE_OK;
     }
     bound->next_try_frames = frames + kWalAutoCheckpointFrames;
+    return SQLITE_OK;  // rewind_log has just run the passive checkpoints
   }
   if (frames >= kWalAutoCheckpointFrames) {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
