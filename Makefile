@@ -117,6 +117,16 @@ demo:
 	@echo
 	build/$(DEMO_PRESET)/examples/pgqrs-workflow-demo
 
+# make wheel and make deb compile the library's sources with the same compiler and flags
+# (Release, warnings as errors), so the second build takes the first one's objects from a
+# compiler cache in build/ccache (decision D14): empty on a fresh clone, removed by make clean.
+# Paths under the clone are hashed relative to it (CCACHE_BASEDIR), so the two build trees
+# (build/python-<tag>, build/package) hit the same entries. The compiler and the launcher are
+# read when a build tree is first configured; without ccache both builds simply compile.
+RELEASE_CACHE_ENV = CCACHE_DIR=$(CURDIR)/build/ccache CCACHE_BASEDIR=$(CURDIR) CCACHE_DEPEND=1 \
+  CCACHE_MAXSIZE=2G CXX="$${CXX:-g++}" CC="$${CC:-gcc}" \
+  $$(command -v ccache >/dev/null && echo CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache)
+
 # The binary wheel: `pip wheel .` (scikit-build-core, Release, every backend; its build tree
 # build/python-<tag> is kept, so a second run rebuilds only what changed), then auditwheel
 # repair bundles the shared libraries it needs beyond the manylinux policy (libpq, libcurl,
@@ -124,7 +134,8 @@ demo:
 WHEEL_DIR := build/wheel
 wheel: bootstrap
 	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)/raw
-	$(PGQRS_VENV)/bin/python -m pip wheel . -v --no-deps --no-build-isolation \
+	env $(RELEASE_CACHE_ENV) $(PGQRS_VENV)/bin/python -m pip wheel . -v --no-deps \
+	  --no-build-isolation --config-settings=cmake.define.PGQRS_WARNINGS_AS_ERRORS=ON \
 	  -w $(WHEEL_DIR)/raw 2>&1 | { grep --line-buffered -E '^\[[0-9]+/[0-9]+\]|Created wheel|rror' || true; }
 	PATH="$(PGQRS_VENV)/bin:$$PATH" $(PGQRS_VENV)/bin/auditwheel repair -w $(WHEEL_DIR) $(WHEEL_DIR)/raw/pgqrs-*.whl
 	@ls -l $(WHEEL_DIR)/pgqrs-*.whl
@@ -140,7 +151,8 @@ wheel-install: wheel
 # page, every backend), then CPack. deb-test unpacks it into a scratch root and builds the
 # find_package(pgqrs) consumer against it (tests/package/deb_test.sh); `make test` runs it.
 deb: bootstrap
-	$(call configure_build,package)
+	env $(RELEASE_CACHE_ENV) $(CMAKE) --preset package
+	env $(RELEASE_CACHE_ENV) $(CMAKE) --build --preset package -j$(JOBS)
 	cd build/package && cpack -G DEB >/dev/null
 	@ls build/package/packages/pgqrs_*.deb
 

@@ -78,7 +78,9 @@ std::string format_time(TimePoint t) {
 std::string format_age(std::chrono::milliseconds ms) {
   long long v = ms.count();
   char buf[64];
-  if (v < 0) return "-" + format_age(std::chrono::milliseconds(-v));
+  // append, not "-" + string: GCC 12 at -O3 reports a false -Wrestrict in operator+
+  // (GCC PR 105329), and make deb builds at -O3 with warnings as errors.
+  if (v < 0) return std::string("-").append(format_age(std::chrono::milliseconds(-v)));
   if (v < 1000) {
     std::snprintf(buf, sizeof buf, "%lldms", v);
   } else if (v < 60'000) {
