@@ -1,6 +1,7 @@
 // SQLite driver unit tests: processes sharing one database file, the shared in-memory
 // database, and the connection pool. (Threads on one backend are a contract of every
 // backend: tests/conformance/contract_concurrency_test.cc.)
+#include <chrono>
 #include <set>
 #include <sstream>
 #include <string>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "backend/sqlite_family/pool.h"
+#include "backend/sqlite_family/wal_rewind_schedule.h"
 #include "common/process.h"
 #include "sqlite_family_test_support.h"
 
@@ -92,6 +94,36 @@ TEST(SqliteBackendConcurrency, WriteAheadLogStaysBoundedUnderContinuousReads) {
   EXPECT_GT(reads, 100);
   // Rewound once it passes ~16 MiB; journal_size_limit cuts the file back to 32 MiB.
   EXPECT_LE(largest, std::uintmax_t{40} << 20) << "the WAL reached " << (largest >> 20) << " MiB";
+}
+
+// The schedule both drivers follow to rewind the log (decision G7): a try that timed out
+// makes the next one wait for more log and wait longer, capped; a rewound log starts over.
+TEST(WalRewindSchedule, ATimedOutTryDefersTheNextAndDoublesItsWaitUpToTheCap) {
+  using pgqrs::sqlite_family::WalRewindSchedule;
+  using std::chrono::milliseconds;
+  WalRewindSchedule schedule(4000, 1000);
+  EXPECT_FALSE(schedule.due(3999));
+  ASSERT_TRUE(schedule.due(4000));
+  EXPECT_EQ(schedule.wait(), milliseconds(20));
+
+  schedule.timed_out(4000);
+  EXPECT_FALSE(schedule.due(4999));  // no wait on every commit while readers hold the log
+  ASSERT_TRUE(schedule.due(5000));
+  EXPECT_EQ(schedule.wait(), milliseconds(40));
+  schedule.timed_out(5000);
+  ASSERT_TRUE(schedule.due(6000));
+  EXPECT_EQ(schedule.wait(), milliseconds(80));
+  schedule.timed_out(6000);
+  ASSERT_TRUE(schedule.due(7000));
+  EXPECT_EQ(schedule.wait(), WalRewindSchedule::kMaxWait);
+
+  EXPECT_FALSE(schedule.due(10));  // another connection rewound the log
+  ASSERT_TRUE(schedule.due(4000));
+  EXPECT_EQ(schedule.wait(), milliseconds(20));
+  schedule.timed_out(4000);
+  schedule.rewound();
+  ASSERT_TRUE(schedule.due(4000));
+  EXPECT_EQ(schedule.wait(), milliseconds(20));
 }
 
 TEST(SqliteFamilyPool, AcquireTimesOutWhenEveryConnectionIsInUse) {

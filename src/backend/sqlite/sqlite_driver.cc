@@ -13,6 +13,7 @@
 
 #include "backend/sqlite_family/private_file.h"
 #include "backend/sqlite_family/storage_full.h"
+#include "backend/sqlite_family/wal_rewind_schedule.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::sqlite {
@@ -175,24 +176,22 @@ class SqliteConnection final : public sqlite_family::Connection {
 // processes polling) starve that rewind and the file grows without bound, though passive
 // checkpoints keep copying it into the database (measured: 252 MiB for 40,000 messages
 // with one reader looping). So past kWalRewindFrames the committing connection tries to
-// rewind it (rewind_log) for up to kWalRewindWait; when the readers do not let it in
-// time, it tries again once the log has grown by another kWalAutoCheckpointFrames, so a
-// long reader (a big report) costs its writers one 20 ms wait per ~4 MiB of log, not one
-// per commit. journal_size_limit then cuts the file back.
+// rewind it (rewind_log), waiting for the readers as long as its WalRewindSchedule allows
+// (20 ms, longer after a try that timed out; a new try only once the log has grown by
+// another kWalAutoCheckpointFrames). journal_size_limit then cuts the file back.
 constexpr int kWalAutoCheckpointFrames = 1000;  // SQLite's default autocheckpoint
 constexpr int kWalRewindFrames = 4000;          // ~16 MiB of 4 KiB pages
-constexpr auto kWalRewindWait = std::chrono::milliseconds(20);
 constexpr auto kWalRewindPoll = std::chrono::microseconds(100);
 constexpr char kWalSizeLimit[] = "PRAGMA journal_size_limit = 33554432";  // 32 MiB
 constexpr char kPageCache[] = "PRAGMA cache_size = -128";                 // KiB per connection
 
 using Deadline = std::chrono::steady_clock::time_point;
 
-// Per connection: its busy timeout (restored after rewind_log's own busy handler), and the
-// WAL length at which it tries next.
+// Per connection: its busy timeout (restored after rewind_log's own busy handler), and when
+// it tries to rewind the log next.
 struct WalBound {
   int busy_ms = 0;
-  int next_try_frames = kWalRewindFrames;
+  sqlite_family::WalRewindSchedule schedule{kWalRewindFrames, kWalAutoCheckpointFrames};
 };
 
 // A busy handler that retries every kWalRewindPoll until the Deadline it is given.
@@ -229,13 +228,15 @@ bool rewind_log(sqlite3* db, const char* schema, int busy_ms, Deadline deadline)
 // a commit, with the write lock released.
 int bound_wal(void* state, sqlite3* db, const char* schema, int frames) {
   auto* bound = static_cast<WalBound*>(state);
-  if (frames < kWalRewindFrames) bound->next_try_frames = kWalRewindFrames;  // rewound
-  if (frames >= bound->next_try_frames) {
-    if (rewind_log(db, schema, bound->busy_ms, std::chrono::steady_clock::now() + kWalRewindWait)) {
-      bound->next_try_frames = kWalRewindFrames;
-      return SQLITE_OK;
+  auto& schedule = bound->schedule;
+  const auto log = static_cast<std::uint64_t>(frames);
+  if (schedule.due(log)) {
+    const auto deadline = std::chrono::steady_clock::now() + schedule.wait();
+    if (rewind_log(db, schema, bound->busy_ms, deadline)) {
+      schedule.rewound();
+    } else {
+      schedule.timed_out(log);
     }
-    bound->next_try_frames = frames + kWalAutoCheckpointFrames;
     return SQLITE_OK;  // rewind_log has just run the passive checkpoints
   }
   if (frames >= kWalAutoCheckpointFrames) {

@@ -1,6 +1,7 @@
 #include "backend/turso/turso_driver.h"
 
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -10,9 +11,11 @@
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "backend/sqlite_family/private_file.h"
+#include "backend/sqlite_family/wal_rewind_schedule.h"
 #include "backend/turso/process_lock.h"
 #include "backend/turso/turso_abi.h"
 #include "backend/turso/turso_status.h"
@@ -243,26 +246,53 @@ class TursoConnection final : public sqlite_family::Connection {
   // commits but, like SQLite, rewinds the log only when no reader is on it, which steady
   // traffic never allows: a drain of 200,000 messages left a 327 MB WAL, and the engine's
   // in-memory frame index grew with it (+3-6 MiB of resident memory). So after a commit
-  // that leaves the WAL file past kWalRewindBytes, this connection runs a TRUNCATE
-  // checkpoint (every frame copied, the log emptied). The engine answers "busy" at once
-  // while another connection reads; the next commit tries again (measured: about one try
-  // in 15 succeeds during a 1-consumer drain, enough to keep the WAL under ~17 MB).
+  // that leaves the WAL file past kWalRewindBytes, this connection runs one TRUNCATE
+  // checkpoint (every frame copied, the log emptied), which the engine refuses at once
+  // while another connection reads. Against a reader looping on short transactions about
+  // one such try in 100 succeeds: enough on an idle machine, not on a loaded one (the WAL
+  // reached 44-51 MiB with three busy loops on two cores, a CI failure). So past
+  // kWalWaitBytes a commit also waits for a gap between the readers' transactions, as long
+  // as rewind_schedule_ allows, retrying every kWalWaitPoll.
   void after_commit() noexcept override {
     std::error_code ec;
     const auto size = fs::file_size(state_.path + "-wal", ec);
-    if (ec || size < kWalRewindBytes) return;
-    try {
-      exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } catch (...) {  // NOLINT(bugprone-empty-catch): the next commit tries again
+    if (ec) return;
+    if (rewind_schedule_.due(size)) {
+      const auto deadline = std::chrono::steady_clock::now() + rewind_schedule_.wait();
+      while (!truncate_log()) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          rewind_schedule_.timed_out(size);
+          return;
+        }
+        std::this_thread::sleep_for(kWalWaitPoll);
+      }
+      rewind_schedule_.rewound();
+    } else if (size >= kWalRewindBytes) {
+      truncate_log();
     }
   }
 
  private:
   static constexpr std::uintmax_t kWalRewindBytes = std::uintmax_t{16} << 20;
+  static constexpr std::uintmax_t kWalWaitBytes = std::uintmax_t{24} << 20;
+  static constexpr std::uintmax_t kWalWaitGrowthBytes = std::uintmax_t{4} << 20;
+  static constexpr auto kWalWaitPoll = std::chrono::microseconds(100);
+
+  // One TRUNCATE checkpoint: true if it emptied the log, false if a reader kept it busy
+  // (the pragma's first column) or it failed (a failed checkpoint never fails a commit).
+  bool truncate_log() noexcept {
+    try {
+      auto checkpoint = prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+      return !checkpoint->step() || checkpoint->column_int64(0) == 0;
+    } catch (...) {
+      return false;
+    }
+  }
 
   std::shared_ptr<Database> db_;  // outlives conn_ (declared first)
   ConnectionPtr conn_;
   ConnectionState state_;
+  sqlite_family::WalRewindSchedule rewind_schedule_{kWalWaitBytes, kWalWaitGrowthBytes};
 };
 
 // Checks what the engine would report less clearly: the directory must exist and the path
