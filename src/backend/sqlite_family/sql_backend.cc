@@ -8,6 +8,7 @@
 #include "backend/sqlite_family/lookups.h"
 #include "backend/sqlite_family/migrations.h"
 #include "backend/sqlite_family/rows.h"
+#include "backend/sqlite_family/watch_queries.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::sqlite_family {
@@ -35,19 +36,6 @@ constexpr char kDetachStoppedWorkers[] =
 constexpr char kDeleteArchivedCounts[] = "DELETE FROM pgqrs_archived_counts WHERE queue_id = ?1";
 constexpr char kDeleteQueue[] = "DELETE FROM pgqrs_queues WHERE id = ?1";
 constexpr char kPurgeQueue[] = "DELETE FROM pgqrs_messages WHERE queue_id = ?1";
-constexpr char kLastMessageId[] = "SELECT coalesce(max(id), 0) FROM pgqrs_messages";
-// The change watcher's check (change_watcher.h): queues with messages after id ?1 (walks only
-// that rowid range), then queues with a priority-0 message made visible in (?2, ?3] (one
-// pgqrs_messages_dequeue_idx range per queue; other priorities are found by polling).
-constexpr char kQueueActivity[] = R"sql(
-SELECT q.queue_name, max(m.id) FROM pgqrs_messages m JOIN pgqrs_queues q ON q.id = m.queue_id
-WHERE m.id > ?1 GROUP BY m.queue_id
-UNION ALL
-SELECT q.queue_name, 0 FROM pgqrs_queues q
-WHERE EXISTS (SELECT 1 FROM pgqrs_messages m
-              WHERE m.queue_id = q.id AND m.archived_at IS NULL AND m.dead_at IS NULL
-                AND m.priority = 0 AND m.vt > ?2 AND m.vt <= ?3
-                AND m.consumer_worker_id IS NULL))sql";
 
 std::chrono::milliseconds operation_timeout(const Config& config) {
   return std::chrono::seconds(config.connection_timeout_seconds);
@@ -84,22 +72,10 @@ std::unique_ptr<backend::Subscription> SqlFamilyBackend::subscribe(
   std::lock_guard lock(watcher_mu_);
   if (!watcher_) {
     watcher_ = std::make_unique<ChangeWatcher>(
-        file,
-        [this] {
-          return exec_.read("watch_last_message", [](Session& s) {
-            auto q = s.query(kLastMessageId);
-            q.step();
-            return q.int64(0);
-          });
-        },
+        file, [this] { return exec_.read("watch_last_message", last_message_id); },
         [this](std::int64_t after, TimePoint since, TimePoint until) {
-          return exec_.read("watch_queue_activity", [&](Session& s) {
-            std::vector<std::pair<std::string, std::int64_t>> out;
-            auto q = s.query(kQueueActivity);
-            q.bind(after).bind(since).bind(until);
-            while (q.step()) out.emplace_back(q.text(0), q.int64(1));
-            return out;
-          });
+          return exec_.read("watch_queue_activity",
+                            [&](Session& s) { return queue_activity(s, after, since, until); });
         });
   }
   return watcher_->subscribe(queue, std::move(on_activity));
