@@ -283,6 +283,13 @@ def main():
                             f"{r['p50_ms']:.2f} ms", r["p50_ms"] < 5))
             targets.append(("postgres queue.latency p99 < 20 ms at 1,000 msg/s",
                             f"{r['p99_ms']:.2f} ms", r["p99_ms"] < 20))
+        # Issue 17: the file databases' wake-ups across stores (inotify), at every rate run.
+        if r["backend"] in ("sqlite", "turso") and r.get("rate"):
+            at = f"at {r['rate']:,.0f} msg/s"
+            targets.append((f"{r['backend']} queue.latency p50 < 5 ms {at}",
+                            f"{r['p50_ms']:.2f} ms", r["p50_ms"] < 5))
+            targets.append((f"{r['backend']} queue.latency p99 < 25 ms {at}",
+                            f"{r['p99_ms']:.2f} ms", r["p99_ms"] < 25))
     out.append(simple_section(records, "queue.latency", [
         ("rate/s", lambda r: fmt(r.get("rate"))), ("achieved/s", lambda r: fmt(r["msgs_per_s"])),
         ("p50 ms", lambda r: fmt(r["p50_ms"], 2)), ("p95 ms", lambda r: fmt(r["p95_ms"], 2)),

@@ -2,9 +2,11 @@
 // another connection: the backend waits up to connection_timeout_seconds, then fails with
 // a retryable TimeoutError naming the operation, and nothing is half-done. One test,
 // parameterized by driver.
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sqlite_family_test_support.h"
@@ -100,6 +102,32 @@ TEST_P(DriverLockTest, ALockHeldTooLongIsATimeoutAndNothingIsHalfDone) {
   EXPECT_FALSE(backend->find_queue("q").has_value());
   backend->create_queue("q", kT0);
   EXPECT_TRUE(backend->find_queue("q").has_value());
+}
+
+// The other side of the wait: a statement that met the lock takes it once it is released,
+// and its operation completes as if it had never waited (on Turso the driver, not the
+// engine, waits and steps the statement again: BusyWait, decision G8).
+TEST_P(DriverLockTest, AnOperationWaitingForALockCompletesWhenItIsReleased) {
+  ScratchDir dir;
+  const std::string path = dir.file("locked.db");
+  auto backend = GetParam().open(path, test_config());
+  backend->install();
+  std::thread waiter;
+  std::exception_ptr error;
+  GetParam().while_locked(path, [&] {
+    waiter = std::thread([&] {
+      try {
+        backend->create_queue("q", kT0);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    });
+    std::this_thread::sleep_for(300ms);  // the waiter meets the lock and waits
+  });
+  waiter.join();
+  if (error) std::rethrow_exception(error);
+  EXPECT_TRUE(backend->find_queue("q").has_value());
+  EXPECT_EQ(backend->list_queues().size(), 1U);
 }
 
 }  // namespace

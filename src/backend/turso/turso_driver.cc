@@ -16,6 +16,7 @@
 
 #include "backend/sqlite_family/private_file.h"
 #include "backend/sqlite_family/wal_rewind_schedule.h"
+#include "backend/turso/busy_wait.h"
 #include "backend/turso/process_lock.h"
 #include "backend/turso/turso_abi.h"
 #include "backend/turso/turso_status.h"
@@ -49,6 +50,7 @@ namespace fs = std::filesystem;
 struct ConnectionState {
   std::string path;
   std::int64_t last_changes = 0;
+  std::chrono::milliseconds busy_timeout{0};  // how long a statement waits for a lock (BusyWait)
 };
 
 struct StatementDeleter {
@@ -96,6 +98,7 @@ class TursoStatement final : public sqlite_family::Statement {
   }
 
   bool step() override {
+    BusyWait busy(conn_.busy_timeout);
     for (;;) {
       ErrorText error;
       const turso_status_code_t rc = turso_statement_step(stmt_.get(), error.out());
@@ -113,6 +116,7 @@ class TursoStatement final : public sqlite_family::Statement {
         }
         continue;
       }
+      if (rc == TURSO_BUSY && busy.again()) continue;
       throw_turso_error(rc, error.text("step failed"), conn_.path, sql_);
     }
   }
@@ -195,9 +199,11 @@ class TursoStatement final : public sqlite_family::Statement {
 
 class TursoConnection final : public sqlite_family::Connection {
  public:
-  TursoConnection(std::shared_ptr<Database> db, ConnectionPtr conn, std::string path)
+  TursoConnection(std::shared_ptr<Database> db, ConnectionPtr conn, std::string path,
+                  std::chrono::milliseconds busy_timeout)
       : db_(std::move(db)), conn_(std::move(conn)) {
     state_.path = std::move(path);
+    state_.busy_timeout = busy_timeout;
   }
 
   std::unique_ptr<sqlite_family::Statement> prepare(std::string_view sql) override {
@@ -228,8 +234,11 @@ class TursoConnection final : public sqlite_family::Connection {
       if (!stmt) return;  // only whitespace and comments were left
       std::uint64_t changed = 0;
       ErrorText exec_error;
-      const turso_status_code_t exec_rc =
-          turso_statement_execute(stmt.get(), &changed, exec_error.out());
+      BusyWait busy(state_.busy_timeout);
+      turso_status_code_t exec_rc = TURSO_OK;
+      do {
+        exec_rc = turso_statement_execute(stmt.get(), &changed, exec_error.out());
+      } while (exec_rc == TURSO_BUSY && busy.again());
       if (!is_success(exec_rc)) {
         throw_turso_error(exec_rc, exec_error.text("execute failed"), state_.path,
                           sql.substr(offset, tail));
@@ -369,9 +378,11 @@ std::unique_ptr<sqlite_family::Connection> TursoDriver::open() {
   const turso_status_code_t rc = turso_database_connect(db_->get(), &raw, error.out());
   ConnectionPtr handle(raw);
   if (rc != TURSO_OK) throw_open_error(rc, error.text("cannot connect"), options_.path);
-  turso_connection_set_busy_timeout_ms(handle.get(), options_.busy_timeout.count());
+  // The driver waits for locks itself (BusyWait): the engine reports them at once.
+  turso_connection_set_busy_timeout_ms(handle.get(), 0);
 
-  auto conn = std::make_unique<TursoConnection>(db_, std::move(handle), options_.path);
+  auto conn = std::make_unique<TursoConnection>(db_, std::move(handle), options_.path,
+                                                options_.busy_timeout);
   // Reading the schema reads the file header: a file that is not a database fails here
   // (TURSO_NOTADB), not on the first queue operation.
   {
