@@ -7,7 +7,7 @@
 // existed: a quarter to a third of a draining process's CPU at 30,000–150,000 messages, on
 // SQLite and Turso alike). Each statement is therefore written so that both engines' planners
 // can only read it through the rowid (ORDER BY id), and their plans are tested
-// (sqlite_family_backend_test.cc, turso_backend_test.cc).
+// (tests/unit/sqlite_family_watch_plan_test.cc).
 #pragma once
 
 #include <cstdint>

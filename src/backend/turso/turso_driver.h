@@ -24,8 +24,9 @@ namespace pgqrs::turso {
 
 struct TursoOptions {
   std::string path;  // database file; created if missing (its directory must exist)
-  // How long one statement waits inside Turso for a lock held by another connection before
-  // failing with BusyError (turso_connection_set_busy_timeout_ms).
+  // How long one statement waits for a lock held by another connection before failing with
+  // BusyError. The driver waits, in short sleeps (busy_wait.h); the engine's own busy
+  // timeout is 0.
   std::chrono::milliseconds busy_timeout{5000};
   // Comma-separated Turso experimental features to enable (turso_database_config_t), e.g.
   // kMultiprocessWal. Empty = none (the file is then locked for this process alone).
