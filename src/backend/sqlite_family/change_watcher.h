@@ -8,8 +8,8 @@
 // frames, so a reader right after the write may not see the commit yet, and a burst of
 // writes is one check), then asks the database which queues have messages newer than the last
 // ones it saw, or messages made visible since its last check (a send or a child's end waking a
-// waiting run, a resume, a release: vt set to the writer's now; `QueueActivity`, indexed
-// reads) and calls the callbacks subscribed to those queues only. Writes that add no message
+// waiting run, a resume, a release: vt set to the writer's now; `QueueActivity`: reads that cost
+// what was written since the last check, watch_queries.h) and calls the callbacks subscribed to those queues only. Writes that add no message
 // and show none (leases, acknowledgements, heartbeats) wake nobody.
 //
 // Robustness: polling at poll_interval_ms stays the fallback, so the watcher is never
