@@ -9,8 +9,9 @@
 // writes is one check), then asks the database which queues have messages newer than the last
 // ones it saw, or messages made visible since its last check (a send or a child's end waking a
 // waiting run, a resume, a release: vt set to the writer's now; `QueueActivity`: reads that cost
-// what was written since the last check, watch_queries.h) and calls the callbacks subscribed to those queues only. Writes that add no message
-// and show none (leases, acknowledgements, heartbeats) wake nobody.
+// what was written since the last check, watch_queries.h) and calls the callbacks subscribed to
+// those queues only. Writes that add no message and show none (leases, acknowledgements,
+// heartbeats) wake nobody.
 //
 // Robustness: polling at poll_interval_ms stays the fallback, so the watcher is never
 // required for correctness. A message that becomes visible later by the passing of time (a
