@@ -41,49 +41,88 @@ def mark(ok):
     return "yes" if ok else "**no**"
 
 
+def rounds(records, scenario, backend):
+    """{(consumers, batch): {round: record}} of a drain grid. bench/run repeats the whole grid
+    BENCH_DRAIN_ROUNDS times and tags each record with its round; a record without the tag (a
+    run before rounds) is numbered by its order among the point's records."""
+    out = defaultdict(dict)
+    for r in by(records, scenario, backend):
+        point = out[(r["consumers"], r["batch"])]
+        point[r.get("round", len(point) + 1)] = r
+    return out
+
+
+def median_ratio(tops, bottoms):
+    """The median over rounds of top / bottom (msgs_per_s of two {round: record} maps, paired
+    by round: each pair was measured in the same round), with the per-round ratios in round
+    order; (None, []) when no round has both."""
+    ratios = [tops[k]["msgs_per_s"] / bottoms[k]["msgs_per_s"] for k in sorted(tops)
+              if k in bottoms and bottoms[k]["msgs_per_s"]]
+    return (statistics.median(ratios) if ratios else None), ratios
+
+
+def median_record(point):
+    """The round with the median rate (the lower middle one for an even count): its rate,
+    latencies and RSS stand for the point."""
+    ordered = sorted(point.values(), key=lambda r: r["msgs_per_s"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def drain_rates(records, scenario, backend):
+    """{(consumers, batch): the median round's msgs_per_s}."""
+    return {k: median_record(v)["msgs_per_s"] for k, v in rounds(records, scenario, backend).items()}
+
+
 def drain_section(records, backend, targets):
-    rows = by(records, "queue.drain", backend)
-    if not rows:
+    ours = rounds(records, "queue.drain", backend)
+    if not ours:
         return ""
-    ceil = {(c["consumers"], c["batch"]): c["msgs_per_s"]
-            for c in by(records, "ceiling.drain", backend, label="grid")}
-    base = {(r["consumers"], r["batch"]): r["msgs_per_s"] for r in rows}
+    ceil = rounds(records, "ceiling.drain", backend)
     has_ceiling = bool(ceil)
-    header = ["consumers", "batch", "pgqrs msg/s"]
+    n_rounds = max(len(v) for v in ours.values())
+    header = ["consumers", "batch", "messages", "pgqrs msg/s"]
     if has_ceiling:
         header += ["ceiling msg/s", "ratio"]
     header += ["vs batch 1", "vs 1 consumer", "p50 ms", "p95 ms", "p99 ms", "errors",
                "peak RSS MiB"]
+    if n_rounds > 1:
+        header += ["per round" + (" (ratio to ceiling)" if has_ceiling else " (msg/s)")]
     body = []
-    for r in sorted(rows, key=lambda r: (r["consumers"], r["batch"])):
-        key = (r["consumers"], r["batch"])
-        line = [r["consumers"], r["batch"], fmt(r["msgs_per_s"])]
+    for key in sorted(ours):
+        rs = ours[key]
+        r = median_record(rs)
+        line = [key[0], key[1], fmt(r["messages"]), fmt(r["msgs_per_s"])]
+        ratio, per_round = median_ratio(rs, ceil.get(key, {}))
         if has_ceiling:
             c = ceil.get(key)
-            ratio = r["msgs_per_s"] / c if c else None
-            line += [fmt(c), f"**{ratio:.2f}**" if ratio is not None and ratio < 1.0
-                     else fmt(ratio, 2)]
+            line += [fmt(median_record(c)["msgs_per_s"]) if c else "–",
+                     f"**{ratio:.2f}**" if ratio is not None and ratio < 1.0 else fmt(ratio, 2)]
             if ratio is not None:
                 targets.append((f"{backend} queue.drain {key[0]}x{key[1]} ≥ 1.0 × ceiling",
                                 f"{ratio:.2f}", ratio >= 1.0))
-        b1 = base.get((r["consumers"], 1))
-        c1 = base.get((1, r["batch"]))
-        line += [fmt(r["msgs_per_s"] / b1, 1) + "×" if b1 else "–",
-                 fmt(r["msgs_per_s"] / c1, 2) + "×" if c1 else "–",
-                 fmt(r["p50_ms"], 3), fmt(r["p95_ms"], 3), fmt(r["p99_ms"], 3), r["errors"],
-                 fmt(r.get("peak_rss_kb", 0) / 1024, 1)]
+        vs_b1, _ = median_ratio(rs, ours.get((key[0], 1), {}))
+        vs_c1, _ = median_ratio(rs, ours.get((1, key[1]), {}))
+        line += [fmt(vs_b1, 1) + "×" if vs_b1 is not None else "–",
+                 fmt(vs_c1, 2) + "×" if vs_c1 is not None else "–",
+                 fmt(r["p50_ms"], 3), fmt(r["p95_ms"], 3), fmt(r["p99_ms"], 3),
+                 sum(x["errors"] for x in rs.values()), fmt(r.get("peak_rss_kb", 0) / 1024, 1)]
+        if n_rounds > 1:
+            line.append(", ".join(fmt(x, 2) for x in per_round) if has_ceiling
+                        else ", ".join(fmt(rs[k]["msgs_per_s"]) for k in sorted(rs)))
         body.append(line)
     if backend != "postgres":
-        for consumers in (1, 2, 4):
-            b1, b50 = base.get((consumers, 1)), base.get((consumers, 50))
-            if b1 and b50 and consumers == 1:
-                targets.append((f"{backend} queue.drain batch 50 ≥ 30 × batch 1 (1 consumer)",
-                                f"{b50 / b1:.1f}×", b50 / b1 >= 30))
+        b50_vs_b1, _ = median_ratio(ours.get((1, 50), {}), ours.get((1, 1), {}))
+        if b50_vs_b1 is not None:
+            targets.append((f"{backend} queue.drain batch 50 ≥ 30 × batch 1 (1 consumer)",
+                            f"{b50_vs_b1:.1f}×", b50_vs_b1 >= 30))
         for batch in (1, 10, 50):
-            c1, c4 = base.get((1, batch)), base.get((4, batch))
-            if c1 and c4:
+            c4_vs_c1, per_round = median_ratio(ours.get((4, batch), {}),
+                                               ours.get((1, batch), {}))
+            if c4_vs_c1 is not None:
+                rounds_text = (" (rounds: " + ", ".join(f"{x:.2f}" for x in per_round) + ")"
+                               if len(per_round) > 1 else "")
                 targets.append((f"{backend} queue.drain 4 consumers ≥ 1 consumer (batch {batch})",
-                                f"{c4 / c1:.2f}×", c4 >= c1))
+                                f"{c4_vs_c1:.2f}×{rounds_text}", c4_vs_c1 >= 1.0))
     text = f"### {backend}\n\n" + table(header, body) + "\n"
     if not has_ceiling and backend == "postgres":
         text += "\nNo ceiling in this run (pg-ceiling not found): no ratio column.\n"
@@ -108,7 +147,7 @@ def python_section(records, targets):
     if not py:
         return ""
     rate = {(r["package"], r["consumers"], r["batch"]): r for r in py}
-    cpp = {(r["consumers"], r["batch"]): r["msgs_per_s"] for r in by(records, "queue.drain", "postgres")}
+    cpp = drain_rates(records, "queue.drain", "postgres")
     header = ["consumers", "batch", "original 0.15.3 msg/s", "ours (Python) msg/s",
               "ours / original", "ours (C++ pgqrs-bench) msg/s", "errors"]
     body = []
@@ -128,7 +167,7 @@ def python_section(records, targets):
             f"own venv, each in its own database on the same server): prefill {m:,} messages, "
             "then N asyncio consumers loop `await consumer.dequeue(batch_size=B)` + "
             "`await consumer.archive_many(ids)` until the queue is empty. The C++ column is "
-            "the queue.drain grid above at the same point (its message count is M).\n\n"
+            "the queue.drain grid above at the same point (its median round).\n\n"
             + table(header, body) + "\n")
 
 
@@ -196,10 +235,8 @@ def chart(records, path):
         return
     fig, axes = plt.subplots(1, len(backends), figsize=(6 * len(backends), 4.5), squeeze=False)
     for ax, backend in zip(axes[0], backends):
-        rows = {(r["consumers"], r["batch"]): r["msgs_per_s"]
-                for r in by(records, "queue.drain", backend)}
-        ceil = {(c["consumers"], c["batch"]): c["msgs_per_s"]
-                for c in by(records, "ceiling.drain", backend)}
+        rows = drain_rates(records, "queue.drain", backend)
+        ceil = drain_rates(records, "ceiling.drain", backend)
         batches = [1, 10, 50]
         width = 0.25
         for k, consumers in enumerate((1, 2, 4)):
@@ -264,7 +301,11 @@ def main():
             "messages lost, delivered twice or left unarchived (must be 0). The ratio is "
             "pgqrs / ceiling at the same point, measured right after the ceiling on the same "
             "server (`pg-ceiling DSN N B M`: pgbench, one leasing and one archiving "
-            "transaction per batch, no library).", "",
+            "transaction per batch, no library). The whole grid runs in rounds "
+            "(BENCH_DRAIN_ROUNDS): a point drained once swung by a third between runs of the "
+            "same code on this shared host. A rate is the median round's, and a ratio (to the "
+            "ceiling, to batch 1, to 1 consumer) is the median of the rounds' ratios, each "
+            "taken within one round; `errors` adds up every round.", "",
             "![queue.drain](benchmarks.png)", ""]
     for backend in ("postgres", "sqlite", "turso", "s3"):
         s = drain_section(records, backend, targets)
