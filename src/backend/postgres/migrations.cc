@@ -301,12 +301,27 @@ CREATE INDEX pgqrs_messages_held_idx ON {s}.pgqrs_messages (queue_id, vt, id)
   WHERE archived_at IS NULL AND dead_at IS NULL AND consumer_worker_id IS NOT NULL;
 )sql";
 
+// Version 9, no whole-history worker indexes on messages (issue 17; decision P11). A lease and
+// an archive are never HOT updates, so each new row version got an entry in
+// pgqrs_messages_consumer_idx and pgqrs_messages_producer_idx whenever the column was set: 1.6
+// btree inserts per drained message without a producer, 3.6 with one (every Producer sets
+// it), for indexes that only the worker reads use. Those reads now go elsewhere:
+//  - a worker's held leases (leased_messages, release, zombie reclaim): pgqrs_messages_held_idx,
+//    one descent per queue (the held leases of the whole database: in-flight work);
+//  - "does any message refer to this worker" (delete_worker, purge_old_workers, delete_queue's
+//    stopped workers): one sequential scan per call, admin work whose answer must cover the
+//    whole history (archived and dead messages keep their worker ids).
+constexpr char kMigrationWorkerIndexes[] = R"sql(
+DROP INDEX {s}.pgqrs_messages_consumer_idx;
+DROP INDEX {s}.pgqrs_messages_producer_idx;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1: templates
 // with {s} for the schema (sql_text.h), run in order. Step 7 (not released before it) also
 // re-creates pgqrs_lease_limited, whose rate window was corrected then (F12): a database
 // upgraded from step 6 gets the corrected function, a fresh one creates it twice. Step 8
 // re-creates it again: its candidate scans follow the step's indexes.
-const std::array<std::vector<const char*>, 8> kMigrationSql{
+const std::array<std::vector<const char*>, 9> kMigrationSql{
     {{kMigration1},
      {kMigration2},
      {kMigrationSchedules},
@@ -314,7 +329,8 @@ const std::array<std::vector<const char*>, 8> kMigrationSql{
      {kMigrationArchivedCounts},
      {kMigrationHotPath},
      {kMigrationCoordination, kMigrationHotPath},
-     {kMigrationHeldLeases, kMigrationHotPath}}};
+     {kMigrationHeldLeases, kMigrationHotPath},
+     {kMigrationWorkerIndexes}}};
 static_assert(std::tuple_size_v<decltype(kMigrationSql)> == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 

@@ -9,6 +9,7 @@
 #include "backend/postgres/listener.h"
 #include "backend/postgres/migrations.h"
 #include "backend/postgres/rows.h"
+#include "backend/postgres/worker_references_sql.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::pg {
@@ -42,9 +43,7 @@ SELECT EXISTS (SELECT 1 FROM {s}.pgqrs_messages WHERE queue_id = $1),
 constexpr char kRetireStoppedWorkers[] = R"sql(
 WITH gone AS (
   DELETE FROM {s}.pgqrs_workers w
-  WHERE w.queue_id = $1 AND w.status = 'stopped'
-    AND NOT EXISTS (SELECT 1 FROM {s}.pgqrs_messages m WHERE m.consumer_worker_id = w.id)
-    AND NOT EXISTS (SELECT 1 FROM {s}.pgqrs_messages m WHERE m.producer_worker_id = w.id)
+  WHERE w.queue_id = $1 AND w.status = 'stopped' AND )sql" PGQRS_PG_NOT_REFERENCED("w") R"sql(
   RETURNING w.id)
 UPDATE {s}.pgqrs_workers SET queue_id = NULL
 WHERE queue_id = $1 AND status = 'stopped' AND id NOT IN (SELECT id FROM gone))sql";

@@ -4,6 +4,7 @@
 
 #include "backend/postgres/pg_backend.h"
 #include "backend/postgres/rows.h"
+#include "backend/postgres/worker_references_sql.h"
 #include "pgqrs/error.h"
 
 namespace pgqrs::pg {
@@ -41,10 +42,14 @@ constexpr char kWorkerStatus[] = "SELECT status FROM {s}.pgqrs_workers WHERE id 
 
 constexpr char kHeartbeat[] = "UPDATE {s}.pgqrs_workers SET heartbeat_at = $2 WHERE id = $1";
 
-// A lease held now: $1 = worker, $2 = now. Found through pgqrs_messages_consumer_idx (the
-// coalesce form keeps the partial indexes on live messages out of the planner's choice).
-#define PGQRS_PG_LEASED_BY_WORKER \
-  "consumer_worker_id = $1 AND vt > $2 AND coalesce(archived_at, dead_at) IS NULL"
+// A lease held now: $1 = worker, $2 = now. Found through pgqrs_messages_held_idx (queue_id, vt,
+// id), one descent per queue to the leases not expired yet (schema step 9, decision P11): the
+// held leases of the whole database, i.e. the work in flight, filtered by worker. A worker may
+// hold leases of another queue than its own (the backend allows it), hence every queue.
+#define PGQRS_PG_HELD_NOW                                                                \
+  "queue_id = ANY (ARRAY(SELECT id FROM {s}.pgqrs_queues)) AND archived_at IS NULL AND " \
+  "dead_at IS NULL AND consumer_worker_id IS NOT NULL AND vt > "
+#define PGQRS_PG_LEASED_BY_WORKER PGQRS_PG_HELD_NOW "$2 AND consumer_worker_id = $1"
 
 constexpr char kLeasedMessages[] =
     "SELECT " PGQRS_MESSAGE_COLUMNS " FROM {s}.pgqrs_messages WHERE " PGQRS_PG_LEASED_BY_WORKER
@@ -60,13 +65,15 @@ WITH r AS (
            WHERE q.id IN (SELECT queue_id FROM r))
 SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n))sql";
 
-#undef PGQRS_PG_LEASED_BY_WORKER
-
 constexpr char kLockWorker[] = "SELECT status FROM {s}.pgqrs_workers WHERE id = $1 FOR UPDATE";
 
+// The messages that name worker $1 as consumer or producer, archived and dead ones included
+// (one per name). No index serves this since schema step 9 (P11): one sequential scan, an
+// admin call's cost, so that no lease or archive pays for it.
 constexpr char kWorkerReferences[] = R"sql(
-SELECT (SELECT count(*) FROM {s}.pgqrs_messages WHERE consumer_worker_id = $1)
-     + (SELECT count(*) FROM {s}.pgqrs_messages WHERE producer_worker_id = $1))sql";
+SELECT count(*) FILTER (WHERE consumer_worker_id = $1)
+     + count(*) FILTER (WHERE producer_worker_id = $1)
+FROM {s}.pgqrs_messages WHERE consumer_worker_id = $1 OR producer_worker_id = $1)sql";
 
 constexpr char kDeleteWorker[] = "DELETE FROM {s}.pgqrs_workers WHERE id = $1";
 
@@ -78,8 +85,8 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
            WHERE queue_id = (SELECT id FROM q) AND status <> 'stopped' AND heartbeat_at < $2
            FOR UPDATE),
      r AS (UPDATE {s}.pgqrs_messages SET vt = $3, consumer_worker_id = NULL
-           WHERE consumer_worker_id IN (SELECT id FROM z)
-             AND vt > $3 AND coalesce(archived_at, dead_at) IS NULL
+           WHERE EXISTS (SELECT 1 FROM z) AND )sql" PGQRS_PG_HELD_NOW R"sql($3
+             AND consumer_worker_id = ANY (ARRAY(SELECT id FROM z))
            RETURNING 1),
      st AS (UPDATE {s}.pgqrs_workers SET status = 'stopped', shutdown_at = $3
             WHERE id IN (SELECT id FROM z)
@@ -88,11 +95,13 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1),
 SELECT (SELECT id FROM q), (SELECT count(*) FROM r), (SELECT count(*) FROM st),
        (SELECT count(*) FROM n))sql";
 
+// Stopped workers idle since $1 that no message names (worker_references_sql.h).
 constexpr char kPurgeWorkers[] = R"sql(
 DELETE FROM {s}.pgqrs_workers w
-WHERE w.status = 'stopped' AND w.heartbeat_at < $1
-  AND NOT EXISTS (SELECT 1 FROM {s}.pgqrs_messages m WHERE m.consumer_worker_id = w.id)
-  AND NOT EXISTS (SELECT 1 FROM {s}.pgqrs_messages m WHERE m.producer_worker_id = w.id))sql";
+WHERE w.status = 'stopped' AND w.heartbeat_at < $1 AND )sql" PGQRS_PG_NOT_REFERENCED("w");
+
+#undef PGQRS_PG_LEASED_BY_WORKER
+#undef PGQRS_PG_HELD_NOW
 
 WorkerStatus parse_status(const std::string& text, std::int64_t id) {
   const auto status = parse_worker_status(text);

@@ -213,6 +213,11 @@ constexpr char kMigrationHotPath[] = "-- Postgres only (pgqrs_lease_limited); no
 // Version 8, held leases out of the Postgres dequeue indexes: Postgres only as well.
 constexpr char kMigrationHeldLeases[] =
     "-- Postgres only (dequeue index predicates); nothing here.\n";
+// Version 9, no whole-history worker indexes on Postgres messages: Postgres only too (an
+// SQLite UPDATE rewrites only the index entries whose columns it changes, so the consumer and
+// producer indexes here cost nothing on a lease or an archive).
+constexpr char kMigrationWorkerIndexes[] =
+    "-- Postgres only (consumer and producer indexes); nothing here.\n";
 
 // Version 7, workflow coordination (issue 15; backend/capabilities/coordination.h). Child
 // runs name their parent run and the parent's step that started them (unique: a replayed
@@ -267,14 +272,15 @@ CREATE INDEX pgqrs_run_events_key_idx ON pgqrs_run_events (run_id, event_key, id
 )sql";
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 8> kMigrationSql{kMigration1,
+constexpr std::array<std::string_view, 9> kMigrationSql{kMigration1,
                                                         kMigration2,
                                                         kMigrationSchedules,
                                                         kMigrationTraceContext,
                                                         kMigrationArchivedCounts,
                                                         kMigrationHotPath,
                                                         kMigrationCoordination,
-                                                        kMigrationHeldLeases};
+                                                        kMigrationHeldLeases,
+                                                        kMigrationWorkerIndexes};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
