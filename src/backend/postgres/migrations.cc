@@ -305,7 +305,7 @@ CREATE INDEX pgqrs_messages_held_idx ON {s}.pgqrs_messages (queue_id, vt, id)
 // an archive are never HOT updates, so each new row version got an entry in
 // pgqrs_messages_consumer_idx and pgqrs_messages_producer_idx whenever the column was set: 1.6
 // btree inserts per drained message without a producer, 3.6 with one (every Producer sets
-// it), for indexes that only the worker reads use. Those reads now go elsewhere:
+// it), for indexes that only worker bookkeeping read. Those reads now go elsewhere:
 //  - a worker's held leases (leased_messages, release, zombie reclaim): pgqrs_messages_held_idx,
 //    one descent per queue (the held leases of the whole database: in-flight work);
 //  - "does any message refer to this worker" (delete_worker, purge_old_workers, delete_queue's
