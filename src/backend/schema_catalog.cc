@@ -35,7 +35,7 @@ constexpr std::array<std::string_view, 1> kArchivedCountsTables{"pgqrs_archived_
 constexpr std::array<std::string_view, 2> kCoordinationTables{"pgqrs_run_messages",
                                                               "pgqrs_run_events"};
 
-constexpr std::array<SchemaStep, 9> kSteps{{
+constexpr std::array<SchemaStep, 10> kSteps{{
     {1, "queues, workers, messages, workflow tables", kStep1Tables},
     {2, "flow control: queue options, priorities, dedup and concurrency keys", kFlowControlTables},
     {3, "schedules and retention", kStepSchedulesTables},
@@ -46,6 +46,7 @@ constexpr std::array<SchemaStep, 9> kSteps{{
      kCoordinationTables},
     {8, "postgres hot path: held leases out of the dequeue indexes", kStepHotPathTables},
     {9, "postgres hot path: no whole-history worker indexes on messages", kStepHotPathTables},
+    {10, "postgres hot path: the dead sweep reads only returned messages", kStepHotPathTables},
 }};
 
 static_assert(kSteps.back().version == kSchemaVersion,

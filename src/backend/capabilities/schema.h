@@ -8,7 +8,7 @@
 namespace pgqrs::backend {
 
 // Schema version installed by this build (bumped by each new migration).
-inline constexpr std::int32_t kSchemaVersion = 9;
+inline constexpr std::int32_t kSchemaVersion = 10;
 
 class SchemaStore {
  public:

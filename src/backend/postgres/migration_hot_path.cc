@@ -1,5 +1,7 @@
 #include "backend/postgres/migration_hot_path.h"
 
+#include "backend/postgres/dead_sweep_sql.h"
+
 namespace pgqrs::pg {
 
 // pgqrs_lease_limited: the dequeue of a queue with limits (decision F9), called as one
@@ -96,18 +98,10 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Dead letters: visible live messages delivered max_read_ct times already, at most 100
-  -- per call, from pgqrs_messages_redelivery_idx (as the unlimited statement, decision P9).
-  WITH d AS (
-    UPDATE {s}.pgqrs_messages SET dead_at = p_now, consumer_worker_id = NULL
-    WHERE id = ANY (ARRAY(
-      SELECT id FROM {s}.pgqrs_messages
-      WHERE queue_id = v_q.id AND archived_at IS NULL AND dead_at IS NULL
-        AND read_ct >= p_max_read_ct AND (vt <= p_now) IS TRUE
-      ORDER BY read_ct DESC LIMIT 100
-      FOR UPDATE SKIP LOCKED))
-    RETURNING 1)
-  SELECT count(*) INTO v_dead FROM d;
+  -- Dead letters: visible live messages delivered max_read_ct times already, the
+  -- unlimited statement's sweep (dead_sweep_sql.h, decision P12).
+  WITH )sql" PGQRS_PG_DEAD_SWEEP("v_q.id", "p_now", "p_max_read_ct", "") R"sql(
+  SELECT count(*) INTO v_dead FROM dead;
 
   -- The budget: min(limit, each limit minus what is held), as backend::lease_budget.
   -- Held leases are counted in pgqrs_messages_held_idx (schema step 8).

@@ -316,12 +316,26 @@ DROP INDEX {s}.pgqrs_messages_consumer_idx;
 DROP INDEX {s}.pgqrs_messages_producer_idx;
 )sql";
 
+// Version 10, the dead sweep reads only returned messages (issue 17; decision P12).
+// pgqrs_messages_redelivery_idx held every live row, so each lease (never a HOT update) added
+// an entry for its new row version, for a sweep that looks for the few live rows delivered
+// max_read_ct times. Such a row is either an expired lease (pgqrs_messages_held_idx already
+// holds it) or a message returned to the queue with read_ct > 0 (released, reclaimed, nacked,
+// or put back by a workflow sleep): the new index holds only those. The sweep of
+// pgqrs_lease_limited follows (dead_sweep_sql.h), and the live-row metrics read the three
+// partial indexes that cover the live rows (dequeue, priority, held).
+constexpr char kMigrationReturnedMessages[] = R"sql(
+DROP INDEX {s}.pgqrs_messages_redelivery_idx;
+CREATE INDEX pgqrs_messages_returned_idx ON {s}.pgqrs_messages (queue_id, read_ct)
+  WHERE archived_at IS NULL AND dead_at IS NULL AND consumer_worker_id IS NULL AND read_ct > 0;
+)sql";
+
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1: templates
 // with {s} for the schema (sql_text.h), run in order. Step 7 (not released before it) also
 // re-creates pgqrs_lease_limited, whose rate window was corrected then (F12): a database
 // upgraded from step 6 gets the corrected function, a fresh one creates it twice. Step 8
-// re-creates it again: its candidate scans follow the step's indexes.
-const std::array<std::vector<const char*>, 9> kMigrationSql{
+// re-creates it again: its candidate scans follow the step's indexes; step 10 for its sweep.
+const std::array<std::vector<const char*>, 10> kMigrationSql{
     {{kMigration1},
      {kMigration2},
      {kMigrationSchedules},
@@ -330,7 +344,8 @@ const std::array<std::vector<const char*>, 9> kMigrationSql{
      {kMigrationHotPath},
      {kMigrationCoordination, kMigrationHotPath},
      {kMigrationHeldLeases, kMigrationHotPath},
-     {kMigrationWorkerIndexes}}};
+     {kMigrationWorkerIndexes},
+     {kMigrationReturnedMessages, kMigrationHotPath}}};
 static_assert(std::tuple_size_v<decltype(kMigrationSql)> == backend::kSchemaVersion,
               "every schema step needs its Postgres text");
 

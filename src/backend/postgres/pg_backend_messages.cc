@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "backend/postgres/archived_counts_sql.h"
+#include "backend/postgres/dead_sweep_sql.h"
 #include "backend/postgres/flow_sql.h"
 #include "backend/postgres/message_sql.h"
 #include "backend/postgres/pg_backend.h"
@@ -17,18 +18,14 @@ namespace {
 // $6 limit.
 // Each step's predicates are written so that only its intended index can serve it,
 // whatever the statistics (generic plans are made once per connection, often while the
-// statistics of a young table are wrong): "(vt <= $2) IS TRUE" keeps dequeue_idx and
-// held_idx out of the dead sweep, "read_ct + 0" keeps redelivery_idx out of the candidate
-// scans.
-//  - dead: the visible live messages already delivered max_read_ct times are dead-lettered,
-//    at most 100 per dequeue, read in the order of pgqrs_messages_redelivery_idx (queue_id,
-//    read_ct) backwards, which the LIMIT makes the only cheap plan (decision P9). Without
-//    ORDER BY / LIMIT, a generic plan made while most rows are live (a freshly filled queue)
-//    is a sequential scan of the whole table on every dequeue (measured: 1.7 ms at 5,000
-//    rows, growing); with "ORDER BY vt, id LIMIT n" it walks the whole visible backlog.
-//    Marking only some of them is invisible through the API: they are dead letters by
-//    definition (backend.h) whether or not dead_at is set yet, and the candidate scans skip
-//    them (read_ct + 0 < $5);
+// statistics of a young table are wrong): "read_ct + 0" keeps the read_ct index of the dead
+// sweep out of the candidate scans.
+//  - dead: the dead-letter sweep (dead_sweep_sql.h): live messages visible now and already
+//    delivered max_read_ct times, at most 100 expired leases and 100 returned messages per
+//    dequeue, each read from an index that holds only such rows (decision P12). Marking only
+//    some of them is invisible through the API: they are dead letters by definition
+//    (backend.h) whether or not dead_at is set yet, and the candidate scans skip them
+//    (read_ct + 0 < $5);
 //  - c0, c1, c2: the deliverable messages nobody holds with priority < 0, = 0, > 0 (delivery
 //    order is (priority, vt, id)), each range served in order by its own index: c1, the
 //    common case, is exactly the statement before priorities existed (pgqrs_messages_dequeue_idx
@@ -58,15 +55,8 @@ constexpr char kDequeueCtes[] = R"sql(
                        key_concurrency IS NULL AND rate_limit IS NULL) AS free
            FROM {s}.pgqrs_queues WHERE queue_name = $1),
      w AS (SELECT status FROM {s}.pgqrs_workers WHERE id = $4 FOR SHARE),
-     dead AS (
-       UPDATE {s}.pgqrs_messages SET dead_at = $2, consumer_worker_id = NULL
-       WHERE id = ANY (ARRAY(
-         SELECT id FROM {s}.pgqrs_messages
-         WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL
-           AND read_ct >= $5 AND (vt <= $2) IS TRUE AND (SELECT status FROM w) <> 'stopped'
-         ORDER BY read_ct DESC LIMIT 100
-         FOR UPDATE SKIP LOCKED))
-       RETURNING 1),
+     )sql" PGQRS_PG_DEAD_SWEEP("(SELECT id FROM q)", "$2", "$5",
+                               " AND (SELECT status FROM w) <> 'stopped'") R"sql(,
      c0 AS (
        SELECT id, priority, vt FROM {s}.pgqrs_messages
        WHERE queue_id = (SELECT id FROM q) AND archived_at IS NULL AND dead_at IS NULL

@@ -36,14 +36,28 @@ namespace {
   " AND m.vt <= $1 AND m.read_ct >= $2)), "                         \
   "min(m.enqueued_at) FILTER (WHERE " PGQRS_PG_PENDING ")"
 
+// The live message rows (queue_id, vt, read_ct, consumer_worker_id, enqueued_at), each read
+// through one of the three partial indexes that together hold every live row: the dequeue
+// index (priority 0, nobody holds it), the priority index (other priorities) and the held
+// index (schema steps 8 and 10). Each branch spells its index's predicate, so a generic plan
+// proves it; FILTER (on alias m) is applied in each branch.
+#define PGQRS_PG_LIVE_BRANCH(HOLDER, FILTER)                                                 \
+  " SELECT m.queue_id, m.vt, m.read_ct, m.consumer_worker_id, m.enqueued_at"                 \
+  " FROM {s}.pgqrs_messages m WHERE m.archived_at IS NULL AND m.dead_at IS NULL AND " HOLDER \
+  " " FILTER
+#define PGQRS_PG_LIVE_ROWS(FILTER) \
+  "(" PGQRS_PG_LIVE_BRANCH("m.priority = 0 AND m.consumer_worker_id IS NULL", FILTER) \
+  " UNION ALL"                                                                        \
+  PGQRS_PG_LIVE_BRANCH("m.priority <> 0 AND m.consumer_worker_id IS NULL", FILTER)    \
+  " UNION ALL" PGQRS_PG_LIVE_BRANCH("m.consumer_worker_id IS NOT NULL", FILTER) ") m"
+
 // One row per queue, read from bounded sources rather than one pass over every row (a
 // scrape must stay cheap with millions of archived rows; docs/benchmarks.md): the live rows
-// through the partial index over every live row (pgqrs_messages_redelivery_idx), the dead_at
-// rows through pgqrs_messages_dead_idx, and the archived total from the queue's counter rows
-// (pgqrs_archived_counts, kept by the statements that archive and delete; W8), so history
-// costs nothing. FILTER narrows the message rows to one queue or is empty; QFILTER the
-// counter rows.
-#define PGQRS_PG_QUEUE_METRICS(FILTER, QFILTER)                                             \
+// (PGQRS_PG_LIVE_ROWS), the dead_at rows through pgqrs_messages_dead_idx, and the archived total
+// from the queue's counter rows (pgqrs_archived_counts, kept by the statements that archive and
+// delete; W8), so history costs nothing. FILTER narrows the message rows to one queue or is empty;
+// QFILTER the counter rows.
+#define PGQRS_PG_QUEUE_METRICS(FILTER, QFILTER) \
   "WITH live AS ("                                                                          \
   " SELECT m.queue_id,"                                                                     \
   "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS pending,"                     \
@@ -51,8 +65,7 @@ namespace {
   "  count(*) FILTER (WHERE m.vt > $1 AND m.consumer_worker_id IS NOT NULL) AS leased,"     \
   "  count(*) FILTER (WHERE m.vt <= $1 AND m.read_ct >= $2) AS spent,"                      \
   "  min(m.enqueued_at) FILTER (WHERE m.vt <= $1 AND m.read_ct < $2) AS oldest"             \
-  " FROM {s}.pgqrs_messages m"                                                              \
-  " WHERE m.archived_at IS NULL AND m.dead_at IS NULL " FILTER                              \
+  " FROM " PGQRS_PG_LIVE_ROWS(FILTER)                                                       \
   " GROUP BY m.queue_id),"                                                                  \
   " dead AS (SELECT m.queue_id, count(*) AS n FROM {s}.pgqrs_messages m"                    \
   " WHERE m.dead_at IS NOT NULL " FILTER                                                    \
@@ -77,6 +90,8 @@ constexpr char kQueueMetrics[] = PGQRS_PG_QUEUE_METRICS(
 constexpr char kAllQueueMetrics[] =
     PGQRS_PG_QUEUE_METRICS("", "") " ORDER BY q.queue_name COLLATE \"C\"";
 #undef PGQRS_PG_QUEUE_METRICS
+#undef PGQRS_PG_LIVE_ROWS
+#undef PGQRS_PG_LIVE_BRANCH
 
 constexpr char kTotals[] = R"sql(
 SELECT (SELECT count(*) FROM {s}.pgqrs_queues),

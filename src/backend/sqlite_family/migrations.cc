@@ -218,6 +218,11 @@ constexpr char kMigrationHeldLeases[] =
 // producer indexes here cost nothing on a lease or an archive).
 constexpr char kMigrationWorkerIndexes[] =
     "-- Postgres only (consumer and producer indexes); nothing here.\n";
+// Version 10, the Postgres dead sweep reads only returned messages: Postgres only as well (a
+// lease changes read_ct, so it rewrites this family's redelivery entry either way; the sweep
+// here keeps reading pgqrs_messages_redelivery_idx).
+constexpr char kMigrationReturnedMessages[] =
+    "-- Postgres only (the redelivery index); nothing here.\n";
 
 // Version 7, workflow coordination (issue 15; backend/capabilities/coordination.h). Child
 // runs name their parent run and the parent's step that started them (unique: a replayed
@@ -272,15 +277,16 @@ CREATE INDEX pgqrs_run_events_key_idx ON pgqrs_run_events (run_id, event_key, id
 )sql";
 
 // The SQL of each schema step (backend/schema_catalog.h), indexed by version - 1.
-constexpr std::array<std::string_view, 9> kMigrationSql{kMigration1,
-                                                        kMigration2,
-                                                        kMigrationSchedules,
-                                                        kMigrationTraceContext,
-                                                        kMigrationArchivedCounts,
-                                                        kMigrationHotPath,
-                                                        kMigrationCoordination,
-                                                        kMigrationHeldLeases,
-                                                        kMigrationWorkerIndexes};
+constexpr std::array<std::string_view, 10> kMigrationSql{kMigration1,
+                                                         kMigration2,
+                                                         kMigrationSchedules,
+                                                         kMigrationTraceContext,
+                                                         kMigrationArchivedCounts,
+                                                         kMigrationHotPath,
+                                                         kMigrationCoordination,
+                                                         kMigrationHeldLeases,
+                                                         kMigrationWorkerIndexes,
+                                                         kMigrationReturnedMessages};
 static_assert(kMigrationSql.size() == backend::kSchemaVersion,
               "every schema step needs its SQLite text");
 
