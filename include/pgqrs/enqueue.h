@@ -36,8 +36,8 @@ class EnqueueBuilder {
   EnqueueBuilder& dedup_key(std::string key);
   EnqueueBuilder& concurrency_key(std::string key);
   EnqueueBuilder& to(std::string queue);
-  // Visible after `delay` (negative: ValidationError at execute).
-  EnqueueBuilder& delay(std::chrono::seconds delay);
+  // Visible after `delay` (negative: ValidationError at execute). Any std::chrono duration
+  // of whole milliseconds or coarser: delay(500ms), delay(30s), delay(1h).
   EnqueueBuilder& delay(std::chrono::milliseconds delay);
   // Visible at `when` (a time in the past means now).
   EnqueueBuilder& at(TimePoint when);

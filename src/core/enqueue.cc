@@ -55,11 +55,6 @@ EnqueueBuilder& EnqueueBuilder::to(std::string queue) {
   return *this;
 }
 
-EnqueueBuilder& EnqueueBuilder::delay(std::chrono::seconds d) {
-  delay_ = std::chrono::duration_cast<std::chrono::milliseconds>(d);
-  return *this;
-}
-
 EnqueueBuilder& EnqueueBuilder::delay(std::chrono::milliseconds d) {
   delay_ = d;
   return *this;

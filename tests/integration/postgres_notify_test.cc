@@ -104,6 +104,59 @@ TEST_F(PostgresNotifyTest, EnqueueInAnotherStoreWakesAnIdlePollerAtOnce) {
   EXPECT_LT(max, 2000.0);
 }
 
+// The notification of an enqueue is sent after its commit, from the store's notifier thread
+// (decision P14). A producer that enqueues and closes its store at once (a short-lived
+// process) still wakes the consumers then, not at their next poll.
+TEST_F(PostgresNotifyTest, AProducerThatClosesRightAfterEnqueueingStillWakesAnIdlePoller) {
+  {
+    pgqrs::Store setup = Open(dsn_, 250ms);
+    pgqrs::admin(setup).install();
+    setup.queue("wake");
+  }
+  pgqrs::Store consumer_store = Open(dsn_, 30s);  // polling alone would take 30 s
+  for (int i = 0; i < 5; ++i) {
+    auto fut = StartPoll(consumer_store, "wake");
+    ASSERT_TRUE(WaitForState(consumer_store, "listening", 10s)) << ListenerState(consumer_store);
+    std::this_thread::sleep_for(20ms);  // let the poller go idle
+    {
+      pgqrs::Store producer_store = Open(dsn_, 250ms);
+      pgqrs::enqueue().message({{"round", i}}).to("wake").execute(producer_store);
+    }  // closed before its notifier thread may have sent anything
+    ASSERT_EQ(fut.wait_for(5s), std::future_status::ready)
+        << "the idle poller was not woken by a producer that closed at once (round " << i << ")";
+    ASSERT_EQ(fut.get().size(), 1u);
+  }
+}
+
+// Concurrent producers notify through their notifier thread, which sends one notification
+// for a queue however many enqueues named it meanwhile: every idle poller is still woken.
+TEST_F(PostgresNotifyTest, ConcurrentProducersWakeEveryIdlePollerOfTheirQueues) {
+  pgqrs::Store producer_store = Open(dsn_, 250ms);
+  pgqrs::admin(producer_store).install();
+  const std::vector<std::string> queues = {"wake_a", "wake_b", "wake_c"};
+  for (const auto& q : queues) producer_store.queue(q);
+  pgqrs::Store consumer_store = Open(dsn_, 30s);
+  std::vector<std::future<std::vector<pgqrs::QueueMessage>>> polls;
+  for (const auto& q : queues) polls.push_back(StartPoll(consumer_store, q));
+  ASSERT_TRUE(WaitForState(consumer_store, "listening", 10s)) << ListenerState(consumer_store);
+  std::this_thread::sleep_for(50ms);
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 6; ++t) {
+    producers.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const std::string& q = queues[static_cast<std::size_t>((t + i) % 3)];
+        pgqrs::enqueue().message({{"t", t}, {"i", i}}).to(q).execute(producer_store);
+      }
+    });
+  }
+  for (auto& p : producers) p.join();
+  for (std::size_t i = 0; i < polls.size(); ++i) {
+    ASSERT_EQ(polls[i].wait_for(5s), std::future_status::ready)
+        << "the idle poller of " << queues[i] << " was not woken";
+    EXPECT_GE(polls[i].get().size(), 1u);
+  }
+}
+
 TEST_F(PostgresNotifyTest, ListenerReconnectsAfterItsConnectionIsTerminated) {
   const std::string app = "pgqrs_notify_reconnect";
   pgqrs::Store producer_store = Open(dsn_, 250ms);

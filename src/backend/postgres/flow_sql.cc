@@ -101,7 +101,7 @@ std::vector<std::int64_t> enqueue_flow(Session& s, StatementCache& sql,
       s.exec(sql(kFreeDeadKeys),
              Params().text(p.queue).time(p.now).text_array(present_keys).int4(p.max_read_ct));
     }
-    Params params = enqueue_params(part, channel);
+    Params params = enqueue_params(part, channel, NotifyIn::kCaller);
     params.int8_array(priorities).text_array(keys).text_array(ckeys);
     const Result r = s.exec(sql(kEnqueueFlow), params);
     if (r.is_null(0, 0)) throw QueueNotFoundError("queue '" + p.queue + "' does not exist");

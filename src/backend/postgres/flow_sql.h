@@ -20,7 +20,8 @@ void add_option_params(Params& params, const QueueOptions& options);
 // enqueue() of messages with flow fields, inside the caller's transaction on `s` (several
 // statements: mark dead letters holding a key, insert with ON CONFLICT DO NOTHING on the
 // dedup index, then read the live messages that hold the conflicting keys; a key freed in
-// between is inserted again). Ids in input order. `channel`: the notify channel.
+// between is inserted again). Ids in input order. Sends no notification: the caller does,
+// after its commit (NotifyIn::kCaller). `channel`: the notify channel.
 std::vector<std::int64_t> enqueue_flow(Session& s, StatementCache& sql,
                                        const backend::EnqueueParams& p, const std::string& channel);
 

@@ -21,8 +21,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kProbeTimeout{2000};
 constexpr milliseconds kMaxPause{5000};
 
-constexpr char kNotify[] = "SELECT pg_notify($1, $2)";
-
 }  // namespace
 
 class Listener::Handle final : public backend::Subscription {
@@ -111,10 +109,7 @@ bool Listener::probe(Connection& conn) {
   std::random_device rd;
   probe_payload_ = "#probe:" + std::to_string(rd()) + std::to_string(rd());
   try {
-    static const Statement kNotifyStatement = make_statement(kNotify);
-    backend_.executor().write("listen_probe", [&](Session& s) {
-      s.exec(kNotifyStatement, Params().text(backend_.channel()).text(probe_payload_));
-    });
+    backend_.notify(probe_payload_, backend_.executor().timeout());
   } catch (const std::exception&) {
     return true;  // cannot tell now; assume LISTEN works (polling covers us either way)
   }

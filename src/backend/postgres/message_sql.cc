@@ -7,11 +7,12 @@
 namespace pgqrs::pg {
 
 // $1 queue name, $2 payloads jsonb[], $3 vt, $4 enqueued_at, $5 producer (NULL = none),
-// $6 notify channel, $7 notify (visible now), $8 traceparent, $9 tracestate (NULL = none).
-// The queue and producer rows are KEY SHARE-locked (in place of foreign keys, see
-// migrations.cc): a concurrent delete_queue / delete_worker waits for this insert and then
-// sees its rows. Returns one row: queue id (NULL = no such queue), producer ok, the new ids
-// (ascending = input order, as identity values are drawn in the order rows are inserted).
+// $6 notify channel, $7 notify in the statement (visible now, NotifyIn::kStatement), $8
+// traceparent, $9 tracestate (NULL = none). The queue and producer rows are KEY SHARE-locked (in
+// place of foreign keys, see migrations.cc): a concurrent delete_queue / delete_worker waits for
+// this insert and then sees its rows. Returns one row: queue id (NULL = no such queue), producer
+// ok, the new ids (ascending = input order, as identity values are drawn in the order rows are
+// inserted).
 const char kEnqueue[] = R"sql(
 WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 FOR KEY SHARE),
      pw AS (SELECT id FROM {s}.pgqrs_workers WHERE id = $5 FOR KEY SHARE),
@@ -29,7 +30,8 @@ WITH q AS (SELECT id FROM {s}.pgqrs_queues WHERE queue_name = $1 FOR KEY SHARE),
 SELECT (SELECT id FROM q), (SELECT ok FROM w), ARRAY(SELECT id FROM ins ORDER BY id),
        (SELECT count(*) FROM n))sql";
 
-Params enqueue_params(const backend::EnqueueParams& p, const std::string& channel) {
+Params enqueue_params(const backend::EnqueueParams& p, const std::string& channel,
+                      NotifyIn notify) {
   Params params;
   params.text(p.queue)
       .jsonb_array(p.payloads)
@@ -37,7 +39,7 @@ Params enqueue_params(const backend::EnqueueParams& p, const std::string& channe
       .time(p.now)
       .optional_int8(p.producer_worker_id)
       .text(channel)
-      .boolean(p.visible_at <= p.now)
+      .boolean(notify == NotifyIn::kStatement && p.visible_at <= p.now)
       .optional_text(p.trace.traceparent)
       .optional_text(p.trace.tracestate);
   return params;

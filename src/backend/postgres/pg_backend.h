@@ -23,10 +23,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +38,8 @@
 #include "backend/postgres/conninfo.h"
 #include "backend/postgres/executor.h"
 #include "backend/postgres/limited_queues.h"
+#include "backend/postgres/message_sql.h"
+#include "backend/postgres/notifier.h"
 #include "backend/postgres/pool.h"
 #include "backend/postgres/sql_text.h"
 #include "pgqrs/config.h"
@@ -219,6 +223,11 @@ class PostgresBackend final : public backend::Backend {
   const std::string& schema() const { return schema_; }
   // The NOTIFY channel of this schema ("pgqrs_<schema>", shortened to fit 63 bytes).
   const std::string& channel() const { return channel_; }
+  // pg_notify(channel(), payload) in a transaction of its own that writes nothing. Retried
+  // like a read within `budget`; throws like one.
+  void notify(const std::string& payload, std::chrono::milliseconds budget);
+  // notify() of every queue of `queues` in one statement, within a second (the Notifier's).
+  void notify_queues(const std::set<std::string>& queues);
   StatementCache& statements() { return sql_; }
   Executor& executor() { return exec_; }
   // Listener state, for tests and diagnostics: "off" (pgqrs_listen=false), "idle" (nothing
@@ -235,9 +244,18 @@ class PostgresBackend final : public backend::Backend {
   ArchiveAndLease dequeue_limited(const std::vector<std::int64_t>& ids,
                                   const backend::DequeueParams& p);
   [[noreturn]] static void worker_not_found(std::int64_t id);
-  // trigger_run()'s statement on the caller's session (inside its transaction or alone).
-  backend::TriggeredRun trigger_in(Session& s, std::string_view workflow, const std::string& input,
-                                   TimePoint now, const MessageOptions& flow = {},
+  // Tells the listeners of `queue` that messages became visible, once the write that made
+  // them so has committed (NotifyIn::kCaller): hands it to the notifier thread (notifier.h).
+  void notify_after_commit(const std::string& queue) { notifier_.post(queue); }
+  // trigger_run() up to its commit, without the notification (NotifyIn::kCaller).
+  backend::TriggeredRun trigger_committed(std::string_view workflow, const std::string& input,
+                                          TimePoint now, const MessageOptions& flow,
+                                          const backend::MessageTrace& trace);
+  // trigger_run()'s statement on the caller's session (inside its transaction or alone);
+  // `notify`: where the wake-up of the run's queue goes (message_sql.h).
+  backend::TriggeredRun trigger_in(Session& s, NotifyIn notify, std::string_view workflow,
+                                   const std::string& input, TimePoint now,
+                                   const MessageOptions& flow = {},
                                    const backend::MessageTrace& trace = {});
 
   const std::string schema_;
@@ -252,6 +270,7 @@ class PostgresBackend final : public backend::Backend {
   LimitedQueues limited_;
   std::mutex listener_mu_;
   std::unique_ptr<Listener> listener_;  // GUARDED_BY(listener_mu_); started on first subscribe
+  Notifier notifier_{*this};            // last: destroyed (sending what is pending) before the pool
 };
 
 // PQescapeIdentifier on a live connection: "name" with quotes doubled.

@@ -247,7 +247,7 @@ std::optional<backend::TriggeredRun> PostgresBackend::start_child_run(
         }
         auto existing = s.exec(sql_(kChildOfStep), Params().int8(parent_run_id).text(parent_step));
         if (existing.rows() == 0) {
-          auto out = trigger_in(s, workflow, input, now, {}, trace);
+          auto out = trigger_in(s, NotifyIn::kStatement, workflow, input, now, {}, trace);
           s.exec(sql_(kLinkChild), Params().int8(out.run.id).int8(parent_run_id).text(parent_step));
           return out;
         }

@@ -37,7 +37,7 @@ std::optional<backend::TriggeredRun> PostgresBackend::fork_run(
     if (src.rows() == 0) return std::nullopt;
     const std::string workflow = src.text(0, 0);
     const std::string input = src.text(0, 1);
-    backend::TriggeredRun out = trigger_in(s, workflow, input, now);
+    backend::TriggeredRun out = trigger_in(s, NotifyIn::kStatement, workflow, input, now);
     if (!copy_steps.empty()) {
       s.exec(sql_(kCopySteps),
              Params().int8(source_run_id).int8(out.run.id).text_array(copy_steps));

@@ -183,13 +183,17 @@ SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM n))sql";
 }  // namespace
 
 std::vector<std::int64_t> PostgresBackend::enqueue(const backend::EnqueueParams& p) {
+  std::vector<std::int64_t> ids;
   if (!p.flow.empty()) {
-    return exec_.transaction("enqueue",
-                             [&](Session& s) { return enqueue_flow(s, sql_, p, channel_); });
+    ids = exec_.transaction("enqueue",
+                            [&](Session& s) { return enqueue_flow(s, sql_, p, channel_); });
+  } else {
+    const Params params = enqueue_params(p, channel_, NotifyIn::kCaller);
+    ids = exec_.write(
+        "enqueue", [&](Session& s) { return enqueue_result(s.exec(sql_(kEnqueue), params), p); });
   }
-  const Params params = enqueue_params(p, channel_);
-  return exec_.write("enqueue",
-                     [&](Session& s) { return enqueue_result(s.exec(sql_(kEnqueue), params), p); });
+  if (!ids.empty() && p.visible_at <= p.now) notify_after_commit(p.queue);
+  return ids;
 }
 
 namespace {

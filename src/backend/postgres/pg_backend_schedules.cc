@@ -135,9 +135,10 @@ bool PostgresBackend::fire_schedule(std::int64_t id, TimePoint expected,
         p.payloads = {payload};
         p.visible_at = tick;
         p.now = tick;
-        enqueue_result(s.exec(sql_(kEnqueue), enqueue_params(p, channel_)), p);
+        enqueue_result(s.exec(sql_(kEnqueue), enqueue_params(p, channel_, NotifyIn::kStatement)),
+                       p);
       } else {
-        trigger_in(s, target, payload, tick);
+        trigger_in(s, NotifyIn::kStatement, target, payload, tick);
       }
     }
     return true;

@@ -43,7 +43,8 @@ constexpr char kInsertWorkflow[] =
 
 // $1 workflow name, $2 input (jsonb), $3 now, $4 the messages table's qualified name (for
 // its identity sequence), $5 notify channel, $6-$8 priority, dedup key and concurrency key
-// ('' = none), $9-$10 traceparent and tracestate (NULL = none). One statement: the message id is
+// ('' = none), $9-$10 traceparent and tracestate (NULL = none), $11 notify in the statement
+// (NotifyIn::kStatement). One statement: the message id is
 // drawn first so that the run row (QUEUED) and its message (payload: the input, as in the original
 // pgqrs) are inserted together; the run names its message (run.message_id). The workflow's queue
 // row is KEY SHARE-locked like an enqueue's (migrations.cc). No row when the workflow is not
@@ -70,7 +71,7 @@ WITH wf AS (
               $3, $3, 0, $6, nullif($7, ''), nullif($8, ''), $9, $10
        FROM wf, mid, r
        RETURNING )sql" PGQRS_MESSAGE_COLUMNS R"sql(),
-     n AS (SELECT pg_notify($5, $1) FROM m)
+     n AS (SELECT pg_notify($5, $1) FROM m WHERE $11)
 SELECT r.id, r.workflow_id, $1::text, r.message_id, r.status, r.input, r.output, r.error,
        r.created_at, r.updated_at, m.*, (SELECT count(*) FROM n)
 FROM r, m)sql";
@@ -358,18 +359,28 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
                                                    const std::string& input, TimePoint now,
                                                    const MessageOptions& flow,
                                                    const backend::MessageTrace& trace) {
+  backend::TriggeredRun out = trigger_committed(workflow, input, now, flow, trace);
+  notify_after_commit(std::string(workflow));  // the run's queue is named after the workflow
+  return out;
+}
+
+backend::TriggeredRun PostgresBackend::trigger_committed(std::string_view workflow,
+                                                         const std::string& input, TimePoint now,
+                                                         const MessageOptions& flow,
+                                                         const backend::MessageTrace& trace) {
   if (!flow.dedup_key && !app_version_) {
     return exec_.write("trigger_run", [&](Session& s) {
-      return trigger_in(s, workflow, input, now, flow, trace);
+      return trigger_in(s, NotifyIn::kCaller, workflow, input, now, flow, trace);
     });
   }
   // A dedup key (the lookup and the trigger in one transaction) or a versioned store (the
   // trigger and its version in one transaction).
   return exec_.transaction("trigger_run", [&](Session& s) {
-    if (!flow.dedup_key) return trigger_in(s, workflow, input, now, flow, trace);
+    if (!flow.dedup_key) return trigger_in(s, NotifyIn::kCaller, workflow, input, now, flow, trace);
     auto found = s.exec(sql_(kTriggerDedupLookup), Params().text(workflow).text(*flow.dedup_key));
     if (found.rows() == 0) throw_not_registered(workflow);
-    if (found.is_null(0, 1)) return trigger_in(s, workflow, input, now, flow, trace);
+    if (found.is_null(0, 1))
+      return trigger_in(s, NotifyIn::kCaller, workflow, input, now, flow, trace);
     const std::int64_t message_id = found.int8(0, 1);
     backend::TriggeredRun out;
     auto run = first_run(s.exec(sql_(kRunByMessage), Params().int8(message_id)));
@@ -385,7 +396,8 @@ backend::TriggeredRun PostgresBackend::trigger_run(std::string_view workflow,
   });
 }
 
-backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view workflow,
+backend::TriggeredRun PostgresBackend::trigger_in(Session& s, NotifyIn notify,
+                                                  std::string_view workflow,
                                                   const std::string& input, TimePoint now,
                                                   const MessageOptions& flow,
                                                   const backend::MessageTrace& trace) {
@@ -400,7 +412,8 @@ backend::TriggeredRun PostgresBackend::trigger_in(Session& s, std::string_view w
                                          .text(flow.dedup_key.value_or(""))
                                          .text(flow.concurrency_key.value_or(""))
                                          .optional_text(trace.traceparent)
-                                         .optional_text(trace.tracestate));
+                                         .optional_text(trace.tracestate)
+                                         .boolean(notify == NotifyIn::kStatement));
   if (r.rows() == 0) throw_not_registered(workflow);
   backend::TriggeredRun out;
   out.run = backend::read_run(PgRow(r, 0));

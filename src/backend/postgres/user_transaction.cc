@@ -115,7 +115,8 @@ std::vector<std::int64_t> PgUserTransaction::enqueue(const backend::EnqueueParam
   }
   Result r;
   try {
-    r = conn().exec(backend_.statements()(kEnqueue), enqueue_params(p, backend_.channel()),
+    r = conn().exec(backend_.statements()(kEnqueue),
+                    enqueue_params(p, backend_.channel(), NotifyIn::kStatement),
                     /*prepared=*/false);
   } catch (const PgError& e) {
     if (e.kind() == PgError::Kind::kServer && e.sqlstate() == "42P01") {
