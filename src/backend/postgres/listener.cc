@@ -109,7 +109,7 @@ bool Listener::probe(Connection& conn) {
   std::random_device rd;
   probe_payload_ = "#probe:" + std::to_string(rd()) + std::to_string(rd());
   try {
-    backend_.notify(probe_payload_, backend_.executor().timeout());
+    backend_.notify({probe_payload_}, backend_.executor().timeout());
   } catch (const std::exception&) {
     return true;  // cannot tell now; assume LISTEN works (polling covers us either way)
   }

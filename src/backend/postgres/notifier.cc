@@ -1,11 +1,19 @@
 #include "backend/postgres/notifier.h"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <utility>
 
 #include "backend/postgres/pg_backend.h"
 
 namespace pgqrs::pg {
+namespace {
+
+// How long a send keeps trying: the writes it announces have already committed.
+constexpr std::chrono::milliseconds kSendBudget{1000};
+
+}  // namespace
 
 Notifier::~Notifier() {
   {
@@ -40,7 +48,7 @@ void Notifier::run() {
 
 void Notifier::send(const std::set<std::string>& queues) {
   try {
-    backend_.notify_queues(queues);
+    backend_.notify(queues, std::min(kSendBudget, backend_.executor().timeout()));
   } catch (const std::exception&) {
     // Dropped: the messages are committed, and pollers find them at their next poll.
   }

@@ -2,7 +2,6 @@
 #include "backend/postgres/pg_backend.h"
 #include "backend/postgres/archived_counts_sql.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -64,10 +63,7 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-constexpr char kNotify[] = "SELECT pg_notify($1, $2)";
-constexpr char kNotifyQueues[] = "SELECT count(pg_notify($1, q)) FROM unnest($2::text[]) AS q";
-// How long notify_queues() keeps trying: the writes it announces have already committed.
-constexpr std::chrono::milliseconds kNotifyQueuesBudget{1000};
+constexpr char kNotify[] = "SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p";
 
 // NOTIFY channel names are identifiers: at most 63 bytes.
 std::string make_channel(const std::string& schema) {
@@ -101,16 +97,11 @@ std::string open_and_check(Executor& exec, const std::string& schema,
 
 }  // namespace
 
-void PostgresBackend::notify(const std::string& payload, std::chrono::milliseconds budget) {
+void PostgresBackend::notify(const std::set<std::string>& payloads,
+                             std::chrono::milliseconds budget) {
+  const std::vector<std::string> values(payloads.begin(), payloads.end());
   exec_.read_within("notify", budget, [&](Session& s) {
-    s.exec(sql_(kNotify), Params().text(channel_).text(payload));
-  });
-}
-
-void PostgresBackend::notify_queues(const std::set<std::string>& queues) {
-  const std::vector<std::string> names(queues.begin(), queues.end());
-  exec_.read_within("notify", std::min(kNotifyQueuesBudget, exec_.timeout()), [&](Session& s) {
-    s.exec(sql_(kNotifyQueues), Params().text(channel_).text_array(names));
+    s.exec(sql_(kNotify), Params().text(channel_).text_array(values));
   });
 }
 

@@ -223,11 +223,9 @@ class PostgresBackend final : public backend::Backend {
   const std::string& schema() const { return schema_; }
   // The NOTIFY channel of this schema ("pgqrs_<schema>", shortened to fit 63 bytes).
   const std::string& channel() const { return channel_; }
-  // pg_notify(channel(), payload) in a transaction of its own that writes nothing. Retried
-  // like a read within `budget`; throws like one.
-  void notify(const std::string& payload, std::chrono::milliseconds budget);
-  // notify() of every queue of `queues` in one statement, within a second (the Notifier's).
-  void notify_queues(const std::set<std::string>& queues);
+  // pg_notify(channel(), payload) for each of `payloads`, in one statement and a transaction
+  // of its own that writes nothing. Retried like a read within `budget`; throws like one.
+  void notify(const std::set<std::string>& payloads, std::chrono::milliseconds budget);
   StatementCache& statements() { return sql_; }
   Executor& executor() { return exec_; }
   // Listener state, for tests and diagnostics: "off" (pgqrs_listen=false), "idle" (nothing
